@@ -1,0 +1,3 @@
+from eventlab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""The one console script, ``eventlab``: a thin dispatcher to the parts below it.
+
+Each subcommand lives in its own module, imported only when that subcommand runs, so
+that ``eventlab quiz`` does not pay for importing moto and ``eventlab serve`` does not
+pay for the quiz bank.  A subcommand module exposes::
+
+    HELP: str                                  # one line for ``eventlab --help``
+    def add_arguments(parser) -> None          # its own options
+    def run(args) -> int                       # the exit code
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from eventlab import __version__
+
+# name -> (module, one-line help). The help is repeated here so that ``eventlab --help``
+# does not import every subcommand.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("eventlab.sandbox.serve_cli", "serve the local AWS over HTTP for the AWS CLI and SDKs"),
+    "lab": ("eventlab.lab_cli", "open JupyterLab on your copies of the labs"),
+    "grade": ("autograder.cli", "grade lab notebooks and print a per-criterion report"),
+    "quiz": ("quizzes.cli", "scenario quizzes: practice, exam, review, spaced repetition"),
+    "notes": ("eventlab.notes", "read the study notes in the terminal or build them as HTML"),
+    "kafka": ("eventlab.kafka_cli", "Kafka topic, group, lag, produce and consume tools"),
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eventlab",
+        description="Offline labs, autograders and scenario quizzes for AWS integration and streaming.",
+    )
+    parser.add_argument("--version", action="version", version=f"eventlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == only:
+            module = importlib.import_module(module_name)
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command not in SUBCOMMANDS:
+        command = None
+    try:
+        parser = build_parser(only=command)
+    except ModuleNotFoundError as exc:
+        print(f"eventlab {command}: this part is not installed yet ({exc.name}).", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 0 if not argv else 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
