@@ -1,0 +1,224 @@
+"""One Lambda execution environment: a Python process that imports a handler once and
+answers invocations until it is told to stop (AWS keeps environments warm the same way).
+
+Run as ``python -m eventlab.sandbox.lambda_worker READ_FD WRITE_FD``; it reads
+length-prefixed JSON requests from READ_FD and writes replies to WRITE_FD, so that the
+handler's own stdout and stderr stay free for its logs.  Its environment (the function's
+variables, AWS_ENDPOINT_URL pointing at the sandbox, fake credentials) is set by the
+parent when it starts the process: nothing leaks from one function to another.
+
+This module must import nothing heavy: it is the cold start of every function.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import logging
+import os
+import socket
+import struct
+import sys
+import time
+import traceback
+
+_HEADER = struct.Struct(">I")
+
+
+def read_message(fd: int) -> dict | None:
+    header = _read_exact(fd, _HEADER.size)
+    if header is None:
+        return None
+    (length,) = _HEADER.unpack(header)
+    body = _read_exact(fd, length)
+    if body is None:
+        return None
+    return json.loads(body)
+
+
+def write_message(fd: int, message: dict) -> None:
+    body = json.dumps(message).encode()
+    data = _HEADER.pack(len(body)) + body
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks = []
+    while n:
+        chunk = os.read(fd, n)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+# -- the offline guard ------------------------------------------------------------------
+
+_LOOPBACK_PREFIXES = ("127.", "::1", "localhost")
+
+
+def _install_offline_guard() -> None:
+    """Refuse connections to anything but this machine: a handler's request to
+    https://*.amazonaws.com (or anywhere else) fails fast with a clear error instead of
+    leaving the sandbox."""
+    original_connect = socket.socket.connect
+
+    def guarded_connect(self: socket.socket, address: object) -> None:  # type: ignore[override]
+        host = address[0] if isinstance(address, tuple) else address
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not str(host).startswith(_LOOPBACK_PREFIXES):
+            raise ConnectionRefusedError(
+                f"eventlab sandbox: this Lambda function tried to connect to {host!r}. The sandbox is "
+                "offline: AWS calls must go to the sandbox (boto3 does so by default here), and no "
+                "other network is reachable."
+            )
+        return original_connect(self, address)
+
+    socket.socket.connect = guarded_connect  # type: ignore[method-assign]
+
+
+# -- capturing what the handler prints ------------------------------------------------
+
+class _Capture(io.TextIOBase):
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, s: str) -> int:
+        self.parts.append(s)
+        return len(s)
+
+    def writable(self) -> bool:
+        return True
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        self.parts.clear()
+        return text
+
+
+class _LambdaLogHandler(logging.Handler):
+    """The AWS Python runtime's default log line: ``[LEVEL]\\tTIMESTAMP\\tREQUEST_ID\\tmessage``."""
+
+    def __init__(self, capture: _Capture) -> None:
+        super().__init__()
+        self.capture = capture
+        self.request_id = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        stamp += f".{int(record.msecs):03d}Z"
+        self.capture.write(f"[{record.levelname}]\t{stamp}\t{self.request_id}\t{self.format(record)}\n")
+
+
+class LambdaContext:
+    """The ``context`` object AWS passes to a Python handler."""
+
+    def __init__(self, ctx: dict) -> None:
+        self.function_name = ctx["function_name"]
+        self.function_version = ctx["function_version"]
+        self.invoked_function_arn = ctx["invoked_function_arn"]
+        self.memory_limit_in_mb = int(ctx["memory_limit_in_mb"])
+        self.aws_request_id = ctx["aws_request_id"]
+        self.log_group_name = ctx["log_group_name"]
+        self.log_stream_name = ctx["log_stream_name"]
+        self.identity = None
+        self.client_context = None
+        self._deadline = ctx["deadline"]
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+def _stack(tb: object) -> list[str]:
+    return [
+        f'  File "{f.filename}", line {f.lineno}, in {f.name}\n    {f.line}\n'
+        for f in traceback.extract_tb(tb)  # type: ignore[arg-type]
+    ]
+
+
+def _load_handler(spec: str) -> tuple[object | None, dict | None]:
+    module_name, _, function_name = spec.rpartition(".")
+    if not module_name:
+        return None, {
+            "errorMessage": f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)",
+            "errorType": "Runtime.MalformedHandlerName", "requestId": "", "stackTrace": []}
+    module_path = module_name.replace("/", ".")
+    try:
+        module = importlib.import_module(module_path)
+    except SyntaxError as exc:
+        return None, {
+            "errorMessage": f"Syntax error in module '{module_name}': {exc.msg} ({os.path.basename(exc.filename or '')}, line {exc.lineno})",
+            "errorType": "Runtime.UserCodeSyntaxError", "requestId": "",
+            "stackTrace": [f'  File "{exc.filename}" Line {exc.lineno}\n        {(exc.text or "").strip()}\n']}
+    except ImportError as exc:
+        return None, {
+            "errorMessage": f"Unable to import module '{module_name}': {exc}",
+            "errorType": "Runtime.ImportModuleError", "requestId": "", "stackTrace": []}
+    except Exception as exc:  # the module raised while importing: an init error
+        return None, {
+            "errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": "",
+            "stackTrace": _stack(exc.__traceback__)}
+    handler = getattr(module, function_name, None)
+    if handler is None:
+        return None, {
+            "errorMessage": f"Handler '{function_name}' missing on module '{module_name}'",
+            "errorType": "Runtime.HandlerNotFound", "requestId": "", "stackTrace": []}
+    return handler, None
+
+
+def main() -> None:
+    read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
+    _install_offline_guard()
+    task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
+    sys.path.insert(0, task_root)
+    capture = _Capture()
+    real_stdout, real_stderr = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = capture  # type: ignore[assignment]
+    log_handler = _LambdaLogHandler(capture)
+    root = logging.getLogger()
+    root.handlers[:] = [log_handler]
+    root.setLevel(logging.WARNING)
+
+    init_started = time.time()
+    handler, init_error = _load_handler(os.environ["_HANDLER"])
+    init_logs = capture.take()
+    init_ms = (time.time() - init_started) * 1000
+    write_message(write_fd, {"ready": True, "init_error": init_error, "init_logs": init_logs,
+                             "init_ms": init_ms})
+    while True:
+        request = read_message(read_fd)
+        if request is None or request.get("stop"):
+            break
+        ctx = request["context"]
+        log_handler.request_id = ctx["aws_request_id"]
+        reply: dict
+        if init_error is not None:
+            reply = {"error": dict(init_error, requestId=ctx["aws_request_id"])}
+        else:
+            try:
+                result = handler(request["event"], LambdaContext(ctx))  # type: ignore[operator]
+                try:
+                    payload = json.dumps(result)
+                    reply = {"payload": payload}
+                except (TypeError, ValueError) as exc:
+                    reply = {"error": {"errorMessage": f"Unable to marshal response: {exc}",
+                                       "errorType": "Runtime.MarshalError",
+                                       "requestId": ctx["aws_request_id"], "stackTrace": []}}
+            except Exception as exc:
+                tb = exc.__traceback__
+                tb = tb.tb_next if tb is not None and tb.tb_next is not None else tb
+                reply = {"error": {"errorMessage": str(exc), "errorType": type(exc).__name__,
+                                   "requestId": ctx["aws_request_id"], "stackTrace": _stack(tb)}}
+                print(f"[ERROR] {type(exc).__name__}: {exc}\nTraceback (most recent call last):\n"
+                      + "".join(_stack(tb)), end="", file=capture)
+        reply["logs"] = capture.take()
+        write_message(write_fd, reply)
+    sys.stdout, sys.stderr = real_stdout, real_stderr
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""The one place where the sandbox changes moto.
+
+moto is the base of the local AWS; where it lacks a behaviour the labs need, a module
+named for the service (``lambda_runtime``, ``sqs_esm``, ``events_targets``...) supplies
+it, and installs it here through a :class:`PatchSet`.  Every change to a moto object goes
+through ``PatchSet.replace`` with a one-line reason, so that:
+
+* ``eventlab.sandbox.patches.describe()`` lists every patch and why (the differences
+  page is checked against it);
+* stopping the sandbox puts every attribute back exactly as it was.
+
+No other module may assign to a moto attribute directly.
+"""
+
+from __future__ import annotations
+
+import datetime as _datetime_module
+import sys
+import time as _time_module
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Patch:
+    target: str
+    attribute: str
+    reason: str
+
+
+class PatchSet:
+    """Reversible attribute replacements, each with its reason."""
+
+    def __init__(self) -> None:
+        self._undo: list[tuple[Any, str, Any]] = []
+        self.applied: list[Patch] = []
+
+    def replace(self, target: Any, attribute: str, value: Any, reason: str) -> Any:
+        """Set ``target.attribute = value`` and remember how to undo it; returns the old value."""
+        old = target.__dict__.get(attribute, _MISSING) if hasattr(target, "__dict__") else _MISSING
+        if old is _MISSING:
+            old_value = getattr(target, attribute, _MISSING)
+        else:
+            old_value = old
+        self._undo.append((target, attribute, old))
+        setattr(target, attribute, value)
+        name = getattr(target, "__qualname__", None) or getattr(target, "__name__", repr(target))
+        module = getattr(target, "__module__", None)
+        if module and not isinstance(target, types.ModuleType):
+            name = f"{module}.{name}"
+        self.applied.append(Patch(name, attribute, reason))
+        return None if old_value is _MISSING else old_value
+
+    def wrap(self, cls: type, method: str, make: Callable[[Callable[..., Any]], Callable[..., Any]],
+             reason: str) -> None:
+        """Replace ``cls.method`` by ``make(original)``."""
+        original = getattr(cls, method)
+        self.replace(cls, method, make(original), reason)
+
+    def undo(self) -> None:
+        while self._undo:
+            target, attribute, old = self._undo.pop()
+            if old is _MISSING:
+                try:
+                    delattr(target, attribute)
+                except AttributeError:
+                    pass
+            else:
+                setattr(target, attribute, old)
+        self.applied.clear()
+
+
+# --------------------------------------------------------------------------------------
+# Virtual time inside moto
+# --------------------------------------------------------------------------------------
+
+class _VirtualDatetimeMeta(type):
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(obj, _datetime_module.datetime)
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, _datetime_module.datetime)
+
+
+def make_time_shims(clock: Any, *, virtual_sleep: bool) -> tuple[types.ModuleType, types.ModuleType, type]:
+    """Stand-ins for the ``time`` module, the ``datetime`` module and ``datetime.datetime``
+    that read the sandbox clock.  ``virtual_sleep`` makes ``time.sleep`` wait on the clock."""
+
+    class VirtualDatetime(_datetime_module.datetime, metaclass=_VirtualDatetimeMeta):  # type: ignore[misc]
+        @classmethod
+        def now(cls, tz: _datetime_module.tzinfo | None = None) -> _datetime_module.datetime:  # type: ignore[override]
+            now = clock.now()
+            return now.astimezone(tz) if tz is not None else now.astimezone().replace(tzinfo=None)
+
+        @classmethod
+        def utcnow(cls) -> _datetime_module.datetime:  # type: ignore[override]
+            return clock.utcnow()
+
+        @classmethod
+        def today(cls) -> _datetime_module.datetime:  # type: ignore[override]
+            return cls.now()
+
+    time_shim = types.ModuleType("time")
+    time_shim.__dict__.update(_time_module.__dict__)
+    time_shim.time = clock.time  # type: ignore[attr-defined]
+    time_shim.time_ns = lambda: int(clock.time() * 1e9)  # type: ignore[attr-defined]
+    if virtual_sleep:
+        time_shim.sleep = clock.sleep  # type: ignore[attr-defined]
+
+    datetime_shim = types.ModuleType("datetime")
+    datetime_shim.__dict__.update(_datetime_module.__dict__)
+    datetime_shim.datetime = VirtualDatetime  # type: ignore[attr-defined]
+    return time_shim, datetime_shim, VirtualDatetime
+
+
+class MotoTimeSweeper:
+    """Points moto's modules at the virtual clock, including modules moto imports later.
+
+    moto reads time three ways: ``moto.core.utils.utcnow`` (behind ``unix_time`` and
+    friends), ``time.time()``, and ``datetime.datetime.now()``.  The sweep replaces, in
+    every loaded ``moto.*`` module, the module-level names bound to those, and records
+    each replacement in the PatchSet so that stopping the sandbox restores them.
+    Modules under ``moto.stepfunctions.parser`` also get a ``time.sleep`` that waits on
+    the virtual clock (Retry back-off).
+    """
+
+    SLEEPY_PREFIXES = ("moto.stepfunctions.parser.asl.component.common.retry",)
+
+    def __init__(self, clock: Any, patches: PatchSet) -> None:
+        self.clock = clock
+        self.patches = patches
+        self._seen: set[str] = set()
+        import moto.core.utils as core_utils
+
+        original_unix_time = core_utils.unix_time
+
+        def unix_time(dt: _datetime_module.datetime | None = None) -> float:
+            return clock.time() if dt is None else original_unix_time(dt)
+
+        def unix_time_millis(dt: _datetime_module.datetime | None = None) -> float:
+            return clock.time() * 1000.0 if dt is None else original_unix_time(dt) * 1000.0
+
+        # original function -> its virtual replacement, wherever moto bound it
+        self._functions = {
+            core_utils.utcnow: clock.utcnow,
+            core_utils.unix_time: unix_time,
+            core_utils.unix_time_millis: unix_time_millis,
+        }
+        self._shims = make_time_shims(clock, virtual_sleep=False)
+        self._sleepy_shims = make_time_shims(clock, virtual_sleep=True)
+        for original, replacement in list(self._functions.items()):
+            self.patches.replace(core_utils, original.__name__, replacement,
+                                 "moto's timestamps, visibility timeouts and delays follow the virtual clock")
+        self._seen.add("moto.core.utils")
+
+    def sweep(self) -> None:
+        for name in [n for n in list(sys.modules) if n.startswith("moto.") and n not in self._seen]:
+            module = sys.modules.get(name)
+            self._seen.add(name)
+            if module is None:
+                continue
+            sleepy = name.startswith(self.SLEEPY_PREFIXES)
+            time_shim, datetime_shim, vdt = self._sleepy_shims if sleepy else self._shims
+            namespace = module.__dict__
+            for attr, value in list(namespace.items()):
+                replacement = self._functions.get(value) if callable(value) else None
+                if replacement is not None:
+                    self.patches.replace(module, attr, replacement, "virtual clock")
+                elif value is _time_module:
+                    self.patches.replace(module, attr, time_shim, "virtual clock")
+                elif value is _datetime_module:
+                    self.patches.replace(module, attr, datetime_shim, "virtual clock")
+                elif value is _datetime_module.datetime:
+                    self.patches.replace(module, attr, vdt, "virtual clock")
+
+
+_LAST_APPLIED: list[Patch] = []
+
+
+def remember(patches: PatchSet) -> None:
+    _LAST_APPLIED[:] = [p for p in patches.applied if p.reason != "virtual clock"]
+
+
+def describe() -> list[Patch]:
+    """The behaviour patches the last sandbox applied (time patches folded away)."""
+    return list(_LAST_APPLIED)

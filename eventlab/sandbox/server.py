@@ -1,0 +1,123 @@
+"""The sandbox over HTTP: moto's WSGI application behind a thin wrapper.
+
+The wrapper adds what moto's server lacks: after each request the sandbox's pump runs
+(so deliveries happen as they do in-process), and a small admin API under
+``/_eventlab/`` exposes the virtual clock to AWS CLI users::
+
+    GET  /_eventlab/clock                  -> {"now": "...", "epoch": 1.7e9, "offset": 0.0}
+    POST /_eventlab/clock/advance          body {"seconds": 3600}  -> the new time
+    POST /_eventlab/settle                 run deliveries now
+    GET  /_eventlab/health                 -> {"status": "ok"}
+
+Lambda handlers running in their own processes call the sandbox through this server
+(``AWS_ENDPOINT_URL``), so an in-process sandbox starts one on a free loopback port the
+first time a function runs.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No access log line per request (the AWS CLI user sees their own output)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class AdminApp:
+    """WSGI middleware: the ``/_eventlab/`` admin API, then moto, then a settle."""
+
+    def __init__(self, moto_app: Any, sandbox: Any) -> None:
+        self.moto_app = moto_app
+        self.sandbox = sandbox
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_eventlab/"):
+            return self._admin(environ, start_response, path)
+        with self.sandbox.server_thread():
+            body = b"".join(self.moto_app(environ, start_response))
+            self.sandbox.after_request(from_server=True)
+        return [body]
+
+    def _admin(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        clock = self.sandbox.clock
+        status, payload = "200 OK", {}
+        try:
+            if path == "/_eventlab/health":
+                payload = {"status": "ok"}
+            elif path == "/_eventlab/clock" and method == "GET":
+                payload = _clock_json(clock)
+            elif path == "/_eventlab/clock/advance" and method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                raw = environ["wsgi.input"].read(length) if length else b"{}"
+                spec = json.loads(raw or b"{}")
+                clock.advance(float(spec.get("seconds", 0)), minutes=float(spec.get("minutes", 0)),
+                              hours=float(spec.get("hours", 0)), days=float(spec.get("days", 0)))
+                payload = _clock_json(clock)
+            elif path == "/_eventlab/settle" and method == "POST":
+                self.sandbox.pump.settle()
+                payload = {"settled": True, "errors": list(self.sandbox.pump.errors)}
+            else:
+                status, payload = "404 Not Found", {"message": f"no admin route {method} {path}"}
+        except (ValueError, TypeError) as exc:
+            status, payload = "400 Bad Request", {"message": f"bad request to {path}: {exc}"}
+        data = json.dumps(payload).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+
+def _clock_json(clock: Any) -> dict[str, Any]:
+    return {"now": clock.now().isoformat(), "epoch": clock.time(), "offset": clock.offset}
+
+
+class SandboxServer:
+    """A threaded HTTP server for one sandbox, on 127.0.0.1 by default."""
+
+    def __init__(self, sandbox: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        app = AdminApp(DomainDispatcherApplication(create_backend_app), sandbox)
+        try:
+            self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
+                                                      request_handler=QuietHandler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE or "Address already in use" in str(exc):
+                raise PortInUse(
+                    f"port {port} on {host} is already in use (another `eventlab serve`, LocalStack "
+                    f"or moto server?). Stop that process or choose another port with --port."
+                ) from exc
+            raise
+        self.host, self.port = self._server.server_address[:2]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="eventlab-server",
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)

@@ -1,0 +1,29 @@
+"""The services that fill moto's gaps, in the order they are installed.
+
+Each is a class with a ``name``, ``install(patches)`` (its changes to moto, through the
+PatchSet), optionally ``poll() -> bool`` (its part of the delivery pump) and ``close()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# module:Class, installed in this order; a poller's position is its turn in the pump.
+SERVICES = [
+    "eventlab.sandbox.lambda_service:LambdaService",
+    "eventlab.sandbox.sqs_esm:SQSService",
+]
+
+
+def install_all(sandbox: Any) -> list[Any]:
+    installed = []
+    for spec in SERVICES:
+        module_name, _, class_name = spec.partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        service = cls(sandbox)
+        service.install(sandbox.patches)
+        installed.append(service)
+        if hasattr(service, "poll"):
+            sandbox.pump.add(service)
+    return installed
