@@ -44,6 +44,16 @@ def test_no_broken_internal_links() -> None:
     ]
     real = [b for b in broken if b not in pending]
     assert not real, "\n".join(str(b) for b in real)
+    # Until the other half exists, a link into it may only use an anchor the contract
+    # guarantees (its mandatory H2 headings), so it will resolve after the merge.
+    off_contract = [
+        b
+        for b in pending
+        if (anchor := b.target.partition("#")[2])
+        and anchor
+        not in {content.slugify(h) for h in content.REQUIRED_HEADINGS[b.target_file.name]}
+    ]
+    assert not off_contract, "\n".join(str(b) for b in off_contract)
     if pending:
         pytest.skip(f"{len(pending)} links point into files of the other content worktree")
 

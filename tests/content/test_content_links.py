@@ -75,8 +75,9 @@ def test_links_in_a_multiline_paragraph_get_their_own_line(tmp_path: Path) -> No
         "# A\n\nFirst line [ok](#a)\nsecond line\nthird [bad](#nope) here\n", encoding="utf-8"
     )
     (broken,) = content.broken_links(tmp_path)
-    assert broken.line == 5 and str(broken).endswith("no heading with anchor #nope in " + str(
-        content._display(tmp_path / "a.md")))
+    assert broken.line == 5 and str(broken).endswith(
+        "no heading with anchor #nope in " + str(content._display(tmp_path / "a.md"))
+    )
 
 
 def test_missing_required_headings_names_file_and_heading(tmp_path: Path) -> None:
