@@ -1,0 +1,279 @@
+"""``eventlab notes``: read the study notes in the terminal, or build them as HTML.
+
+    eventlab notes                  list the topics (one per file in content/)
+    eventlab notes streams          show content/streams.md
+    eventlab notes sqs-vs-sns       show the section whose heading anchor is #sqs-vs-sns
+    eventlab notes cost#streams     show one section of one file
+    eventlab notes --html DIR       write a static HTML page set into DIR
+
+The HTML is built with markdown-it-py.  Headings carry the same anchors as on GitHub
+(see :mod:`eventlab.content`), links between notes point at the ``.html`` pages, and
+Mermaid diagrams become ``<pre class="mermaid">`` blocks: with network access the page
+loads Mermaid and draws them; offline the diagram source stays readable as text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import html
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from markdown_it.token import Token
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from eventlab import content
+from eventlab.paths import content_dir
+
+HELP = "read the study notes in the terminal or build them as HTML"
+
+MERMAID_SCRIPT = (
+    '<script type="module">\n'
+    'import mermaid from "https://cdn.jsdelivr.net/npm/mermaid@11/dist/mermaid.esm.min.mjs";\n'
+    "mermaid.initialize({ startOnLoad: true });\n"
+    "</script>"
+)
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0; display: flex; line-height: 1.5; }
+nav { width: 16rem; padding: 1rem; background: #f4f4f6; min-height: 100vh; flex-shrink: 0; }
+nav a { display: block; padding: .15rem 0; color: #224; text-decoration: none; }
+nav a.current { font-weight: bold; }
+main { padding: 1rem 2rem; max-width: 60rem; }
+pre { background: #f6f8fa; padding: .75rem; overflow-x: auto; }
+pre.mermaid { background: #fffdf0; }
+table { border-collapse: collapse; } th, td { border: 1px solid #ccc; padding: .25rem .5rem; }
+a.anchor { margin-left: .4rem; color: #bbb; text-decoration: none; font-size: .8em; }
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "topic",
+        nargs="?",
+        help="a file name (e.g. streams), a heading anchor (e.g. sqs-vs-sns) or FILE#ANCHOR",
+    )
+    parser.add_argument(
+        "--html", metavar="DIR", help="build the notes as static HTML pages into DIR"
+    )
+    parser.add_argument(
+        "--content", metavar="DIR", help="read notes from DIR instead of the project's content/"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    root = Path(args.content) if getattr(args, "content", None) else content_dir()
+    console = Console(file=sys.stdout)
+    if not root.is_dir():
+        print(f"eventlab notes: no content directory at {root}", file=sys.stderr)
+        return 2
+    if args.html:
+        pages = build_html(Path(args.html), root=root)
+        console.print(f"wrote {len(pages)} pages to {Path(args.html)} (open index.html)")
+        return 0
+    if not args.topic:
+        list_topics(console, root)
+        return 0
+    found = find_topic(args.topic, root)
+    if not found:
+        close = close_matches(args.topic, root)
+        msg = f"eventlab notes: no topic or heading '{args.topic}'."
+        if close:
+            msg += " Did you mean: " + ", ".join(close) + "?"
+        msg += " Run 'eventlab notes' to list the topics."
+        print(msg, file=sys.stderr)
+        return 2
+    for i, section in enumerate(found):
+        if len(found) > 1:
+            console.rule(
+                f"{section.path.name}#{section.anchor}" if section.anchor else section.path.name
+            )
+        console.print(Markdown(section.text))
+        if i < len(found) - 1:
+            console.print()
+    return 0
+
+
+# --- topics -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """A whole file (``anchor`` empty) or one heading's section of it."""
+
+    path: Path
+    anchor: str
+    text: str
+
+
+def topics(root: Path | None = None) -> dict[str, Path]:
+    """Topic name (file stem) -> file, for every note."""
+    return {p.stem: p for p in content.content_files(root)}
+
+
+def list_topics(console: Console, root: Path | None = None) -> None:
+    table = Table(title="Study notes (eventlab notes TOPIC)", show_lines=False)
+    table.add_column("topic", style="bold")
+    table.add_column("title")
+    table.add_column("sections", justify="right")
+    for stem, path in topics(root).items():
+        parsed = content.load(path)
+        table.add_row(stem, parsed.title, str(sum(1 for h in parsed.headings if h.level == 2)))
+    console.print(table)
+    console.print("A heading works too: eventlab notes sqs-vs-sns, or cost#streams.")
+
+
+def section_text(path: Path, anchor: str) -> str:
+    """The Markdown of one heading's section: the heading down to the next of its level."""
+    parsed = content.load(path)
+    heading = parsed.heading(anchor)
+    if heading is None:
+        raise KeyError(anchor)
+    lines = parsed.text.splitlines()
+    end = len(lines)
+    for h in parsed.headings:
+        if h.line > heading.line and h.level <= heading.level:
+            end = h.line - 1
+            break
+    return "\n".join(lines[heading.line - 1 : end]).rstrip() + "\n"
+
+
+def find_topic(topic: str, root: Path | None = None) -> list[Section]:
+    """Sections matching a topic: a file stem, FILE#ANCHOR, or a heading anchor in any file."""
+    files = topics(root)
+    name, _, anchor = topic.partition("#")
+    name = name.removesuffix(".md")
+    if anchor:
+        path = files.get(name)
+        if path is None or content.load(path).heading(anchor) is None:
+            return []
+        return [Section(path, anchor, section_text(path, anchor))]
+    if name in files:
+        return [Section(files[name], "", content.load(files[name]).text)]
+    wanted = content.slugify(name.replace("_", " "))
+    found = [
+        Section(path, h.anchor, section_text(path, h.anchor))
+        for path in files.values()
+        for h in content.load(path).headings
+        if h.anchor == wanted
+    ]
+    return found
+
+
+def close_matches(topic: str, root: Path | None = None, n: int = 5) -> list[str]:
+    """Topics and heading anchors that look like ``topic`` (for error messages)."""
+    files = topics(root)
+    candidates = set(files)
+    for path in files.values():
+        candidates.update(h.anchor for h in content.load(path).headings if h.level >= 2)
+    word = content.slugify(topic.replace("_", " ").replace("#", " "))
+    close = difflib.get_close_matches(word, sorted(candidates), n=n, cutoff=0.6)
+    contains = sorted(c for c in candidates if word and word in c and c not in close)
+    return (close + contains)[:n]
+
+
+# --- HTML -------------------------------------------------------------------------------
+
+_MD_LINK = re.compile(r"^(?P<path>[^#?]*?)\.md(?P<rest>[#?].*)?$", re.IGNORECASE)
+
+
+def rewrite_href(href: str) -> str:
+    """``x.md#a`` -> ``x.html#a`` for links between notes; other links are kept."""
+    if not content.is_internal(href):
+        return href
+    m = _MD_LINK.match(href)
+    if not m:
+        return href
+    path = m.group("path")
+    if path.startswith("content/"):
+        path = path.removeprefix("content/")
+    return f"{path}.html{m.group('rest') or ''}"
+
+
+def _prepare(tokens: list[Token]) -> None:
+    """Give headings their GitHub anchors and point links at the HTML pages."""
+    opens = [t for t in tokens if t.type == "heading_open"]
+    inlines = [tokens[i + 1] for i, t in enumerate(tokens) if t.type == "heading_open"]
+    texts = [content._inline_text(tok) for tok in inlines]
+    for tok, anchor in zip(opens, content.unique_anchors(texts), strict=True):
+        tok.attrSet("id", anchor)
+    for tok in tokens:
+        for child in tok.children or []:
+            if child.type == "link_open":
+                child.attrSet("href", rewrite_href(str(child.attrGet("href") or "")))
+
+
+def render_html(text: str) -> str:
+    """The HTML body for one note."""
+    md = content.markdown_parser()
+    default_fence = md.renderer.rules["fence"]
+
+    def fence(self, tokens, idx, options, env):
+        tok = tokens[idx]
+        if tok.info.strip().split(" ")[0].lower() == "mermaid":
+            return f'<pre class="mermaid">{html.escape(tok.content)}</pre>\n'
+        return default_fence(tokens, idx, options, env)
+
+    def heading_close(self, tokens, idx, options, env):
+        anchor = tokens[idx - 2].attrGet("id") if idx >= 2 else None
+        link = (
+            f'<a class="anchor" href="#{anchor}" aria-label="link to this section">¶</a>'
+            if anchor
+            else ""
+        )
+        return f"{link}</{tokens[idx].tag}>\n"
+
+    md.add_render_rule("fence", fence)
+    md.add_render_rule("heading_close", heading_close)
+    env: dict = {}
+    tokens = md.parse(text, env)
+    _prepare(tokens)
+    return md.renderer.render(tokens, md.options, env)
+
+
+def _page(title: str, body: str, nav: str, has_mermaid: bool) -> str:
+    script = MERMAID_SCRIPT if has_mermaid else ""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)} - eventlab notes</title>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<style>{_STYLE}</style>\n</head>\n<body>\n<nav>{nav}</nav>\n"
+        f"<main>\n{body}</main>\n{script}\n</body>\n</html>\n"
+    )
+
+
+def _nav_link(up: str, rel: Path, title: str, current: bool) -> str:
+    href = html.escape(up + rel.with_suffix(".html").as_posix())
+    cls = ' class="current"' if current else ""
+    return f'<a href="{href}"{cls}>{html.escape(title)}</a>'
+
+
+def build_html(out_dir: Path, root: Path | None = None) -> list[Path]:
+    """Write one HTML page per note into ``out_dir`` (index.md becomes index.html)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = Path(root) if root is not None else content_dir()
+    files = content.content_files(base)
+    parsed = {p: content.load(p) for p in files}
+    ordered = sorted(files, key=lambda p: (p.stem != "index", str(p.relative_to(base))))
+    written: list[Path] = []
+    for path in files:
+        rel = path.relative_to(base).with_suffix(".html")
+        depth = len(rel.parts) - 1
+        up = "../" * depth
+        nav = "".join(
+            _nav_link(up, o.relative_to(base), parsed[o].title, o == path) for o in ordered
+        )
+        text = parsed[path].text
+        body = render_html(text)
+        target = out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(
+            _page(parsed[path].title, body, nav, 'class="mermaid"' in body), encoding="utf-8"
+        )
+        written.append(target)
+    return written
