@@ -78,13 +78,21 @@ COVERAGE: list[tuple[str, str, tuple[str, ...]]] = [
     ("pattern", "Fan-Out Pattern with SNS and SQS", ("patterns.md#fan-out",)),
     ("pattern", "Saga Pattern with Step Functions", ("patterns.md#saga",)),
     ("pattern", "Message Buffering with SQS", ("patterns.md#message-buffering",)),
-    ("pattern", "Stream Processing with Kafka (MSK)", ("patterns.md#stream-processing-with-kafka",)),
+    (
+        "pattern",
+        "Stream Processing with Kafka (MSK)",
+        ("patterns.md#stream-processing-with-kafka",),
+    ),
     # Scenarios
     ("scenario", "E-Commerce Order Processing", ("scenarios.md#e-commerce-order-processing",)),
     ("scenario", "Real-Time IoT Data Processing", ("scenarios.md#real-time-iot-data-processing",)),
     ("scenario", "Microservices Saga with Step Functions", ("scenarios.md#microservices-saga",)),
     ("scenario", "Video Processing Pipeline", ("scenarios.md#video-processing-pipeline",)),
-    ("scenario", "Financial Trading Platform with MSK", ("scenarios.md#financial-trading-platform",)),
+    (
+        "scenario",
+        "Financial Trading Platform with MSK",
+        ("scenarios.md#financial-trading-platform",),
+    ),
     (
         "scenario",
         "Multi-Account Event-Driven Architecture",
@@ -116,7 +124,10 @@ COVERAGE: list[tuple[str, str, tuple[str, ...]]] = [
     (
         "high-priority topic",
         "Ordering guarantees",
-        ("decision-points.md#sqs-standard-vs-fifo", "decision-points.md#kinesis-data-streams-vs-sqs"),
+        (
+            "decision-points.md#sqs-standard-vs-fifo",
+            "decision-points.md#kinesis-data-streams-vs-sqs",
+        ),
     ),
     (
         "high-priority topic",
@@ -124,10 +135,18 @@ COVERAGE: list[tuple[str, str, tuple[str, ...]]] = [
         ("exam-focus.md#at-least-once-vs-exactly-once-delivery",),
     ),
     # Complex scenarios to master
-    ("complex scenario", "Event-Driven Microservices", ("exam-focus.md#event-driven-microservices",)),
+    (
+        "complex scenario",
+        "Event-Driven Microservices",
+        ("exam-focus.md#event-driven-microservices",),
+    ),
     ("complex scenario", "Real-Time Analytics", ("exam-focus.md#real-time-analytics",)),
     ("complex scenario", "Workflow Orchestration", ("exam-focus.md#workflow-orchestration",)),
-    ("complex scenario", "Backpressure and Buffering", ("exam-focus.md#backpressure-and-buffering",)),
+    (
+        "complex scenario",
+        "Backpressure and Buffering",
+        ("exam-focus.md#backpressure-and-buffering",),
+    ),
     ("complex scenario", "Fan-Out Patterns", ("exam-focus.md#fan-out",)),
     # Scenario-based question types
     (
@@ -157,7 +176,7 @@ def _anchors(path: Path) -> frozenset[str]:
     tokens = MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8"))
     seen: dict[str, int] = {}
     anchors = set()
-    for opening, inline in zip(tokens, tokens[1:]):
+    for opening, inline in zip(tokens, tokens[1:], strict=False):
         if opening.type != "heading_open":
             continue
         slug = _slug(inline.content)
