@@ -16,11 +16,9 @@ temporary merge of both content branches).
 from __future__ import annotations
 
 import os
-import re
-from functools import cache
 from pathlib import Path
 
-from markdown_it import MarkdownIt
+from eventlab.content import check_link, slugify
 
 CONTENT_DIR = Path(
     os.environ.get("EVENTLAB_CONTENT_DIR", Path(__file__).resolve().parents[2] / "content")
@@ -165,39 +163,13 @@ COVERAGE: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
-def _slug(text: str) -> str:
-    """GitHub slug rule from the shared contract."""
-    return re.sub(r"[^a-z0-9 -]", "", text.lower()).replace(" ", "-")
-
-
-@cache
-def _anchors(path: Path) -> frozenset[str]:
-    """Anchors of every heading in a Markdown file; repeats get -1, -2 ... as on GitHub."""
-    tokens = MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8"))
-    seen: dict[str, int] = {}
-    anchors = set()
-    for opening, inline in zip(tokens, tokens[1:], strict=False):
-        if opening.type != "heading_open":
-            continue
-        slug = _slug(inline.content)
-        anchors.add(f"{slug}-{seen[slug]}" if slug in seen else slug)
-        seen[slug] = seen.get(slug, 0) + 1
-    return frozenset(anchors)
-
-
 def _missing(target: str) -> str | None:
-    name, _, anchor = target.partition("#")
-    path = CONTENT_DIR / name
-    if not path.is_file():
-        return f"{name} does not exist"
-    if anchor not in _anchors(path):
-        return f"{name} has no heading with anchor #{anchor}"
-    return None
+    return check_link(target, root=CONTENT_DIR)
 
 
 def test_slug_rule_matches_the_contract() -> None:
-    assert _slug("SQS Standard vs FIFO") == "sqs-standard-vs-fifo"
-    assert _slug("At-least-once vs. exactly-once delivery") == (
+    assert slugify("SQS Standard vs FIFO") == "sqs-standard-vs-fifo"
+    assert slugify("At-least-once vs. exactly-once delivery") == (
         "at-least-once-vs-exactly-once-delivery"
     )
 
