@@ -161,6 +161,8 @@ class Sandbox:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if getattr(self, "sweeper", None) is not None:
+            self.sweeper.close()
         self.patches.undo()
         if self._mock is not None:
             self._mock.stop()

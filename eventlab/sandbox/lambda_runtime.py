@@ -249,7 +249,7 @@ class LambdaRuntime:
 
     def _checkin(self, worker: Worker) -> None:
         with self._lock:
-            if worker.alive() and worker.config.key == worker.config.key:
+            if worker.alive():
                 self._idle.setdefault(worker.config.key, []).append(worker)
 
     def retire(self, function_arn: str | None = None) -> None:

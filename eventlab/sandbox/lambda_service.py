@@ -270,6 +270,14 @@ class LambdaService:
                 logs.put_log_events(group, stream, events)
 
 
+def esm_enabled(esm: Any) -> bool:
+    """Whether an event source mapping is enabled (moto may keep ``Enabled`` as a string)."""
+    enabled = esm.enabled
+    if isinstance(enabled, str):
+        return enabled.lower() != "false"
+    return bool(enabled)
+
+
 def _decode_event(body: Any) -> Any:
     if body in (None, b"", ""):
         return {}

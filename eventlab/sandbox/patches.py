@@ -86,46 +86,77 @@ class _VirtualDatetimeMeta(type):
         return issubclass(sub, _datetime_module.datetime)
 
 
-def make_time_shims(clock: Any, *, virtual_sleep: bool) -> tuple[types.ModuleType, types.ModuleType, type]:
-    """Stand-ins for the ``time`` module, the ``datetime`` module and ``datetime.datetime``
-    that read the sandbox clock.  ``virtual_sleep`` makes ``time.sleep`` wait on the clock."""
+# The clock of the running sandbox.  The functions below are process-wide singletons that
+# read it, so that a moto module imported while one sandbox runs (and binding them by
+# name) keeps reading the right clock in the next sandbox, and real time between them.
+_active_clock: Any = None
+_real_time = _time_module.time
+_real_sleep = _time_module.sleep
 
-    class VirtualDatetime(_datetime_module.datetime, metaclass=_VirtualDatetimeMeta):  # type: ignore[misc]
-        @classmethod
-        def now(cls, tz: _datetime_module.tzinfo | None = None) -> _datetime_module.datetime:  # type: ignore[override]
-            now = clock.now()
-            return now.astimezone(tz) if tz is not None else now.astimezone().replace(tzinfo=None)
 
-        @classmethod
-        def utcnow(cls) -> _datetime_module.datetime:  # type: ignore[override]
-            return clock.utcnow()
+def set_active_clock(clock: Any) -> None:
+    global _active_clock
+    _active_clock = clock
 
-        @classmethod
-        def today(cls) -> _datetime_module.datetime:  # type: ignore[override]
-            return cls.now()
 
-    time_shim = types.ModuleType("time")
-    time_shim.__dict__.update(_time_module.__dict__)
-    time_shim.time = clock.time  # type: ignore[attr-defined]
-    time_shim.time_ns = lambda: int(clock.time() * 1e9)  # type: ignore[attr-defined]
-    if virtual_sleep:
-        time_shim.sleep = clock.sleep  # type: ignore[attr-defined]
+def virtual_time() -> float:
+    clock = _active_clock
+    return clock.time() if clock is not None else _real_time()
 
-    datetime_shim = types.ModuleType("datetime")
-    datetime_shim.__dict__.update(_datetime_module.__dict__)
-    datetime_shim.datetime = VirtualDatetime  # type: ignore[attr-defined]
-    return time_shim, datetime_shim, VirtualDatetime
+
+def virtual_sleep(seconds: float) -> None:
+    clock = _active_clock
+    if clock is not None:
+        clock.sleep(seconds)
+    else:
+        _real_sleep(seconds)
+
+
+def virtual_utcnow() -> _datetime_module.datetime:
+    return _datetime_module.datetime.fromtimestamp(virtual_time(), _datetime_module.UTC).replace(tzinfo=None)
+
+
+class VirtualDatetime(_datetime_module.datetime, metaclass=_VirtualDatetimeMeta):  # type: ignore[misc]
+    @classmethod
+    def now(cls, tz: _datetime_module.tzinfo | None = None) -> _datetime_module.datetime:  # type: ignore[override]
+        now = _datetime_module.datetime.fromtimestamp(virtual_time(), _datetime_module.UTC)
+        return now.astimezone(tz) if tz is not None else now.astimezone().replace(tzinfo=None)
+
+    @classmethod
+    def utcnow(cls) -> _datetime_module.datetime:  # type: ignore[override]
+        return virtual_utcnow()
+
+    @classmethod
+    def today(cls) -> _datetime_module.datetime:  # type: ignore[override]
+        return cls.now()
+
+
+def _time_shim(sleepy: bool) -> types.ModuleType:
+    shim = types.ModuleType("time")
+    shim.__dict__.update(_time_module.__dict__)
+    shim.time = virtual_time  # type: ignore[attr-defined]
+    shim.time_ns = lambda: int(virtual_time() * 1e9)  # type: ignore[attr-defined]
+    if sleepy:
+        shim.sleep = virtual_sleep  # type: ignore[attr-defined]
+    return shim
+
+
+TIME_SHIM = _time_shim(sleepy=False)
+SLEEPY_TIME_SHIM = _time_shim(sleepy=True)
+DATETIME_SHIM = types.ModuleType("datetime")
+DATETIME_SHIM.__dict__.update(_datetime_module.__dict__)
+DATETIME_SHIM.datetime = VirtualDatetime  # type: ignore[attr-defined]
 
 
 class MotoTimeSweeper:
     """Points moto's modules at the virtual clock, including modules moto imports later.
 
-    moto reads time three ways: ``moto.core.utils.utcnow`` (behind ``unix_time`` and
-    friends), ``time.time()``, and ``datetime.datetime.now()``.  The sweep replaces, in
-    every loaded ``moto.*`` module, the module-level names bound to those, and records
-    each replacement in the PatchSet so that stopping the sandbox restores them.
-    Modules under ``moto.stepfunctions.parser`` also get a ``time.sleep`` that waits on
-    the virtual clock (Retry back-off).
+    moto reads time three ways: ``moto.core.utils.utcnow``/``unix_time``/``unix_time_millis``,
+    ``time.time()``, and ``datetime.datetime.now()``.  The sweep replaces, in every loaded
+    ``moto.*`` module, the module-level names bound to those, and records each replacement
+    in the PatchSet so that stopping the sandbox restores them.  Modules under
+    ``moto.stepfunctions.parser.asl.component.common.retry`` also get a ``time.sleep`` that
+    waits on the virtual clock (Retry back-off).
     """
 
     SLEEPY_PREFIXES = ("moto.stepfunctions.parser.asl.component.common.retry",)
@@ -139,23 +170,27 @@ class MotoTimeSweeper:
         original_unix_time = core_utils.unix_time
 
         def unix_time(dt: _datetime_module.datetime | None = None) -> float:
-            return clock.time() if dt is None else original_unix_time(dt)
+            return virtual_time() if dt is None else original_unix_time(dt)
 
         def unix_time_millis(dt: _datetime_module.datetime | None = None) -> float:
-            return clock.time() * 1000.0 if dt is None else original_unix_time(dt) * 1000.0
+            return virtual_time() * 1000.0 if dt is None else original_unix_time(dt) * 1000.0
 
-        # original function -> its virtual replacement, wherever moto bound it
-        self._functions = {
-            core_utils.utcnow: clock.utcnow,
-            core_utils.unix_time: unix_time,
-            core_utils.unix_time_millis: unix_time_millis,
-        }
-        self._shims = make_time_shims(clock, virtual_sleep=False)
-        self._sleepy_shims = make_time_shims(clock, virtual_sleep=True)
+        global _VIRTUAL_FUNCTIONS
+        if _VIRTUAL_FUNCTIONS is None:
+            _VIRTUAL_FUNCTIONS = {
+                core_utils.utcnow: virtual_utcnow,
+                core_utils.unix_time: unix_time,
+                core_utils.unix_time_millis: unix_time_millis,
+            }
+        self._functions = _VIRTUAL_FUNCTIONS
+        set_active_clock(clock)
         for original, replacement in list(self._functions.items()):
             self.patches.replace(core_utils, original.__name__, replacement,
                                  "moto's timestamps, visibility timeouts and delays follow the virtual clock")
         self._seen.add("moto.core.utils")
+
+    def close(self) -> None:
+        set_active_clock(None)
 
     def sweep(self) -> None:
         for name in [n for n in list(sys.modules) if n.startswith("moto.") and n not in self._seen]:
@@ -164,18 +199,21 @@ class MotoTimeSweeper:
             if module is None:
                 continue
             sleepy = name.startswith(self.SLEEPY_PREFIXES)
-            time_shim, datetime_shim, vdt = self._sleepy_shims if sleepy else self._shims
+            time_shim = SLEEPY_TIME_SHIM if sleepy else TIME_SHIM
             namespace = module.__dict__
             for attr, value in list(namespace.items()):
                 replacement = self._functions.get(value) if callable(value) else None
                 if replacement is not None:
                     self.patches.replace(module, attr, replacement, "virtual clock")
-                elif value is _time_module:
+                elif value is _time_module or (value is TIME_SHIM and sleepy):
                     self.patches.replace(module, attr, time_shim, "virtual clock")
                 elif value is _datetime_module:
-                    self.patches.replace(module, attr, datetime_shim, "virtual clock")
+                    self.patches.replace(module, attr, DATETIME_SHIM, "virtual clock")
                 elif value is _datetime_module.datetime:
-                    self.patches.replace(module, attr, vdt, "virtual clock")
+                    self.patches.replace(module, attr, VirtualDatetime, "virtual clock")
+
+
+_VIRTUAL_FUNCTIONS: dict[Any, Any] | None = None
 
 
 _LAST_APPLIED: list[Patch] = []

@@ -29,7 +29,7 @@ import base64
 import json
 from typing import Any
 
-MAX_WAIT_DEFAULT = 0
+from eventlab.sandbox.lambda_service import esm_enabled
 
 
 class SQSService:
@@ -78,7 +78,7 @@ class SQSService:
         lam = self.sandbox.backend("lambda")
         worked = False
         for esm in list(lam._event_source_mappings.values()):
-            if not esm.event_source_arn.startswith("arn:aws:sqs:") or not _enabled(esm):
+            if not esm.event_source_arn.startswith("arn:aws:sqs:") or not esm_enabled(esm):
                 continue
             worked = self._poll_mapping(esm) or worked
         return worked
@@ -185,9 +185,3 @@ def _attribute(value: dict[str, Any]) -> dict[str, Any]:
         out["binaryValue"] = binary if isinstance(binary, str) else base64.b64encode(binary).decode()
     return out
 
-
-def _enabled(esm: Any) -> bool:
-    enabled = esm.enabled
-    if isinstance(enabled, str):
-        return enabled.lower() != "false"
-    return bool(enabled)

@@ -1,0 +1,237 @@
+"""Lambda code really runs: results, environments, errors and logs as AWS returns them."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+from eventlab.sandbox import zip_code
+
+
+def invoke(sandbox, name, payload=None, **kwargs):
+    response = sandbox.client("lambda").invoke(
+        FunctionName=name, Payload=json.dumps(payload or {}).encode(), **kwargs)
+    body = json.loads(response["Payload"].read() or b"null")
+    return response, body
+
+
+def test_handler_result_is_returned(sandbox, make_function):
+    make_function("add", "def handler(event, context):\n    return {'sum': event['a'] + event['b']}\n")
+    response, body = invoke(sandbox, "add", {"a": 2, "b": 40})
+    assert response["StatusCode"] == 200
+    assert "FunctionError" not in response
+    assert body == {"sum": 42}
+
+
+def test_context_carries_the_function_identity(sandbox, make_function):
+    make_function("who", (
+        "def handler(event, context):\n"
+        "    return [context.function_name, context.memory_limit_in_mb, context.invoked_function_arn,\n"
+        "            context.aws_request_id, context.get_remaining_time_in_millis() > 0]\n"),
+        MemorySize=256)
+    response, body = invoke(sandbox, "who")
+    assert body[0] == "who"
+    assert body[1] == 256
+    assert body[2] == "arn:aws:lambda:us-east-1:123456789012:function:who"
+    assert body[3] == response["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"]
+    assert body[4] is True
+
+
+def test_each_function_sees_only_its_own_environment(sandbox, make_function):
+    source = ("import os, time\n"
+              "def handler(event, context):\n"
+              "    os.environ['SEEN'] = event['tag']\n"
+              "    time.sleep(0.01)\n"
+              "    return [os.environ.get('COLOR'), os.environ.get('SEEN'), os.environ.get('SECRET')]\n")
+    make_function("red", source, env={"COLOR": "red"})
+    make_function("blue", source, env={"COLOR": "blue", "SECRET": "only-blue"})
+
+    def call(i):
+        name = "red" if i % 2 else "blue"
+        return name, i, invoke(sandbox, name, {"tag": f"t{i}"})[1]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(call, range(24)))
+    for name, i, (color, seen, secret) in results:
+        assert color == name
+        assert seen == f"t{i}"  # overlapping invocations never share os.environ
+        assert secret == ("only-blue" if name == "blue" else None)
+
+
+def test_handler_boto3_calls_reach_the_sandbox(sandbox, make_function):
+    queue_url = sandbox.client("sqs").create_queue(QueueName="from-handler")["QueueUrl"]
+    make_function("sender", (
+        "import boto3\n"
+        "def handler(event, context):\n"
+        "    sqs = boto3.client('sqs')\n"
+        "    url = sqs.get_queue_url(QueueName='from-handler')['QueueUrl']\n"
+        "    sqs.send_message(QueueUrl=url, MessageBody=event['text'])\n"
+        "    return 'sent'\n"))
+    invoke(sandbox, "sender", {"text": "hello from lambda"})
+    messages = sandbox.client("sqs").receive_message(QueueUrl=queue_url)["Messages"]
+    assert [m["Body"] for m in messages] == ["hello from lambda"]
+
+
+def test_unhandled_exception_has_aws_error_shape(sandbox, make_function):
+    make_function("boom", (
+        "def helper():\n"
+        "    raise ValueError('bad order id 7')\n"
+        "def handler(event, context):\n"
+        "    helper()\n"))
+    response, body = invoke(sandbox, "boom")
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorMessage"] == "bad order id 7"
+    assert body["errorType"] == "ValueError"
+    assert isinstance(body["requestId"], str) and body["requestId"]
+    assert any("in helper" in line for line in body["stackTrace"])
+    # the sandbox keeps serving
+    make_function("ok", "def handler(e, c):\n    return 1\n")
+    assert invoke(sandbox, "ok")[1] == 1
+
+
+def test_import_error_shape(sandbox, make_function):
+    make_function("imp", "import not_a_real_module_xyz\ndef handler(e, c):\n    return 1\n")
+    response, body = invoke(sandbox, "imp")
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert body["errorMessage"] == ("Unable to import module 'lambda_function': "
+                                    "No module named 'not_a_real_module_xyz'")
+
+
+def test_missing_handler_shape(sandbox, make_function):
+    make_function("nohandler", "def other(e, c):\n    return 1\n")
+    _, body = invoke(sandbox, "nohandler")
+    assert body["errorType"] == "Runtime.HandlerNotFound"
+    assert body["errorMessage"] == "Handler 'handler' missing on module 'lambda_function'"
+
+
+def test_syntax_error_shape(sandbox, make_function):
+    make_function("syntax", "def handler(e, c)\n    return 1\n")
+    _, body = invoke(sandbox, "syntax")
+    assert body["errorType"] == "Runtime.UserCodeSyntaxError"
+    assert body["errorMessage"].startswith("Syntax error in module 'lambda_function'")
+    assert "line 1" in body["errorMessage"]
+
+
+def test_result_that_is_not_json(sandbox, make_function):
+    make_function("setter", "def handler(e, c):\n    return {1, 2}\n")
+    response, body = invoke(sandbox, "setter")
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.MarshalError"
+    assert body["errorMessage"] == ("Unable to marshal response: Object of type set is not "
+                                    "JSON serializable")
+
+
+def test_timeout_kills_the_environment(sandbox, make_function):
+    # Timeout 1 s, scaled by the fixture to 0.1 s of real time.
+    make_function("loop", (
+        "import time\n"
+        "calls = 0\n"
+        "def handler(event, context):\n"
+        "    global calls\n"
+        "    calls += 1\n"
+        "    if event.get('loop'):\n"
+        "        while True:\n"
+        "            time.sleep(0.01)\n"
+        "    return calls\n"), timeout=1)
+    assert invoke(sandbox, "loop")[1] == 1
+    assert invoke(sandbox, "loop")[1] == 2  # warm: module state kept
+    response, body = invoke(sandbox, "loop", {"loop": True})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Sandbox.Timedout"
+    assert body["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    assert invoke(sandbox, "loop")[1] == 1  # a new environment after the timeout
+
+
+def test_logs_go_to_cloudwatch_and_log_result(sandbox, make_function):
+    make_function("talker", (
+        "import logging\n"
+        "logger = logging.getLogger()\n"
+        "logger.setLevel(logging.INFO)\n"
+        "def handler(event, context):\n"
+        "    print('processing', event['id'])\n"
+        "    logger.info('done with %s', event['id'])\n"
+        "    return 'ok'\n"))
+    response, _ = invoke(sandbox, "talker", {"id": "order-9"}, LogType="Tail")
+    tail = base64.b64decode(response["LogResult"]).decode()
+    assert "processing order-9" in tail
+    assert "[INFO]" in tail and "done with order-9" in tail
+    assert tail.splitlines()[0].startswith("START RequestId: ")
+    assert tail.splitlines()[-1].startswith("REPORT RequestId: ")
+
+    logs = sandbox.client("logs")
+    streams = logs.describe_log_streams(logGroupName="/aws/lambda/talker")["logStreams"]
+    assert len(streams) == 1
+    assert "[$LATEST]" in streams[0]["logStreamName"]
+    events = logs.get_log_events(logGroupName="/aws/lambda/talker",
+                                 logStreamName=streams[0]["logStreamName"])["events"]
+    messages = [e["message"] for e in events]
+    assert "processing order-9" in messages
+    assert any(m.startswith("END RequestId:") for m in messages)
+
+
+def test_code_from_s3(sandbox):
+    s3 = sandbox.client("s3")
+    s3.create_bucket(Bucket="code")
+    s3.put_object(Bucket="code", Key="fn.zip", Body=zip_code("def handler(e, c):\n    return 's3 code'\n"))
+    role = sandbox.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sandbox.client("lambda").create_function(
+        FunctionName="froms3", Runtime="python3.12", Role=role, Handler="lambda_function.handler",
+        Code={"S3Bucket": "code", "S3Key": "fn.zip"})
+    assert invoke(sandbox, "froms3")[1] == "s3 code"
+
+
+def test_code_from_a_python_function(sandbox, make_function):
+    def shout(event, context):
+        return event["word"].upper() + "!"
+
+    archive = zipfile.ZipFile(io.BytesIO(zip_code(shout)))
+    assert archive.namelist() == ["lambda_function.py"]
+    role = sandbox.client("iam").create_role(RoleName="r2", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sandbox.client("lambda").create_function(
+        FunctionName="shout", Runtime="python3.12", Role=role, Handler="lambda_function.shout",
+        Code={"ZipFile": zip_code(shout)})
+    assert invoke(sandbox, "shout", {"word": "fan-out"})[1] == "FAN-OUT!"
+
+
+def test_code_update_takes_effect(sandbox, make_function):
+    make_function("ver", "def handler(e, c):\n    return 1\n")
+    assert invoke(sandbox, "ver")[1] == 1
+    sandbox.client("lambda").update_function_code(FunctionName="ver",
+                                                  ZipFile=zip_code("def handler(e, c):\n    return 2\n"))
+    assert invoke(sandbox, "ver")[1] == 2
+    sandbox.client("lambda").update_function_configuration(
+        FunctionName="ver", Environment={"Variables": {"V": "3"}})
+    sandbox.client("lambda").update_function_code(
+        FunctionName="ver", ZipFile=zip_code("import os\ndef handler(e, c):\n    return os.environ['V']\n"))
+    assert invoke(sandbox, "ver")[1] == "3"
+
+
+def test_async_invoke_retries_then_dead_letter_queue(sandbox, make_function):
+    sqs = sandbox.client("sqs")
+    dlq_url = sqs.create_queue(QueueName="fn-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    make_function("flaky", "def handler(e, c):\n    raise RuntimeError('downstream unavailable')\n",
+                  DeadLetterConfig={"TargetArn": dlq_arn})
+    response = sandbox.client("lambda").invoke(FunctionName="flaky", InvocationType="Event",
+                                               Payload=b'{"order": 1}')
+    assert response["StatusCode"] == 202
+    log = sandbox.service("lambda").invocation_log
+    assert [e["function"] for e in log] == ["flaky"]  # first attempt at once
+    sandbox.clock.advance(seconds=59)
+    assert len(log) == 1
+    sandbox.clock.advance(seconds=1)  # first retry after one minute
+    assert len(log) == 2
+    assert sqs.receive_message(QueueUrl=dlq_url).get("Messages") is None
+    sandbox.clock.advance(minutes=2)  # second retry two minutes later, then the DLQ
+    assert len(log) == 3
+    messages = sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(messages[0]["Body"]) == {"order": 1}
+    attributes = messages[0]["MessageAttributes"]
+    assert attributes["ErrorMessage"]["StringValue"] == "downstream unavailable"
+    assert attributes["ErrorCode"]["StringValue"] == "200"
+    assert attributes["RequestID"]["StringValue"] == response["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"]
