@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -91,16 +92,23 @@ class SandboxServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         app = AdminApp(DomainDispatcherApplication(create_backend_app), sandbox)
+        in_use = PortInUse(
+            f"port {port} on {host} is already in use (another `eventlab serve`, LocalStack "
+            f"or moto server?). Stop that process or choose another port with --port.")
+        if port:
+            # werkzeug reports a busy port by exiting the process; find out first.
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+                try:
+                    probe.bind((host, port))
+                except OSError as exc:
+                    if exc.errno == errno.EADDRINUSE:
+                        raise in_use from exc
+                    raise
         try:
             self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
                                                       request_handler=QuietHandler)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE or "Address already in use" in str(exc):
-                raise PortInUse(
-                    f"port {port} on {host} is already in use (another `eventlab serve`, LocalStack "
-                    f"or moto server?). Stop that process or choose another port with --port."
-                ) from exc
-            raise
+        except SystemExit as exc:  # lost a race for the port
+            raise in_use from exc
         self.host, self.port = self._server.server_address[:2]
         self._thread = threading.Thread(target=self._server.serve_forever, name="eventlab-server",
                                         daemon=True)
