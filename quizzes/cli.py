@@ -33,8 +33,14 @@ Progress lives in EVENTLAB_DATA_DIR (default: the platform's user data directory
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = DESCRIPTION
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("mode", nargs="?", choices=MODES, default="practice", help="what to do (default: practice)")
-    parser.add_argument("bank", nargs="?", type=Path, help="question bank directory (default: the shipped bank)")
+    parser.add_argument(
+        "words",
+        nargs="*",
+        metavar="[MODE] [BANK]",
+        help=f"MODE is one of {', '.join(MODES)} (default: practice); BANK a question directory "
+        "(default: the shipped bank)",
+    )
+    parser.add_argument("--bank", dest="bank_option", type=Path, metavar="DIR", help="question bank directory")
     f = parser.add_argument_group("filters (repeat an option to allow several values)")
     f.add_argument("--service", action="append", default=[], metavar="NAME", help='e.g. SQS or "Step Functions"')
     f.add_argument("--decision", action="append", default=[], metavar="TAG", help="e.g. sqs-vs-sns")
@@ -69,7 +75,24 @@ def _filters(args: argparse.Namespace):
     return Filters(args.service, args.decision, args.domain, args.difficulty, args.topic)
 
 
+def _mode_and_bank(args: argparse.Namespace) -> None:
+    """Split the positional words into ``args.mode`` and ``args.bank``.
+
+    One ``nargs='*'`` positional rather than two optional ones.  As everywhere in
+    argparse, positionals come before the options (``quiz exam DIR --seed 1``); ``--bank``
+    names the directory from anywhere.
+    """
+    words = list(args.words)
+    args.mode = words.pop(0) if words and words[0] in MODES else "practice"
+    if len(words) > 1:
+        raise SystemExit(f"eventlab quiz: too many arguments: {' '.join(words)} (MODE is one of {', '.join(MODES)})")
+    if words and args.bank_option:
+        raise SystemExit("eventlab quiz: give the bank either as BANK or as --bank, not both")
+    args.bank = Path(words[0]) if words else args.bank_option
+
+
 def run(args: argparse.Namespace) -> int:
+    _mode_and_bank(args)
     if args.mode == "validate":
         return run_validate(args)
     if args.mode == "stats":
