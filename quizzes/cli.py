@@ -158,6 +158,11 @@ def run_quiz(args: argparse.Namespace) -> int:
             f"[yellow]{len(bank.skipped)} question file(s) skipped as unusable[/yellow]; "
             f"'eventlab quiz validate {bank_dir}' says why."
         )
+    if not bank.questions:
+        console.print(
+            f"The question bank at {bank_dir} has no usable questions yet.", markup=False, highlight=False
+        )
+        return 1
     answers = None
     if args.answers == "-":
         answers = sys.stdin
