@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--answers", metavar="FILE|-", help="read answers (one a line, e.g. B or A,C) from FILE or stdin"
     )
     parser.add_argument("--minutes", type=float, default=180.0, help="exam time limit (default: 180)")
+    parser.add_argument("--resume", action="store_true", help="exam: continue the last interrupted exam")
     parser.add_argument("--coverage", action="store_true", help="validate: enforce the coverage minimums")
     parser.add_argument("--root", type=Path, help="validate: project root that links are relative to")
     parser.add_argument("--png", type=Path, metavar="FILE", help="stats: also save a chart (needs matplotlib)")
@@ -186,6 +187,8 @@ def _run_mode(args, console, bank, filters, answers) -> int:
 
     prompter = Prompter(console, answers)
     with ProgressStore(warn=lambda m: console.print(f"[bold yellow]{m}[/bold yellow]")) as store:
+        if args.mode == "exam" and args.resume:
+            return _resume_exam(args, console, bank, store, prompter)
         if args.mode == "exam":
             pool = [q for q in bank.questions if filters.match(q)]
             questions = draw_exam(pool, args.count or 75, args.seed)
@@ -220,3 +223,28 @@ def _run_mode(args, console, bank, filters, answers) -> int:
             console.print(f"No questions match the filters ({filters.describe()}).")
             return 1
         return run_questions(questions, store, prompter, "practice")
+
+
+def _resume_exam(args, console, bank, store, prompter) -> int:
+    from quizzes.runner import run_exam
+    from quizzes.session import Exam
+
+    found = store.last_interrupted_exam()
+    if found is None:
+        console.print("No interrupted exam to resume; 'eventlab quiz exam' starts a new one.")
+        return 1
+    session, detail = found
+    by_id = bank.by_id()
+    questions = [by_id[qid] for qid in detail.get("questions", []) if qid in by_id]
+    if not questions:
+        console.print(f"Exam {session} cannot be resumed: none of its questions are in this bank.")
+        return 1
+    gone = len(detail.get("questions", [])) - len(questions)
+    if gone:
+        console.print(f"[yellow]{gone} question(s) of that exam are no longer in the bank; they are left out.[/yellow]")
+    exam = Exam(questions, detail.get("minutes", args.minutes))
+    exam.answers = {qid: list(a) for qid, a in detail.get("answers", {}).items() if qid in by_id}
+    exam.flags = {qid for qid in detail.get("flags", []) if qid in by_id}
+    exam.started -= float(detail.get("elapsed", 0.0))
+    exam.index = min(int(detail.get("index", 0)), len(questions) - 1)
+    return run_exam(exam, store, prompter, session=session)

@@ -190,14 +190,22 @@ def _exam_list(console: Console, exam: Exam) -> None:
     console.print(f"{len(exam.answers)} answered, {len(exam.flags)} flagged, {len(exam.unanswered())} unanswered.")
 
 
-def run_exam(exam: Exam, store: ProgressStore, prompter: Prompter) -> int:
+def run_exam(exam: Exam, store: ProgressStore, prompter: Prompter, session: int | None = None) -> int:
+    """Run ``exam`` to its submission; ``session`` continues an interrupted exam."""
     console = prompter.console
     n = len(exam.questions)
-    session = store.start_session("exam", {"questions": [q.id for q in exam.questions]})
-    console.print(
-        f"[bold]Exam:[/bold] {n} questions, {format_clock(exam.limit)} to answer. No feedback until you submit.\n"
-        f"Commands: {EXAM_HELP}."
-    )
+    if session is None:
+        session = store.start_session("exam", {"questions": [q.id for q in exam.questions]})
+        console.print(
+            f"[bold]Exam:[/bold] {n} questions, {format_clock(exam.limit)} to answer. No feedback until you submit.\n"
+            f"Commands: {EXAM_HELP}."
+        )
+    else:
+        store.reopen_session(session)
+        console.print(
+            f"[bold]Resuming exam {session}:[/bold] {len(exam.answers)} of {n} answered, "
+            f"{format_clock(exam.remaining())} left.\nCommands: {EXAM_HELP}."
+        )
     show_question(console, exam.current, exam.index + 1, n, _exam_status(exam))
     try:
         while True:
@@ -268,6 +276,8 @@ def run_exam(exam: Exam, store: ProgressStore, prompter: Prompter) -> int:
                 "answers": exam.answers,
                 "flags": sorted(exam.flags),
                 "elapsed": exam.limit - exam.remaining(),
+                "minutes": exam.limit / 60,
+                "index": exam.index,
             },
         )
         console.print(

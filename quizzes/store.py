@@ -224,6 +224,17 @@ class ProgressStore:
                 ),
             )
 
+    def reopen_session(self, session: int) -> None:
+        with self._transaction() as cur:
+            cur.execute("UPDATE sessions SET status='open', finished=NULL WHERE id=?", (session,))
+
+    def last_interrupted_exam(self) -> tuple[int, dict] | None:
+        """The most recent exam stopped with Ctrl-C: its id and saved state."""
+        row = self.conn.execute(
+            "SELECT id, detail FROM sessions WHERE mode='exam' AND status='interrupted' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
     class _Tx:
         def __init__(self, conn: sqlite3.Connection) -> None:
             self.conn = conn

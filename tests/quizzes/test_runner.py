@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -221,3 +222,32 @@ def test_stats_draws_bars(capsys, monkeypatch, data_dir):
     assert "8 answers, 88% correct, over 1 day(s)" in out
     assert "█" * 40 in out
     assert "Accuracy by decision point" in out
+
+
+def test_an_interrupted_exam_resumes_with_its_answers_flags_and_time(questions, capsys, monkeypatch, data_dir):
+    now = [0.0]
+    exam = Exam(draw_exam(questions, 75, seed=4), clock=lambda: now[0])
+    ids = [q.id for q in exam.questions]
+
+    def lines():
+        yield KEYS[ids[0]][0]
+        yield "f"
+        now[0] += 600  # ten minutes in
+        raise KeyboardInterrupt
+
+    with store(data_dir) as s:
+        assert run_exam(exam, s, Prompter(Console(file=io.StringIO()), lines())) == 130
+    # continue at question 2 (where it stopped) with the remaining answers
+    wrong = {"sqs-vs-sns-002", "standard-vs-fifo-001"}
+    code, out = quiz(capsys, monkeypatch, ["exam", "--resume"], answers_for(ids[1:], wrong) + "submit\n")
+    assert code == 0
+    assert re.search(r"Resuming exam 1: 1 of 8 answered, 2:(50:00|49:5\d) left", out)
+    # ids[0] is sqs-vs-sns-002, answered right before the interruption: 7 of 8
+    assert ids[0] == "sqs-vs-sns-002"
+    assert "Score: 888 / 1000 (PASS; pass is 750). 7 of 8 correct." in out
+    with store(data_dir) as s:
+        assert [e["id"] for e in s.exams()] == [1]
+        assert s.flagged() == {ids[1]}
+        assert s.last_interrupted_exam() is None
+    _, out = quiz(capsys, monkeypatch, ["exam", "--resume"], "")
+    assert "No interrupted exam to resume" in out
