@@ -7,7 +7,7 @@ otherwise a synthetic 200-question bank written to a temporary directory.  Two c
 cold (no parsed-bank cache: every file is parsed) and warm (the cache written by an
 earlier run is reused, the usual case for a learner).
 
-    python benchmarks/bench_quiz_start.py [--runs 7]
+    python benchmarks/bench_quiz_start.py [--runs 7] [--bank DIR]
 
 Prints numbers only; it asserts nothing (timings are not tests).
 """
@@ -85,12 +85,13 @@ def time_to_marker(cmd: list[str], env: dict[str, str], marker: str | None) -> f
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--bank", type=Path, help="time this bank directory instead")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        real = ROOT / "quizzes" / "bank"
-        if len(list(real.glob("*.md"))) >= 200:
-            bank, label = real, f"the real bank ({len(list(real.glob('*.md')))} questions)"
+        real = args.bank or ROOT / "quizzes" / "bank"
+        if args.bank or len(list(real.glob("*.md"))) >= 200:
+            bank, label = real, f"{real} ({len(list(real.glob('*.md')))} questions)"
         else:
             bank, label = synthetic_bank(tmp_path / "bank"), "a synthetic 200-question bank"
         env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")

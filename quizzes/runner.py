@@ -15,6 +15,7 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from quizzes.model import Question
 from quizzes.session import (
@@ -80,8 +81,7 @@ def show_question(console: Console, q: Question, number: int, total: int, status
     console.print(reflow(q.stem), markup=False, highlight=False)
     console.print()
     for o in q.options:
-        console.print(f"[bold]{o.letter}.[/bold] ", end="")
-        console.print(reflow(o.text), markup=False, highlight=False)
+        console.print(Text.assemble((f"{o.letter}. ", "bold"), reflow(o.text)))
 
 
 def show_feedback(console: Console, q: Question, chosen: Sequence[str]) -> None:
@@ -89,10 +89,11 @@ def show_feedback(console: Console, q: Question, chosen: Sequence[str]) -> None:
     verdict = "[bold green]Correct.[/bold green]" if ok else "[bold red]Not quite.[/bold red]"
     console.print(f"{verdict} Answer: [bold]{', '.join(q.answer)}[/bold]; you chose {', '.join(chosen) or 'nothing'}.")
     for o in q.options:
-        mark = "[green]right[/green]" if o.letter in q.answer else "[red]wrong[/red]"
+        mark = ("right", "green") if o.letter in q.answer else ("wrong", "red")
         pick = " (your choice)" if o.letter in chosen else ""
-        console.print(f"  [bold]{o.letter}[/bold] {mark}{pick}: ", end="")
-        console.print(reflow(o.explanation), markup=False, highlight=False)
+        console.print(
+            Text.assemble("  ", (o.letter, "bold"), " ", mark, f"{pick}: ", reflow(o.explanation))
+        )
     if q.links:
         console.print(f"  [dim]Read: {'; '.join(q.links)}[/dim]")
 
