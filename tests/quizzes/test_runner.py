@@ -251,3 +251,12 @@ def test_an_interrupted_exam_resumes_with_its_answers_flags_and_time(questions, 
         assert s.last_interrupted_exam() is None
     _, out = quiz(capsys, monkeypatch, ["exam", "--resume"], "")
     assert "No interrupted exam to resume" in out
+
+
+def test_stats_without_answers_and_png_without_matplotlib(capsys, monkeypatch, tmp_path):
+    assert main(["quiz", "stats", str(BANK)]) == 0
+    assert "No answers recorded yet" in capsys.readouterr().out
+    quiz(capsys, monkeypatch, [], "B\n")
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # as if not installed
+    assert main(["quiz", "stats", str(BANK), "--png", str(tmp_path / "p.png")]) == 2
+    assert "--png needs matplotlib" in capsys.readouterr().out
