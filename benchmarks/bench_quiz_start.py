@@ -25,9 +25,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = "Question 1/"
-DOMAINS = ["organizational-complexity", "new-solutions", "continuous-improvement", "migration-modernization"]
-DECISIONS = ["sqs-vs-sns", "standard-vs-fifo", "kinesis-vs-sqs", "kinesis-vs-msk",
-             "sfn-standard-vs-express", "eventbridge-vs-sns", "sync-vs-async"]
+DOMAINS = [
+    "organizational-complexity",
+    "new-solutions",
+    "continuous-improvement",
+    "migration-modernization",
+]
+DECISIONS = [
+    "sqs-vs-sns",
+    "standard-vs-fifo",
+    "kinesis-vs-sqs",
+    "kinesis-vs-msk",
+    "sfn-standard-vs-express",
+    "eventbridge-vs-sns",
+    "sync-vs-async",
+]
 SERVICES = ["SQS", "SNS", "EventBridge", "Kinesis Data Streams", "MSK", "Step Functions", "Lambda"]
 
 
@@ -64,8 +76,15 @@ def synthetic_bank(directory: Path, n: int = 200) -> Path:
 def time_to_marker(cmd: list[str], env: dict[str, str], marker: str | None) -> float:
     """Seconds from spawning ``cmd`` to ``marker`` on its stdout (or to its exit)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            env=env, cwd=ROOT, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        text=True,
+    )
     assert proc.stdout is not None
     elapsed = None
     if marker:
@@ -95,7 +114,18 @@ def main() -> int:
         else:
             bank, label = synthetic_bank(tmp_path / "bank"), "a synthetic 200-question bank"
         env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
-        quiz = [sys.executable, "-m", "eventlab", "quiz", "practice", str(bank), "--seed", "1", "--answers", "-"]
+        quiz = [
+            sys.executable,
+            "-m",
+            "eventlab",
+            "quiz",
+            "practice",
+            str(bank),
+            "--seed",
+            "1",
+            "--answers",
+            "-",
+        ]
         baseline, cold, warm = [], [], []
         warm_env = dict(env, EVENTLAB_DATA_DIR=str(tmp_path / "warm"))
         time_to_marker(quiz, warm_env, MARKER)  # writes the cache used by the warm runs
@@ -105,13 +135,17 @@ def main() -> int:
             cold.append(time_to_marker(quiz, cold_env, MARKER))
             warm.append(time_to_marker(quiz, warm_env, MARKER))
     base = statistics.median(baseline)
-    print(f"eventlab quiz start-up: time to the first question, {label}, median of {args.runs} runs")
+    print(
+        f"eventlab quiz start-up: time to the first question, {label}, median of {args.runs} runs"
+    )
     print(f"  python -c pass            {base * 1000:7.1f} ms")
     for name, runs in (("quiz, warm bank cache", warm), ("quiz, cold (parse all)", cold)):
         m = statistics.median(runs)
         verdict = "within" if m - base < 0.3 else "OVER"
-        print(f"  {name:<25} {m * 1000:7.1f} ms   ratio {m / base:4.1f}x   +{(m - base) * 1000:6.1f} ms "
-              f"({verdict} the 300 ms target)")
+        print(
+            f"  {name:<25} {m * 1000:7.1f} ms   ratio {m / base:4.1f}x   +{(m - base) * 1000:6.1f} ms "
+            f"({verdict} the 300 ms target)"
+        )
     return 0
 
 

@@ -40,23 +40,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"MODE is one of {', '.join(MODES)} (default: practice); BANK a question directory "
         "(default: the shipped bank)",
     )
-    parser.add_argument("--bank", dest="bank_option", type=Path, metavar="DIR", help="question bank directory")
+    parser.add_argument(
+        "--bank", dest="bank_option", type=Path, metavar="DIR", help="question bank directory"
+    )
     f = parser.add_argument_group("filters (repeat an option to allow several values)")
-    f.add_argument("--service", action="append", default=[], metavar="NAME", help='e.g. SQS or "Step Functions"')
+    f.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help='e.g. SQS or "Step Functions"',
+    )
     f.add_argument("--decision", action="append", default=[], metavar="TAG", help="e.g. sqs-vs-sns")
-    f.add_argument("--domain", action="append", default=[], metavar="TAG", help="e.g. new-solutions")
+    f.add_argument(
+        "--domain", action="append", default=[], metavar="TAG", help="e.g. new-solutions"
+    )
     f.add_argument("--difficulty", action="append", default=[], type=int, choices=(1, 2, 3))
     f.add_argument("--topic", action="append", default=[], metavar="TAG", help="e.g. fan-out")
-    parser.add_argument("-n", "--count", type=int, help="how many questions (exam: 75; srs: 20; practice: all)")
+    parser.add_argument(
+        "-n", "--count", type=int, help="how many questions (exam: 75; srs: 20; practice: all)"
+    )
     parser.add_argument("--seed", type=int, help="a number for a reproducible question order")
     parser.add_argument(
-        "--answers", metavar="FILE|-", help="read answers (one a line, e.g. B or A,C) from FILE or stdin"
+        "--answers",
+        metavar="FILE|-",
+        help="read answers (one a line, e.g. B or A,C) from FILE or stdin",
     )
-    parser.add_argument("--minutes", type=float, default=180.0, help="exam time limit (default: 180)")
-    parser.add_argument("--resume", action="store_true", help="exam: continue the last interrupted exam")
-    parser.add_argument("--coverage", action="store_true", help="validate: enforce the coverage minimums")
-    parser.add_argument("--root", type=Path, help="validate: project root that links are relative to")
-    parser.add_argument("--png", type=Path, metavar="FILE", help="stats: also save a chart (needs matplotlib)")
+    parser.add_argument(
+        "--minutes", type=float, default=180.0, help="exam time limit (default: 180)"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="exam: continue the last interrupted exam"
+    )
+    parser.add_argument(
+        "--coverage", action="store_true", help="validate: enforce the coverage minimums"
+    )
+    parser.add_argument(
+        "--root", type=Path, help="validate: project root that links are relative to"
+    )
+    parser.add_argument(
+        "--png", type=Path, metavar="FILE", help="stats: also save a chart (needs matplotlib)"
+    )
 
 
 def _filters(args: argparse.Namespace):
@@ -86,7 +110,9 @@ def _mode_and_bank(args: argparse.Namespace) -> None:
     words = list(args.words)
     args.mode = words.pop(0) if words and words[0] in MODES else "practice"
     if len(words) > 1:
-        raise SystemExit(f"eventlab quiz: too many arguments: {' '.join(words)} (MODE is one of {', '.join(MODES)})")
+        raise SystemExit(
+            f"eventlab quiz: too many arguments: {' '.join(words)} (MODE is one of {', '.join(MODES)})"
+        )
     if words and args.bank_option:
         raise SystemExit("eventlab quiz: give the bank either as BANK or as --bank, not both")
     args.bank = Path(words[0]) if words else args.bank_option
@@ -161,7 +187,9 @@ def run_quiz(args: argparse.Namespace) -> int:
         )
     if not bank.questions:
         console.print(
-            f"The question bank at {bank_dir} has no usable questions yet.", markup=False, highlight=False
+            f"The question bank at {bank_dir} has no usable questions yet.",
+            markup=False,
+            highlight=False,
         )
         return 1
     answers = None
@@ -196,17 +224,27 @@ def _run_mode(args, console, bank, filters, answers) -> int:
                 console.print("No questions match; nothing to examine.")
                 return 1
             if len(questions) < (args.count or 75):
-                console.print(f"[yellow]The bank has only {len(questions)} matching questions; the exam uses them all.[/yellow]")
+                console.print(
+                    f"[yellow]The bank has only {len(questions)} matching questions; the exam uses them all.[/yellow]"
+                )
             return run_exam(Exam(questions, args.minutes), store, prompter)
         if args.mode == "review":
             wanted = store.missed() | store.flagged()
             pool = [q for q in bank.questions if q.id in wanted]
             questions = select(pool, filters, args.seed, args.count)
             if not questions:
-                console.print("Nothing to review: no missed or flagged questions (with these filters).")
+                console.print(
+                    "Nothing to review: no missed or flagged questions (with these filters)."
+                )
                 return 0
             console.print(f"Review: {len(questions)} missed or flagged question(s).")
-            return run_questions(questions, store, prompter, "review", on_correct=lambda q: store.set_flag(q.id, False))
+            return run_questions(
+                questions,
+                store,
+                prompter,
+                "review",
+                on_correct=lambda q: store.set_flag(q.id, False),
+            )
         if args.mode == "srs":
             by_id = {q.id: q for q in bank.questions if filters.match(q)}
             due = [by_id[qid] for qid in store.due() if qid in by_id]
@@ -214,9 +252,12 @@ def _run_mode(args, console, bank, filters, answers) -> int:
             new = select([q for q in by_id.values() if q.id not in seen], filters, args.seed, None)
             questions = (due + new)[: args.count or 20]
             if not questions:
-                console.print("Nothing due and nothing new: come back later ('eventlab quiz stats' shows when).")
+                console.print(
+                    "Nothing due and nothing new: come back later ('eventlab quiz stats' shows when)."
+                )
                 return 0
-            console.print(f"Spaced repetition: {min(len(due), len(questions))} due, {len(questions) - min(len(due), len(questions))} new.")
+            n_due = min(len(due), len(questions))
+            console.print(f"Spaced repetition: {n_due} due, {len(questions) - n_due} new.")
             return run_questions(questions, store, prompter, "srs")
         questions = select(bank.questions, filters, args.seed, args.count)
         if not questions:
@@ -241,7 +282,9 @@ def _resume_exam(args, console, bank, store, prompter) -> int:
         return 1
     gone = len(detail.get("questions", [])) - len(questions)
     if gone:
-        console.print(f"[yellow]{gone} question(s) of that exam are no longer in the bank; they are left out.[/yellow]")
+        console.print(
+            f"[yellow]{gone} question(s) of that exam are no longer in the bank; they are left out.[/yellow]"
+        )
     exam = Exam(questions, detail.get("minutes", args.minutes))
     exam.answers = {qid: list(a) for qid, a in detail.get("answers", {}).items() if qid in by_id}
     exam.flags = {qid for qid in detail.get("flags", []) if qid in by_id}

@@ -20,7 +20,17 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from quizzes.model import Option, Problem, Question
 
-KNOWN_KEYS = ("id", "services", "decision", "topics", "domain", "difficulty", "type", "answer", "links")
+KNOWN_KEYS = (
+    "id",
+    "services",
+    "decision",
+    "topics",
+    "domain",
+    "difficulty",
+    "type",
+    "answer",
+    "links",
+)
 REQUIRED_KEYS = ("id", "services", "domain", "difficulty", "type", "answer", "links")
 LIST_KEYS = ("services", "topics", "answer", "links")
 OPTION_HEADING = re.compile(r"^[A-Z]$")
@@ -53,7 +63,9 @@ def parse_text(text: str, path: Path) -> tuple[Question | None, list[Problem]]:
 
     tokens = _markdown().parse(text)
     if not tokens or tokens[0].type != "front_matter":
-        problem(1, "no front matter: the file must start with a '---' line, the YAML fields, and '---'")
+        problem(
+            1, "no front matter: the file must start with a '---' line, the YAML fields, and '---'"
+        )
         return None, problems
     fm_token = tokens[0]
     body_start = fm_token.map[1] if fm_token.map else 0
@@ -128,7 +140,9 @@ def _read_front_matter(
     finally:
         loader.dispose()
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
-        problems.append(Problem(path, 1, "front matter must be a YAML mapping of fields (key: value)"))
+        problems.append(
+            Problem(path, 1, "front matter must be a YAML mapping of fields (key: value)")
+        )
         return None, {}
     lines: dict[str, int] = {}
     for key_node, value_node in node.value:
@@ -177,11 +191,17 @@ def _read_body(
             problems.append(Problem(path, line, f"option {letter} has no '>' explanation"))
         elif len(current["quotes"]) > 1:
             problems.append(
-                Problem(path, line, f"option {letter} has {len(current['quotes'])} '>' explanations; keep one")
+                Problem(
+                    path,
+                    line,
+                    f"option {letter} has {len(current['quotes'])} '>' explanations; keep one",
+                )
             )
         if current["after_quote"]:
             problems.append(
-                Problem(path, current["after_quote"], f"text after the explanation of option {letter}")
+                Problem(
+                    path, current["after_quote"], f"text after the explanation of option {letter}"
+                )
             )
         options.append(
             Option(letter, "\n\n".join(current["text"]), "\n\n".join(current["quotes"]), line)
@@ -192,10 +212,20 @@ def _read_body(
         if kind.startswith("heading:"):
             if kind == "heading:h2" and OPTION_HEADING.match(title):
                 close_option()
-                current = {"letter": title, "line": line, "text": [], "quotes": [], "after_quote": 0}
+                current = {
+                    "letter": title,
+                    "line": line,
+                    "text": [],
+                    "quotes": [],
+                    "after_quote": 0,
+                }
             else:
                 problems.append(
-                    Problem(path, line, f"unexpected heading '{source[start].strip()}': options are '## A' .. '## F'")
+                    Problem(
+                        path,
+                        line,
+                        f"unexpected heading '{source[start].strip()}': options are '## A' .. '## F'",
+                    )
                 )
             continue
         if current is None:
@@ -213,8 +243,14 @@ def _read_body(
     expected = [chr(ord("A") + i) for i in range(len(options))]
     got = [o.letter for o in options]
     if got != expected:
-        first_bad = next((o for o, e in zip(options, expected, strict=False) if o.letter != e), options[-1])
+        first_bad = next(
+            (o for o, e in zip(options, expected, strict=False) if o.letter != e), options[-1]
+        )
         problems.append(
-            Problem(path, first_bad.line, f"options must be lettered {', '.join(expected)} in order; found {', '.join(got)}")
+            Problem(
+                path,
+                first_bad.line,
+                f"options must be lettered {', '.join(expected)} in order; found {', '.join(got)}",
+            )
         )
     return "\n\n".join(stem_parts), options

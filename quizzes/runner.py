@@ -87,7 +87,9 @@ def show_question(console: Console, q: Question, number: int, total: int, status
 def show_feedback(console: Console, q: Question, chosen: Sequence[str]) -> None:
     ok = q.is_correct(chosen)
     verdict = "[bold green]Correct.[/bold green]" if ok else "[bold red]Not quite.[/bold red]"
-    console.print(f"{verdict} Answer: [bold]{', '.join(q.answer)}[/bold]; you chose {', '.join(chosen) or 'nothing'}.")
+    console.print(
+        f"{verdict} Answer: [bold]{', '.join(q.answer)}[/bold]; you chose {', '.join(chosen) or 'nothing'}."
+    )
     for o in q.options:
         mark = ("right", "green") if o.letter in q.answer else ("wrong", "red")
         pick = " (your choice)" if o.letter in chosen else ""
@@ -98,7 +100,9 @@ def show_feedback(console: Console, q: Question, chosen: Sequence[str]) -> None:
         console.print(f"  [dim]Read: {'; '.join(q.links)}[/dim]")
 
 
-def ask_answer(prompter: Prompter, q: Question, prompt: str, commands: dict[str, str]) -> str | list[str]:
+def ask_answer(
+    prompter: Prompter, q: Question, prompt: str, commands: dict[str, str]
+) -> str | list[str]:
     """An answer (letters) or one of ``commands`` (returned as its name); invalid input is re-asked."""
     while True:
         text = prompter.ask(prompt)
@@ -156,7 +160,9 @@ def run_questions(
         return INTERRUPTED
     console.print()
     if answered:
-        console.print(f"[bold]{right}/{answered} correct[/bold] ({right / answered:.0%}). Progress saved in {store.path}.")
+        console.print(
+            f"[bold]{right}/{answered} correct[/bold] ({right / answered:.0%}). Progress saved in {store.path}."
+        )
     else:
         console.print("No questions answered.")
     return 0
@@ -188,10 +194,14 @@ def _exam_list(console: Console, exam: Exam) -> None:
         cells.append(f"{i:>2}:{a:<5}{f}")
     for start in range(0, len(cells), 6):
         console.print("  ".join(cells[start : start + 6]), markup=False, highlight=False)
-    console.print(f"{len(exam.answers)} answered, {len(exam.flags)} flagged, {len(exam.unanswered())} unanswered.")
+    console.print(
+        f"{len(exam.answers)} answered, {len(exam.flags)} flagged, {len(exam.unanswered())} unanswered."
+    )
 
 
-def run_exam(exam: Exam, store: ProgressStore, prompter: Prompter, session: int | None = None) -> int:
+def run_exam(
+    exam: Exam, store: ProgressStore, prompter: Prompter, session: int | None = None
+) -> int:
     """Run ``exam`` to its submission; ``session`` continues an interrupted exam."""
     console = prompter.console
     n = len(exam.questions)
@@ -220,7 +230,9 @@ def run_exam(exam: Exam, store: ProgressStore, prompter: Prompter, session: int 
                 console.print("End of input: submitting.")
                 break
             if exam.timed_out():
-                console.print("[bold red]Time ran out before that answer.[/bold red] Submitting your answers.")
+                console.print(
+                    "[bold red]Time ran out before that answer.[/bold red] Submitting your answers."
+                )
                 break
             cmd = text.strip().lower()
             moved = True
@@ -229,7 +241,9 @@ def run_exam(exam: Exam, store: ProgressStore, prompter: Prompter, session: int 
                     break
                 elif cmd in ("n", "next"):
                     if exam.index == n - 1:
-                        raise AnswerError("this is the last question; 'submit' to finish or 'g N' to go back")
+                        raise AnswerError(
+                            "this is the last question; 'submit' to finish or 'g N' to go back"
+                        )
                     exam.index += 1
                 elif cmd in ("p", "prev"):
                     if exam.index == 0:
@@ -249,7 +263,9 @@ def run_exam(exam: Exam, store: ProgressStore, prompter: Prompter, session: int 
                     try:
                         number = int(cmd[1:].strip())
                     except ValueError:
-                        raise AnswerError("go to a question with 'g' and its number, e.g. g 12") from None
+                        raise AnswerError(
+                            "go to a question with 'g' and its number, e.g. g 12"
+                        ) from None
                     exam.go(number)
                 else:
                     exam.answer(parse_answer(text, exam.current))
@@ -290,7 +306,9 @@ def run_exam(exam: Exam, store: ProgressStore, prompter: Prompter, session: int 
     result = exam.result()
     for q in exam.questions:
         if q.id in exam.answers:
-            store.record_answer(q.id, exam.answers[q.id], q.is_correct(exam.answers[q.id]), "exam", session)
+            store.record_answer(
+                q.id, exam.answers[q.id], q.is_correct(exam.answers[q.id]), "exam", session
+            )
     for qid in exam.flags:
         store.set_flag(qid, True)
     store.finish_session(
@@ -308,7 +326,9 @@ def run_exam(exam: Exam, store: ProgressStore, prompter: Prompter, session: int 
         },
     )
     show_exam_result(console, exam, result)
-    console.print(f"Results saved in {store.path}. Missed and flagged questions: 'eventlab quiz review'.")
+    console.print(
+        f"Results saved in {store.path}. Missed and flagged questions: 'eventlab quiz review'."
+    )
     return 0
 
 
@@ -329,13 +349,23 @@ def show_exam_result(console: Console, exam: Exam, result: Breakdown) -> None:
         f"[bold]Score: {result.score}[/bold] / 1000 ({verdict}; pass is {PASS_SCORE}). "
         f"{result.correct} of {result.total} correct."
     )
-    console.print("[dim]Scaled linearly: 100 + 900 x correct / total (AWS's own scaling is not public).[/dim]")
+    console.print(
+        "[dim]Scaled linearly: 100 + 900 x correct / total (AWS's own scaling is not public).[/dim]"
+    )
     console.print(_table("By domain", result.by_domain))
     if result.by_decision:
         console.print(_table("By decision", result.by_decision))
-    missed = [(i, q) for i, q in enumerate(exam.questions, 1) if not q.is_correct(exam.answers.get(q.id, []))]
+    missed = [
+        (i, q)
+        for i, q in enumerate(exam.questions, 1)
+        if not q.is_correct(exam.answers.get(q.id, []))
+    ]
     if missed:
         console.print("[bold]Missed:[/bold]")
         for i, q in missed:
             yours = ",".join(exam.answers.get(q.id, [])) or "unanswered"
-            console.print(f"  {i:>2}. {q.id}: yours {yours}, key {','.join(q.answer)}", markup=False, highlight=False)
+            console.print(
+                f"  {i:>2}. {q.id}: yours {yours}, key {','.join(q.answer)}",
+                markup=False,
+                highlight=False,
+            )

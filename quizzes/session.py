@@ -115,7 +115,9 @@ class Filters:
         return " ".join(parts) or "none"
 
 
-def select(questions: Iterable[Question], filters: Filters, seed: int | None, limit: int | None) -> list[Question]:
+def select(
+    questions: Iterable[Question], filters: Filters, seed: int | None, limit: int | None
+) -> list[Question]:
     """The matching questions in a shuffled order (reproducible with ``seed``)."""
     chosen = sorted((q for q in questions if filters.match(q)), key=lambda q: q.id)
     random.Random(seed).shuffle(chosen)
@@ -132,7 +134,9 @@ def domain_quota(n: int, weights: dict[str, float] = DOMAIN_WEIGHTS) -> dict[str
     return quota
 
 
-def draw_exam(questions: Sequence[Question], n: int = EXAM_QUESTIONS, seed: int | None = None) -> list[Question]:
+def draw_exam(
+    questions: Sequence[Question], n: int = EXAM_QUESTIONS, seed: int | None = None
+) -> list[Question]:
     """``n`` questions drawn to the domain weights; a domain short of questions is topped
     up from the others so the exam keeps its length while the bank allows."""
     rng = random.Random(seed)
@@ -184,7 +188,9 @@ def breakdown(questions: Sequence[Question], answers: dict[str, list[str]]) -> B
         if q.decision:
             dec_total[q.decision] += 1
             dec_right[q.decision] += ok
-    domains = [d for d in DOMAIN_WEIGHTS if dom_total[d]] + sorted(set(dom_total) - set(DOMAIN_WEIGHTS))
+    domains = [d for d in DOMAIN_WEIGHTS if dom_total[d]] + sorted(
+        set(dom_total) - set(DOMAIN_WEIGHTS)
+    )
     decisions = [d for d in DECISIONS if dec_total[d]] + sorted(set(dec_total) - set(DECISIONS))
     return Breakdown(
         correct=right["all"],

@@ -29,7 +29,9 @@ def render(store: ProgressStore, console: Console, decisions: dict[str, str] | N
         return
     total = sum(d.attempts for d in days)
     right = sum(d.correct for d in days)
-    console.print(f"[bold]{total} answers[/bold], {right / total:.0%} correct, over {len(days)} day(s). Stored in {store.path}.")
+    console.print(
+        f"[bold]{total} answers[/bold], {right / total:.0%} correct, over {len(days)} day(s). Stored in {store.path}."
+    )
     most = max(d.attempts for d in days)
     table = Table(title="Answers per day (█ answered; % correct)", title_justify="left", box=None)
     table.add_column("day")
@@ -37,7 +39,9 @@ def render(store: ProgressStore, console: Console, decisions: dict[str, str] | N
     table.add_column("correct", justify="right")
     table.add_column("")
     for d in days[-30:]:
-        table.add_row(d.day, str(d.attempts), f"{d.correct / d.attempts:.0%}", bar(d.attempts / most))
+        table.add_row(
+            d.day, str(d.attempts), f"{d.correct / d.attempts:.0%}", bar(d.attempts / most)
+        )
     console.print(table)
 
     exams = store.exams()
@@ -48,7 +52,11 @@ def render(store: ProgressStore, console: Console, decisions: dict[str, str] | N
         t.add_column("")
         for e in exams[-20:]:
             colour = "green" if e["score"] >= 750 else "red"
-            t.add_row(e["started"][:10], str(e["score"]), f"[{colour}]{bar((e['score'] - 100) / 900)}[/{colour}]")
+            t.add_row(
+                e["started"][:10],
+                str(e["score"]),
+                f"[{colour}]{bar((e['score'] - 100) / 900)}[/{colour}]",
+            )
         console.print(t)
 
     if decisions:
@@ -70,7 +78,9 @@ def render(store: ProgressStore, console: Console, decisions: dict[str, str] | N
             console.print(t)
 
     due = store.due(datetime.now(UTC))
-    console.print(f"Spaced repetition: {len(store.seen())} questions seen, {len(due)} due now ('eventlab quiz srs').")
+    console.print(
+        f"Spaced repetition: {len(store.seen())} questions seen, {len(due)} due now ('eventlab quiz srs')."
+    )
 
 
 def save_png(days: list[DayStats], path) -> None:
@@ -106,7 +116,9 @@ def run_stats(args: argparse.Namespace) -> int:
             try:
                 save_png(store.days(), args.png)
             except ImportError:
-                console.print("--png needs matplotlib, which is not installed (pip install matplotlib); the terminal chart above has the same data.")
+                console.print(
+                    "--png needs matplotlib, which is not installed (pip install matplotlib); the terminal chart above has the same data."
+                )
                 return 2
             console.print(f"Chart saved to {args.png}.")
     return 0

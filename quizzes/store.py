@@ -100,10 +100,14 @@ class ProgressStore:
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process in WAL mode
+            conn.execute(
+                "PRAGMA synchronous=NORMAL"
+            )  # durable against a killed process in WAL mode
             row = conn.execute("PRAGMA quick_check").fetchone()
             if not row or row[0] != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else 'no answer'}")
+                raise sqlite3.DatabaseError(
+                    f"integrity check failed: {row[0] if row else 'no answer'}"
+                )
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(
@@ -171,7 +175,9 @@ class ProgressStore:
             row = cur.execute("SELECT card, reviews FROM cards WHERE qid=?", (qid,)).fetchone()
             card = Card.from_json(row[0]) if row else Card()
             reviews = (row[1] if row else 0) + 1
-            card, _log = self._fsrs().review_card(card, Rating.Good if correct else Rating.Again, when)
+            card, _log = self._fsrs().review_card(
+                card, Rating.Good if correct else Rating.Again, when
+            )
             cur.execute(
                 "INSERT INTO attempts(qid, at, mode, chosen, correct, session) VALUES (?,?,?,?,?,?)",
                 (qid, when.isoformat(), mode, chosen_text, int(correct), session),
@@ -186,7 +192,8 @@ class ProgressStore:
         with self._transaction() as cur:
             if flagged:
                 cur.execute(
-                    "INSERT OR IGNORE INTO flags(qid, at) VALUES (?,?)", (qid, self._clock().isoformat())
+                    "INSERT OR IGNORE INTO flags(qid, at) VALUES (?,?)",
+                    (qid, self._clock().isoformat()),
                 )
             else:
                 cur.execute("DELETE FROM flags WHERE qid=?", (qid,))
@@ -257,7 +264,9 @@ class ProgressStore:
     def attempts(self, qid: str | None = None) -> list[tuple[str, str, str, bool]]:
         """(qid, mode, chosen, correct) in the order answered."""
         sql = "SELECT qid, mode, chosen, correct FROM attempts"
-        rows = self.conn.execute(sql + (" WHERE qid=?" if qid else "") + " ORDER BY id", (qid,) if qid else ())
+        rows = self.conn.execute(
+            sql + (" WHERE qid=?" if qid else "") + " ORDER BY id", (qid,) if qid else ()
+        )
         return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
 
     def flagged(self) -> set[str]:

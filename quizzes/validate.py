@@ -81,7 +81,10 @@ def check_question(q: Question, root: Path | None = None) -> list[Problem]:
     letters = set(q.letters)
     for i, a in enumerate(q.answer):
         if a not in letters:
-            bad(f"answer[{i}]", f"answer '{a}' is not one of the options ({', '.join(q.letters) or 'none'})")
+            bad(
+                f"answer[{i}]",
+                f"answer '{a}' is not one of the options ({', '.join(q.letters) or 'none'})",
+            )
     if len(set(q.answer)) != len(q.answer):
         bad("answer", "answer lists a letter twice")
     if q.type == "single" and len(q.answer) != 1:
@@ -95,7 +98,10 @@ def check_question(q: Question, root: Path | None = None) -> list[Problem]:
             if not m:
                 bad("type", f"a multi-answer stem must say '(Choose {want}.)'")
             elif m.group(1).lower() != want:
-                bad("answer", f"the stem says '(Choose {m.group(1)}.)' but the answer has {len(q.answer)} keys")
+                bad(
+                    "answer",
+                    f"the stem says '(Choose {m.group(1)}.)' but the answer has {len(q.answer)} keys",
+                )
     for i, link in enumerate(q.links):
         if not link_resolves(link, root):
             bad(f"links[{i}]", _link_problem(link, root))
@@ -130,7 +136,11 @@ def validate_bank(directory: Path, root: Path | None = None) -> Report:
             other = first_seen.get(q.id)
             if other is not None:
                 report.problems.append(
-                    Problem(q.path, q.line_of("id"), f"duplicate id '{q.id}' (also {other.path}:{other.line_of('id')})")
+                    Problem(
+                        q.path,
+                        q.line_of("id"),
+                        f"duplicate id '{q.id}' (also {other.path}:{other.line_of('id')})",
+                    )
                 )
             else:
                 first_seen[q.id] = q
@@ -185,7 +195,9 @@ def coverage_shortfalls(cov: Coverage) -> list[str]:
 def format_coverage(cov: Coverage) -> str:
     """Plain text, aligned, one count a line."""
     lines = [f"questions: {cov.total}"]
-    lines.append(f"multi-response: {cov.multi} ({cov.multi_share:.0%}; minimum {MIN_MULTI_SHARE:.0%})")
+    lines.append(
+        f"multi-response: {cov.multi} ({cov.multi_share:.0%}; minimum {MIN_MULTI_SHARE:.0%})"
+    )
     lines.append("per domain (exam weight):")
     for d, n in cov.per_domain.items():
         share = n / cov.total if cov.total else 0

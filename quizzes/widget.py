@@ -59,13 +59,17 @@ class QuizWidget(w.VBox):
         self.submitted = False
 
         def dropdown(label: str, options: Sequence[object], value: object) -> w.Dropdown:
-            return w.Dropdown(options=[ANY, *options], value=value if value in options else ANY, description=label)
+            return w.Dropdown(
+                options=[ANY, *options], value=value if value in options else ANY, description=label
+            )
 
         f = self.filters
         self.service_dd = dropdown("service", SERVICES, f.services[0] if f.services else ANY)
         self.decision_dd = dropdown("decision", DECISIONS, f.decisions[0] if f.decisions else ANY)
         self.domain_dd = dropdown("domain", DOMAINS, f.domains[0] if f.domains else ANY)
-        self.difficulty_dd = dropdown("difficulty", (1, 2, 3), f.difficulties[0] if f.difficulties else ANY)
+        self.difficulty_dd = dropdown(
+            "difficulty", (1, 2, 3), f.difficulties[0] if f.difficulties else ANY
+        )
         self.topic_dd = dropdown("topic", TOPICS, f.topics[0] if f.topics else ANY)
         self.apply_button = w.Button(description="Apply filters")
         self.apply_button.on_click(lambda _b: self.apply_filters())
@@ -103,7 +107,11 @@ class QuizWidget(w.VBox):
             return [] if dd.value == ANY else [dd.value]
 
         return Filters(
-            one(self.service_dd), one(self.decision_dd), one(self.domain_dd), one(self.difficulty_dd), one(self.topic_dd)
+            one(self.service_dd),
+            one(self.decision_dd),
+            one(self.domain_dd),
+            one(self.difficulty_dd),
+            one(self.topic_dd),
         )
 
     def apply_filters(self) -> None:
@@ -128,7 +136,11 @@ class QuizWidget(w.VBox):
         self.next_button.disabled = True
         if q is None:
             done = f"{self.correct}/{self.answered} correct." if self.answered else ""
-            self.header.value = f"<b>No more questions.</b> {done}" if self.questions else "<b>No questions match these filters.</b>"
+            self.header.value = (
+                f"<b>No more questions.</b> {done}"
+                if self.questions
+                else "<b>No questions match these filters.</b>"
+            )
             self.stem.value = ""
             self.choices_box.children = []
             self.submit_button.disabled = True
@@ -142,7 +154,12 @@ class QuizWidget(w.VBox):
         labels = [f"{o.letter}. {o.text}" for o in q.options]
         if q.is_multi:
             self.radio = None
-            self.checks = [w.Checkbox(value=False, description=label, indent=False, layout=w.Layout(width="auto")) for label in labels]
+            self.checks = [
+                w.Checkbox(
+                    value=False, description=label, indent=False, layout=w.Layout(width="auto")
+                )
+                for label in labels
+            ]
             self.choices_box.children = self.checks
         else:
             self.checks = []
@@ -165,9 +182,13 @@ class QuizWidget(w.VBox):
         q = self.current
         if q is None:
             raise ValueError("no current question")
-        wanted = {x.strip().upper() for x in (letters.split(",") if isinstance(letters, str) else letters)}
+        wanted = {
+            x.strip().upper() for x in (letters.split(",") if isinstance(letters, str) else letters)
+        }
         if self.radio is not None:
-            label = next((lab for lab in self.radio.options if lab.split(".", 1)[0] in wanted), None)
+            label = next(
+                (lab for lab in self.radio.options if lab.split(".", 1)[0] in wanted), None
+            )
             self.radio.value = label
         else:
             for o, box in zip(q.options, self.checks, strict=True):
@@ -184,16 +205,18 @@ class QuizWidget(w.VBox):
             return None
         chosen = self.chosen()
         if len(chosen) != len(q.answer):
-            self.feedback.value = (
-                f"<span style='color:#b45309'>Choose {len(q.answer)} option(s) before submitting.</span>"
-            )
+            self.feedback.value = f"<span style='color:#b45309'>Choose {len(q.answer)} option(s) before submitting.</span>"
             return None
         ok = q.is_correct(chosen)
         self.store.record_answer(q.id, chosen, ok, "widget")
         self.submitted = True
         self.answered += 1
         self.correct += ok
-        verdict = "<b style='color:green'>Correct.</b>" if ok else "<b style='color:#b91c1c'>Not quite.</b>"
+        verdict = (
+            "<b style='color:green'>Correct.</b>"
+            if ok
+            else "<b style='color:#b91c1c'>Not quite.</b>"
+        )
         rows = []
         for o in q.options:
             mark = "right" if o.letter in q.answer else "wrong"
@@ -229,5 +252,10 @@ def quiz_for(
     if questions is None:
         questions = load_bank(bank_dir or default_bank_dir(), cache_dir=data_dir()).questions
     return QuizWidget(
-        questions, store=store, seed=seed, n=n, filters=Filters(decisions=[decision]), show_filters=False
+        questions,
+        store=store,
+        seed=seed,
+        n=n,
+        filters=Filters(decisions=[decision]),
+        show_filters=False,
     )

@@ -30,7 +30,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d = tmp_path / "data"
     monkeypatch.setenv("EVENTLAB_DATA_DIR", str(d))
     monkeypatch.setenv("EVENTLAB_HOME", str(FIXTURES))
-    monkeypatch.setenv("COLUMNS", "160")  # rich wraps at the terminal width; keep messages on one line
+    monkeypatch.setenv(
+        "COLUMNS", "160"
+    )  # rich wraps at the terminal width; keep messages on one line
     return d
 
 

@@ -19,7 +19,9 @@ def test_cache_is_used_until_a_file_changes(tmp_path, monkeypatch):
 
     real = mod.parse_bank
     monkeypatch.setattr(mod, "parse_bank", lambda d: calls.append(d) or real(d))
-    assert [q.id for q in load_bank(bank, cache_dir=cache).questions] == [q.id for q in first.questions]
+    assert [q.id for q in load_bank(bank, cache_dir=cache).questions] == [
+        q.id for q in first.questions
+    ]
     assert calls == []  # served from the cache
 
     path = bank / "sqs-vs-sns-001.md"

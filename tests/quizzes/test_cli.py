@@ -30,5 +30,7 @@ def test_start_up_imports_stay_light():
         " 'fsrs', 'rich.markdown') if m in sys.modules];"
         "print(heavy)"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]"

@@ -69,7 +69,9 @@ def test_seed_gives_a_reproducible_order(capsys, monkeypatch):
 def test_practice_filters(capsys, monkeypatch):
     ids = practice_order(1, decisions=["sqs-vs-sns"])
     assert sorted(ids) == ["sqs-vs-sns-001", "sqs-vs-sns-002"]
-    code, out = quiz(capsys, monkeypatch, ["--decision", "sqs-vs-sns", "--seed", "1"], answers_for(ids))
+    code, out = quiz(
+        capsys, monkeypatch, ["--decision", "sqs-vs-sns", "--seed", "1"], answers_for(ids)
+    )
     assert code == 0 and "2/2 correct (100%)" in out
     _, out = quiz(capsys, monkeypatch, ["--service", "step functions", "--difficulty", "2"], "D\n")
     assert "1/1 correct" in out
@@ -153,7 +155,9 @@ def test_review_shows_missed_and_flagged_until_answered_right(capsys, monkeypatc
     with store(data_dir) as s:
         s.set_flag(ids[0])
     quiz(capsys, monkeypatch, ["--seed", "3"], answers_for(ids, {ids[1], ids[2]}))
-    code, out = quiz(capsys, monkeypatch, ["review", "--seed", "1"], answers_for(_review_order(ids[:3])))
+    code, out = quiz(
+        capsys, monkeypatch, ["review", "--seed", "1"], answers_for(_review_order(ids[:3]))
+    )
     assert code == 0
     assert "Review: 3 missed or flagged question(s)." in out
     assert "3/3 correct" in out
@@ -170,7 +174,9 @@ def test_srs_puts_due_questions_first(capsys, monkeypatch, data_dir):
     past = datetime.now(UTC) - timedelta(days=3)
     with store(data_dir) as s:
         s.record_answer("kinesis-vs-sqs-001", ["B"], False, "practice", when=past)
-        s.record_answer("sync-vs-async-001", ["C"], False, "practice", when=past - timedelta(days=1))
+        s.record_answer(
+            "sync-vs-async-001", ["C"], False, "practice", when=past - timedelta(days=1)
+        )
         assert s.due() == ["sync-vs-async-001", "kinesis-vs-sqs-001"]
     code, out = quiz(capsys, monkeypatch, ["srs", "-n", "3", "--seed", "1"], "")
     assert code == 0
@@ -224,7 +230,9 @@ def test_stats_draws_bars(capsys, monkeypatch, data_dir):
     assert "Accuracy by decision point" in out
 
 
-def test_an_interrupted_exam_resumes_with_its_answers_flags_and_time(questions, capsys, monkeypatch, data_dir):
+def test_an_interrupted_exam_resumes_with_its_answers_flags_and_time(
+    questions, capsys, monkeypatch, data_dir
+):
     now = [0.0]
     exam = Exam(draw_exam(questions, 75, seed=4), clock=lambda: now[0])
     ids = [q.id for q in exam.questions]
@@ -239,7 +247,9 @@ def test_an_interrupted_exam_resumes_with_its_answers_flags_and_time(questions, 
         assert run_exam(exam, s, Prompter(Console(file=io.StringIO()), lines())) == 130
     # continue at question 2 (where it stopped) with the remaining answers
     wrong = {"sqs-vs-sns-002", "standard-vs-fifo-001"}
-    code, out = quiz(capsys, monkeypatch, ["exam", "--resume"], answers_for(ids[1:], wrong) + "submit\n")
+    code, out = quiz(
+        capsys, monkeypatch, ["exam", "--resume"], answers_for(ids[1:], wrong) + "submit\n"
+    )
     assert code == 0
     assert re.search(r"Resuming exam 1: 1 of 8 answered, 2:(50:00|49:5\d) left", out)
     # ids[0] is sqs-vs-sns-002, answered right before the interruption: 7 of 8

@@ -32,7 +32,11 @@ def test_records_answers_flags_and_cards(tmp_path):
         s.record_answer("a", ["C"], False, "review")
         s.set_flag("b")
         s.set_flag("b")
-        assert s.attempts() == [("a", "practice", "B", True), ("b", "exam", "A,C", False), ("a", "review", "C", False)]
+        assert s.attempts() == [
+            ("a", "practice", "B", True),
+            ("b", "exam", "A,C", False),
+            ("a", "review", "C", False),
+        ]
         assert s.missed() == {"a", "b"}
         assert s.flagged() == {"b"}
         s.set_flag("b", False)
@@ -46,7 +50,11 @@ def test_progress_survives_a_process_killed_mid_write(tmp_path):
     db = tmp_path / "progress.sqlite"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT
+        [sys.executable, "-c", WRITER, str(db)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     try:
         committed = 0
@@ -118,4 +126,6 @@ def test_cli_reports_the_set_aside(capsys, data_dir):
     out = " ".join(capsys.readouterr().out.split())
     assert "progress.sqlite.corrupt-" in out and "was moved aside" in out
     assert sorted(p.name for p in data_dir.iterdir() if "corrupt" in p.name)
-    assert sqlite3.connect(data_dir / "progress.sqlite").execute("SELECT COUNT(*) FROM attempts").fetchone() == (0,)
+    assert sqlite3.connect(data_dir / "progress.sqlite").execute(
+        "SELECT COUNT(*) FROM attempts"
+    ).fetchone() == (0,)
