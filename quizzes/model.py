@@ -1,0 +1,69 @@
+"""Typed records of the question bank: a question, its options, and a problem found in a file.
+
+Kept free of heavy imports: the runner unpickles these from the bank cache before it
+has imported markdown-it or PyYAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a question file, with the 1-based line it was found on."""
+
+    path: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Option:
+    letter: str
+    text: str  # Markdown
+    explanation: str  # Markdown, the blockquote without its '>' markers
+    line: int  # line of the '## X' heading
+
+
+@dataclass
+class Question:
+    id: str
+    path: Path
+    services: list[str]
+    domain: str
+    difficulty: int
+    type: str  # "single" | "multi"
+    answer: list[str]
+    links: list[str]
+    stem: str  # Markdown
+    options: list[Option]
+    decision: str | None = None
+    topics: list[str] = field(default_factory=list)
+    # front-matter key (or "key[i]" for a list item) -> 1-based line in the file
+    lines: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def letters(self) -> list[str]:
+        return [o.letter for o in self.options]
+
+    @property
+    def is_multi(self) -> bool:
+        return self.type == "multi"
+
+    def option(self, letter: str) -> Option:
+        for o in self.options:
+            if o.letter == letter:
+                return o
+        raise KeyError(letter)
+
+    def line_of(self, key: str) -> int:
+        return self.lines.get(key, self.lines.get(key.split("[")[0], 1))
+
+    def is_correct(self, chosen: list[str] | tuple[str, ...] | set[str]) -> bool:
+        """All-or-nothing, as on the exam: every key chosen and nothing else."""
+        return set(chosen) == set(self.answer)

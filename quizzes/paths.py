@@ -1,0 +1,27 @@
+"""Where the quiz keeps its files: the bank it ships, and the learner's data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def default_bank_dir() -> Path:
+    """``quizzes/bank`` beside this package (or under ``EVENTLAB_HOME`` when set)."""
+    home = os.environ.get("EVENTLAB_HOME")
+    if home:
+        return Path(home).expanduser() / "quizzes" / "bank"
+    return Path(__file__).resolve().parent / "bank"
+
+
+def data_dir() -> Path:
+    """The learner's data directory: ``EVENTLAB_DATA_DIR`` or platformdirs' user data dir."""
+    env = os.environ.get("EVENTLAB_DATA_DIR")
+    if env:
+        path = Path(env).expanduser()
+    else:
+        from platformdirs import user_data_dir
+
+        path = Path(user_data_dir("eventlab", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
