@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from eventlab.cli import main
-from quizzes.links import anchors_in, link_resolves, slugify
+from eventlab.content import headings, slugify
+from quizzes.links import link_resolves
 from quizzes.validate import coverage, coverage_shortfalls, validate_bank
 from tests.quizzes.conftest import BANK, BROKEN, FIXTURES
 
@@ -24,8 +25,8 @@ EXPECTED = {
     "three-options.md": (17, "3 options; a question has 4 to 6"),
     "seven-options.md": (17, "7 options; a question has 4 to 6"),
     "missing-explanation.md": (27, "option C has no '>' explanation"),
-    "bad-link.md": (12, "has no heading with the anchor #sqs-versus-sns"),
-    "missing-file-link.md": (10, "no file content/nowhere.md"),
+    "bad-link.md": (12, "no heading with anchor #sqs-versus-sns"),
+    "missing-file-link.md": (10, "no such file tests/quizzes/fixtures/content/nowhere.md"),
     "missing-domain.md": (1, "missing field 'domain'"),
     "bad-difficulty.md": (7, "difficulty must be 1, 2 or 3"),
     "unknown-field.md": (10, "unknown field 'topic'"),
@@ -120,7 +121,7 @@ def test_github_slugs(heading, slug):
 
 def test_repeated_headings_and_fences():
     text = "## Limits\n\n## Limits\n\n```\n## Hidden\n```\n"
-    assert anchors_in(text) == {"limits", "limits-1"}
+    assert {h.anchor for h in headings(text)} == {"limits", "limits-1"}
 
 
 def test_link_resolves(tmp_path: Path):

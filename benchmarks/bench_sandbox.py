@@ -1,0 +1,183 @@
+"""Sandbox benchmarks, each beside raw moto doing the same where raw moto can.
+
+    python benchmarks/bench_sandbox.py [--quick]
+
+Prints one line per measurement: the sandbox's figure, the baseline's, and the ratio.
+Targets (issue 2): overhead at most 1.3x raw moto on flows raw moto supports; SQS ->
+Lambda at least 1,000 messages/s; a Standard workflow with a one-hour Wait under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+STARTUP_RAW = """
+import time; t = time.perf_counter()
+import boto3
+from moto import mock_aws
+m = mock_aws(); m.start()
+boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="q")
+print(time.perf_counter() - t)
+"""
+
+STARTUP_SANDBOX = """
+import time; t = time.perf_counter()
+from eventlab.sandbox import Sandbox
+sb = Sandbox().start()
+sb.client("sqs").create_queue(QueueName="q")
+print(time.perf_counter() - t)
+sb.stop()
+"""
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(runs))
+
+
+def startup(runs: int) -> tuple[float, float]:
+    def once(code: str) -> float:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return float(out.stdout.strip().splitlines()[0])
+
+    return median_of(runs, lambda: once(STARTUP_SANDBOX)), median_of(runs, lambda: once(STARTUP_RAW))
+
+
+def fan_out(clients: Callable[[str], object], messages: int) -> float:
+    sns, sqs = clients("sns"), clients("sqs")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    urls = []
+    for name in ("billing", "shipping", "analytics"):
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        urls.append(url)
+    start = time.perf_counter()
+    for i in range(messages):
+        sns.publish(TopicArn=topic, Message=json.dumps({"order": i}))
+    elapsed = time.perf_counter() - start
+    for url in urls:
+        count = int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+                    ["Attributes"]["ApproximateNumberOfMessages"])
+        assert count == messages, (url, count)
+    return elapsed
+
+
+def bench_fan_out(messages: int) -> tuple[float, float]:
+    import boto3
+    from moto import mock_aws
+
+    from eventlab.sandbox import Sandbox
+
+    with mock_aws():
+        raw = fan_out(lambda s: boto3.client(s, region_name="us-east-1"), messages)
+    with Sandbox(background=False) as sb:
+        ours = fan_out(sb.client, messages)
+    return ours, raw
+
+
+def bench_sqs_lambda(messages: int) -> float:
+    from eventlab.sandbox import Sandbox, zip_code
+
+    with Sandbox(background=False) as sb:
+        role = sb.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        sb.client("lambda").create_function(
+            FunctionName="consumer", Runtime="python3.12", Role=role, Handler="lambda_function.handler",
+            Code={"ZipFile": zip_code("def handler(event, context):\n"
+                                      "    return {'processed': len(event['Records'])}\n")})
+        sqs = sb.client("sqs")
+        url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sb.client("lambda").create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", BatchSize=10)
+        sqs.send_message(QueueUrl=url, MessageBody="warm-up")  # cold start outside the timing
+        log = sb.service("lambda").invocation_log
+        log.clear()
+        start = time.perf_counter()
+        for i in range(messages // 10):
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": f"{i}-{j}"}
+                                                          for j in range(10)])
+        elapsed = time.perf_counter() - start
+        processed = sum(len(e["event"]["Records"]) for e in log if e["ok"])
+        assert processed == messages, processed
+        return elapsed
+
+
+def chain_definition(states: int) -> str:
+    body = {f"S{i}": {"Type": "Pass", "Result": {"step": i}, "ResultPath": f"$.s{i}",
+                      **({"Next": f"S{i + 1}"} if i < states - 1 else {"End": True})}
+            for i in range(states)}
+    return json.dumps({"StartAt": "S0", "States": body})
+
+
+def run_chain(clients: Callable[[str], object], states: int, wait: Callable[[object, str], None]) -> float:
+    sfn = clients("stepfunctions")
+    arn = sfn.create_state_machine(name="chain", definition=chain_definition(states),
+                                   roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+    start = time.perf_counter()
+    execution = sfn.start_execution(stateMachineArn=arn, name="run-1")["executionArn"]
+    wait(sfn, execution)
+    return time.perf_counter() - start
+
+
+def poll_until_done(sfn: object, execution: str) -> None:
+    deadline = time.perf_counter() + 30
+    while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING":  # type: ignore[attr-defined]
+        if time.perf_counter() > deadline:
+            raise TimeoutError(execution)
+        time.sleep(0.001)
+
+
+def bench_stepfunctions(states: int) -> tuple[float, float, float]:
+    import boto3
+    from moto import mock_aws
+
+    from eventlab.sandbox import Sandbox
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        raw = run_chain(lambda s: boto3.client(s, region_name="us-east-1"), states, poll_until_done)
+    with Sandbox(background=False) as sb:
+        ours = run_chain(sb.client, states, poll_until_done)
+        sfn = sb.client("stepfunctions")
+        definition = json.dumps({"StartAt": "Hold", "States": {
+            "Hold": {"Type": "Wait", "Seconds": 3600, "Next": "Done"}, "Done": {"Type": "Succeed"}}})
+        arn = sfn.create_state_machine(name="hour", definition=definition,
+                                       roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+        start = time.perf_counter()
+        execution = sfn.start_execution(stateMachineArn=arn, name="wait-1")["executionArn"]
+        sb.clock.advance(hours=1)
+        poll_until_done(sfn, execution)
+        hour = time.perf_counter() - start
+        assert sfn.describe_execution(executionArn=execution)["status"] == "SUCCEEDED"
+    return ours, raw, hour
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer messages and runs")
+    args = parser.parse_args()
+    runs = 1 if args.quick else 3
+    n = 200 if args.quick else 1000
+
+    ours, raw = startup(runs)
+    print(f"start-up (fresh process, first queue)  sandbox {ours * 1000:7.0f} ms  raw moto {raw * 1000:7.0f} ms"
+          f"  ratio {ours / raw:.2f}x")
+    ours, raw = bench_fan_out(n)
+    print(f"SNS fan-out {n} msgs x 3 queues        sandbox {ours:7.2f} s   raw moto {raw:7.2f} s"
+          f"   ratio {ours / raw:.2f}x  ({n / ours:,.0f} publishes/s)")
+    elapsed = bench_sqs_lambda(n)
+    print(f"SQS -> Lambda {n} msgs end to end      sandbox {elapsed:7.2f} s   raw moto: cannot run code"
+          f"   {n / elapsed:,.0f} msg/s (target >= 1,000)")
+    ours, raw, hour = bench_stepfunctions(20)
+    print(f"Step Functions 20-state execution       sandbox {ours * 1000:7.0f} ms  raw moto {raw * 1000:7.0f} ms"
+          f"  ratio {ours / raw:.2f}x")
+    print(f"Standard workflow with a one-hour Wait  sandbox {hour * 1000:7.0f} ms  raw moto: waits an hour"
+          f"   (target < 100 ms)")
+
+
+if __name__ == "__main__":
+    main()
