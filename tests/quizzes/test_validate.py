@@ -132,3 +132,4 @@ def test_link_resolves(tmp_path: Path):
     assert not link_resolves("content/missing.md#x", FIXTURES)
     assert not link_resolves("../content/decision-points.md#sqs-vs-sns", FIXTURES)
     assert link_resolves("content/decision-points.md#sqs-vs-sns")  # EVENTLAB_HOME (conftest)
+
