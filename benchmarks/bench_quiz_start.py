@@ -23,24 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from quizzes.tags import DECISIONS, DOMAINS
+from quizzes.tags import SERVICES as TAG_SERVICES
+
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = "Question 1/"
-DOMAINS = [
-    "organizational-complexity",
-    "new-solutions",
-    "continuous-improvement",
-    "migration-modernization",
-]
-DECISIONS = [
-    "sqs-vs-sns",
-    "standard-vs-fifo",
-    "kinesis-vs-sqs",
-    "kinesis-vs-msk",
-    "sfn-standard-vs-express",
-    "eventbridge-vs-sns",
-    "sync-vs-async",
-]
-SERVICES = ["SQS", "SNS", "EventBridge", "Kinesis Data Streams", "MSK", "Step Functions", "Lambda"]
+# A few services from the real tag list, so every synthetic question validates.
+SERVICES = [s for s in TAG_SERVICES if s in {"SQS", "SNS", "EventBridge", "Kinesis Data Streams", "MSK",
+                                              "Step Functions", "Lambda"}]
 
 
 def synthetic_bank(directory: Path, n: int = 200) -> Path:
