@@ -14,6 +14,7 @@ SERVICES = [
     "eventlab.sandbox.lambda_service:LambdaService",
     "eventlab.sandbox.sqs_esm:SQSService",
     "eventlab.sandbox.sns_lambda:SNSLambdaService",
+    "eventlab.sandbox.events_targets:EventsTargetsService",
 ]
 
 
