@@ -139,7 +139,7 @@ class EventsTargetsService:
             arn = target["Arn"]
             parts = arn.split(":", 5)
             service, resource = parts[2], (parts[5] if len(parts) > 5 else "")
-            if service == "events" and (not resource or resource.startswith("api-destination")):
+            if service == "events" and not resource.startswith("event-bus/"):
                 # archives and API destinations: moto's own code, one target at a time
                 clone = copy.copy(rule)
                 clone.targets = [target]
