@@ -271,3 +271,21 @@ def test_event_age_limit(sandbox: Sandbox) -> None:
     sandbox.clock.advance(minutes=10)
     [message] = drain(sandbox, dlq_url, attributes=True)
     assert message["MessageAttributes"]["EXHAUSTED_RETRY_CONDITION"]["StringValue"] == "MaximumEventAgeInSeconds"
+
+
+def test_replay_redelivers_with_replay_name(sandbox: Sandbox) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    events = sandbox.client("events")
+    bus = events.describe_event_bus()["Arn"]
+    archive = events.create_archive(ArchiveName="all", EventSourceArn=bus)["ArchiveArn"]
+    url, arn = make_queue(sandbox, "q")
+    _rule(sandbox, [{"Id": "q", "Arn": arn}])
+    _put(sandbox)
+    [original] = drain(sandbox, url)
+    now = datetime.now(UTC)
+    events.start_replay(ReplayName="again", EventSourceArn=archive, Destination={"Arn": bus},
+                        EventStartTime=now - timedelta(days=1), EventEndTime=now + timedelta(days=1))
+    [replayed] = drain(sandbox, url)
+    assert replayed["replay-name"] == "again"
+    assert replayed["detail"] == original["detail"] and replayed["id"] != original["id"]
