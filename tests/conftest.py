@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from eventlab.sandbox import Sandbox, zip_code
+from eventlab.sandbox import Sandbox
 
 
 @pytest.fixture
@@ -22,15 +22,12 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def make_function(sandbox: Sandbox) -> Callable[..., str]:
-    iam = sandbox.client("iam")
-    role = iam.create_role(RoleName="lambda-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    """``make(name, source, env=..., timeout=3, **create_function_args)`` -> the name."""
+    from tests.eventlab.helpers import make_function as deploy
 
-    def make(name: str, source: str, *, handler: str = "lambda_function.handler",
-             env: dict[str, str] | None = None, timeout: int = 3, **extra: object) -> str:
-        sandbox.client("lambda").create_function(
-            FunctionName=name, Runtime="python3.12", Role=role, Handler=handler,
-            Code={"ZipFile": zip_code(source)}, Timeout=timeout,
-            Environment={"Variables": env or {}}, **extra)
+    def make(name: str, source: str, *, env: dict[str, str] | None = None, timeout: int = 3,
+             **extra: object) -> str:
+        deploy(sandbox, name, source, env, timeout=timeout, **extra)
         return name
 
     return make

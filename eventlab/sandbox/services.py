@@ -14,6 +14,8 @@ SERVICES = [
     "eventlab.sandbox.lambda_service:LambdaService",
     "eventlab.sandbox.sqs_esm:SQSService",
     "eventlab.sandbox.kinesis_esm:KinesisService",
+    "eventlab.sandbox.sns_lambda:SNSLambdaService",
+    "eventlab.sandbox.events_targets:EventsTargetsService",
 ]
 
 
