@@ -55,8 +55,8 @@ def test_advance_refuses_to_go_back():
 def test_long_poll_waits_in_virtual_time(sandbox):
     sqs = sandbox.client("sqs")
     url = sqs.create_queue(QueueName="slow")["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=15)
     start_virtual, start_real = sandbox.clock.time(), time.perf_counter()
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=15)
     messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)["Messages"]
     assert [m["Body"] for m in messages] == ["later"]
     assert 15 <= sandbox.clock.time() - start_virtual < 17  # returned when it became visible
