@@ -13,6 +13,7 @@ from typing import Any
 SERVICES = [
     "eventlab.sandbox.lambda_service:LambdaService",
     "eventlab.sandbox.sqs_esm:SQSService",
+    "eventlab.sandbox.stepfunctions:StepFunctionsService",
 ]
 
 
