@@ -129,22 +129,60 @@ class VirtualClock:
         """Block the calling thread for ``seconds`` of virtual time.
 
         Wakes when real time gets there or when ``advance`` jumps past it.  The thread
-        counts as idle while it sleeps.  Returns False if ``interrupt`` was set first.
+        counts as idle while it sleeps.  Returns False if ``interrupt`` was set first
+        (anything with ``is_set()``; it is polled every 50 ms of real time).
+
+        A busy thread that ``advance`` wakes is counted busy again *before* ``advance``
+        goes on (the timer that wakes it takes the count on its behalf), so that the
+        settle after each stop of ``advance`` waits for what the sleeper does next.
         """
         deadline = self.time() + max(0.0, seconds)
-        # A sleeper is also a timer: advance() must stop at its deadline so that what
-        # the sleeper does next happens at the right virtual time.
-        woke = threading.Event()
-        self.call_at(deadline, woke.set)
-        with self.idle():
-            while True:
-                remaining = deadline - self.time()
-                if remaining <= 0:
-                    return True
-                if interrupt is not None and interrupt.is_set():
-                    return False
-                with self._cond:
-                    self._cond.wait(timeout=min(remaining, 0.5))
+        if deadline <= self.time():
+            return True
+        was_busy = self.is_busy_thread()
+        depth = getattr(self._local, "depth", 0)
+        state = {"done": False}
+
+        def wake() -> None:
+            # A sleeper is also a timer: advance() stops at its deadline and runs this.
+            with self._cond:
+                if state["done"]:
+                    return
+                state["done"] = True
+                if was_busy:
+                    self._busy += 1  # on the sleeper's behalf: it is about to work again
+                self._cond.notify_all()
+
+        self.call_at(deadline, wake)
+        reached = True
+        with self._cond:
+            if was_busy:
+                self._local.depth = 0
+                self._busy -= 1
+                self._cond.notify_all()
+            try:
+                while not state["done"]:
+                    remaining = deadline - self.time()
+                    interrupted = interrupt is not None and interrupt.is_set()
+                    if remaining <= 0 or interrupted:
+                        # Woken by real time or by the interrupt: count ourselves busy
+                        # again in the same critical section that marks the wake.
+                        state["done"] = True
+                        reached = remaining <= 0 or not interrupted
+                        if was_busy:
+                            self._busy += 1
+                        break
+                    self._cond.wait(timeout=min(remaining, 0.05))
+            except BaseException:
+                if not state["done"]:
+                    state["done"] = True
+                    if was_busy:
+                        self._busy += 1
+                raise
+            finally:
+                if was_busy:
+                    self._local.depth = depth
+        return reached
 
     # -- idleness ----------------------------------------------------------------
     @contextmanager

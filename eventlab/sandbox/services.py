@@ -16,6 +16,7 @@ SERVICES = [
     "eventlab.sandbox.kinesis_esm:KinesisService",
     "eventlab.sandbox.sns_lambda:SNSLambdaService",
     "eventlab.sandbox.events_targets:EventsTargetsService",
+    "eventlab.sandbox.stepfunctions:StepFunctionsService",
 ]
 
 
