@@ -201,10 +201,13 @@ def test_retry_backs_off_on_the_clock_then_succeeds(sandbox: Any) -> None:
     assert out["status"] == "SUCCEEDED"
     assert json.loads(out["output"]) == {"attempts": 3}
 
+    # The back-off runs from each failure to the next attempt (the attempts' own run time,
+    # a cold start included, is real time and not part of it).
     events = history(sandbox, execution)
+    failed_at = [e["timestamp"] for e in events if e["type"] == "LambdaFunctionFailed"]
     scheduled = [e["timestamp"] for e in events if e["type"] == "LambdaFunctionScheduled"]
-    gaps = [round((b - a).total_seconds()) for a, b in zip(scheduled, scheduled[1:], strict=False)]
-    assert gaps == [10, 15]
+    gaps = [(retry - failure).total_seconds() for failure, retry in zip(failed_at, scheduled[1:], strict=True)]
+    assert 10 <= gaps[0] < 10.5 and 15 <= gaps[1] < 15.5, gaps
 
 
 def test_catch_routes_to_the_fallback_with_the_error_in_result_path(sandbox: Any) -> None:
