@@ -358,6 +358,22 @@ def test_wait_for_task_token_completes_with_send_task_success(sandbox: Any) -> N
     assert err.value.response["Error"]["Code"] in ("InvalidToken", "TaskTimedOut", "TaskDoesNotExist")
 
 
+def test_a_task_timeout_fires_on_the_clock(sandbox: Any) -> None:
+    url = sandbox.client("sqs").create_queue(QueueName="slow-approvals")["QueueUrl"]
+    sm = make_machine(sandbox, chain(
+        ("Ask", {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                 "TimeoutSeconds": 600,
+                 "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}}}),
+    ))
+    execution = run(sandbox, sm)
+    sandbox.clock.advance(599)
+    assert describe(sandbox, execution)["status"] == "RUNNING"
+    sandbox.clock.advance(1)
+    out = describe(sandbox, execution)
+    assert out["status"] == "FAILED"
+    assert out["error"] == "States.Timeout"
+
+
 # -- history, names ------------------------------------------------------------------------
 def test_execution_history_lists_states_entered_and_exited_in_order(sandbox: Any) -> None:
     fn = make_function(sandbox, "ok", "def handler(event, context):\n    return 'ok'\n")
