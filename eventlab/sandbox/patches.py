@@ -15,6 +15,7 @@ No other module may assign to a moto attribute directly.
 from __future__ import annotations
 
 import datetime as _datetime_module
+import importlib.abc
 import sys
 import time as _time_module
 import types
@@ -38,6 +39,7 @@ class PatchSet:
     def __init__(self) -> None:
         self._undo: list[tuple[Any, str, Any]] = []
         self.applied: list[Patch] = []
+        self._finder: _PostImportFinder | None = None
 
     def replace(self, target: Any, attribute: str, value: Any, reason: str) -> Any:
         """Set ``target.attribute = value`` and remember how to undo it; returns the old value."""
@@ -61,7 +63,25 @@ class PatchSet:
         original = getattr(cls, method)
         self.replace(cls, method, make(original), reason)
 
+    def after_import(self, module_name: str, callback: Callable[[], None]) -> None:
+        """Run ``callback`` right after ``module_name`` is imported (now, if it already is).
+
+        For patches to heavy moto modules (the Step Functions interpreter pulls in moto's
+        EC2 and Batch models: about a second) that only some sandboxes ever use.
+        """
+        if module_name in sys.modules:
+            callback()
+            return
+        if self._finder is None:
+            self._finder = _PostImportFinder()
+            sys.meta_path.insert(0, self._finder)
+        self._finder.hooks.setdefault(module_name, []).append(callback)
+
     def undo(self) -> None:
+        if self._finder is not None:
+            if self._finder in sys.meta_path:
+                sys.meta_path.remove(self._finder)
+            self._finder = None
         while self._undo:
             target, attribute, old = self._undo.pop()
             if old is _MISSING:
@@ -72,6 +92,37 @@ class PatchSet:
             else:
                 setattr(target, attribute, old)
         self.applied.clear()
+
+
+class _PostImportFinder(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: wraps the real loader of a watched module so that the
+    module's hooks run as soon as it has executed."""
+
+    def __init__(self) -> None:
+        self.hooks: dict[str, list[Callable[[], None]]] = {}
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname not in self.hooks:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        hooks = self.hooks.pop(fullname)
+        loader = spec.loader
+        original_exec = loader.exec_module
+
+        def exec_module(module: types.ModuleType) -> None:
+            original_exec(module)
+            for hook in hooks:
+                hook()
+
+        loader.exec_module = exec_module
+        return spec
 
 
 # --------------------------------------------------------------------------------------

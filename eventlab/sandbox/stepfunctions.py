@@ -83,6 +83,14 @@ class StepFunctionsService:
 
     # -- installation --------------------------------------------------------------
     def install(self, patches: Any) -> None:
+        # Routing for StartSyncExecution is cheap and must be there before any request; the
+        # interpreter's patches wait until moto imports the interpreter (about a second of
+        # imports that a sandbox without Step Functions never pays for).
+        self._install_sync_execution(patches)
+        patches.after_import("moto.stepfunctions.parser.models",
+                             lambda: self._install_interpreter(patches))
+
+    def _install_interpreter(self, patches: Any) -> None:
         import importlib
 
         module = lambda name: importlib.import_module(f"{_PARSER}.{name}")  # noqa: E731
@@ -118,7 +126,9 @@ class StepFunctionsService:
 
         self._install_names(patches)
         self._install_outcomes(patches)
-        self._install_sync_execution(patches)
+        # The interpreter's modules were imported just now: point their time at the clock
+        # before the first execution starts.
+        self.sandbox.sweeper.sweep()
 
     def _install_names(self, patches: Any) -> None:
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
