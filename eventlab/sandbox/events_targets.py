@@ -20,8 +20,8 @@ Functions, Kinesis and Firehose targets (failing the WHOLE PutEvents), ignores
   the virtual clock (1 s doubling, at most 5 min apart) until ``RetryPolicy``'s
   ``MaximumRetryAttempts`` (default 185) or ``MaximumEventAgeInSeconds`` (default 86400)
   is reached.  The DLQ message is the event, with the attributes RULE_ARN, TARGET_ARN,
-  ERROR_CODE, ERROR_MESSAGE (and EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS after
-  retries).
+  ERROR_CODE, ERROR_MESSAGE, RETRY_ATTEMPTS ("0" when nothing was retried) and, when a
+  retry limit ended the delivery, EXHAUSTED_RETRY_CONDITION (rule-dlq.html).
 * :meth:`EventsTargetsService.inject_failure` makes a target fail with a transient
   error for a while (labs about retries; nothing in the sandbox fails transiently).
 * ``PutTargets`` refuses a sixth target on a rule (LimitExceededException).
@@ -225,10 +225,10 @@ class EventsTargetsService:
             "TARGET_ARN": delivery.target["Arn"],
             "ERROR_CODE": error.code,
             "ERROR_MESSAGE": error.message[:1000] or error.code,
+            "RETRY_ATTEMPTS": str(max(delivery.attempts - 1, 0)),
         }
         if exhausted:
             attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
-            attributes["RETRY_ATTEMPTS"] = str(max(delivery.attempts - 1, 0))
         try:
             deliver_to_arn(self.sandbox, dlq, json.dumps(delivery.event), attributes={
                 k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()})

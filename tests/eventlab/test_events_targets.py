@@ -222,6 +222,8 @@ def test_missing_target_goes_to_dlq_without_retries(sandbox: Sandbox) -> None:
     assert attributes["TARGET_ARN"] == missing
     assert attributes["ERROR_CODE"] == "NO_RESOURCE"
     assert attributes["ERROR_MESSAGE"]
+    assert attributes["RETRY_ATTEMPTS"] == "0"
+    assert "EXHAUSTED_RETRY_CONDITION" not in attributes  # no retry limit was reached
 
 
 def test_transient_failure_retries_then_dead_letters(sandbox: Sandbox) -> None:
@@ -289,3 +291,28 @@ def test_replay_redelivers_with_replay_name(sandbox: Sandbox) -> None:
     [replayed] = drain(sandbox, url)
     assert replayed["replay-name"] == "again"
     assert replayed["detail"] == original["detail"] and replayed["id"] != original["id"]
+
+
+def test_a_handler_publishing_over_http_reaches_another_function(sandbox: Sandbox) -> None:
+    """The order service is itself a Lambda function: its PutEvents goes over the sandbox's
+    HTTP endpoint, and the rule's Lambda target receives the event."""
+    from tests.eventlab.helpers import make_function
+
+    target_arn, out_url = recorder(sandbox, "inventory")
+    _rule(sandbox, [{"Id": "inventory", "Arn": target_arn}])
+    make_function(sandbox, "order-service", (
+        "import json, boto3\n"
+        "def handler(event, context):\n"
+        "    response = boto3.client('events').put_events(Entries=[{\n"
+        "        'Source': 'shop.orders', 'DetailType': 'OrderPlaced',\n"
+        "        'Detail': json.dumps({'orderId': event['orderId']})}])\n"
+        "    return response['Entries'][0]['EventId']\n"))
+    result = sandbox.client("lambda").invoke(FunctionName="order-service",
+                                             Payload=json.dumps({"orderId": "o-77"}).encode())
+    assert "FunctionError" not in result
+    event_id = json.loads(result["Payload"].read())
+    [event] = drain(sandbox, out_url)
+    assert event["id"] == event_id
+    assert event["source"] == "shop.orders"
+    assert event["detail-type"] == "OrderPlaced"
+    assert event["detail"] == {"orderId": "o-77"}
