@@ -1,23 +1,17 @@
 """Shared fixtures.
 
-``sandbox``: a fresh local AWS per test, with Lambda timeouts scaled to a tenth so a
-timeout test does not wait seconds.  ``make_function``: deploys handler source text
-and returns the function name.
+``sandbox`` comes from eventlab's own pytest plugin (eventlab/pytest_plugin.py; the ini
+option ``eventlab_lambda_time_scale = 0.1`` in pyproject.toml makes a 1 s Lambda timeout
+fire after 0.1 s).  ``make_function`` deploys handler source text and returns its name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from eventlab.sandbox import Sandbox
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(lambda_time_scale=0.1) as sb:
-        yield sb
 
 
 @pytest.fixture
