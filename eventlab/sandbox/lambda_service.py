@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
 import threading
 import uuid
@@ -25,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventlab.sandbox.lambda_runtime import FunctionConfig, InvocationResult, LambdaRuntime
+from eventlab.sandbox.pump import DueQueue
 
 ASYNC_RETRY_DELAYS = (60.0, 120.0)  # seconds before the first and the second retry
 DEFAULT_MAX_EVENT_AGE = 21600
@@ -54,9 +53,7 @@ class LambdaService:
             time_scale=sandbox.lambda_time_scale,
         )
         sandbox.runtime = self.runtime
-        self._queue: list[tuple[float, int, AsyncInvocation]] = []
-        self._seq = itertools.count()
-        self._lock = threading.Lock()
+        self._queue: DueQueue[AsyncInvocation] = DueQueue(sandbox.clock)
         self._log_lock = threading.Lock()
         self.invocation_log: list[dict[str, Any]] = []
 
@@ -175,18 +172,11 @@ class LambdaService:
         return request_id
 
     def _schedule(self, when: float, item: AsyncInvocation) -> None:
-        with self._lock:
-            heapq.heappush(self._queue, (when, next(self._seq), item))
-        if when > self.sandbox.clock.time():
-            self.sandbox.clock.call_at(when, lambda: None)  # so that advance() stops there
+        self._queue.schedule(when, item)
 
     # -- the pump's poller -------------------------------------------------------------
     def poll(self) -> bool:
-        now = self.sandbox.clock.time()
-        due: list[AsyncInvocation] = []
-        with self._lock:
-            while self._queue and self._queue[0][0] <= now:
-                due.append(heapq.heappop(self._queue)[2])
+        due = self._queue.pop_due()
         for item in due:
             self._run_async(item)
         return bool(due)
