@@ -18,6 +18,7 @@ SERVICES = [
     "eventlab.sandbox.events_targets:EventsTargetsService",
     "eventlab.sandbox.stepfunctions:StepFunctionsService",
     "eventlab.sandbox.firehose:FirehoseService",
+    "eventlab.sandbox.athena:AthenaService",
 ]
 
 
