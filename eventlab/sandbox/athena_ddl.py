@@ -91,6 +91,8 @@ def _properties(text: str) -> dict[str, str]:
 def handle(sandbox: Any, query: str, database: str) -> tuple[list[tuple[str, str]], list[list[Any]]] | None:
     """Run ``query`` if it is DDL: returns (columns, rows); None when it is not DDL."""
     glue = sandbox.backend("glue")
+    if "default" not in glue.databases:  # AWS's catalog always has it
+        glue.create_database("default", {"Name": "default"})
     q = query.strip().rstrip(";").strip()
     m = re.match(r"CREATE\s+(?:DATABASE|SCHEMA)\s+(IF\s+NOT\s+EXISTS\s+)?`?([A-Za-z0-9_]+)`?(.*)$", q, re.I | re.S)
     if m:
