@@ -17,6 +17,8 @@ SERVICES = [
     "eventlab.sandbox.sns_lambda:SNSLambdaService",
     "eventlab.sandbox.events_targets:EventsTargetsService",
     "eventlab.sandbox.stepfunctions:StepFunctionsService",
+    "eventlab.sandbox.firehose:FirehoseService",
+    "eventlab.sandbox.athena:AthenaService",
 ]
 
 
