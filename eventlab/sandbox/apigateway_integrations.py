@@ -100,14 +100,20 @@ def _sqs(call: Call, region: str, kind: str, rest: str) -> Response:
             deduplication_id=params.get("MessageDeduplicationId"), group_id=params.get("MessageGroupId"))
     except Exception as exc:  # moto's SQS errors: QueueDoesNotExist, InvalidParameterValue...
         code = getattr(exc, "error_type", None) or type(exc).__name__
+        code = _QUERY_CODES.get(code, code)
+        status = getattr(exc, "code", 400)
         return _sqs_error(call, code, getattr(exc, "message", None) or str(exc),
-                          int(getattr(exc, "code", 400) or 400))
+                          status if isinstance(status, int) else 400)
     result = {"MD5OfMessageAttributes": sent.attribute_md5 if attributes else None,
               "MD5OfMessageBody": sent.body_md5, "MD5OfMessageSystemAttributes": None,
               "MessageId": sent.id, "SequenceNumber": getattr(sent, "sequence_number", None)}
     answer = {"SendMessageResponse": {"ResponseMetadata": {"RequestId": call.request.request_id},
                                       "SendMessageResult": result}}
     return integration_response(call, 200, json.dumps(answer), {"Content-Type": "application/json"})
+
+
+# SQS's query protocol (what API Gateway speaks to it) names some errors differently.
+_QUERY_CODES = {"QueueDoesNotExist": "AWS.SimpleQueueService.NonExistentQueue"}
 
 
 def _message_attributes(params: dict[str, str]) -> dict[str, Any]:
