@@ -156,7 +156,7 @@ def _lambda(call: Call, uri: str) -> Response:
         error = result.error() or {}
         return integration_response(call, 200, result.payload.decode(errors="replace"), {},
                                     selector=str(error.get("errorMessage", "")))
-    return integration_response(call, 200, json.dumps(payload), {}, selector="")
+    return integration_response(call, 200, json.dumps(payload), {}, lambda_success=True)
 
 
 # -- AWS_PROXY --------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def transform_request(call: Any) -> tuple[str | None, Response | None]:
 
 
 def integration_response(call: Any, status: int, body: str, headers: dict[str, str],
-                         selector: str | None = None) -> Response:
+                         selector: str | None = None, lambda_success: bool = False) -> Response:
     """Map an integration's answer through the matching integration response."""
     responses = call.integration.integration_responses or {}
     selector = str(status) if selector is None else selector
@@ -191,6 +191,8 @@ def integration_response(call: Any, status: int, body: str, headers: dict[str, s
         pattern = item.selection_pattern
         if not pattern:
             default = default or item
+        elif lambda_success:
+            continue  # a Lambda result without errorMessage takes the default response
         elif re.fullmatch(pattern, selector, flags=re.DOTALL):
             chosen = item
             break
