@@ -19,6 +19,7 @@ SERVICES = [
     "eventlab.sandbox.stepfunctions:StepFunctionsService",
     "eventlab.sandbox.firehose:FirehoseService",
     "eventlab.sandbox.athena:AthenaService",
+    "eventlab.sandbox.apigateway:ApiGatewayService",
 ]
 
 
