@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -73,6 +74,8 @@ class ApiGatewayService:
         return app
 
     def handle(self, request: ApiRequest) -> Response:
+        started = time.perf_counter()
+        found = None
         try:
             found = self._find_api(request.api_id)
             if found is None:
@@ -82,13 +85,20 @@ class ApiGatewayService:
             if kind == "rest":
                 from eventlab.sandbox.apigateway_rest import invoke_rest
 
-                return invoke_rest(self, backend, api, request)
-            from eventlab.sandbox.apigateway_v2 import invoke_http_api
+                response = invoke_rest(self, backend, api, request)
+            else:
+                from eventlab.sandbox.apigateway_v2 import invoke_http_api
 
-            return invoke_http_api(self, api, request)
+                response = invoke_http_api(self, api, request)
         except Exception as exc:  # the sandbox keeps serving whatever one API does
             self.errors.append(f"{type(exc).__name__}: {exc}")
-            return message(500, "Internal server error")
+            response = message(500, "Internal server error")
+        if found is not None:
+            from eventlab.sandbox.metrics import record_api_request
+
+            record_api_request(self.sandbox, found[2].name, request.stage, response[0],
+                               (time.perf_counter() - started) * 1000)
+        return response
 
     # -- internals ------------------------------------------------------------------------
     def _request(self, api_id: str, stage: str, method: str, path: str, headers: dict[str, str],

@@ -124,7 +124,9 @@ class KinesisService:
         failed_from = _failure_point(esm, result, batch)
         self.batches.append({"mapping": esm.uuid, "shard": shard.shard_id, "size": len(batch),
                              "ok": failed_from is None,
-                             "first": batch[0].sequence_number, "last": batch[-1].sequence_number})
+                             "first": batch[0].sequence_number, "last": batch[-1].sequence_number,
+                             "function": fn.function_name, "stream_arn": stream.arn,
+                             "arrival": batch[-1].created_at, "time": now})
         if failed_from is None:
             cursor.next_sequence = batch[-1].sequence_number + 1
             cursor.attempts = 0

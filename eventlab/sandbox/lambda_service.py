@@ -161,7 +161,7 @@ class LambdaService:
         self.invocation_log.append({
             "function": fn.function_name, "event": event, "ok": result.ok,
             "time": self.sandbox.clock.time(), "request_id": result.request_id,
-            "error": result.error()})
+            "error": result.error(), "duration_ms": result.duration_ms})
         return result
 
     def invoke_async(self, function_arn: str, event: Any) -> str:

@@ -20,11 +20,16 @@ SERVICES = [
     "eventlab.sandbox.firehose:FirehoseService",
     "eventlab.sandbox.athena:AthenaService",
     "eventlab.sandbox.apigateway:ApiGatewayService",
+    # after the services above, so that its counters wrap their versions of moto's methods
+    "eventlab.sandbox.metrics:MetricsService",
+    "eventlab.sandbox.alarms:AlarmsService",
+    "eventlab.sandbox.schedules:SchedulesService",
 ]
 
 
 def install_all(sandbox: Any) -> list[Any]:
-    installed = []
+    installed: list[Any] = []
+    sandbox._services = installed  # so that a service can find those installed before it
     for spec in SERVICES:
         module_name, _, class_name = spec.partition(":")
         cls = getattr(importlib.import_module(module_name), class_name)

@@ -268,3 +268,23 @@ def test_unknown_api_is_a_clear_404(sandbox):
     except urllib.error.HTTPError as exc:
         assert exc.code == 404
         assert "no REST API or HTTP API with id 'nosuch'" in json.loads(exc.read())["message"]
+
+
+def test_requests_are_counted_in_cloudwatch(sandbox):
+    from datetime import timedelta
+
+    api_id, _ = sqs_api(sandbox, template="#if($input.body")  # every request: 500
+    service = sandbox.service("apigateway")
+    service.invoke(api_id, "prod", "POST", "/orders", body="{}")
+    service.invoke(api_id, "prod", "GET", "/nowhere")  # no route: 403
+    name = sandbox.client("apigateway").get_rest_api(restApiId=api_id)["name"]
+    now = sandbox.clock.now()
+
+    def total(metric):
+        points = sandbox.client("cloudwatch").get_metric_statistics(
+            Namespace="AWS/ApiGateway", MetricName=metric, Period=60, Statistics=["Sum"],
+            Dimensions=[{"Name": "ApiName", "Value": name}, {"Name": "Stage", "Value": "prod"}],
+            StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=1))["Datapoints"]
+        return sum(p["Sum"] for p in points)
+
+    assert (total("Count"), total("4XXError"), total("5XXError")) == (2, 1, 1)
