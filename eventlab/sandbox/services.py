@@ -23,6 +23,7 @@ SERVICES = [
     # after the services above, so that its counters wrap their versions of moto's methods
     "eventlab.sandbox.metrics:MetricsService",
     "eventlab.sandbox.alarms:AlarmsService",
+    "eventlab.sandbox.appscaling:AppScalingService",
     "eventlab.sandbox.schedules:SchedulesService",
 ]
 
