@@ -17,6 +17,7 @@ SERVICES = [
     "eventlab.sandbox.sns_lambda:SNSLambdaService",
     "eventlab.sandbox.events_targets:EventsTargetsService",
     "eventlab.sandbox.stepfunctions:StepFunctionsService",
+    "eventlab.sandbox.msk:MSKService",
 ]
 
 
