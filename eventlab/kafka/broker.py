@@ -295,6 +295,20 @@ class EmbeddedBroker:
                 process.wait(timeout=5)
         self._finish()
 
+    def restart(self) -> EmbeddedBroker:
+        """Stop and start again on the same port and data (topics, offsets kept; group
+        members forgotten: the way to free a group a crashed consumer still holds)."""
+        port, requested = self.port, self.requested_port
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self._finish(keep_data=True)
+        self.requested_port = port
+        try:
+            return self.start()
+        finally:
+            self.requested_port = requested
+
     def _kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
