@@ -75,3 +75,29 @@ def test_broker_errors_are_reported_not_raised(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("EVENTLAB_NOIDA_DB", "/nonexistent/noida-db")
     assert main(["kafka", "topics", "list"]) == 2
     assert "EVENTLAB_NOIDA_DB" in capsys.readouterr().err
+
+
+def test_the_tools_use_the_broker_that_eventlab_kafka_broker_runs(
+        topic_name: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+    import subprocess
+
+    from eventlab.kafka_cli import default_data_dir, running_broker
+    from tests.kafka.conftest import PYTHON, child_env, process_gone
+
+    server = subprocess.Popen([PYTHON, "-m", "eventlab", "kafka", "broker", "--port", "0"],
+                              stdout=subprocess.PIPE, text=True, env=child_env())
+    try:
+        assert "embedded Kafka broker on" in server.stdout.readline()  # type: ignore[union-attr]
+        address = running_broker()
+        assert address is not None
+        topic = topic_name()
+        assert main(["kafka", "topics", "create", topic]) == 0
+        assert "started the embedded broker" not in capsys.readouterr().err
+        assert topic in tools.list_topics(address)
+        pid = json.loads((default_data_dir() / "eventlab-broker.json").read_text())["pid"]
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=10) == 0
+        assert process_gone(pid) and running_broker() is None
+    finally:
+        server.kill()
