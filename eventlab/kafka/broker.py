@@ -97,7 +97,10 @@ def free_port(host: str = HOST) -> int:
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
+    """True if nothing listens on the port (connections in TIME_WAIT don't count, as for
+    the broker, which binds with SO_REUSEADDR: a restart on the same port works)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
