@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from eventlab import __version__
 
 # name -> (module, one-line help). The help is repeated here so that ``eventlab --help``
-# does not import every subcommand.  ``lab``, ``grade`` and ``kafka`` (DESIGN.md) join
-# this table with the labs, the grader and the Kafka broker.
+# does not import every subcommand.  ``lab`` and ``grade`` (DESIGN.md) join this table
+# with the labs and the grader.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("eventlab.sandbox.serve_cli", "serve the local AWS over HTTP for the AWS CLI and SDKs"),
     "quiz": ("quizzes.cli", "scenario quizzes: practice, exam, review, spaced repetition"),
     "notes": ("eventlab.notes", "read the study notes in the terminal or build them as HTML"),
+    "kafka": ("eventlab.kafka_cli", "Kafka topic, group, lag, produce and consume tools"),
 }
 
 

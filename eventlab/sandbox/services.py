@@ -25,6 +25,7 @@ SERVICES = [
     "eventlab.sandbox.alarms:AlarmsService",
     "eventlab.sandbox.appscaling:AppScalingService",
     "eventlab.sandbox.schedules:SchedulesService",
+    "eventlab.sandbox.msk:MSKService",
 ]
 
 
