@@ -44,6 +44,11 @@ class AppScalingService:
 
     # -- installation ----------------------------------------------------------------
     def install(self, patches: Any) -> None:
+        # moto's Application Auto Scaling imports its ECS and EC2 models (about 0.8 s): patch
+        # it when a sandbox first uses it.
+        patches.after_import("moto.applicationautoscaling.models", lambda: self._install(patches))
+
+    def _install(self, patches: Any) -> None:
         from moto.applicationautoscaling.models import FakeApplicationAutoscalingPolicy
         from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 

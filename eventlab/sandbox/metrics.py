@@ -168,7 +168,10 @@ class MetricsService:
         self._install_cloudwatch(patches)
         self._install_sqs(patches)
         self._install_sns(patches)
-        self._install_states(patches)
+        # Step Functions' interpreter is imported only by sandboxes that use it; the counters
+        # wrap it then, after the stepfunctions service's own hook (hooks run in order).
+        patches.after_import("moto.stepfunctions.parser.models",
+                             lambda: self._install_states(patches))
         self._install_kinesis(patches)
         self.arm()
 
