@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from eventlab.sandbox.lambda_service import deliver_to_arn, esm_enabled
+from eventlab.sandbox.lambda_service import deliver_to_arn, esm_enabled, lambda_backend_if_loaded
 
 MAX_BACKOFF = 60.0
 
@@ -56,7 +56,9 @@ class KinesisService:
         """Nothing to patch: moto's inline trigger is removed when the mapping is created."""
 
     def poll(self) -> bool:
-        lam = self.sandbox.backend("lambda")
+        lam = lambda_backend_if_loaded(self.sandbox)
+        if lam is None:
+            return False
         worked = False
         for esm in list(lam._event_source_mappings.values()):
             if ":kinesis:" not in esm.event_source_arn or not esm_enabled(esm):

@@ -25,6 +25,7 @@ from typing import Any
 from eventlab.sandbox.lambda_runtime import FunctionConfig, InvocationResult, LambdaRuntime
 from eventlab.sandbox.pump import DueQueue
 
+LAMBDA_MODELS = "moto.awslambda.models"
 ASYNC_RETRY_DELAYS = (60.0, 120.0)  # seconds before the first and the second retry
 DEFAULT_MAX_EVENT_AGE = 21600
 
@@ -59,6 +60,10 @@ class LambdaService:
 
     # -- installation --------------------------------------------------------------
     def install(self, patches: Any) -> None:
+        # moto's Lambda models pull in S3, DynamoDB and ECR: patch them when first used.
+        patches.after_import(LAMBDA_MODELS, lambda: self._install(patches))
+
+    def _install(self, patches: Any) -> None:
         from moto.awslambda.models import LambdaBackend, LambdaFunction
 
         service = self
@@ -258,6 +263,13 @@ class LambdaService:
             events = [{"timestamp": int(ms), "message": line} for ms, line in lines]
             if events:
                 logs.put_log_events(group, stream, events)
+
+
+def lambda_backend_if_loaded(sandbox: Any) -> Any:
+    """moto's Lambda backend, or None while no one has used Lambda (so no mapping exists)."""
+    import sys
+
+    return sandbox.backend("lambda") if LAMBDA_MODELS in sys.modules else None
 
 
 def esm_enabled(esm: Any) -> bool:

@@ -31,7 +31,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from eventlab.sandbox.lambda_service import esm_enabled
+from eventlab.sandbox.lambda_service import esm_enabled, lambda_backend_if_loaded
 
 
 class SQSService:
@@ -106,7 +106,9 @@ class SQSService:
 
     # -- the event source mapping poller -------------------------------------------------
     def poll(self) -> bool:
-        lam = self.sandbox.backend("lambda")
+        lam = lambda_backend_if_loaded(self.sandbox)
+        if lam is None:
+            return False
         worked = False
         for esm in list(lam._event_source_mappings.values()):
             if not esm.event_source_arn.startswith("arn:aws:sqs:") or not esm_enabled(esm):

@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["moto.ec2.models", "moto.stepfunctions.parser.models", "moto.apigateway.models",
+HEAVY = ["moto.ec2.models", "moto.awslambda.models", "moto.stepfunctions.parser.models", "moto.apigateway.models",
          "moto.applicationautoscaling.models", "duckdb", "pyarrow", "confluent_kafka", "bytewax"]
 
 
@@ -22,7 +22,6 @@ def test_a_fresh_sandbox_imports_none_of_the_heavy_parts():
         "from eventlab.sandbox import Sandbox\n"
         "with Sandbox() as sb:\n"
         "    sb.client('sqs').create_queue(QueueName='q')\n"
-        "    sb.client('lambda').list_functions()\n"
         f"    print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
