@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
                         help="notebook(s) to grade")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
+    parser.add_argument("--jobs", "-j", type=int, default=1,
+                        help="notebooks graded at once (each in its own kernel; default 1)")
     parser.add_argument("--timeout", type=int, default=300,
                         help="seconds one cell may run (default 300)")
 
@@ -33,7 +35,14 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print("eventlab grade: no such notebook: " + ", ".join(missing), file=sys.stderr)
         return 2
-    graded = [execute(path, lab, timeout=args.timeout) for path in args.notebooks]
+    if args.jobs > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            graded = list(pool.map(lambda p: execute(p, lab, timeout=args.timeout),
+                                   args.notebooks))
+    else:
+        graded = [execute(path, lab, timeout=args.timeout) for path in args.notebooks]
     if args.json:
         print(json.dumps([g.as_dict() for g in graded], indent=2))
         return 0

@@ -43,9 +43,18 @@ def solution(grade_id: str, before: str, answer: str, after: str = "") -> nbform
                                                           locked=False))
 
 
-def check(grade_id: str, step: str, points: float, *, hidden: bool = False,
+def check(grade_id: str, step: str, *, hidden: bool = False,
           graded: bool = True) -> nbformat.NotebookNode:
-    """A check cell: the checklist and picture; its value is nbgrader's partial credit."""
+    """A check cell: the checklist and picture; its value is nbgrader's partial credit.
+
+    Its points are the sum of the step's checks (visible and hidden) in ``autograder``.
+    """
+    from autograder.lab import checks_of
+
+    lab = grade_id.split("-")[0]
+    points = float(sum(c.points for c in checks_of(lab) if c.step == step))
+    if hidden != any(c.hidden for c in checks_of(lab) if c.step == step):
+        raise ValueError(f"{grade_id}: hidden={hidden} does not match the step's checks")
     lines = [f'result = check("{step}")']
     if hidden:
         lines += ["### BEGIN HIDDEN TESTS", f'result.add(hidden("{step}"))', "### END HIDDEN TESTS"]

@@ -65,7 +65,7 @@ def build():
             queue_arns[name] = sqs.get_queue_attributes(
                 QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         """),
-        check("lab01-check-queues", "queues", 4),
+        check("lab01-check-queues", "queues"),
         md("lab01-dlq-md", f"""
         ## Step 2: a dead-letter queue
 
@@ -86,7 +86,7 @@ def build():
             redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}
             sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(redrive)})
         """),
-        check("lab01-check-dlq", "dlq", 2),
+        check("lab01-check-dlq", "dlq"),
         md("lab01-policies-md", f"""
         ## Step 3: queue policies that admit only this topic
 
@@ -107,7 +107,7 @@ def build():
                 "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]}
             sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
         """),
-        check("lab01-check-policies", "policies", 2),
+        check("lab01-check-policies", "policies"),
         md("lab01-subscriptions-md", f"""
         ## Step 4: subscribe the queues
 
@@ -127,7 +127,7 @@ def build():
                 TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes,
                 ReturnSubscriptionArn=True)["SubscriptionArn"]
         """),
-        check("lab01-check-subscriptions", "subscriptions", 3),
+        check("lab01-check-subscriptions", "subscriptions"),
         md("lab01-filters-md", f"""
         ## Step 5: filter policies
 
@@ -158,7 +158,7 @@ def build():
             AttributeValue=json.dumps(transcoding_policy))
         print("filters set")
         """),
-        check("lab01-check-filters", "filters", 5, hidden=True),
+        check("lab01-check-filters", "filters", hidden=True),
         md("lab01-handler-md", f"""
         ## Step 6: Lambda consumers
 
@@ -210,7 +210,7 @@ def build():
                 "event_type": {"DataType": "String", "StringValue": event_type}})
         architecture()
         """),
-        check("lab01-check-consumers", "consumers", 6, hidden=True),
+        check("lab01-check-consumers", "consumers", hidden=True),
         md("lab01-poison-md", f"""
         ## Step 7: a poison message
 
@@ -229,7 +229,7 @@ def build():
         print(sqs.get_queue_attributes(QueueUrl=dlq_url,
                                        AttributeNames=["ApproximateNumberOfMessages"])["Attributes"])
         """),
-        check("lab01-check-poison", "poison", 2),
+        check("lab01-check-poison", "poison"),
         md("lab01-fifo-md", f"""
         ## Step 8 (optional, not graded): ordering and deduplication with FIFO
 
@@ -254,7 +254,7 @@ def build():
         got = sqs.receive_message(QueueUrl=edits_url, MaxNumberOfMessages=10)["Messages"]
         print([m["Body"] for m in got])
         """),
-        check("lab01-check-fifo", "fifo", 0, graded=False),
+        check("lab01-check-fifo", "fifo", graded=False),
         md("lab01-quiz-md", f"""
         ## Check your understanding
 

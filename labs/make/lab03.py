@@ -77,7 +77,7 @@ def build():
                 Handler="lambda_function.handler", Code={"ZipFile": zip_code(HANDLER)},
             )["FunctionArn"]
         """),
-        check("lab03-check-bus", "bus", 1),
+        check("lab03-check-bus", "bus"),
         md("lab03-archive-md", f"""
         ## Step 2: an archive, before any event arrives
 
@@ -176,8 +176,8 @@ def build():
         put("OrderConfirmed", order("ord-1002", fulfillment="digital"))
         architecture()
         """),
-        check("lab03-check-rules", "rules", 6, hidden=True),
-        check("lab03-check-transform", "transform", 2),
+        check("lab03-check-rules", "rules", hidden=True),
+        check("lab03-check-transform", "transform"),
         md("lab03-fail-md", """
         Now make payment fail the way a throttled or broken target would. The sandbox can
         inject a failure into a target (nothing in it fails on its own);
@@ -192,7 +192,7 @@ def build():
         msgs = sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"])["Messages"]
         print({k: v["StringValue"] for k, v in msgs[0]["MessageAttributes"].items()})
         """),
-        check("lab03-check-dlq", "dlq", 4),
+        check("lab03-check-dlq", "dlq"),
         md("lab03-replay-md", f"""
         ## Step 6: replay the archive
 
@@ -208,7 +208,7 @@ def build():
                             EventEndTime=sb.clock.now(), Destination={"Arn": bus_arn})
         print(events.describe_replay(ReplayName="inventory-fix")["State"])
         """),
-        check("lab03-check-archive", "archive", 2),
+        check("lab03-check-archive", "archive"),
         md("lab03-schema-md", f"""
         ## About schemas
 
