@@ -27,11 +27,15 @@ def _label(text: str) -> str:
 class Picture:
     def __init__(self) -> None:
         self.nodes: dict[str, str] = {}
+        self.labels: dict[str, str] = {}
         self.edges: list[tuple[str, str, str, bool]] = []
 
     def node(self, kind: str, name: str, shape: str) -> str:
         nid = _id(kind, name)
-        self.nodes.setdefault(nid, shape.format(_label(name)))
+        if nid not in self.nodes:
+            self.nodes[nid] = shape.format(_label(name))
+            quoted = re.search(r'"(.*)"', shape.format(name))
+            self.labels[nid] = quoted.group(1) if quoted else name
         return nid
 
     def edge(self, a: str, b: str, label: str, dashed: bool = False) -> None:
@@ -50,7 +54,7 @@ class Picture:
     def text(self) -> str:
         if not self.edges and not self.nodes:
             return "architecture: nothing created yet"
-        names = {nid: shape.strip('[](){}>"/') for nid, shape in self.nodes.items()}
+        names = self.labels
         rows = [f"  {names.get(a, a)} -> {names.get(b, b)}  ({label})" for a, b, label, _ in self.edges]
         alone = set(names) - {a for a, *_ in self.edges} - {b for _, b, *_ in self.edges}
         rows += [f"  {names[n]}" for n in sorted(alone)]
@@ -74,7 +78,9 @@ def _sns_sqs_lambda(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
     lam = sb.backend("lambda")
     queue_ids: dict[str, str] = {}
     for queue in sqs.queues.values():
-        queue_ids[queue.queue_arn] = pic.node("q", queue.name, '[["{} (SQS)"]]')
+        waiting = int(queue.approximate_number_of_messages)
+        shape = '[["{} (SQS)' + (f", {waiting} waiting" if waiting else "") + '"]]'
+        queue_ids[queue.queue_arn] = pic.node("q", queue.name, shape)
     for topic in sns.topics.values():
         tid = pic.node("t", topic.name, '(["{} (SNS)"])')
         for sub in sns.subscriptions.values():
@@ -93,11 +99,8 @@ def _sns_sqs_lambda(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
         redrive = queue.redrive_policy or {}
         dlq_arn = redrive.get("deadLetterTargetArn")
         if dlq_arn in queue_ids:
-            dlq = sqs.queues.get(dlq_arn.split(":")[-1])
-            waiting = int(dlq.approximate_number_of_messages) if dlq is not None else 0
             pic.edge(queue_ids[queue.queue_arn], queue_ids[dlq_arn],
-                     f"DLQ after {redrive.get('maxReceiveCount')} receives, {waiting} waiting",
-                     dashed=True)
+                     f"DLQ after {redrive.get('maxReceiveCount')} receives", dashed=True)
     records = traffic.lambda_records() if traffic else {}
     fn_ids = {fn.function_name: pic.node("f", fn.function_name, '("{} (Lambda)")')
               for fn in lam.list_functions()}
@@ -118,7 +121,6 @@ def _eventbridge(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
         bid = pic.node("b", bus.name, '{{"{} (bus)"}}')
         for rule in bus.rules.values():
             rid = pic.node("r", f"{bus.name}/{rule.name}", '>"rule {}"]')
-            pic.nodes[rid] = f'>"rule {_label(rule.name)}"]'
             pic.edge(bid, rid, _pattern_summary(rule.event_pattern._raw_pattern))
             for target in rule.targets:
                 arn = target["Arn"]

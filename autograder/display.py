@@ -37,6 +37,20 @@ def text_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def html_table(report: Report) -> str:
+    """The report as static HTML (nbgrader feedback and nbconvert show this form)."""
+    rows = []
+    for r in report.results:
+        mark = "PASS" if r.ok else "FAIL"
+        hint = "" if r.ok else f"<details><summary>Hint</summary>{html.escape(r.hint)}</details>"
+        rows.append(f"<tr><td>{mark}</td><td><b>{html.escape(r.title)}</b>"
+                    f"{' (hidden)' if r.hidden else ''}<br>{html.escape(r.message)}{hint}</td>"
+                    f"<td>{_fmt(r.earned)}/{_fmt(r.points)}</td></tr>")
+    return (f"<table class='eventlab-report'><caption>{html.escape(report.lab)} "
+            f"{html.escape(report.title)}: {_fmt(report.score)} of {_fmt(report.points)} points"
+            f"</caption><tr><th></th><th>criterion</th><th>points</th></tr>{''.join(rows)}</table>")
+
+
 def in_notebook() -> bool:
     try:
         from IPython import get_ipython
@@ -76,6 +90,7 @@ def checklist(report: Report) -> Any:
             bundle = super()._repr_mimebundle_(**kwargs)
             if isinstance(bundle, dict):
                 bundle["text/plain"] = text_table(self._report)
+                bundle["text/html"] = html_table(self._report)
             return bundle
 
     view = Checklist(layout=w.Layout(border="1px solid #ccc", padding="4px"))
@@ -87,7 +102,8 @@ def checklist(report: Report) -> Any:
 def _row(r: Result) -> Any:
     import ipywidgets as w
 
-    mark = "&#x2705;" if r.ok else "&#x274C;"
+    mark = ("<span style='color:#1a7f37;font-weight:bold'>PASS</span>" if r.ok
+            else "<span style='color:#cf222e;font-weight:bold'>FAIL</span>")
     label = w.HTML(
         f"{mark} <b>{html.escape(r.title)}</b> ({_fmt(r.earned)}/{_fmt(r.points)})"
         f"{' <i>hidden test</i>' if r.hidden else ''}<br><span>{html.escape(r.message)}</span>")

@@ -67,7 +67,7 @@ def execute(path: Path | str, lab: str | None = None, *, timeout: int = 300) -> 
         f"_eventlab_grade_all({lab!r});")
     nb.cells.append(grade_cell)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
+                            store_widget_state=False, resources={"metadata": {"path": str(path.parent.resolve())}})
     started = time.perf_counter()
     client.execute(env=kernel_env())
     seconds = time.perf_counter() - started

@@ -25,6 +25,9 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# Without stored widget state, feedback HTML shows each checklist's static table (its
+# text/html form) instead of an empty widget placeholder.
+c.Execute.store_widget_state = False
 
 # Learners' copies keep our markers out: solutions become "YOUR CODE HERE".
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

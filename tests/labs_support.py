@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import copy
 import os
-import threading
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -214,12 +214,12 @@ def check_archive(sb: Any) -> None:
         raise CheckFailed(f"{ARCHIVE} archives {archive.source_arn}, not the bus '{BUS}'")
     if not int(archive.retention or 0) > 0:
         raise CheckFailed(f"{ARCHIVE} keeps events forever (RetentionDays 0): set a retention")
-    if not archive.events:
-        raise CheckFailed(f"{ARCHIVE} holds no events: was it created before the events were put?")
 
 
 def check_replay(sb: Any) -> None:
     archive = _archive(sb)
+    if not archive.events:
+        raise CheckFailed(f"{ARCHIVE} holds no events: was it created before the events were put?")
     replays = [r for r in sb.backend("events").replays.values()
                if r.source_arn == archive.arn]
     if not replays:
@@ -286,13 +286,13 @@ CHECKS = [
        "Give the payment target DeadLetterConfig (an SQS queue) and a RetryPolicy."),
     _c("archive", "archive", "archive orders-archive on the bus", 1, check_archive,
        "orders-archive keeps the bus's events for a limited time.",
-       "The archive is missing, empty, on another bus or without retention.",
+       "The archive is missing, on another bus or without retention.",
        "create_archive(ArchiveName='orders-archive', EventSourceArn=bus_arn, "
        "EventPattern=json.dumps({'source': ['com.shop.orders']}), RetentionDays=30) before "
        "putting events."),
-    _c("replay", "archive", "a completed replay to the bus", 1, check_replay,
-       "A replay of orders-archive into 'orders' completed.",
-       "No completed replay of orders-archive into the bus.",
+    _c("replay", "replay", "a completed replay to the bus", 1, check_replay,
+       "orders-archive holds events and a replay of it into 'orders' completed.",
+       "The archive holds no events, or no replay of it into the bus completed.",
        "start_replay(ReplayName=..., EventSourceArn=archive_arn, EventStartTime=..., "
        "EventEndTime=sb.clock.now(), Destination={'Arn': bus_arn})."),
 ]

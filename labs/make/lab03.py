@@ -93,6 +93,7 @@ def build():
             ArchiveName="orders-archive", EventSourceArn=bus_arn, RetentionDays=30,
             EventPattern=json.dumps({"source": ["com.shop.orders"]}))["ArchiveArn"]
         """),
+        check("lab03-check-archive", "archive"),
         md("lab03-rules-md", f"""
         ## Step 3: rules with content filters
 
@@ -109,8 +110,7 @@ def build():
 
         Every pattern also names `source` `com.shop.orders`. Each target needs an `Id` and
         the function ARN (on AWS also a Lambda resource policy for `events.amazonaws.com`;
-        the sandbox does not check it). Leave the notification target and the payment
-        target's error handling for the next steps. See
+        the sandbox does not check it). The next steps refine two of these targets. See
         [EventBridge vs SNS]({C}/decision-points.md#eventbridge-vs-sns).
         """),
         solution("lab03-rules", """
@@ -122,18 +122,28 @@ def build():
         rule("take-payment", "OrderPlaced", {"total": [{"numeric": [">", 0]}]})
         rule("ship-order", "OrderConfirmed", {"fulfillment": [{"anything-but": ["digital"]}]})
         rule("notify-customer", "OrderConfirmed", {"customer": {"email": [{"exists": True}]}})
-        for name, fn in [("reserve-inventory", "inventory"), ("ship-order", "shipping")]:
+        for name, fn in [("reserve-inventory", "inventory"), ("take-payment", "payment"),
+                         ("ship-order", "shipping"), ("notify-customer", "notification")]:
             events.put_targets(Rule=name, EventBusName="orders",
                                Targets=[{"Id": fn, "Arn": function_arns[fn]}])
         """),
+        given("lab03-try", """
+        # Orders flow: each function logs what it received (see the picture's counts).
+        put("OrderPlaced", order("ord-1001"))
+        put("OrderPlaced", order("test-1", total=0))
+        put("OrderConfirmed", order("ord-1001"))
+        put("OrderConfirmed", order("ord-1002", fulfillment="digital"))
+        architecture()
+        """),
+        check("lab03-check-rules", "rules", hidden=True),
         md("lab03-transform-md", f"""
         ## Step 4: an input transformer for notifications
 
         The notification service wants a small message, not the whole event. An
         **input transformer** picks fields with JSON paths (`InputPathsMap`) and fills a
         template (`InputTemplate`): a placeholder outside quotes gets the value's JSON,
-        inside quotes its text. Target `notify-customer` at notification so that it
-        receives exactly
+        inside quotes its text. Put the `notification` target of `notify-customer` again
+        (the same `Id` replaces it) with a transformer, so that the function receives exactly
         `{{"to": <email>, "subject": "Order <orderId> confirmed", "orderId": <orderId>}}`.
         See [Amazon EventBridge]({C}/events.md#amazon-eventbridge).
         """),
@@ -146,13 +156,14 @@ def build():
             }}])
         print(events.list_targets_by_rule(Rule="notify-customer", EventBusName="orders")["Targets"])
         """),
+        check("lab03-check-transform", "transform"),
         md("lab03-dlq-md", f"""
         ## Step 5: retries and a dead-letter queue for payment
 
         When a target fails with a retriable error, EventBridge retries with back-off, by
         default for up to **24 hours and 185 attempts**, then **drops** the event unless the
         target has an SQS **dead-letter queue**. Payment must not lose an order: create
-        `payment-dlq`, then target `take-payment` at payment with a `RetryPolicy` of at
+        `payment-dlq`, then put the `payment` target of `take-payment` again with a `RetryPolicy` of at
         most an hour (`MaximumEventAgeInSeconds` 3600, `MaximumRetryAttempts` 2) and
         `DeadLetterConfig`. On AWS the DLQ also needs a queue policy letting
         `events.amazonaws.com` send. See
@@ -168,16 +179,6 @@ def build():
             "DeadLetterConfig": {"Arn": dlq_arn}}])
         print(events.list_targets_by_rule(Rule="take-payment", EventBusName="orders")["Targets"])
         """),
-        given("lab03-try", """
-        # Orders flow: each function logs what it received (see the picture's counts).
-        put("OrderPlaced", order("ord-1001"))
-        put("OrderPlaced", order("test-1", total=0))
-        put("OrderConfirmed", order("ord-1001"))
-        put("OrderConfirmed", order("ord-1002", fulfillment="digital"))
-        architecture()
-        """),
-        check("lab03-check-rules", "rules", hidden=True),
-        check("lab03-check-transform", "transform"),
         md("lab03-fail-md", """
         Now make payment fail the way a throttled or broken target would. The sandbox can
         inject a failure into a target (nothing in it fails on its own);
@@ -208,7 +209,7 @@ def build():
                             EventEndTime=sb.clock.now(), Destination={"Arn": bus_arn})
         print(events.describe_replay(ReplayName="inventory-fix")["State"])
         """),
-        check("lab03-check-archive", "archive"),
+        check("lab03-check-replay", "replay"),
         md("lab03-schema-md", f"""
         ## About schemas
 
