@@ -25,3 +25,12 @@ def make_function(sandbox: Sandbox) -> Callable[..., str]:
         return name
 
     return make
+
+
+@pytest.fixture(scope="session")
+def lab_course(tmp_path_factory: pytest.TempPathFactory):
+    """Both labs through nbgrader (generate, autograde, feedback) and ``eventlab grade``,
+    once per session: the source, the learner's copy, the solution and each mistake."""
+    from tests.labs_support import build_lab_course
+
+    return build_lab_course(tmp_path_factory.mktemp("labs"))

@@ -104,6 +104,14 @@ class EventsTargetsService:
         patches.replace(Rule, "send_to_targets", send_to_targets,
                         "every EventBridge target type delivers; failures retry and dead-letter per target")
 
+        import functools
+
+        import jsonpath_ng.ext
+
+        patches.replace(jsonpath_ng.ext, "parse", functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse),
+                        "moto parses 8 JSONPaths per archived event and jsonpath_ng rebuilds its "
+                        "parser each time (~50 ms a path): parsed paths are cached")
+
         def make_put_targets(original: Any) -> Any:
             def put_targets(backend: Any, name: str, event_bus_arn: str | None,
                             targets: list[dict[str, Any]]) -> None:

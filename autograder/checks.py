@@ -1,0 +1,110 @@
+"""A check, its result, and a report of many results.
+
+Modelled on otter-grader's test cases: every check carries its points, a message for
+success and one for failure (what is missing and how to fix it), and a hint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class CheckFailed(AssertionError):
+    """Raised by a check function: ``detail`` says what the check found."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One criterion. ``run(sandbox)`` returns None when it holds or raises CheckFailed."""
+
+    id: str
+    step: str
+    title: str
+    points: float
+    run: Callable[[Any], None]
+    passed: str
+    failed: str
+    hint: str
+    hidden: bool = False
+
+
+@dataclass
+class Result:
+    id: str
+    step: str
+    title: str
+    points: float
+    earned: float
+    ok: bool
+    message: str
+    hint: str
+    hidden: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_check(check: Check, sandbox: Any) -> Result:
+    """Run one check; any exception is a failure with the reason in the message."""
+    sink = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(sink):
+            warnings.simplefilter("ignore")
+            check.run(sandbox)
+    except CheckFailed as exc:
+        return _fail(check, str(exc))
+    except Exception as exc:  # a probe that crashed says so instead of crashing the cell
+        return _fail(check, f"the check could not run: {type(exc).__name__}: {exc}")
+    return Result(check.id, check.step, check.title, check.points, check.points, True,
+                  check.passed, check.hint, check.hidden)
+
+
+def _fail(check: Check, detail: str) -> Result:
+    message = check.failed if not detail else f"{check.failed} Found: {detail}"
+    return Result(check.id, check.step, check.title, check.points, 0.0, False, message,
+                  check.hint, check.hidden)
+
+
+@dataclass
+class Report:
+    """The results of a set of checks, shown as a checklist (widget) or a table (text)."""
+
+    lab: str
+    results: list[Result] = field(default_factory=list)
+    title: str = ""
+    _view: Any = None
+
+    @property
+    def score(self) -> float:
+        return float(sum(r.earned for r in self.results))
+
+    @property
+    def points(self) -> float:
+        return float(sum(r.points for r in self.results))
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if not r.ok]
+
+    def add(self, results: Iterable[Result]) -> Report:
+        self.results.extend(results)
+        if self._view is not None:
+            self._view.refresh(self)
+        return self
+
+    def table(self) -> str:
+        from autograder.display import text_table
+
+        return text_table(self)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"lab": self.lab, "score": self.score, "points": self.points,
+                "results": [r.as_dict() for r in self.results]}

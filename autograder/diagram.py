@@ -1,0 +1,173 @@
+"""A live picture of the learner's architecture, drawn from the sandbox's state.
+
+Resources are nodes (topics, queues, functions, buses, rules, archives); deliveries are
+edges labelled with message counts.  The picture is Mermaid inside Markdown, which
+JupyterLab 4 renders as a diagram; its plain-text form lists the same edges.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from autograder.traffic import Traffic
+
+DISPLAY_ID = "eventlab-architecture"
+
+
+def _id(kind: str, name: str) -> str:
+    return kind + "_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def _label(text: str) -> str:
+    return text.replace('"', "'")
+
+
+class Picture:
+    def __init__(self) -> None:
+        self.nodes: dict[str, str] = {}
+        self.labels: dict[str, str] = {}
+        self.edges: list[tuple[str, str, str, bool]] = []
+
+    def node(self, kind: str, name: str, shape: str) -> str:
+        nid = _id(kind, name)
+        if nid not in self.nodes:
+            self.nodes[nid] = shape.format(_label(name))
+            quoted = re.search(r'"(.*)"', shape.format(name))
+            self.labels[nid] = quoted.group(1) if quoted else name
+        return nid
+
+    def edge(self, a: str, b: str, label: str, dashed: bool = False) -> None:
+        self.edges.append((a, b, label, dashed))
+
+    def mermaid(self) -> str:
+        lines = ["flowchart LR"]
+        lines += [f"    {nid}{shape}" for nid, shape in self.nodes.items()]
+        for a, b, label, dashed in self.edges:
+            arrow = "-.->" if dashed else "-->"
+            lines.append(f'    {a} {arrow}|"{_label(label)}"| {b}')
+        if len(lines) == 1:
+            lines.append('    empty["nothing created yet"]')
+        return "\n".join(lines)
+
+    def text(self) -> str:
+        if not self.edges and not self.nodes:
+            return "architecture: nothing created yet"
+        names = self.labels
+        rows = [f"  {names.get(a, a)} -> {names.get(b, b)}  ({label})" for a, b, label, _ in self.edges]
+        alone = set(names) - {a for a, *_ in self.edges} - {b for _, b, *_ in self.edges}
+        rows += [f"  {names[n]}" for n in sorted(alone)]
+        return "architecture:\n" + "\n".join(rows)
+
+
+def _msgs(n: int) -> str:
+    return f"{n} msg" + ("" if n == 1 else "s")
+
+
+def picture(sandbox: Any, traffic: Traffic | None = None) -> Picture:
+    pic = Picture()
+    _sns_sqs_lambda(sandbox, pic, traffic)
+    _eventbridge(sandbox, pic, traffic)
+    return pic
+
+
+def _sns_sqs_lambda(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
+    sns = sb.backend("sns")
+    sqs = sb.backend("sqs")
+    lam = sb.backend("lambda")
+    queue_ids: dict[str, str] = {}
+    for queue in sqs.queues.values():
+        waiting = int(queue.approximate_number_of_messages)
+        shape = '[["{} (SQS)' + (f", {waiting} waiting" if waiting else "") + '"]]'
+        queue_ids[queue.queue_arn] = pic.node("q", queue.name, shape)
+    for topic in sns.topics.values():
+        tid = pic.node("t", topic.name, '(["{} (SNS)"])')
+        for sub in sns.subscriptions.values():
+            if sub.topic.arn != topic.arn:
+                continue
+            target = queue_ids.get(sub.endpoint) or pic.node(
+                "x", sub.endpoint.split(":")[-1], '["{}"]')
+            n = len(traffic.delivered_to_subscription(sub.arn)) if traffic else 0
+            extra = []
+            if sub._filter_policy_matcher is not None:
+                extra.append("filter")
+            if str(sub.attributes.get("RawMessageDelivery", "")).lower() == "true":
+                extra.append("raw")
+            pic.edge(tid, target, " ".join([_msgs(n), *extra]))
+    for queue in sqs.queues.values():
+        redrive = queue.redrive_policy or {}
+        dlq_arn = redrive.get("deadLetterTargetArn")
+        if dlq_arn in queue_ids:
+            pic.edge(queue_ids[queue.queue_arn], queue_ids[dlq_arn],
+                     f"DLQ after {redrive.get('maxReceiveCount')} receives", dashed=True)
+    records = traffic.lambda_records() if traffic else {}
+    fn_ids = {fn.function_name: pic.node("f", fn.function_name, '("{} (Lambda)")')
+              for fn in lam.list_functions()}
+    for esm in lam._event_source_mappings.values():
+        name = esm.function_arn.split(":")[6] if esm.function_arn.count(":") >= 6 else esm.function_arn
+        if esm.event_source_arn in queue_ids and name in fn_ids:
+            n = records.get((esm.event_source_arn, name), 0)
+            pic.edge(queue_ids[esm.event_source_arn], fn_ids[name], _msgs(n))
+
+
+def _eventbridge(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
+    events = sb.backend("events")
+    deliveries = traffic.rule_deliveries() if traffic else {}
+    dead = traffic.dead_letters() if traffic else {}
+    for bus in events.event_buses.values():
+        if bus.name == "default" and not bus.rules:
+            continue
+        bid = pic.node("b", bus.name, '{{"{} (bus)"}}')
+        for rule in bus.rules.values():
+            rid = pic.node("r", f"{bus.name}/{rule.name}", '>"rule {}"]')
+            pic.edge(bid, rid, _pattern_summary(rule.event_pattern._raw_pattern))
+            for target in rule.targets:
+                arn = target["Arn"]
+                tid = _target_node(pic, arn)
+                n = deliveries.get((rule.name, arn), 0)
+                label = _msgs(n) + (" transformed" if target.get("InputTransformer") else "")
+                pic.edge(rid, tid, label)
+                dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+                if dlq:
+                    pic.edge(tid, _target_node(pic, dlq),
+                             f"DLQ, {_msgs(dead.get((rule.name, arn), 0))}", dashed=True)
+    for archive in getattr(events, "archives", {}).values():
+        aid = pic.node("a", archive.name, '[("{} (archive)")]')
+        source = archive.source_arn.split("/")[-1]
+        pic.edge(_id("b", source), aid, f"{len(archive.events)} archived", dashed=True)
+
+
+def _target_node(pic: Picture, arn: str) -> str:
+    service, name = arn.split(":")[2], arn.split(":")[-1]
+    if service == "lambda":
+        return pic.node("f", name, '("{} (Lambda)")')
+    if service == "sqs":
+        return pic.node("q", name, '[["{} (SQS)"]]')
+    return pic.node("x", name, '["{}"]')
+
+
+def _pattern_summary(raw: Any) -> str:
+    try:
+        pattern = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    except ValueError:
+        return "pattern"
+    kinds = pattern.get("detail-type") or []
+    return ", ".join(str(k) for k in kinds) or "pattern"
+
+
+def show(sandbox: Any, traffic: Traffic | None = None) -> None:
+    """Display (or refresh) the picture; every earlier copy in the notebook updates too."""
+    from autograder.display import in_notebook
+
+    pic = picture(sandbox, traffic)
+    if not in_notebook():
+        print(pic.text())
+        return
+    from IPython.display import display
+
+    bundle = {"text/markdown": "```mermaid\n" + pic.mermaid() + "\n```", "text/plain": pic.text()}
+    display(bundle, raw=True, display_id=DISPLAY_ID)
+    from IPython.display import update_display
+
+    update_display(bundle, raw=True, display_id=DISPLAY_ID)

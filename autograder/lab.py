@@ -1,0 +1,154 @@
+"""What a lab notebook imports: one call to start its sandbox, one per check cell.
+
+    from autograder.lab import start, check, hidden
+    sb = start("lab01")                 # a fresh sandbox; zip_code and ROLE_ARN in the notebook
+    ...
+    result = check("subscriptions")     # checklist + architecture picture; returns a Report
+    result.score                        # the cell's value: nbgrader's partial credit
+
+Checks read only the sandbox (never the learner's variables).  ``grade_all`` runs every
+check of the lab, visible and hidden, on the sandbox's final state: it is what
+``eventlab grade`` appends to a notebook.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from autograder.checks import Check, Report, Result, run_check
+from autograder.traffic import Traffic
+
+LABS = {
+    "lab01": "autograder.labs.lab01",
+    "lab03": "autograder.labs.lab03",
+}
+ROLE_NAME = "eventlab-lab-role"
+GRADE_MARKER = "EVENTLAB-GRADE-JSON:"
+
+
+@dataclass
+class Session:
+    lab: str
+    module: Any
+    sandbox: Any
+    traffic: Traffic
+    role_arn: str
+
+
+_session: Session | None = None
+
+
+def lab_module(lab: str) -> Any:
+    if lab not in LABS:
+        raise KeyError(f"unknown lab '{lab}'; known: {', '.join(LABS)}")
+    return importlib.import_module(LABS[lab])
+
+
+def checks_of(lab: str) -> list[Check]:
+    return list(lab_module(lab).CHECKS)
+
+
+def start(lab: str) -> Any:
+    """Start a fresh sandbox for ``lab`` (stopping the one a previous run started)."""
+    global _session
+    from eventlab.sandbox import Sandbox, zip_code
+
+    module = lab_module(lab)
+    stop()
+    current = Sandbox.current()
+    if current is not None:
+        current.stop()
+    sandbox = Sandbox().start()
+    traffic = Traffic(sandbox).install()
+    role = sandbox.client("iam").create_role(
+        RoleName=ROLE_NAME,
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    _session = Session(lab, module, sandbox, traffic, role)
+    _install_names({"zip_code": zip_code, "ROLE_ARN": role})
+    return sandbox
+
+
+def stop() -> None:
+    global _session
+    if _session is not None:
+        _session.sandbox.stop()
+        _session = None
+
+
+def session() -> Session:
+    if _session is None:
+        raise RuntimeError("no lab sandbox is running: run the notebook's first code cell "
+                           "(start(...)) before this one")
+    return _session
+
+
+def _install_names(names: dict[str, Any]) -> None:
+    """Put helpers into the notebook's namespace (or builtins outside IPython)."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None:
+        shell.user_ns.update(names)
+    else:
+        import builtins
+
+        for key, value in names.items():
+            setattr(builtins, key, value)
+
+
+def _run(step: str, hidden: bool) -> list[Result]:
+    s = session()
+    chosen = [c for c in s.module.CHECKS if c.step == step and c.hidden == hidden]
+    if not chosen and not hidden:
+        steps = sorted({c.step for c in s.module.CHECKS})
+        raise KeyError(f"lab {s.lab} has no step '{step}'; steps: {', '.join(steps)}")
+    results = [run_check(c, s.sandbox) for c in chosen]
+    s.sandbox.settle()
+    return results
+
+
+def check(step: str) -> Report:
+    """Run a step's visible checks, show the checklist and the architecture picture."""
+    from autograder import diagram, display
+
+    s = session()
+    report = Report(s.lab, _run(step, hidden=False), title=f"step '{step}'")
+    display.show(report)
+    diagram.show(s.sandbox, s.traffic)
+    return report
+
+
+def hidden(step: str) -> list[Result]:
+    """The step's hidden checks (nbgrader's hidden tests); add them to the step's report."""
+    return _run(step, hidden=True)
+
+
+def architecture() -> None:
+    """Show the architecture picture now."""
+    from autograder import diagram
+
+    s = session()
+    diagram.show(s.sandbox, s.traffic)
+
+
+def grade_all(lab: str) -> Report:
+    """Every check of ``lab`` on the current sandbox; printed as JSON after a marker."""
+    checks = checks_of(lab)
+    if _session is None or _session.lab != lab:
+        results = [Result(c.id, c.step, c.title, c.points, 0.0, False,
+                          "The notebook never started its sandbox (its first code cell, "
+                          f"start(\"{lab}\"), did not run or failed), so nothing could be checked.",
+                          c.hint, c.hidden) for c in checks]
+    else:
+        results = [run_check(c, _session.sandbox) for c in checks]
+    report = Report(lab, results, title="grade")
+    print(GRADE_MARKER + json.dumps(report.as_dict()))
+    return report

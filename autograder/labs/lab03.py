@@ -1,0 +1,298 @@
+"""Lab 3: EventBridge routing for an e-commerce order service.
+
+Names the lab asks for: bus ``orders``; source ``com.shop.orders``; functions
+``inventory``, ``payment``, ``shipping``, ``notification``; rules ``reserve-inventory``,
+``take-payment``, ``ship-order``, ``notify-customer``; queue ``payment-dlq``; archive
+``orders-archive``.  Probes put their own events (ids ``ord-probe-...``) on the bus.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from autograder.checks import Check, CheckFailed
+from autograder.probes import function, probe_id, queue
+
+BUS = "orders"
+SOURCE = "com.shop.orders"
+RULES = {"reserve-inventory": "inventory", "take-payment": "payment",
+         "ship-order": "shipping", "notify-customer": "notification"}
+DLQ = "payment-dlq"
+ARCHIVE = "orders-archive"
+
+
+def _bus(sb: Any) -> Any:
+    bus = sb.backend("events").event_buses.get(BUS)
+    if bus is None:
+        raise CheckFailed(f"there is no event bus named '{BUS}'")
+    return bus
+
+
+def _rule(sb: Any, name: str) -> Any:
+    rule = _bus(sb).rules.get(name)
+    if rule is None:
+        raise CheckFailed(f"there is no rule '{name}' on the bus '{BUS}'")
+    return rule
+
+
+def _target(sb: Any, rule_name: str) -> dict[str, Any]:
+    fn = function(sb, RULES[rule_name])
+    for target in _rule(sb, rule_name).targets:
+        if target["Arn"].split(":")[:7] == fn.function_arn.split(":")[:7]:
+            return target
+    raise CheckFailed(f"the rule '{rule_name}' does not target the function '{RULES[rule_name]}'")
+
+
+def check_bus(sb: Any) -> None:
+    _bus(sb)
+
+
+def check_rules(sb: Any) -> None:
+    wrong = []
+    for rule in RULES:
+        try:
+            _target(sb, rule)
+        except CheckFailed as exc:
+            wrong.append(str(exc))
+    if wrong:
+        raise CheckFailed("; ".join(wrong))
+
+
+def _order(order_id: str, **detail: Any) -> dict[str, Any]:
+    base = {"orderId": order_id, "total": 59.9, "currency": "EUR", "fulfillment": "physical",
+            "customer": {"id": "c-1", "email": "ana@example.com"}}
+    base.update(detail)
+    return base
+
+
+def _put(sb: Any, detail_type: str, detail: dict[str, Any], source: str = SOURCE) -> None:
+    response = sb.client("events").put_events(Entries=[{
+        "EventBusName": BUS, "Source": source, "DetailType": detail_type,
+        "Detail": json.dumps(detail)}])
+    if response.get("FailedEntryCount"):
+        raise CheckFailed(f"PutEvents failed: {response['Entries']}")
+    sb.settle()
+
+
+def received(sb: Any, fn_name: str, order_id: str) -> list[dict[str, Any]]:
+    """Events (as the handler got them) that carry ``order_id``, from successful runs."""
+    out = []
+    for entry in sb.service("lambda").invocation_log:
+        event = entry.get("event")
+        if entry["function"] != fn_name or not entry.get("ok") or not isinstance(event, dict):
+            continue
+        ids = {event.get("orderId"), (event.get("detail") or {}).get("orderId")
+               if isinstance(event.get("detail"), dict) else None}
+        if order_id in ids:
+            out.append(event)
+    return out
+
+
+def _expect(sb: Any, rule: str, cases: list[tuple[str, str, dict[str, Any], bool]]) -> None:
+    _target(sb, rule)
+    fn = RULES[rule]
+    wrong = []
+    for label, detail_type, detail, should in cases:
+        _put(sb, detail_type, detail)
+        got = bool(received(sb, fn, detail["orderId"]))
+        if got != should:
+            wrong.append(f"{label} {'did not reach' if should else 'reached'} {fn}")
+    if wrong:
+        raise CheckFailed("; ".join(wrong))
+
+
+def pid(prefix: str = "ord") -> str:
+    return probe_id(prefix)
+
+
+def check_inventory(sb: Any) -> None:
+    _expect(sb, "reserve-inventory", [
+        ("an OrderPlaced with id ord-...", "OrderPlaced", _order(pid("ord")), True),
+        ("an OrderPlaced with id test-...", "OrderPlaced", _order(pid("test")), False),
+        ("an OrderConfirmed", "OrderConfirmed", _order(pid("ord")), False),
+    ])
+
+
+def check_payment(sb: Any) -> None:
+    _expect(sb, "take-payment", [
+        ("an OrderPlaced of 25.00", "OrderPlaced", _order(pid(), total=25.0), True),
+        ("an OrderPlaced of 0 (free)", "OrderPlaced", _order(pid(), total=0), False),
+        ("an OrderConfirmed of 25.00", "OrderConfirmed", _order(pid(), total=25.0), False),
+    ])
+
+
+def check_shipping(sb: Any) -> None:
+    _expect(sb, "ship-order", [
+        ("a physical OrderConfirmed", "OrderConfirmed", _order(pid()), True),
+        ("a digital OrderConfirmed", "OrderConfirmed", _order(pid(), fulfillment="digital"), False),
+        ("an OrderConfirmed marked 'pickup'", "OrderConfirmed", _order(pid(), fulfillment="pickup"), True),
+        ("a physical OrderPlaced", "OrderPlaced", _order(pid()), False),
+    ])
+
+
+def check_notify(sb: Any) -> None:
+    no_email = _order(pid())
+    no_email["customer"] = {"id": "c-2"}
+    _expect(sb, "notify-customer", [
+        ("an OrderConfirmed with customer.email", "OrderConfirmed", _order(pid()), True),
+        ("an OrderConfirmed without customer.email", "OrderConfirmed", no_email, False),
+    ])
+
+
+def check_source(sb: Any) -> None:
+    for rule in RULES:
+        _target(sb, rule)
+    order = pid()
+    for detail_type in ("OrderPlaced", "OrderConfirmed"):
+        _put(sb, detail_type, _order(order), source="com.shop.test-harness")
+    reached = [fn for fn in RULES.values() if received(sb, fn, order)]
+    if reached:
+        raise CheckFailed("events from another source (com.shop.test-harness) reached "
+                          + ", ".join(reached))
+
+
+def check_transformer(sb: Any) -> None:
+    target = _target(sb, "notify-customer")
+    if not target.get("InputTransformer"):
+        raise CheckFailed("the notification target has no InputTransformer")
+    order = pid()
+    _put(sb, "OrderConfirmed", _order(order, customer={"id": "c-9", "email": "bo@example.com"}))
+    got = received(sb, "notification", order)
+    expected = {"to": "bo@example.com", "subject": f"Order {order} confirmed", "orderId": order}
+    if not got:
+        raise CheckFailed("the notification function received nothing for a confirmed order")
+    if got[-1] != expected:
+        raise CheckFailed(f"notification received {json.dumps(got[-1])[:200]}, expected "
+                          f"{json.dumps(expected)}")
+
+
+def check_dlq_config(sb: Any) -> None:
+    target = _target(sb, "take-payment")
+    dlq = queue(sb, DLQ)
+    if (target.get("DeadLetterConfig") or {}).get("Arn") != dlq.queue_arn:
+        raise CheckFailed(f"the payment target has no DeadLetterConfig pointing to {DLQ}")
+    retry = target.get("RetryPolicy") or {}
+    attempts = retry.get("MaximumRetryAttempts")
+    age = retry.get("MaximumEventAgeInSeconds")
+    if attempts is None or not 0 <= int(attempts) <= 10:
+        raise CheckFailed(f"RetryPolicy.MaximumRetryAttempts is {attempts} (expected 0-10)")
+    if age is None or not 60 <= int(age) <= 3600:
+        raise CheckFailed(f"RetryPolicy.MaximumEventAgeInSeconds is {age} (expected 60-3600)")
+
+
+def check_dlq_probe(sb: Any) -> None:
+    target = _target(sb, "take-payment")
+    dlq = queue(sb, DLQ)
+    service = sb.service("events-targets")
+    order = pid()
+    service.inject_failure(target["Arn"], code="THROTTLING")
+    try:
+        _put(sb, "OrderPlaced", _order(order, total=10.0))
+        sb.clock.advance(hours=2)
+    finally:
+        service.clear_failure(target["Arn"])
+    found = [m for m in dlq._messages if order in m.body]
+    if not found:
+        raise CheckFailed(f"an OrderPlaced that the payment target kept failing on is not in "
+                          f"{DLQ} after two hours")
+    attrs = found[0].message_attributes or {}
+    if "ERROR_CODE" not in attrs:
+        raise CheckFailed("the dead-lettered event has no ERROR_CODE attribute")
+
+
+def _archive(sb: Any) -> Any:
+    archive = getattr(sb.backend("events"), "archives", {}).get(ARCHIVE)
+    if archive is None:
+        raise CheckFailed(f"there is no archive named '{ARCHIVE}'")
+    return archive
+
+
+def check_archive(sb: Any) -> None:
+    archive = _archive(sb)
+    if archive.source_arn != _bus(sb).arn:
+        raise CheckFailed(f"{ARCHIVE} archives {archive.source_arn}, not the bus '{BUS}'")
+    if not int(archive.retention or 0) > 0:
+        raise CheckFailed(f"{ARCHIVE} keeps events forever (RetentionDays 0): set a retention")
+
+
+def check_replay(sb: Any) -> None:
+    archive = _archive(sb)
+    if not archive.events:
+        raise CheckFailed(f"{ARCHIVE} holds no events: was it created before the events were put?")
+    replays = [r for r in sb.backend("events").replays.values()
+               if r.source_arn == archive.arn]
+    if not replays:
+        raise CheckFailed(f"no replay of {ARCHIVE} was started")
+    done = [r for r in replays if getattr(r.state, "value", r.state) == "COMPLETED"]
+    if not done:
+        state = getattr(replays[-1].state, "value", replays[-1].state)
+        raise CheckFailed(f"the replay of {ARCHIVE} is {state}, not COMPLETED")
+    if done[-1].destination.get("Arn") != _bus(sb).arn:
+        raise CheckFailed(f"the replay's destination is {done[-1].destination}, not the bus '{BUS}'")
+
+
+def _c(id: str, step: str, title: str, points: float, run: Any, passed: str, failed: str,
+       hint: str, hidden: bool = False) -> Check:
+    return Check(id, step, title, points, run, passed, failed, hint, hidden)
+
+
+CHECKS = [
+    _c("bus", "bus", "custom event bus 'orders'", 1, check_bus,
+       "The custom bus 'orders' exists.", "The custom bus 'orders' is missing.",
+       "events.create_event_bus(Name='orders')."),
+    _c("rules", "rules", "four rules, each targeting its function", 2, check_rules,
+       "Each rule on 'orders' targets its Lambda function.",
+       "A rule is missing or does not target its function.",
+       "put_rule(Name=..., EventBusName='orders', EventPattern=json.dumps(...)) then "
+       "put_targets(Rule=..., EventBusName='orders', Targets=[{'Id': ..., 'Arn': function_arn}])."),
+    _c("inventory-pattern", "rules", "reserve-inventory: OrderPlaced, orderId prefix 'ord-'", 1,
+       check_inventory,
+       "Probes: only OrderPlaced events with real order ids reached inventory.",
+       "The reserve-inventory rule matches too much or too little.",
+       "detail-type ['OrderPlaced'] and detail {'orderId': [{'prefix': 'ord-'}]}: test orders "
+       "(test-...) must not reserve stock."),
+    _c("payment-pattern", "rules", "take-payment: OrderPlaced with total > 0", 1, check_payment,
+       "Probes: paid orders reached payment; free ones did not.",
+       "The take-payment rule matches too much or too little.",
+       "A numeric matcher: detail {'total': [{'numeric': ['>', 0]}]} on OrderPlaced."),
+    _c("shipping-pattern", "rules", "ship-order: OrderConfirmed, not digital", 1, check_shipping,
+       "Probes: confirmed physical and pickup orders reached shipping; digital ones did not.",
+       "The ship-order rule matches too much or too little.",
+       "anything-but: detail {'fulfillment': [{'anything-but': ['digital']}]} on OrderConfirmed "
+       "(a list of allowed values would miss new kinds such as 'pickup')."),
+    _c("notify-pattern", "rules", "notify-customer: OrderConfirmed with an email", 1, check_notify,
+       "Probes: only confirmed orders with customer.email reached notification.",
+       "The notify-customer rule matches too much or too little.",
+       "exists: detail {'customer': {'email': [{'exists': True}]}} on OrderConfirmed."),
+    _c("source-only", "rules", "rules match only the order service", 1, check_source,
+       "Events from another source reached no function.",
+       "A rule matches events from sources other than com.shop.orders.",
+       "Every pattern starts with 'source': ['com.shop.orders'].", hidden=True),
+    _c("transformer", "transform", "input transformer for notifications", 2, check_transformer,
+       "notification got {to, subject, orderId} built by the input transformer.",
+       "The notification target does not receive the transformed input.",
+       "InputTransformer={'InputPathsMap': {'order': '$.detail.orderId', 'email': "
+       "'$.detail.customer.email'}, 'InputTemplate': '{\"to\": <email>, \"subject\": \"Order "
+       "<order> confirmed\", \"orderId\": <order>}'}."),
+    _c("dlq-config", "dlq", "payment target: DLQ and retry policy", 2, check_dlq_config,
+       "The payment target retries for at most an hour, then dead-letters to payment-dlq.",
+       "The payment target lacks its dead-letter queue or a bounded retry policy.",
+       "In put_targets: 'DeadLetterConfig': {'Arn': dlq_arn}, 'RetryPolicy': "
+       "{'MaximumRetryAttempts': 2, 'MaximumEventAgeInSeconds': 3600}."),
+    _c("dlq-probe", "dlq", "a failing payment target dead-letters the event", 2, check_dlq_probe,
+       "With payment failing, the event ended in payment-dlq with ERROR_CODE.",
+       "An event the payment target kept failing on did not reach payment-dlq.",
+       "Give the payment target DeadLetterConfig (an SQS queue) and a RetryPolicy."),
+    _c("archive", "archive", "archive orders-archive on the bus", 1, check_archive,
+       "orders-archive keeps the bus's events for a limited time.",
+       "The archive is missing, on another bus or without retention.",
+       "create_archive(ArchiveName='orders-archive', EventSourceArn=bus_arn, "
+       "EventPattern=json.dumps({'source': ['com.shop.orders']}), RetentionDays=30) before "
+       "putting events."),
+    _c("replay", "replay", "a completed replay to the bus", 1, check_replay,
+       "orders-archive holds events and a replay of it into 'orders' completed.",
+       "The archive holds no events, or no replay of it into the bus completed.",
+       "start_replay(ReplayName=..., EventSourceArn=archive_arn, EventStartTime=..., "
+       "EventEndTime=sb.clock.now(), Destination={'Arn': bus_arn})."),
+]

@@ -1,0 +1,5 @@
+import sys
+
+from labs.make.notebook import main
+
+sys.exit(main())

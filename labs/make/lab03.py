@@ -1,0 +1,232 @@
+"""Lab 3: EventBridge routing for e-commerce (source of labs/source/lab03_eventbridge)."""
+
+from __future__ import annotations
+
+from labs.make.cells import check, given, md, notebook, solution
+
+NAME = "lab03_eventbridge"
+C = "../../../content"
+
+
+def build():
+    return notebook([
+        md("lab03-intro", f"""
+        # Lab 3: routing order events with EventBridge
+
+        An order service emits `OrderPlaced` and `OrderConfirmed` events. Four teams react:
+        **inventory** reserves stock, **payment** charges the customer, **shipping** ships
+        physical goods, **notification** emails the customer. Instead of the order service
+        calling each of them, it puts events on a custom EventBridge bus and each team owns
+        a rule: the [event-driven microservices]({C}/patterns.md#event-driven-microservices)
+        pattern, as in the [e-commerce scenario]({C}/scenarios.md#e-commerce-order-processing).
+
+        Use these names (the checks look for them): bus `orders`, source `com.shop.orders`,
+        functions `inventory`, `payment`, `shipping`, `notification`, rules
+        `reserve-inventory`, `take-payment`, `ship-order`, `notify-customer`, queue
+        `payment-dlq`, archive `orders-archive`. The checks put their own probe events on
+        the bus and look at what each function really received.
+        """),
+        given("lab03-setup", """
+        import json
+        from datetime import timedelta
+
+        from autograder.lab import architecture, check, hidden, start
+
+        sb = start("lab03")   # a fresh local AWS; also defines zip_code(...) and ROLE_ARN
+        events, lam, sqs = sb.client("events"), sb.client("lambda"), sb.client("sqs")
+
+        def order(order_id, **detail):
+            \"\"\"An order event's detail, as the order service sends it.\"\"\"
+            base = {"orderId": order_id, "total": 59.9, "currency": "EUR",
+                    "fulfillment": "physical",
+                    "customer": {"id": "c-1", "email": "ana@example.com"}}
+            return {**base, **detail}
+
+        def put(detail_type, detail, source="com.shop.orders"):
+            return events.put_events(Entries=[{
+                "EventBusName": "orders", "Source": source, "DetailType": detail_type,
+                "Detail": json.dumps(detail)}])
+        """),
+        md("lab03-bus-md", f"""
+        ## Step 1: a custom bus and the team functions
+
+        The default bus receives AWS service events; your own domain events go on a
+        **custom bus**, which gets its own permissions, archive and rules (up to 300 per
+        bus in most Regions, at most **5 targets per rule**). Events can be up to **1 MB**
+        since January 2026 (256 KB before). Create the bus `orders` and the four functions
+        (runtime `python3.12`, role `ROLE_ARN`, handler `lambda_function.handler`) with the
+        handler below, which just logs what it receives. See
+        [Amazon EventBridge]({C}/events.md#amazon-eventbridge).
+
+        Keep `bus_arn` and `function_arns` (by function name).
+        """),
+        solution("lab03-bus", '''
+        HANDLER = """
+        import json
+
+        def handler(event, context):
+            print("received", json.dumps(event))
+            return {"ok": True}
+        """
+        ''', """
+        bus_arn = events.create_event_bus(Name="orders")["EventBusArn"]
+        function_arns = {}
+        for fn in ["inventory", "payment", "shipping", "notification"]:
+            function_arns[fn] = lam.create_function(
+                FunctionName=fn, Runtime="python3.12", Role=ROLE_ARN,
+                Handler="lambda_function.handler", Code={"ZipFile": zip_code(HANDLER)},
+            )["FunctionArn"]
+        """),
+        check("lab03-check-bus", "bus"),
+        md("lab03-archive-md", f"""
+        ## Step 2: an archive, before any event arrives
+
+        An **archive** keeps the bus's matching events for a retention period you choose;
+        a **replay** later re-sends them to the bus, for recovery or to feed a new
+        consumer. Replayed events are new deliveries, so consumers must be idempotent.
+        Create `orders-archive` on the bus for the source `com.shop.orders`, keeping events
+        30 days (0 would mean forever). See
+        [delivery, ordering and error handling]({C}/events.md#delivery-ordering-and-error-handling).
+        """),
+        solution("lab03-archive", "", """
+        archive_arn = events.create_archive(
+            ArchiveName="orders-archive", EventSourceArn=bus_arn, RetentionDays=30,
+            EventPattern=json.dumps({"source": ["com.shop.orders"]}))["ArchiveArn"]
+        """),
+        check("lab03-check-archive", "archive"),
+        md("lab03-rules-md", f"""
+        ## Step 3: rules with content filters
+
+        A rule's **event pattern** matches on `source`, `detail-type` and any field of
+        `detail`. Give each team exactly the events it needs (a pattern that matches too
+        much makes a team do, and pay for, work it should not):
+
+        | rule | events | content filter |
+        |---|---|---|
+        | `reserve-inventory` -> inventory | `OrderPlaced` | `orderId` **prefix** `ord-` (test orders are `test-...`) |
+        | `take-payment` -> payment | `OrderPlaced` | **numeric** `total > 0` (free orders need no payment) |
+        | `ship-order` -> shipping | `OrderConfirmed` | `fulfillment` **anything-but** `digital` |
+        | `notify-customer` -> notification | `OrderConfirmed` | `customer.email` **exists** |
+
+        Every pattern also names `source` `com.shop.orders`. Each target needs an `Id` and
+        the function ARN (on AWS also a Lambda resource policy for `events.amazonaws.com`;
+        the sandbox does not check it). The next steps refine two of these targets. See
+        [EventBridge vs SNS]({C}/decision-points.md#eventbridge-vs-sns).
+        """),
+        solution("lab03-rules", """
+        def rule(name, detail_type, detail):
+            pattern = {"source": ["com.shop.orders"], "detail-type": [detail_type], "detail": detail}
+            events.put_rule(Name=name, EventBusName="orders", EventPattern=json.dumps(pattern))
+        """, """
+        rule("reserve-inventory", "OrderPlaced", {"orderId": [{"prefix": "ord-"}]})
+        rule("take-payment", "OrderPlaced", {"total": [{"numeric": [">", 0]}]})
+        rule("ship-order", "OrderConfirmed", {"fulfillment": [{"anything-but": ["digital"]}]})
+        rule("notify-customer", "OrderConfirmed", {"customer": {"email": [{"exists": True}]}})
+        for name, fn in [("reserve-inventory", "inventory"), ("take-payment", "payment"),
+                         ("ship-order", "shipping"), ("notify-customer", "notification")]:
+            events.put_targets(Rule=name, EventBusName="orders",
+                               Targets=[{"Id": fn, "Arn": function_arns[fn]}])
+        """),
+        given("lab03-try", """
+        # Orders flow: each function logs what it received (see the picture's counts).
+        put("OrderPlaced", order("ord-1001"))
+        put("OrderPlaced", order("test-1", total=0))
+        put("OrderConfirmed", order("ord-1001"))
+        put("OrderConfirmed", order("ord-1002", fulfillment="digital"))
+        architecture()
+        """),
+        check("lab03-check-rules", "rules", hidden=True),
+        md("lab03-transform-md", f"""
+        ## Step 4: an input transformer for notifications
+
+        The notification service wants a small message, not the whole event. An
+        **input transformer** picks fields with JSON paths (`InputPathsMap`) and fills a
+        template (`InputTemplate`): a placeholder outside quotes gets the value's JSON,
+        inside quotes its text. Put the `notification` target of `notify-customer` again
+        (the same `Id` replaces it) with a transformer, so that the function receives exactly
+        `{{"to": <email>, "subject": "Order <orderId> confirmed", "orderId": <orderId>}}`.
+        See [Amazon EventBridge]({C}/events.md#amazon-eventbridge).
+        """),
+        solution("lab03-transform", "", """
+        events.put_targets(Rule="notify-customer", EventBusName="orders", Targets=[{
+            "Id": "notification", "Arn": function_arns["notification"],
+            "InputTransformer": {
+                "InputPathsMap": {"order": "$.detail.orderId", "email": "$.detail.customer.email"},
+                "InputTemplate": '{"to": <email>, "subject": "Order <order> confirmed", "orderId": <order>}',
+            }}])
+        print(events.list_targets_by_rule(Rule="notify-customer", EventBusName="orders")["Targets"])
+        """),
+        check("lab03-check-transform", "transform"),
+        md("lab03-dlq-md", f"""
+        ## Step 5: retries and a dead-letter queue for payment
+
+        When a target fails with a retriable error, EventBridge retries with back-off, by
+        default for up to **24 hours and 185 attempts**, then **drops** the event unless the
+        target has an SQS **dead-letter queue**. Payment must not lose an order: create
+        `payment-dlq`, then put the `payment` target of `take-payment` again with a `RetryPolicy` of at
+        most an hour (`MaximumEventAgeInSeconds` 3600, `MaximumRetryAttempts` 2) and
+        `DeadLetterConfig`. On AWS the DLQ also needs a queue policy letting
+        `events.amazonaws.com` send. See
+        [delivery, ordering and error handling]({C}/events.md#delivery-ordering-and-error-handling).
+        """),
+        solution("lab03-dlq", "", """
+        dlq_url = sqs.create_queue(QueueName="payment-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(
+            QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_targets(Rule="take-payment", EventBusName="orders", Targets=[{
+            "Id": "payment", "Arn": function_arns["payment"],
+            "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600},
+            "DeadLetterConfig": {"Arn": dlq_arn}}])
+        print(events.list_targets_by_rule(Rule="take-payment", EventBusName="orders")["Targets"])
+        """),
+        md("lab03-fail-md", """
+        Now make payment fail the way a throttled or broken target would. The sandbox can
+        inject a failure into a target (nothing in it fails on its own);
+        `sb.clock.advance(hours=2)` lets the retries run out at once.
+        """),
+        given("lab03-fail", """
+        failures = sb.service("events-targets")
+        failures.inject_failure(function_arns["payment"], code="THROTTLING")
+        put("OrderPlaced", order("ord-2001", total=12.5))
+        sb.clock.advance(hours=2)
+        failures.clear_failure(function_arns["payment"])
+        msgs = sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"])["Messages"]
+        print({k: v["StringValue"] for k, v in msgs[0]["MessageAttributes"].items()})
+        """),
+        check("lab03-check-dlq", "dlq"),
+        md("lab03-replay-md", f"""
+        ## Step 6: replay the archive
+
+        Suppose the inventory team shipped a bug and wants the last hours of orders again.
+        Start a replay of `orders-archive` back into the bus, covering the time since the
+        lab started (use the sandbox's clock, `sb.clock.now()`, since it has moved ahead),
+        and check that it is `COMPLETED`. See
+        [delivery, ordering and error handling]({C}/events.md#delivery-ordering-and-error-handling).
+        """),
+        solution("lab03-replay", "", """
+        events.start_replay(ReplayName="inventory-fix", EventSourceArn=archive_arn,
+                            EventStartTime=sb.clock.now() - timedelta(hours=6),
+                            EventEndTime=sb.clock.now(), Destination={"Arn": bus_arn})
+        print(events.describe_replay(ReplayName="inventory-fix")["State"])
+        """),
+        check("lab03-check-replay", "replay"),
+        md("lab03-schema-md", f"""
+        ## About schemas
+
+        On AWS, **schema discovery** on a bus infers an `OrderPlaced` schema from the
+        events it sees and the **Schema Registry** generates code bindings. The sandbox
+        cannot show this: moto's Schemas API answers 404 (not implemented), so this lab
+        has no schema step. The event's shape is the `order(...)` helper above. See
+        [Amazon EventBridge]({C}/events.md#amazon-eventbridge).
+        """),
+        md("lab03-quiz-md", f"""
+        ## Check your understanding
+
+        Three exam-style scenarios on [EventBridge vs SNS]({C}/decision-points.md#eventbridge-vs-sns).
+        """),
+        given("lab03-quiz", """
+        from quizzes.widget import quiz_for
+
+        quiz_for(decision="eventbridge-vs-sns", n=3)
+        """),
+    ])
