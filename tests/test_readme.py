@@ -21,4 +21,4 @@ def test_readme_python_example_runs():
 
 def test_readme_names_the_two_commands():
     text = README.read_text()
-    assert "./run quiz" in text and "./run test" in text
+    assert "./run lab" in text and "./run test" in text
