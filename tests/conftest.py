@@ -16,10 +16,15 @@ from eventlab.sandbox import Sandbox
 
 @pytest.fixture
 def make_function(sandbox: Sandbox) -> Callable[..., str]:
-    """``make(name, source, env=..., timeout=3, **create_function_args)`` -> the name."""
+    """``make(name, source, env=..., timeout=10, **create_function_args)`` -> the name.
+
+    The default timeout is 10 s (1 s of real time under the 0.1 scale): a cold handler
+    that creates a boto3 client and makes HTTP calls needs a few hundred ms on a busy
+    2-core machine, so AWS's 3 s default (0.3 s scaled) made such tests flaky.
+    """
     from tests.eventlab.helpers import make_function as deploy
 
-    def make(name: str, source: str, *, env: dict[str, str] | None = None, timeout: int = 3,
+    def make(name: str, source: str, *, env: dict[str, str] | None = None, timeout: int = 10,
              **extra: object) -> str:
         deploy(sandbox, name, source, env, timeout=timeout, **extra)
         return name
