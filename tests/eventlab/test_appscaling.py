@@ -34,7 +34,9 @@ def track_queue_depth(sandbox, target=100.0, **extra):
             "CustomizedMetricSpecification": {
                 "MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS",
                 "Dimensions": [{"Name": "QueueName", "Value": "jobs"}], "Statistic": "Average"},
-            "ScaleOutCooldown": 60, "ScaleInCooldown": 120, **extra})
+            # Cooldowns off the one-minute alarm grid, so that "is the cooldown over?" never
+            # lands exactly on an evaluation.
+            "ScaleOutCooldown": 90, "ScaleInCooldown": 150, **extra})
 
 
 def test_target_tracking_scales_out_on_backlog_and_back_in(sandbox):
@@ -60,7 +62,7 @@ def test_target_tracking_scales_out_on_backlog_and_back_in(sandbox):
 
     # Three one-minute datapoints above 100 put AlarmHigh in ALARM: ceil(1 x 450 / 100) = 5.
     # The alarm stays in ALARM and repeats its action every minute; a TOTAL backlog does not
-    # fall as tasks are added, so once the 60 s cooldown has passed it scales again,
+    # fall as tasks are added, so once the 90 s cooldown has passed it scales again,
     # ceil(5 x 450 / 100) = 23, held at MaxCapacity 8. (This is why AWS recommends tracking
     # the backlog per task instead.)
     assert minute_by_minute(6) == [1, 1, 5, 5, 8, 8]
