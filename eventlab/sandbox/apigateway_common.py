@@ -160,3 +160,17 @@ def http_call(method: str, url: str, headers: dict[str, str], body: bytes | None
             return response.status, dict(response.headers.items()), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers.items()), exc.read()
+
+
+def proxy_status_and_body(payload: dict[str, Any]) -> tuple[int, str | None] | None:
+    """``statusCode`` (an int 100-599, or its digits) and ``body`` (a string or absent) of a
+    Lambda proxy response, as payload formats 1.0 and 2.0 both require; None if malformed."""
+    status = payload.get("statusCode", 200)
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        return None
+    body = payload.get("body")
+    if body is not None and not isinstance(body, str):
+        return None
+    return status, body

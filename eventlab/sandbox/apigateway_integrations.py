@@ -18,6 +18,7 @@ from eventlab.sandbox.apigateway_common import (
     invoke_lambda,
     lambda_arn_from_uri,
     message,
+    proxy_status_and_body,
     substitute_stage_variables,
 )
 from eventlab.sandbox.apigateway_rest import (
@@ -222,14 +223,10 @@ def proxy_response_v1(payload: Any) -> Response | None:
     """Map a proxy response; None when it is malformed (-> 502)."""
     if not isinstance(payload, dict) or set(payload) - _V1_KEYS:
         return None
-    status = payload.get("statusCode", 200)
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+    checked = proxy_status_and_body(payload)
+    if checked is None:
         return None
-    body = payload.get("body")
-    if body is not None and not isinstance(body, str):
-        return None
+    status, body = checked
     headers: dict[str, str] = {}
     for name, values in (payload.get("multiValueHeaders") or {}).items():
         if not isinstance(values, list):

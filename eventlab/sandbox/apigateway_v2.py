@@ -26,6 +26,7 @@ from eventlab.sandbox.apigateway_common import (
     invoke_lambda,
     match_template,
     message,
+    proxy_status_and_body,
     substitute_stage_variables,
 )
 
@@ -195,14 +196,10 @@ def response_v2(payload: Any, raw: bytes) -> Response | None:
     """Payload format 2.0 response rules; None when malformed."""
     if not isinstance(payload, dict) or "statusCode" not in payload:
         return 200, {"Content-Type": "application/json"}, raw
-    status = payload.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+    checked = proxy_status_and_body(payload)
+    if checked is None:
         return None
-    body = payload.get("body")
-    if body is not None and not isinstance(body, str):
-        return None
+    status, body = checked
     headers: dict[str, Any] = {str(k): str(v) for k, v in (payload.get("headers") or {}).items()}
     cookies = payload.get("cookies") or []
     if cookies:
