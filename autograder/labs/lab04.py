@@ -14,6 +14,8 @@ clock and reads ``GetExecutionHistory`` to see what really ran.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from autograder.checks import Check, CheckFailed
@@ -27,6 +29,10 @@ FUNCTIONS = ([f"reserve-{i}" for i in ITEMS] + [f"cancel-{i}" for i in ITEMS]
              + ["issue-ticket", "notify-email", "notify-sms"])
 THRESHOLD = 1000
 PASSENGERS = ["ana", "bo", "chen"]
+
+# moto's interpreter logs every Fail state (each compensated saga) as an ERROR with its
+# parse tree; the execution history is the record, so keep the notebook's output readable.
+logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
 
 
 # -- reading the sandbox -------------------------------------------------------------------
@@ -112,6 +118,28 @@ def execute(sb: Any, trip: dict[str, Any], *, wait: bool = True) -> tuple[str, d
     return arn, (_finish(sb, arn) if wait else _status(sb, arn))
 
 
+def _cached(sb: Any, kind: str, probe: Callable[[], Any]) -> Any:
+    """A probe's result, reused while the machine's definition and the functions' code are
+    unchanged (checks of one step, and grading, share the saga and happy-path probes)."""
+    definition = _machine(sb)["definition"]
+    code = tuple(sorted((f.function_name, f.code_sha_256)
+                        for f in sb.backend("lambda").list_functions()))
+    cache = sb.__dict__.setdefault("_lab04_probes", {})
+    key = (kind, definition, code)
+    if key not in cache:
+        cache[key] = probe()
+    return cache[key]
+
+
+def _happy(sb: Any) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """A trip of 400 for three passengers with nothing failing: (trip, status, history)."""
+    def probe() -> Any:
+        trip = _trip()
+        arn, out = execute(sb, trip)
+        return trip, out, history(sb, arn)
+    return _cached(sb, "happy", probe)
+
+
 def _short(names: list[str]) -> str:
     return ", ".join(names) if names else "no function"
 
@@ -132,8 +160,8 @@ def check_workflow(sb: Any) -> None:
     machine = _machine(sb)
     if machine.get("type") != "STANDARD":
         raise CheckFailed(f"'{MACHINE}' is {machine.get('type')}, not STANDARD")
-    arn, out = execute(sb, _trip())
-    names = ran(history(sb, arn))
+    _, out, events = _happy(sb)
+    names = ran(events)
     if out["status"] != "SUCCEEDED":
         raise CheckFailed(f"a trip of 400 with nothing failing ended {out['status']} "
                           f"({out.get('error', '')}) after running {_short(names)}")
@@ -177,11 +205,13 @@ def check_retry_transient_only(sb: Any) -> None:
 
 def _saga(sb: Any) -> dict[str, tuple[str, list[str]]]:
     """failAt -> (status, functions that ran)."""
-    out = {}
-    for item in ITEMS:
-        arn, status = execute(sb, _trip(failAt=item))
-        out[item] = (status["status"], ran(history(sb, arn)))
-    return out
+    def probe() -> Any:
+        out = {}
+        for item in ITEMS:
+            arn, status = execute(sb, _trip(failAt=item))
+            out[item] = (status["status"], ran(history(sb, arn)))
+        return out
+    return _cached(sb, "saga", probe)
 
 
 def check_compensate(sb: Any) -> None:
@@ -225,7 +255,7 @@ def check_inject(sb: Any) -> None:
         made = calls(history(sb, e["executionArn"]))
         failed = [c["fn"] for c in made if c["error"] == "BookingFailed"]
         later = [f"reserve-{i}" for i in ITEMS[ITEMS.index(item) + 1:]]
-        if failed == [f"reserve-{item}"] and not any(c["fn"] in later for c in made):
+        if set(failed) == {f"reserve-{item}"} and not any(c["fn"] in later for c in made):
             found[item] = [c["fn"] for c in made]
     missing = [i for i in ITEMS if i not in found]
     if missing:
@@ -278,9 +308,7 @@ def check_approval_reject(sb: Any) -> None:
 
 
 def check_map(sb: Any) -> None:
-    trip = _trip()
-    arn, out = execute(sb, trip)
-    events = history(sb, arn)
+    trip, _, events = _happy(sb)
     if not any(e["type"] == "MapStateEntered" for e in events):
         raise CheckFailed("a booked trip's history has no Map state")
     got = []
@@ -295,8 +323,7 @@ def check_map(sb: Any) -> None:
 
 
 def check_parallel(sb: Any) -> None:
-    arn, out = execute(sb, _trip())
-    events = history(sb, arn)
+    _, _, events = _happy(sb)
     names = ran(events)
     if not any(e["type"] == "ParallelStateEntered" for e in events):
         raise CheckFailed(f"a booked trip's history has no Parallel state (ran: {_short(names)})")
