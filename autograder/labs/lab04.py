@@ -338,8 +338,9 @@ def check_express(sb: Any) -> None:
         raise CheckFailed(f"'{EXPRESS}' is {machine.get('type')}, not EXPRESS")
     definition = machine["definition"]
     if ".waitForTaskToken" in definition or ".sync" in definition:
-        raise CheckFailed(f"'{EXPRESS}' still has a .waitForTaskToken task (AWS rejects "
-                          "callbacks and .sync in Express workflows)")
+        raise CheckFailed(f"'{EXPRESS}' still has a .waitForTaskToken task (Express "
+                          "workflows support only request-response integrations: no "
+                          "callbacks, no .sync)")
     trip = _trip()
     out = _sfn(sb).start_sync_execution(stateMachineArn=machine["stateMachineArn"],
                                         input=json.dumps(trip))

@@ -356,8 +356,9 @@ def build():
         (rounded up to 100 ms and 64 MB) instead of per state transition, and runs
         at-least-once when started asynchronously, at-most-once when started with
         **`StartSyncExecution`**, which returns the result to the caller (API Gateway can
-        call it directly). It supports **no** `.waitForTaskToken` callbacks and no `.sync`
-        jobs: AWS rejects such a definition.
+        call it directly). It supports only request-response integrations: **no**
+        `.waitForTaskToken` callbacks and no `.sync` jobs. (The sandbox does not refuse such
+        a definition, so the check reads yours.)
 
         Make `travel-booking-express` (type `EXPRESS`) from a deep copy of `states` in which
         `WaitForApproval` becomes a `Fail` state (`Error` `NeedsApproval`): expensive trips
