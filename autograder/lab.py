@@ -24,6 +24,7 @@ from autograder.traffic import Traffic
 LABS = {
     "lab01": "autograder.labs.lab01",
     "lab03": "autograder.labs.lab03",
+    "lab04": "autograder.labs.lab04",
 }
 ROLE_NAME = "eventlab-lab-role"
 GRADE_MARKER = "EVENTLAB-GRADE-JSON:"

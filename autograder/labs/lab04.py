@@ -1,0 +1,422 @@
+"""Lab 4: a Step Functions saga for travel bookings.
+
+Names the lab asks for: functions ``reserve-flight``, ``reserve-hotel``, ``reserve-car``,
+``cancel-flight``, ``cancel-hotel``, ``cancel-car``, ``issue-ticket``, ``notify-email``,
+``notify-sms``; state machines ``travel-booking`` (STANDARD) and ``travel-booking-express``
+(EXPRESS); queue ``booking-approvals``.  The handler reads two input flags: ``failAt``
+(``flight``/``hotel``/``car``: that reservation fails for good, ``BookingFailed``) and
+``flaky`` (``{"hotel": 2}``: the first two attempts fail with ``ServiceUnavailable``).
+
+Every check starts its own executions (trip ids ``trip-probe-...``), moves the virtual
+clock and reads ``GetExecutionHistory`` to see what really ran.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from autograder.checks import Check, CheckFailed
+from autograder.probes import function, probe_id, queue
+
+MACHINE = "travel-booking"
+EXPRESS = "travel-booking-express"
+QUEUE = "booking-approvals"
+ITEMS = ("flight", "hotel", "car")
+FUNCTIONS = ([f"reserve-{i}" for i in ITEMS] + [f"cancel-{i}" for i in ITEMS]
+             + ["issue-ticket", "notify-email", "notify-sms"])
+THRESHOLD = 1000
+PASSENGERS = ["ana", "bo", "chen"]
+
+# moto's interpreter logs every Fail state (each compensated saga) as an ERROR with its
+# parse tree; the execution history is the record, so keep the notebook's output readable.
+logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+
+
+# -- reading the sandbox -------------------------------------------------------------------
+def _sfn(sb: Any) -> Any:
+    return sb.client("stepfunctions")
+
+
+def _machine(sb: Any, name: str = MACHINE) -> dict[str, Any]:
+    for m in _sfn(sb).list_state_machines()["stateMachines"]:
+        if m["name"] == name:
+            return _sfn(sb).describe_state_machine(stateMachineArn=m["stateMachineArn"])
+    raise CheckFailed(f"there is no state machine named '{name}'")
+
+
+def _trip(**extra: Any) -> dict[str, Any]:
+    return {"tripId": probe_id("trip-probe"), "total": 400, "passengers": list(PASSENGERS),
+            **extra}
+
+
+def history(sb: Any, execution_arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = _sfn(sb).get_execution_history(**kwargs)
+        events += page["events"]
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def _function_of(event: dict[str, Any]) -> str | None:
+    """The function a Lambda task scheduled (direct ARN or the lambda:invoke integration)."""
+    if event["type"] == "LambdaFunctionScheduled":
+        return event["lambdaFunctionScheduledEventDetails"]["resource"].split(":")[6]
+    if event["type"] == "TaskScheduled":
+        details = event["taskScheduledEventDetails"]
+        if details.get("resourceType") == "lambda":
+            name = json.loads(details.get("parameters") or "{}").get("FunctionName", "")
+            return name.split(":")[6] if name.startswith("arn:") else name
+    return None
+
+
+def calls(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each Lambda call in the history: function, when scheduled, and error if it failed."""
+    out: list[dict[str, Any]] = []
+    for event in events:
+        fn = _function_of(event)
+        if fn is not None:
+            out.append({"fn": fn, "at": event["timestamp"], "error": None, "failed_at": None})
+        elif event["type"] in ("LambdaFunctionFailed", "TaskFailed") and out:
+            details = (event.get("lambdaFunctionFailedEventDetails")
+                       or event.get("taskFailedEventDetails") or {})
+            open_calls = [c for c in out if c["failed_at"] is None]
+            if open_calls:
+                open_calls[-1]["error"] = details.get("error")
+                open_calls[-1]["failed_at"] = event["timestamp"]
+    return out
+
+
+def ran(events: list[dict[str, Any]]) -> list[str]:
+    return [c["fn"] for c in calls(events)]
+
+
+def _status(sb: Any, arn: str) -> dict[str, Any]:
+    return _sfn(sb).describe_execution(executionArn=arn)
+
+
+def _finish(sb: Any, arn: str, minutes: int = 30) -> dict[str, Any]:
+    """Let the clock run (back-offs, waits) until the execution ends or ``minutes`` pass."""
+    out = _status(sb, arn)
+    for _ in range(minutes):
+        if out["status"] != "RUNNING":
+            break
+        sb.clock.advance(60)
+        out = _status(sb, arn)
+    return out
+
+
+def execute(sb: Any, trip: dict[str, Any], *, wait: bool = True) -> tuple[str, dict[str, Any]]:
+    arn = _sfn(sb).start_execution(stateMachineArn=_machine(sb)["stateMachineArn"],
+                                   name=trip["tripId"], input=json.dumps(trip))["executionArn"]
+    sb.settle()
+    return arn, (_finish(sb, arn) if wait else _status(sb, arn))
+
+
+def _cached(sb: Any, kind: str, probe: Callable[[], Any]) -> Any:
+    """A probe's result, reused while the machine's definition and the functions' code are
+    unchanged (checks of one step, and grading, share the saga and happy-path probes)."""
+    definition = _machine(sb)["definition"]
+    code = tuple(sorted((f.function_name, f.code_sha_256)
+                        for f in sb.backend("lambda").list_functions()))
+    cache = sb.__dict__.setdefault("_lab04_probes", {})
+    key = (kind, definition, code)
+    if key not in cache:
+        cache[key] = probe()
+    return cache[key]
+
+
+def _happy(sb: Any) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """A trip of 400 for three passengers with nothing failing: (trip, status, history)."""
+    def probe() -> Any:
+        trip = _trip()
+        arn, out = execute(sb, trip)
+        return trip, out, history(sb, arn)
+    return _cached(sb, "happy", probe)
+
+
+def _short(names: list[str]) -> str:
+    return ", ".join(names) if names else "no function"
+
+
+# -- checks --------------------------------------------------------------------------------
+def check_functions(sb: Any) -> None:
+    missing = []
+    for name in FUNCTIONS:
+        try:
+            function(sb, name)
+        except CheckFailed:
+            missing.append(name)
+    if missing:
+        raise CheckFailed("missing function(s): " + ", ".join(missing))
+
+
+def check_workflow(sb: Any) -> None:
+    machine = _machine(sb)
+    if machine.get("type") != "STANDARD":
+        raise CheckFailed(f"'{MACHINE}' is {machine.get('type')}, not STANDARD")
+    _, out, events = _happy(sb)
+    names = ran(events)
+    if out["status"] != "SUCCEEDED":
+        raise CheckFailed(f"a trip of 400 with nothing failing ended {out['status']} "
+                          f"({out.get('error', '')}) after running {_short(names)}")
+    reserves = [n for n in names if n.startswith("reserve-")]
+    if reserves != [f"reserve-{i}" for i in ITEMS]:
+        raise CheckFailed(f"the reservations that ran were {_short(reserves)}, expected "
+                          "reserve-flight, reserve-hotel, reserve-car once each, in that order")
+
+
+def check_retry(sb: Any) -> None:
+    flaky = {i: 3 for i in ITEMS}
+    arn, out = execute(sb, _trip(flaky=flaky))
+    made = calls(history(sb, arn))
+    wrong = []
+    for item in ITEMS:
+        mine = [c for c in made if c["fn"] == f"reserve-{item}"]
+        if len(mine) != 4:
+            wrong.append(f"reserve-{item} ran {len(mine)} time(s) when its first 3 attempts "
+                         "fail with ServiceUnavailable (expected 4: MaxAttempts 3)")
+            continue
+        gaps = [(nxt["at"] - c["failed_at"]).total_seconds()
+                for c, nxt in zip(mine, mine[1:], strict=False) if c["failed_at"] is not None]
+        growing = all(b >= 1.8 * a for a, b in zip(gaps, gaps[1:], strict=False))
+        if len(gaps) != 3 or gaps[0] < 1 or not growing:
+            shown = ", ".join(f"{g:.0f} s" for g in gaps)
+            wrong.append(f"the waits before reserve-{item}'s retries were {shown}: not "
+                         "doubling (exponential back-off needs BackoffRate 2)")
+    if wrong:
+        raise CheckFailed("; ".join(wrong[:2]))
+    if out["status"] != "SUCCEEDED":
+        raise CheckFailed(f"a trip whose suppliers were busy 3 times ended {out['status']}")
+
+
+def check_retry_transient_only(sb: Any) -> None:
+    arn, _ = execute(sb, _trip(failAt="hotel"))
+    count = ran(history(sb, arn)).count("reserve-hotel")
+    if count != 1:
+        raise CheckFailed(f"reserve-hotel ran {count} times when it failed with BookingFailed "
+                          "(no room: retrying cannot help)")
+
+
+def _saga(sb: Any) -> dict[str, tuple[str, list[str]]]:
+    """failAt -> (status, functions that ran)."""
+    def probe() -> Any:
+        out = {}
+        for item in ITEMS:
+            arn, status = execute(sb, _trip(failAt=item))
+            out[item] = (status["status"], ran(history(sb, arn)))
+        return out
+    return _cached(sb, "saga", probe)
+
+
+def check_compensate(sb: Any) -> None:
+    wrong = []
+    for item, (status, names) in _saga(sb).items():
+        booked = [i for i in ITEMS[:ITEMS.index(item)]]
+        missing = [f"cancel-{i}" for i in booked if f"cancel-{i}" not in names]
+        if status != "FAILED":
+            wrong.append(f"with {item} failing the execution ended {status}, not FAILED")
+        if missing:
+            wrong.append(f"with {item} failing, {', '.join(missing)} never ran (ran: {_short(names)})")
+    if wrong:
+        raise CheckFailed("; ".join(wrong))
+
+
+def check_compensate_order(sb: Any) -> None:
+    wrong = []
+    for item, (_, names) in _saga(sb).items():
+        cancels = [n for n in names if n.startswith("cancel-")]
+        expected = sorted(cancels, key=lambda n: -ITEMS.index(n.removeprefix("cancel-")))
+        if cancels != expected:
+            wrong.append(f"with {item} failing the cancellations ran as {_short(cancels)}")
+    if wrong:
+        raise CheckFailed("; ".join(wrong) + " (expected car before hotel before flight)")
+
+
+def _own_executions(sb: Any) -> list[dict[str, Any]]:
+    arn = _machine(sb)["stateMachineArn"]
+    listed = _sfn(sb).list_executions(stateMachineArn=arn, maxResults=1000)["executions"]
+    return [e for e in listed if not e["name"].startswith("trip-probe")]
+
+
+def check_inject(sb: Any) -> None:
+    found: dict[str, list[str]] = {}
+    for e in _own_executions(sb):
+        described = _status(sb, e["executionArn"])
+        trip = json.loads(described.get("input") or "{}")
+        item = trip.get("failAt") if isinstance(trip, dict) else None
+        if item not in ITEMS or described["status"] != "FAILED":
+            continue
+        made = calls(history(sb, e["executionArn"]))
+        failed = [c["fn"] for c in made if c["error"] == "BookingFailed"]
+        later = [f"reserve-{i}" for i in ITEMS[ITEMS.index(item) + 1:]]
+        if set(failed) == {f"reserve-{item}"} and not any(c["fn"] in later for c in made):
+            found[item] = [c["fn"] for c in made]
+    missing = [i for i in ITEMS if i not in found]
+    if missing:
+        raise CheckFailed("no execution of yours made " + ", ".join(missing)
+                          + " fail (input failAt, execution FAILED, that reservation's "
+                          "BookingFailed in its history)")
+
+
+def _probe_approval(sb: Any, how: str) -> tuple[dict[str, Any], list[str]]:
+    trip = _trip(total=5000)
+    arn, out = execute(sb, trip, wait=False)
+    if out["status"] != "RUNNING":
+        raise CheckFailed(f"a trip of 5000 did not wait for approval: it ended {out['status']} "
+                          f"after running {_short(ran(history(sb, arn)))}")
+    bodies = [b for b in (m.body for m in queue(sb, QUEUE)._messages) if trip["tripId"] in b]
+    if not bodies:
+        raise CheckFailed(f"a trip of 5000 is waiting but sent no message with its tripId to {QUEUE}")
+    try:
+        body = json.loads(bodies[0])
+        token = body["taskToken"]
+    except (ValueError, KeyError, TypeError):
+        raise CheckFailed(f"the approval message has no 'taskToken' field: {bodies[0][:160]}") from None
+    if how == "approve":
+        _sfn(sb).send_task_success(taskToken=token, output=json.dumps({"approved": True}))
+    else:
+        _sfn(sb).send_task_failure(taskToken=token, error="BookingRejected",
+                                   cause="the travel manager said no")
+    sb.settle()
+    return _finish(sb, arn), ran(history(sb, arn))
+
+
+def check_approval(sb: Any) -> None:
+    arn, out = execute(sb, _trip(total=300), wait=False)
+    if out["status"] != "SUCCEEDED":
+        raise CheckFailed(f"a trip of 300 (under {THRESHOLD}) ended {out['status']} instead of "
+                          "booking without approval")
+    out, names = _probe_approval(sb, "approve")
+    if out["status"] != "SUCCEEDED":
+        raise CheckFailed(f"after SendTaskSuccess the trip of 5000 ended {out['status']}")
+    if "issue-ticket" not in names:
+        raise CheckFailed("after approval no ticket was issued")
+
+
+def check_approval_reject(sb: Any) -> None:
+    out, names = _probe_approval(sb, "reject")
+    missing = [f"cancel-{i}" for i in ITEMS if f"cancel-{i}" not in names]
+    if out["status"] != "FAILED" or missing:
+        raise CheckFailed(f"after SendTaskFailure the trip ended {out['status']}, and "
+                          f"{_short(missing)} did not run")
+
+
+def check_map(sb: Any) -> None:
+    trip, _, events = _happy(sb)
+    if not any(e["type"] == "MapStateEntered" for e in events):
+        raise CheckFailed("a booked trip's history has no Map state")
+    got = []
+    for entry in sb.service("lambda").invocation_log:
+        event = entry.get("event")
+        if entry["function"] == "issue-ticket" and isinstance(event, dict) \
+                and event.get("tripId") == trip["tripId"]:
+            got.append(event.get("passenger"))
+    if sorted(map(str, got)) != PASSENGERS:
+        raise CheckFailed(f"issue-ticket got passengers {got} for a trip with {PASSENGERS} "
+                          "(one call per passenger, each with 'passenger' and 'tripId')")
+
+
+def check_parallel(sb: Any) -> None:
+    _, _, events = _happy(sb)
+    names = ran(events)
+    if not any(e["type"] == "ParallelStateEntered" for e in events):
+        raise CheckFailed(f"a booked trip's history has no Parallel state (ran: {_short(names)})")
+    missing = [n for n in ("notify-email", "notify-sms") if n not in names]
+    if missing:
+        raise CheckFailed(f"{_short(missing)} did not run for a booked trip")
+
+
+def check_express(sb: Any) -> None:
+    machine = _machine(sb, EXPRESS)
+    if machine.get("type") != "EXPRESS":
+        raise CheckFailed(f"'{EXPRESS}' is {machine.get('type')}, not EXPRESS")
+    definition = machine["definition"]
+    if ".waitForTaskToken" in definition or ".sync" in definition:
+        raise CheckFailed(f"'{EXPRESS}' still has a .waitForTaskToken task (Express "
+                          "workflows support only request-response integrations: no "
+                          "callbacks, no .sync)")
+    trip = _trip()
+    out = _sfn(sb).start_sync_execution(stateMachineArn=machine["stateMachineArn"],
+                                        input=json.dumps(trip))
+    if out["status"] != "SUCCEEDED":
+        raise CheckFailed(f"StartSyncExecution of a trip of 400 answered {out['status']} "
+                          f"({out.get('error', '')}: {str(out.get('cause', ''))[:120]})")
+    reserved = {e["function"] for e in sb.service("lambda").invocation_log
+                if isinstance(e.get("event"), dict) and e["event"].get("tripId") == trip["tripId"]}
+    if not {f"reserve-{i}" for i in ITEMS} <= reserved:
+        raise CheckFailed(f"the Express run of a trip reserved only {_short(sorted(reserved))}")
+
+
+def _c(id: str, step: str, title: str, points: float, run: Any, passed: str, failed: str,
+       hint: str, hidden: bool = False) -> Check:
+    return Check(id, step, title, points, run, passed, failed, hint, hidden)
+
+
+CHECKS = [
+    _c("functions", "functions", "the nine booking functions", 1, check_functions,
+       "All nine functions exist.", "A booking function is missing.",
+       "create_function for each name in FUNCTIONS with zip_code(HANDLER)."),
+    _c("workflow", "workflow", "travel-booking reserves flight, hotel, car", 2, check_workflow,
+       "A probe trip ran reserve-flight, reserve-hotel, reserve-car and SUCCEEDED.",
+       "The STANDARD state machine 'travel-booking' does not book a trip.",
+       "Three Task states with the function ARNs as Resource, each with ResultPath "
+       "'$.flight' (etc.) so that the trip's input stays, then a Succeed state."),
+    _c("retry", "retry", "transient errors retried 3 times with exponential back-off", 2,
+       check_retry,
+       "Each reservation was retried 3 times after ServiceUnavailable, waiting 2, 4, 8 s.",
+       "The reservations do not retry busy suppliers with exponential back-off.",
+       "On each Reserve state: Retry [{'ErrorEquals': ['ServiceUnavailable'], "
+       "'IntervalSeconds': 2, 'BackoffRate': 2, 'MaxAttempts': 3}]."),
+    _c("retry-transient-only", "retry", "permanent errors are not retried", 1,
+       check_retry_transient_only,
+       "BookingFailed (no room) was not retried.",
+       "A permanent error was retried.",
+       "Retry only ServiceUnavailable; States.ALL in Retry also retries BookingFailed.",
+       hidden=True),
+    _c("compensate", "saga", "a failure cancels every reservation made", 2, check_compensate,
+       "With each reservation failing in turn, every earlier one was cancelled and the "
+       "execution FAILED.",
+       "A failing reservation leaves an earlier reservation in place.",
+       "Catch [{'ErrorEquals': ['States.ALL'], 'ResultPath': '$.error', 'Next': 'CancelHotel'}] "
+       "on ReserveHotel (and likewise), a chain CancelCar -> CancelHotel -> CancelFlight, "
+       "then a Fail state."),
+    _c("compensate-order", "saga", "cancellations in reverse order", 1, check_compensate_order,
+       "The cancellations ran in reverse booking order: car, hotel, flight.",
+       "The cancellations ran in the wrong order.",
+       "Undo the last reservation first: CancelCar -> CancelHotel -> CancelFlight."),
+    _c("inject", "inject", "your executions made each reservation fail in turn", 1, check_inject,
+       "Your own executions failed at flight, at hotel and at car (read from their history).",
+       "Your executions do not show each reservation failing in turn.",
+       "Start three executions of travel-booking with input failAt 'flight', 'hotel', 'car'."),
+    _c("map", "fanout", "a Map issues one ticket per passenger", 1, check_map,
+       "issue-ticket ran once per passenger, from a Map state.",
+       "Tickets are not issued per passenger by a Map state.",
+       "A Map state with ItemsPath '$.passengers' and ItemSelector {'tripId.$': '$.tripId', "
+       "'passenger.$': '$$.Map.Item.Value'}, its ItemProcessor a Task on issue-ticket."),
+    _c("parallel", "fanout", "notifications in a Parallel state", 1, check_parallel,
+       "notify-email and notify-sms ran as branches of a Parallel state.",
+       "The notifications are not two branches of a Parallel state.",
+       "A Parallel state with two Branches, each a Task (notify-email, notify-sms)."),
+    _c("approval", "approval", "trips over 1000 wait for a human (callback)", 2, check_approval,
+       "A trip of 5000 waited with its token in booking-approvals and finished after "
+       "SendTaskSuccess; one of 300 did not wait.",
+       "Big trips do not wait for approval through a task token.",
+       "A Choice on $.total > 1000 to a Task on arn:aws:states:::sqs:sendMessage.waitForTaskToken "
+       "with MessageBody {'taskToken.$': '$$.Task.Token', 'tripId.$': '$.tripId', "
+       "'total.$': '$.total'}."),
+    _c("approval-reject", "approval", "a rejected trip is cancelled", 1, check_approval_reject,
+       "After SendTaskFailure all three reservations were cancelled.",
+       "A rejected trip keeps its reservations.",
+       "Catch on the approval task to CancelCar.", hidden=True),
+    _c("express", "express", "an EXPRESS copy run with StartSyncExecution", 2, check_express,
+       "travel-booking-express is EXPRESS, has no callback, and books a trip synchronously.",
+       "The EXPRESS copy is missing, still has the callback, or does not book a trip.",
+       "create_state_machine(name='travel-booking-express', type='EXPRESS', ...) from a copy "
+       "of the definition with the approval task replaced by a Fail state."),
+]
