@@ -74,7 +74,7 @@ def _put(sb: Any, readings: list[dict[str, Any]]) -> None:
 
 def _probe_reading(temperature: float, device: str | None = None, ts: int | None = None) -> dict[str, Any]:
     return {"device_id": device or probe_id("probe"), "temperature": temperature,
-            "humidity": 41.0, "ts": ts if ts is not None else int(0)}
+            "humidity": 41.0, "ts": ts if ts is not None else 0}
 
 
 def _now(sb: Any) -> int:
@@ -202,7 +202,9 @@ def check_date_prefix(sb: Any) -> None:
     missing = [p for p in ("yyyy", "MM", "dd") if f"!{{timestamp:{p}}}" not in prefix]
     if missing:
         raise CheckFailed(f"the prefix is {prefix!r}, without "
-                          + ", ".join(f"!{{timestamp:{p}}}" for p in missing))
+                          + ", ".join(f"!{{timestamp:{p}}}" for p in missing)
+                          + " (Firehose then adds yyyy/MM/dd/HH/ itself, folders Athena cannot "
+                          "load as year=/month=/day= partitions)")
     if not config.get("ErrorOutputPrefix"):
         raise CheckFailed("a prefix with expressions needs an ErrorOutputPrefix")
 
@@ -210,7 +212,8 @@ def check_date_prefix(sb: Any) -> None:
 def check_gzip(sb: Any) -> None:
     fmt = _s3(sb).get("CompressionFormat") or "UNCOMPRESSED"
     if fmt != "GZIP":
-        raise CheckFailed(f"CompressionFormat is {fmt}")
+        raise CheckFailed(f"CompressionFormat is {fmt} (objects stored as sent, more bytes to "
+                          "keep and to scan)")
 
 
 def check_processor(sb: Any) -> None:
@@ -220,7 +223,7 @@ def check_processor(sb: Any) -> None:
     lambdas = [p for p in processing.get("Processors", []) if p.get("Type") == "Lambda"]
     arns = [q.get("ParameterValue", "") for p in lambdas for q in p.get("Parameters", [])
             if q.get("ParameterName") == "LambdaArn"]
-    if not processing.get("Enabled") in (True, "true", "True") or not lambdas:
+    if processing.get("Enabled") not in (True, "true", "True") or not lambdas:
         raise CheckFailed("the S3 destination has no enabled Lambda processor")
     if not any(a.split(":")[:7] == arn.split(":")[:7] for a in arns):
         raise CheckFailed(f"the Lambda processor is {arns}, not {TRANSFORM}")
@@ -348,7 +351,8 @@ def check_query(sb: Any) -> None:
                   float(r[header.index("max_temp")]))
                  for r in rows[1:] if r[header.index("device_id")] == device)
     expected = [(20.0, 23.0, 27.0), (30.0, 30.5, 31.0)]
-    ok = len(got) == 2 and all(abs(a - b) < 0.011 for g, e in zip(got, expected) for a, b in zip(g, e))
+    ok = len(got) == 2 and all(abs(a - b) < 0.011 for g, e in zip(got, expected, strict=True)
+                                   for a, b in zip(g, e, strict=True))
     if not ok:
         raise CheckFailed(f"for a probe device with readings 20, 22, 27 in one minute and 30, 31 in the "
                           f"next, the query returned {len(got)} row(s) {got} (expected one row per "

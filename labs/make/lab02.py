@@ -125,7 +125,7 @@ def build():
                 for attempt in range(6):
                     answer = kinesis.put_records(StreamName="telemetry", Records=entries)
                     retry = []
-                    for entry, result in zip(entries, answer["Records"]):
+                    for entry, result in zip(entries, answer["Records"], strict=True):
                         if "ErrorCode" in result:
                             retry.append(entry)
                         else:
