@@ -13,9 +13,9 @@ def build():
         md("lab02-intro", f"""
         # Lab 2: a real-time telemetry pipeline with Kinesis
 
-        Temperature sensors in a cold-storage warehouse send a reading every few seconds:
-        `{{"device_id": "sensor-07", "temperature": 4.2, "humidity": 61.0, "ts": 1795900000}}`.
-        Operations wants an **alert within seconds** when a reading goes above 80, and
+        Temperature sensors on the motors of a factory line send a reading every few seconds:
+        `{{"device_id": "sensor-07", "temperature": 61.2, "humidity": 48.0, "ts": 1795900000}}`.
+        Maintenance wants an **alert within seconds** when a motor goes above 80 °C, and
         analysts want the history in S3 to query **per device and minute**. You will build
         the [real-time analytics pipeline]({C}/patterns.md#real-time-analytics-pipeline) of
         the [IoT scenario]({C}/scenarios.md#real-time-iot-data-processing): one Kinesis data
@@ -49,8 +49,8 @@ def build():
             \"\"\"n readings from the 12 sensors, two seconds apart, starting now.\"\"\"
             rng, start_ts = random.Random(seed), int(sb.clock.time())
             return [{"device_id": DEVICES[i % len(DEVICES)],
-                     "temperature": round(rng.uniform(2.0, 8.0), 1),
-                     "humidity": round(rng.uniform(55.0, 70.0), 1),
+                     "temperature": round(rng.uniform(55.0, 75.0), 1),
+                     "humidity": round(rng.uniform(40.0, 55.0), 1),
                      "ts": start_ts + 2 * i} for i in range(n)]
 
         def shard_counts(stream="telemetry"):
@@ -197,9 +197,9 @@ def build():
                                         MaximumBatchingWindowInSeconds=1)
         '''),
         given("lab02-try-alerts", """
-        # One overheating freezer among normal readings; two seconds later the alert is in the inbox.
+        # One overheating motor among normal readings; two seconds later the alert is in the inbox.
         send(make_readings(24, seed=1) + [{"device_id": "sensor-03", "temperature": 91.5,
-                                            "humidity": 60.0, "ts": int(sb.clock.time())}])
+                                            "humidity": 50.0, "ts": int(sb.clock.time())}])
         sb.clock.advance(seconds=2)
         inbox = sqs.get_queue_url(QueueName="alert-inbox")["QueueUrl"]
         print([m["Body"] for m in sqs.receive_message(QueueUrl=inbox,

@@ -137,3 +137,13 @@ def test_hot_shard_failure_shows_the_per_shard_counts(lab02_course) -> None:
 def test_lab_has_six_steps() -> None:
     nb = nbformat.read(source_notebook(LAB), as_version=4)
     assert sum(1 for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Step")) == 6
+
+
+def test_source_is_what_the_generator_writes() -> None:
+    """Stale if labs/make/lab02.py changed without regenerating the notebooks."""
+    from labs.make import lab02 as make
+
+    built = make.build()
+    source = nbformat.read(source_notebook(LAB), as_version=4)
+    assert [(c.cell_type, c.source, c.metadata) for c in built.cells] == \
+        [(c.cell_type, c.source, c.metadata) for c in source.cells]
