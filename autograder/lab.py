@@ -23,6 +23,7 @@ from autograder.traffic import Traffic
 
 LABS = {
     "lab01": "autograder.labs.lab01",
+    "lab02": "autograder.labs.lab02",
     "lab03": "autograder.labs.lab03",
     "lab04": "autograder.labs.lab04",
 }

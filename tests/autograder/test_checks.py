@@ -75,7 +75,7 @@ def test_grade_all_without_a_sandbox_scores_zero_and_says_why(capsys) -> None:
 
 
 def test_unknown_lab_and_step_are_named() -> None:
-    with pytest.raises(KeyError, match="known: lab01, lab03"):
+    with pytest.raises(KeyError, match="known: lab01, lab02, lab03"):
         lab.lab_module("lab09")
 
 

@@ -1,0 +1,487 @@
+"""Lab 2: a Kinesis real-time pipeline for IoT telemetry.
+
+Names the lab asks for: data stream ``telemetry`` (on demand, partition key = device id);
+topic ``telemetry-alerts`` with queue ``alert-inbox`` subscribed; functions
+``threshold-alerter`` (Kinesis consumer) and ``telemetry-transform`` (Firehose
+processor); bucket ``telemetry-lake``; delivery stream ``telemetry-to-s3``; Glue
+database ``telemetry`` with table ``readings``; Athena named query ``per-device-minute``;
+alarm ``telemetry-consumer-lag``; dashboard ``telemetry``.  Probe readings come from
+devices named ``probe-...`` and are left out of the learner's own numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections import Counter
+from typing import Any
+
+from autograder.checks import Check, CheckFailed
+from autograder.probes import function, probe_id, queue, queue_bodies
+
+STREAM = "telemetry"
+TOPIC = "telemetry-alerts"
+INBOX = "alert-inbox"
+ALERTER = "threshold-alerter"
+TRANSFORM = "telemetry-transform"
+BUCKET = "telemetry-lake"
+DELIVERY = "telemetry-to-s3"
+DATABASE = "telemetry"
+TABLE = "readings"
+QUERY = "per-device-minute"
+ALARM = "telemetry-consumer-lag"
+DASHBOARD = "telemetry"
+THRESHOLD = 80.0
+
+
+# -- look-ups ------------------------------------------------------------------------
+def _stream(sb: Any) -> Any:
+    stream = sb.backend("kinesis").streams.get(STREAM)
+    if stream is None:
+        raise CheckFailed(f"there is no Kinesis data stream named '{STREAM}'")
+    return stream
+
+
+def _reading(data: Any) -> dict[str, Any] | None:
+    try:
+        raw = base64.b64decode(data) if isinstance(data, str) else data
+        value = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _learner_records(sb: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    """(shard id, partition key, reading) for every reading the learner put."""
+    out = []
+    for shard_id, shard in _stream(sb).shards.items():
+        for record in shard.records.values():
+            reading = _reading(record.data)
+            if reading is None or str(reading.get("device_id", "")).startswith("probe-"):
+                continue
+            out.append((shard_id, record.partition_key, reading))
+    return out
+
+
+def _put(sb: Any, readings: list[dict[str, Any]]) -> None:
+    response = sb.client("kinesis").put_records(StreamName=STREAM, Records=[
+        {"Data": json.dumps(r).encode(), "PartitionKey": r["device_id"]} for r in readings])
+    if response["FailedRecordCount"]:
+        raise CheckFailed(f"the check's PutRecords failed: {response['Records']}")
+    sb.settle()
+
+
+def _probe_reading(temperature: float, device: str | None = None, ts: int | None = None) -> dict[str, Any]:
+    return {"device_id": device or probe_id("probe"), "temperature": temperature,
+            "humidity": 41.0, "ts": ts if ts is not None else 0}
+
+
+def _now(sb: Any) -> int:
+    return int(sb.clock.time())
+
+
+# -- step 1: the stream -----------------------------------------------------------------
+def check_stream(sb: Any) -> None:
+    stream = _stream(sb)
+    if stream.status != "ACTIVE":
+        raise CheckFailed(f"the stream is {stream.status}")
+
+
+def check_on_demand(sb: Any) -> None:
+    mode = (_stream(sb).stream_mode or {}).get("StreamMode", "PROVISIONED")
+    if mode != "ON_DEMAND":
+        raise CheckFailed(f"the stream's capacity mode is {mode}")
+
+
+# -- step 2: the producer ----------------------------------------------------------------
+def check_put_records(sb: Any) -> None:
+    records = _learner_records(sb)
+    devices = {r["device_id"] for _, _, r in records}
+    if len(records) < 50 or len(devices) < 8:
+        raise CheckFailed(f"the stream holds {len(records)} readings from {len(devices)} devices "
+                          "(expected at least 50 readings from at least 8 devices)")
+
+
+def _shard_counts(sb: Any, records: list[tuple[str, str, dict[str, Any]]]) -> str:
+    counts = Counter(shard for shard, _, _ in records)
+    return ", ".join(f"{shard}: {counts.get(shard, 0)}" for shard in sorted(_stream(sb).shards))
+
+
+def check_partition_key(sb: Any) -> None:
+    records = _learner_records(sb)
+    if not records:
+        raise CheckFailed("the stream holds no readings")
+    wrong = [(key, r.get("device_id")) for _, key, r in records if key != r.get("device_id")]
+    counts = _shard_counts(sb, records)
+    if wrong:
+        keys = sorted({k for k, _ in wrong})[:3]
+        raise CheckFailed(f"{len(wrong)} of {len(records)} readings have a partition key that is not "
+                          f"their device_id (keys {', '.join(map(repr, keys))}); readings per shard: "
+                          f"{counts}")
+    used = {shard for shard, _, _ in records}
+    if len(used) < min(3, len(_stream(sb).shards)):
+        raise CheckFailed(f"the readings landed on {len(used)} shard(s) only: {counts}")
+
+
+# -- step 3: the alerting consumer --------------------------------------------------------
+def _mapping(sb: Any) -> Any:
+    arn = _stream(sb).arn
+    fn = function(sb, ALERTER)
+    for esm in sb.backend("lambda")._event_source_mappings.values():
+        if esm.event_source_arn == arn and esm.function_arn.split(":")[6] == fn.function_name:
+            return esm
+    raise CheckFailed(f"no event source mapping from the stream '{STREAM}' to '{ALERTER}'")
+
+
+def check_mapping(sb: Any) -> None:
+    esm = _mapping(sb)
+    if not esm.enabled:
+        raise CheckFailed("the mapping is disabled")
+    if esm.starting_position not in ("LATEST", "TRIM_HORIZON"):
+        raise CheckFailed(f"StartingPosition is {esm.starting_position}")
+
+
+def _alerts_for(sb: Any, device: str) -> list[str]:
+    return [b for b in queue_bodies(sb, INBOX) if device in b]
+
+
+def _send_probe(sb: Any, temperature: float) -> str:
+    _mapping(sb)
+    queue(sb, INBOX)
+    reading = _probe_reading(temperature, ts=_now(sb))
+    _put(sb, [reading])
+    sb.clock.advance(seconds=10)   # past any batching window the mapping may have
+    return reading["device_id"]
+
+
+def check_alert(sb: Any) -> None:
+    device = _send_probe(sb, 95.5)
+    if not _alerts_for(sb, device):
+        raise CheckFailed(f"a reading of 95.5 from {device} put on the stream produced no message "
+                          f"in {INBOX} ten seconds later")
+
+
+def check_no_false_alert(sb: Any) -> None:
+    device = _send_probe(sb, 21.0)
+    if _alerts_for(sb, device):
+        raise CheckFailed(f"a normal reading of 21.0 from {device} produced an alert")
+
+
+# -- step 4: Firehose to S3 ---------------------------------------------------------------
+def _delivery(sb: Any) -> Any:
+    for backend in sb.service("firehose")._streams():
+        if backend[1].delivery_stream_name == DELIVERY:
+            return backend[1]
+    raise CheckFailed(f"there is no Firehose stream named '{DELIVERY}'")
+
+
+def _s3(sb: Any) -> dict[str, Any]:
+    from eventlab.sandbox.firehose import s3_config
+
+    config = s3_config(_delivery(sb))
+    if config is None:
+        raise CheckFailed(f"'{DELIVERY}' has no S3 destination")
+    if config.get("BucketARN", "").split(":")[-1] != BUCKET:
+        raise CheckFailed(f"'{DELIVERY}' delivers to {config.get('BucketARN')}, not {BUCKET}")
+    return config
+
+
+def check_firehose_source(sb: Any) -> None:
+    stream = _delivery(sb)
+    arn = (stream.source or {}).get("KinesisStreamARN")
+    if stream.delivery_stream_type != "KinesisStreamAsSource" or arn != _stream(sb).arn:
+        raise CheckFailed(f"'{DELIVERY}' is a {stream.delivery_stream_type} stream reading "
+                          f"{arn or 'no data stream'}")
+    _s3(sb)
+
+
+def check_date_prefix(sb: Any) -> None:
+    config = _s3(sb)
+    prefix = config.get("Prefix") or ""
+    missing = [p for p in ("yyyy", "MM", "dd") if f"!{{timestamp:{p}}}" not in prefix]
+    if missing:
+        raise CheckFailed(f"the prefix is {prefix!r}, without "
+                          + ", ".join(f"!{{timestamp:{p}}}" for p in missing)
+                          + " (Firehose then adds yyyy/MM/dd/HH/ itself, folders Athena cannot "
+                          "load as year=/month=/day= partitions)")
+    if not config.get("ErrorOutputPrefix"):
+        raise CheckFailed("a prefix with expressions needs an ErrorOutputPrefix")
+
+
+def check_gzip(sb: Any) -> None:
+    fmt = _s3(sb).get("CompressionFormat") or "UNCOMPRESSED"
+    if fmt != "GZIP":
+        raise CheckFailed(f"CompressionFormat is {fmt} (objects stored as sent, more bytes to "
+                          "keep and to scan)")
+
+
+def check_processor(sb: Any) -> None:
+    config = _s3(sb)
+    processing = config.get("ProcessingConfiguration") or {}
+    arn = function(sb, TRANSFORM).function_arn
+    lambdas = [p for p in processing.get("Processors", []) if p.get("Type") == "Lambda"]
+    arns = [q.get("ParameterValue", "") for p in lambdas for q in p.get("Parameters", [])
+            if q.get("ParameterName") == "LambdaArn"]
+    if processing.get("Enabled") not in (True, "true", "True") or not lambdas:
+        raise CheckFailed("the S3 destination has no enabled Lambda processor")
+    if not any(a.split(":")[:7] == arn.split(":")[:7] for a in arns):
+        raise CheckFailed(f"the Lambda processor is {arns}, not {TRANSFORM}")
+
+
+def _lines(body: bytes) -> list[bytes]:
+    if body[:2] == b"\x1f\x8b":
+        body = gzip.decompress(body)
+    return body.splitlines()
+
+
+def check_delivery(sb: Any) -> None:
+    _s3(sb)
+    service = sb.service("firehose")
+    before = len(service.deliveries)
+    readings = [_probe_reading(20.0 + i, ts=_now(sb)) for i in range(5)]
+    _put(sb, readings)
+    service.flush(DELIVERY)
+    sb.settle()
+    new = [d for d in service.deliveries[before:] if d["bucket"] == BUCKET]
+    s3 = sb.client("s3")
+    wanted = {r["device_id"] for r in readings}
+    whole, glued, failed = set(), set(), set()
+    for d in new:
+        body = s3.get_object(Bucket=BUCKET, Key=d["key"])["Body"].read()
+        for line in _lines(body):
+            text = line.decode("utf-8", "replace")
+            hits = {w for w in wanted if w in text}
+            if d["error_type"]:
+                try:
+                    raw = base64.b64decode(json.loads(text).get("rawData", "")).decode("utf-8", "replace")
+                except (ValueError, AttributeError):
+                    raw = ""
+                failed |= {w for w in wanted if w in raw or w in text}
+                continue
+            try:
+                value = json.loads(text)
+            except ValueError:
+                glued |= hits
+                continue
+            if isinstance(value, dict) and value.get("device_id") in wanted:
+                whole.add(value["device_id"])
+    if whole == wanted:
+        return
+    detail = f"{len(whole)} of 5 probe readings put on the stream reached s3://{BUCKET} as JSON lines"
+    if glued:
+        detail += "; some records were glued together on one line (no newline after each record)"
+    if failed:
+        detail += f"; {len(failed)} went to the error output (processing-failed)"
+    if not new:
+        detail += "; nothing at all was delivered when the buffer was flushed"
+    raise CheckFailed(detail)
+
+
+# -- step 5: Athena ------------------------------------------------------------------
+def _table(sb: Any) -> dict[str, Any]:
+    try:
+        return sb.client("glue").get_table(DatabaseName=DATABASE, Name=TABLE)["Table"]
+    except Exception:
+        raise CheckFailed(f"there is no table {DATABASE}.{TABLE} in the Glue catalog") from None
+
+
+def check_table(sb: Any) -> None:
+    table = _table(sb)
+    location = table.get("StorageDescriptor", {}).get("Location", "").rstrip("/")
+    if location != f"s3://{BUCKET}/readings":
+        raise CheckFailed(f"the table's LOCATION is {location!r}, not 's3://{BUCKET}/readings/'")
+    columns = {c["Name"].lower() for c in table["StorageDescriptor"].get("Columns", [])}
+    missing = {"device_id", "temperature", "ts"} - columns
+    if missing:
+        raise CheckFailed("the table has no column(s) " + ", ".join(sorted(missing)))
+
+
+def _athena(sb: Any, sql: str, database: str) -> list[list[str | None]]:
+    athena = sb.client("athena")
+    qid = athena.start_query_execution(
+        QueryString=sql, QueryExecutionContext={"Database": database},
+        ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/athena-results/"})["QueryExecutionId"]
+    sb.settle()
+    status = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+    if status["State"] != "SUCCEEDED":
+        raise CheckFailed(f"the query {status['State']}: {status.get('StateChangeReason', '')}")
+    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+    return [[d.get("VarCharValue") for d in r["Data"]] for r in rows]
+
+
+def _named_query(sb: Any) -> dict[str, Any]:
+    athena = sb.client("athena")
+    for qid in athena.list_named_queries()["NamedQueryIds"]:
+        query = athena.get_named_query(NamedQueryId=qid)["NamedQuery"]
+        if query["Name"] == QUERY:
+            return query
+    raise CheckFailed(f"there is no Athena named query '{QUERY}'")
+
+
+def check_query(sb: Any) -> None:
+    from datetime import UTC, datetime
+
+    table = _table(sb)
+    query = _named_query(sb)
+    device = probe_id("probe")
+    minute = (_now(sb) // 60 - 5) * 60
+    temps = [(minute + 5, 20.0), (minute + 20, 22.0), (minute + 50, 27.0),
+             (minute + 65, 30.0), (minute + 110, 31.0)]
+    body = "".join(json.dumps(_probe_reading(t, device, ts)) + "\n" for ts, t in temps)
+    day = datetime.fromtimestamp(minute, UTC)
+    folder = "readings/"
+    keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
+    if keys:
+        parts = {"year": f"{day:%Y}", "month": f"{day:%m}", "day": f"{day:%d}",
+                 "dt": f"{day:%Y-%m-%d}", "date": f"{day:%Y-%m-%d}", "hour": f"{day:%H}"}
+        folder += "".join(f"{k}={parts.get(k, 'x')}/" for k in keys)
+    sb.client("s3").put_object(Bucket=BUCKET, Key=f"{folder}{device}.json.gz",
+                               Body=gzip.compress(body.encode()))
+    if keys:
+        _athena(sb, f"MSCK REPAIR TABLE {TABLE}", DATABASE)
+    rows = _athena(sb, query["QueryString"], query.get("Database") or DATABASE)
+    if not rows:
+        raise CheckFailed("the query returned nothing")
+    header = [str(h).lower() for h in rows[0]]
+    needed = ["device_id", "min_temp", "avg_temp", "max_temp"]
+    if any(n not in header for n in needed):
+        raise CheckFailed(f"the query's columns are {header}; expected {needed} among them")
+    got = sorted((float(r[header.index("min_temp")]), float(r[header.index("avg_temp")]),
+                  float(r[header.index("max_temp")]))
+                 for r in rows[1:] if r[header.index("device_id")] == device)
+    expected = [(20.0, 23.0, 27.0), (30.0, 30.5, 31.0)]
+    ok = len(got) == 2 and all(abs(a - b) < 0.011 for g, e in zip(got, expected, strict=True)
+                                   for a, b in zip(g, e, strict=True))
+    if not ok:
+        raise CheckFailed(f"for a probe device with readings 20, 22, 27 in one minute and 30, 31 in the "
+                          f"next, the query returned {len(got)} row(s) {got} (expected one row per "
+                          f"minute: {expected})")
+
+
+# -- step 6: CloudWatch ------------------------------------------------------------------
+def check_alarm(sb: Any) -> None:
+    alarm = sb.backend("cloudwatch").alarms.get(ALARM)
+    if alarm is None:
+        raise CheckFailed(f"there is no alarm named '{ALARM}'")
+    dims = {d.name if hasattr(d, "name") else d["Name"]: d.value if hasattr(d, "value") else d["Value"]
+            for d in alarm.dimensions or []}
+    if (alarm.namespace, alarm.metric_name) != ("AWS/Lambda", "IteratorAge"):
+        raise CheckFailed(f"the alarm watches {alarm.namespace} {alarm.metric_name}, not AWS/Lambda "
+                          "IteratorAge")
+    if dims != {"FunctionName": ALERTER}:
+        raise CheckFailed(f"the alarm's dimensions are {dims}, not FunctionName={ALERTER}")
+    if alarm.statistic != "Maximum":
+        raise CheckFailed(f"the alarm's statistic is {alarm.statistic}: an average hides the one "
+                          "shard that falls behind; use Maximum")
+    if alarm.comparison_operator not in ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold"):
+        raise CheckFailed(f"the alarm's comparison is {alarm.comparison_operator}")
+    if not 0 < float(alarm.threshold) <= 300_000:
+        raise CheckFailed(f"the threshold is {alarm.threshold} ms (expected at most 300000 ms, "
+                          "five minutes)")
+
+
+def check_dashboard(sb: Any) -> None:
+    try:
+        body = sb.client("cloudwatch").get_dashboard(DashboardName=DASHBOARD)["DashboardBody"]
+    except Exception:
+        raise CheckFailed(f"there is no dashboard named '{DASHBOARD}'") from None
+    metrics = []
+    for widget in json.loads(body).get("widgets", []):
+        metrics += [m for m in (widget.get("properties") or {}).get("metrics", []) if isinstance(m, list)]
+    wanted = {"IncomingRecords": ("AWS/Kinesis", STREAM), "IteratorAge": ("AWS/Lambda", ALERTER)}
+    missing = [name for name, (ns, dim) in wanted.items()
+               if not any(name in m and ns in m and dim in m for m in metrics)]
+    if missing:
+        raise CheckFailed("the dashboard has no graph of " + " or ".join(missing))
+
+
+def _c(id: str, step: str, title: str, points: float, run: Any, passed: str, failed: str,
+       hint: str, hidden: bool = False) -> Check:
+    return Check(id, step, title, points, run, passed, failed, hint, hidden)
+
+
+CHECKS = [
+    _c("stream", "stream", "Kinesis data stream telemetry", 1, check_stream,
+       "The data stream telemetry is ACTIVE.", "The data stream telemetry is missing.",
+       "kinesis.create_stream(StreamName='telemetry', StreamModeDetails=...)."),
+    _c("on-demand", "stream", "on-demand capacity mode", 1, check_on_demand,
+       "telemetry runs in on-demand mode: no shards to size.",
+       "The stream is not in on-demand mode.",
+       "StreamModeDetails={'StreamMode': 'ON_DEMAND'} (and no ShardCount)."),
+    _c("put-records", "producer", "a batch of readings on the stream", 1, check_put_records,
+       "The stream holds your readings from at least 8 devices.",
+       "Not enough readings on the stream.",
+       "Send the 120 readings of make_readings(120) with kinesis.put_records (up to 500 per call)."),
+    _c("partition-key", "producer", "partition key = device id, spread over the shards", 2,
+       check_partition_key,
+       "Each reading's partition key is its device id and the readings spread over the shards.",
+       "The readings are not partitioned by device: a hot shard.",
+       "PartitionKey=reading['device_id']: the key's MD5 hash picks the shard, so one constant "
+       "key sends everything to one shard (1 MB/s, 1,000 records/s of writes at most)."),
+    _c("mapping", "alerts", "threshold-alerter consumes the stream", 1, check_mapping,
+       "An enabled event source mapping feeds the stream to threshold-alerter.",
+       "No enabled event source mapping from telemetry to threshold-alerter.",
+       "lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName='threshold-alerter', "
+       "StartingPosition='LATEST', BatchSize=100)."),
+    _c("alert-probe", "alerts", "a hot reading raises an alert", 2, check_alert,
+       "Probe: a reading of 95.5 reached alert-inbox through telemetry-alerts.",
+       "A reading above 80 did not produce an alert.",
+       "For each record: json.loads(base64.b64decode(record['kinesis']['data'])); if temperature > 80, "
+       "sns.publish to telemetry-alerts with the device_id in the message. Subscribe alert-inbox "
+       "to the topic."),
+    _c("no-false-alert", "alerts", "a normal reading raises no alert", 1, check_no_false_alert,
+       "Probe: a reading of 21.0 raised no alert.",
+       "A normal reading produced an alert.",
+       "Alert only when temperature > 80 (check the THRESHOLD you pass in the environment).",
+       hidden=True),
+    _c("firehose-source", "firehose", "Firehose reads the stream, writes telemetry-lake", 1,
+       check_firehose_source,
+       "telemetry-to-s3 reads telemetry and writes to telemetry-lake.",
+       "telemetry-to-s3 does not read the data stream or does not write to the bucket.",
+       "DeliveryStreamType='KinesisStreamAsSource', KinesisStreamSourceConfiguration={'KinesisStreamARN': "
+       "stream_arn, 'RoleARN': ROLE_ARN}, ExtendedS3DestinationConfiguration={'BucketARN': "
+       "'arn:aws:s3:::telemetry-lake', ...}."),
+    _c("date-prefix", "firehose", "date-partitioned prefix", 1, check_date_prefix,
+       "Objects land under readings/year=.../month=.../day=...: Athena can prune by date.",
+       "The S3 prefix has no date partitions.",
+       "Prefix='readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/' and an "
+       "ErrorOutputPrefix such as 'errors/!{firehose:error-output-type}/!{timestamp:yyyy}/'."),
+    _c("gzip", "firehose", "GZIP compression", 1, check_gzip,
+       "Objects are GZIP-compressed: less storage and fewer bytes scanned by Athena.",
+       "The delivery stream does not compress.",
+       "CompressionFormat='GZIP' in ExtendedS3DestinationConfiguration."),
+    _c("processor", "firehose", "a Lambda transformation processor", 1, check_processor,
+       "telemetry-transform processes every buffer before delivery.",
+       "There is no Lambda processor telemetry-transform.",
+       "ProcessingConfiguration={'Enabled': True, 'Processors': [{'Type': 'Lambda', 'Parameters': "
+       "[{'ParameterName': 'LambdaArn', 'ParameterValue': transform_arn}]}]}."),
+    _c("delivery-probe", "firehose", "every reading reaches S3 as a JSON line", 2, check_delivery,
+       "Probe: five readings went stream -> Firehose -> processor -> S3, one JSON object per line.",
+       "Readings put on the stream did not all reach S3 as JSON lines.",
+       "The processor must answer every recordId with result 'Ok' and data = base64 of the JSON "
+       "followed by '\\n' ('Dropped' discards a record for good)."),
+    _c("athena-table", "athena", "table telemetry.readings over the lake", 1, check_table,
+       "telemetry.readings reads s3://telemetry-lake/readings/.",
+       "The Athena table telemetry.readings is missing or points elsewhere.",
+       "CREATE EXTERNAL TABLE readings (device_id string, temperature double, humidity double, ts "
+       "bigint) PARTITIONED BY (year string, month string, day string) ROW FORMAT SERDE "
+       "'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://telemetry-lake/readings/'."),
+    _c("athena-query", "athena", "per-device, per-minute min/avg/max", 2, check_query,
+       "Probe: the named query gave one row per device and minute with the right numbers.",
+       "The named query per-device-minute does not give min/avg/max per device per minute.",
+       "GROUP BY device_id AND the minute (date_trunc('minute', from_unixtime(ts))), with columns "
+       "named min_temp, avg_temp, max_temp; save it with athena.create_named_query."),
+    _c("lag-alarm", "metrics", "an alarm on the consumer's iterator age", 2, check_alarm,
+       "telemetry-consumer-lag fires when threshold-alerter falls minutes behind.",
+       "The iterator-age alarm is missing or watches the wrong thing.",
+       "put_metric_alarm(AlarmName='telemetry-consumer-lag', Namespace='AWS/Lambda', "
+       "MetricName='IteratorAge', Dimensions=[{'Name': 'FunctionName', 'Value': "
+       "'threshold-alerter'}], Statistic='Maximum', Period=60, Threshold=60000, ...)."),
+    _c("dashboard", "metrics", "a dashboard of throughput and lag", 1, check_dashboard,
+       "The dashboard telemetry graphs IncomingRecords and IteratorAge.",
+       "The dashboard telemetry is missing a graph.",
+       "put_dashboard(DashboardName='telemetry', DashboardBody=json.dumps({'widgets': [...]})) with "
+       "metrics ['AWS/Kinesis', 'IncomingRecords', 'StreamName', 'telemetry'] and ['AWS/Lambda', "
+       "'IteratorAge', 'FunctionName', 'threshold-alerter']."),
+]
