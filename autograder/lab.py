@@ -24,6 +24,7 @@ from autograder.traffic import Traffic
 LABS = {
     "lab01": "autograder.labs.lab01",
     "lab03": "autograder.labs.lab03",
+    "lab05": "autograder.labs.lab05",
 }
 ROLE_NAME = "eventlab-lab-role"
 GRADE_MARKER = "EVENTLAB-GRADE-JSON:"
