@@ -13,7 +13,15 @@ import json
 from typing import Any
 
 from autograder.checks import Check, CheckFailed
-from autograder.probes import function, log_text, probe_id, queue, queue_bodies, queue_url, subscription
+from autograder.probes import (
+    function,
+    log_text,
+    probe_id,
+    queue,
+    queue_bodies,
+    queue_url,
+    subscription,
+)
 
 API = "orders-api"
 STAGE = "prod"
@@ -167,7 +175,7 @@ def check_content_type(sb: Any) -> None:
 def _post_and_find(sb: Any, order: dict[str, Any]) -> None:
     status, answer = post(sb, order)
     if not 200 <= status < 300:
-        raise CheckFailed(f"POST /orders answered {status} {answer[:200].decode(errors='replace')}")
+        raise CheckFailed(f"POST /orders answered {status} (body {answer[:200].decode(errors='replace')})")
     wanted = json.dumps(order)
     bodies = delivered_bodies(sb)
     for body in bodies:
@@ -249,7 +257,7 @@ def check_e2e(sb: Any) -> None:
     for order in (_order(good[0]), _order(bad, quantity=-1), _order(good[1], quantity=2)):
         status, answer = post(sb, order)
         if not 200 <= status < 300:
-            raise CheckFailed(f"POST /orders answered {status} {answer[:200].decode(errors='replace')}")
+            raise CheckFailed(f"POST /orders answered {status} (body {answer[:200].decode(errors='replace')})")
     sb.clock.advance(hours=2)
     wrong = []
     for order_id in good:
@@ -329,7 +337,7 @@ def check_alarm(sb: Any) -> None:
                      "ApproximateNumberOfMessagesVisible")
     dims = {d["Name"]: d["Value"] for d in alarm.get("Dimensions") or []}
     if dims != {"QueueName": DLQ}:
-        wrong.append(f"its dimensions are {dims}, not {{'QueueName': '{DLQ}'}}")
+        wrong.append(f"its dimensions are {dims} (expected QueueName = {DLQ})")
     op, threshold = alarm.get("ComparisonOperator"), float(alarm.get("Threshold", -1))
     if not ((op == "GreaterThanThreshold" and 0 <= threshold < 1)
             or (op == "GreaterThanOrEqualToThreshold" and 0 < threshold <= 1)):
@@ -408,7 +416,7 @@ CHECKS = [
        "A probe order posted to /orders arrived in orders-queue as exactly the posted JSON.",
        "A posted order did not arrive in orders-queue as the message body.",
        "The mapping template: Action=SendMessage&MessageBody=$util.urlEncode($input.body), with the "
-       "Content-Type request parameter set (without it SQS sees no Action, yet the API answers 200)."),
+       "Content-Type request parameter set (without it SQS finds no Action in the request and refuses it)."),
     _c("url-encoding", "api", "an order with & = % + arrives intact", 1, check_url_encoding,
        "An order whose note holds & = % + arrived unchanged.",
        "An order with & = % + in it did not arrive intact.",

@@ -207,8 +207,10 @@ def build():
             status, answer = post_order(order)
             assert status == 202 and answer["messageId"], (status, answer)
         sb.clock.advance(hours=2)
+        print("posted", len(orders), "orders; two virtual hours later:")
         """),
         given("lab05-e2e-look", """
+        # the DLQ's messages: each was received 5 times by the consumer, +1 by this look
         dead = sqs.receive_message(QueueUrl=dlq_url, AttributeNames=["All"], MaxNumberOfMessages=10,
                                    VisibilityTimeout=0)["Messages"]
         print([(json.loads(m["Body"])["orderId"], m["Attributes"]["ApproximateReceiveCount"]) for m in dead])
@@ -236,8 +238,9 @@ def build():
         Update the mapping (`update_event_source_mapping(UUID=mapping_uuid, ...)`).
         """),
         solution("lab05-buffer", "", """
-        lam.update_event_source_mapping(UUID=mapping_uuid, BatchSize=1000,
-                                        MaximumBatchingWindowInSeconds=300)
+        mapping = lam.update_event_source_mapping(UUID=mapping_uuid, BatchSize=1000,
+                                                  MaximumBatchingWindowInSeconds=300)
+        print(mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"])
         """),
         md("lab05-burst-md", """
         A burst: 20 orders a minute for three minutes over HTTP, then the depth of the queue
@@ -304,6 +307,7 @@ def build():
             Dimensions=[{"Name": "QueueName", "Value": "orders-dlq"}], Statistic="Maximum",
             Period=60, EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold",
             AlarmActions=[topic_arn], OKActions=[topic_arn])
+        print(cw.describe_alarms(AlarmNames=["orders-dlq-alarm"])["MetricAlarms"][0]["StateValue"])
         """),
         given("lab05-monitoring-look", """
         post_order({"orderId": "ord-bad-2", "sku": "SKU-7", "quantity": -3})
