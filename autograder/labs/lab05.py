@@ -434,7 +434,7 @@ CHECKS = [
        "timeout is too short.",
        "create_event_source_mapping(..., FunctionResponseTypes=['ReportBatchItemFailures']); "
        "VisibilityTimeout >= 6 x Timeout + MaximumBatchingWindowInSeconds."),
-    _c("e2e", "e2e", "good orders once, a bad one to the DLQ after 5 tries", 2, check_e2e,
+    _c("e2e", "end-to-end", "good orders once, a bad one to the DLQ after 5 tries", 2, check_e2e,
        "Probe orders posted to the API: the good ones were processed once each, the bad one "
        "reached orders-dlq after 5 deliveries.",
        "End to end, an order was processed more or less than once, or the bad one was lost.",

@@ -219,7 +219,7 @@ def build():
         print(sorted(e["message"].strip() for e in logs))
         architecture()
         """),
-        check("lab05-check-e2e", "e2e"),
+        check("lab05-check-e2e", "end-to-end"),
         md("lab05-buffer-md", f"""
         ## Step 5: buffering a burst
 
