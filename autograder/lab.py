@@ -26,6 +26,7 @@ LABS = {
     "lab02": "autograder.labs.lab02",
     "lab03": "autograder.labs.lab03",
     "lab04": "autograder.labs.lab04",
+    "lab05": "autograder.labs.lab05",
 }
 ROLE_NAME = "eventlab-lab-role"
 GRADE_MARKER = "EVENTLAB-GRADE-JSON:"

@@ -1,0 +1,460 @@
+"""Lab 5: API Gateway -> SQS -> Lambda, the buffering pattern, and its monitoring.
+
+Names the lab asks for: REST API ``orders-api`` with ``POST /orders`` on stage ``prod``;
+queue ``orders-queue`` with dead-letter queue ``orders-dlq``; function
+``order-processor``; topic ``ops-alerts`` with queue ``ops-inbox`` subscribed; alarm
+``orders-dlq-alarm``.  Probes post their own orders (ids ``probe-...``) through the API
+or put their own messages on the queues; every check reads the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from autograder.checks import Check, CheckFailed
+from autograder.probes import (
+    function,
+    log_text,
+    probe_id,
+    queue,
+    queue_bodies,
+    queue_url,
+    subscription,
+)
+
+API = "orders-api"
+STAGE = "prod"
+QUEUE = "orders-queue"
+DLQ = "orders-dlq"
+FUNCTION = "order-processor"
+TOPIC = "ops-alerts"
+INBOX = "ops-inbox"
+ALARM = "orders-dlq-alarm"
+MAX_RECEIVES = 5
+BURST_MINUTES = 3
+BURST_PER_MINUTE = 20
+
+
+# -- look-ups -------------------------------------------------------------------------
+def _api(sb: Any) -> dict[str, Any]:
+    apis = [a for a in sb.client("apigateway").get_rest_apis()["items"] if a["name"] == API]
+    if not apis:
+        raise CheckFailed(f"there is no REST API named '{API}'")
+    return apis[-1]
+
+
+def _orders_resource(sb: Any) -> dict[str, Any]:
+    api = _api(sb)
+    resources = sb.client("apigateway").get_resources(restApiId=api["id"])["items"]
+    found = [r for r in resources if r["path"] == "/orders"]
+    if not found:
+        raise CheckFailed(f"'{API}' has no resource /orders")
+    return found[0]
+
+
+def _integration(sb: Any) -> dict[str, Any]:
+    api = _api(sb)
+    resource = _orders_resource(sb)
+    apigw = sb.client("apigateway")
+    try:
+        apigw.get_method(restApiId=api["id"], resourceId=resource["id"], httpMethod="POST")
+        return apigw.get_integration(restApiId=api["id"], resourceId=resource["id"], httpMethod="POST")
+    except apigw.exceptions.NotFoundException:
+        raise CheckFailed("/orders has no POST method with an integration") from None
+
+
+def _stage(sb: Any) -> str:
+    api = _api(sb)
+    stages = [s["stageName"] for s in sb.client("apigateway").get_stages(restApiId=api["id"])["item"]]
+    if STAGE not in stages:
+        raise CheckFailed(f"'{API}' has no stage '{STAGE}' (create a deployment with stageName='{STAGE}')")
+    return api["id"]
+
+
+def post(sb: Any, order: dict[str, Any] | str) -> tuple[int, bytes]:
+    """POST an order to the deployed API, in-process (what an HTTP client gets)."""
+    api_id = _stage(sb)
+    body = order if isinstance(order, str) else json.dumps(order)
+    status, _, answer = sb.service("apigateway").invoke(
+        api_id, STAGE, "POST", "/orders", headers={"Content-Type": "application/json"}, body=body)
+    return status, answer
+
+
+def _order(order_id: str, quantity: int = 1, **extra: Any) -> dict[str, Any]:
+    return {"orderId": order_id, "sku": "SKU-42", "quantity": quantity, **extra}
+
+
+def _queue_arn(sb: Any, name: str) -> str:
+    return queue(sb, name).queue_arn
+
+
+def delivered_bodies(sb: Any, queue_name: str = QUEUE) -> list[str]:
+    """Every body the queue got: still queued, handed to a function, or dead-lettered."""
+    arn = _queue_arn(sb, queue_name)
+    out = list(queue_bodies(sb, queue_name))
+    for entry in sb.service("lambda").invocation_log:
+        event = entry.get("event")
+        if isinstance(event, dict):
+            out += [r.get("body", "") for r in event.get("Records") or []
+                    if isinstance(r, dict) and r.get("eventSourceARN") == arn]
+    if DLQ in sb.backend("sqs").queues:
+        out += queue_bodies(sb, DLQ)
+    return out
+
+
+def _deliveries(sb: Any, order_id: str) -> int:
+    """How many times the function was handed a record carrying ``order_id``."""
+    n = 0
+    for entry in sb.service("lambda").invocation_log:
+        event = entry.get("event")
+        if entry["function"] == FUNCTION and isinstance(event, dict):
+            n += sum(1 for r in event.get("Records") or [] if order_id in str(r.get("body", "")))
+    return n
+
+
+def _processed(sb: Any, order_id: str) -> int:
+    return sum(1 for line in log_text(sb, FUNCTION).splitlines() if line.strip() == f"processed {order_id}")
+
+
+def _mapping(sb: Any) -> dict[str, Any]:
+    function(sb, FUNCTION)
+    arn = _queue_arn(sb, QUEUE)
+    mappings = sb.client("lambda").list_event_source_mappings(
+        FunctionName=FUNCTION, EventSourceArn=arn)["EventSourceMappings"]
+    if not mappings:
+        raise CheckFailed(f"no event source mapping connects {QUEUE} to {FUNCTION}")
+    return mappings[0]
+
+
+# -- step 1: queues -----------------------------------------------------------------
+def check_queues(sb: Any) -> None:
+    for name in (QUEUE, DLQ):
+        if queue(sb, name).fifo_queue:
+            raise CheckFailed(f"{name} is a FIFO queue (this lab uses standard queues)")
+
+
+def check_dlq(sb: Any) -> None:
+    q = queue(sb, QUEUE)
+    dlq = queue(sb, DLQ)
+    redrive = q.redrive_policy
+    if not redrive:
+        raise CheckFailed(f"{QUEUE} has no RedrivePolicy to {DLQ}")
+    if isinstance(redrive, str):
+        redrive = json.loads(redrive)
+    if redrive.get("deadLetterTargetArn") != dlq.queue_arn:
+        raise CheckFailed(f"{QUEUE}'s RedrivePolicy points to {redrive.get('deadLetterTargetArn')}, not {DLQ}")
+    count = int(redrive.get("maxReceiveCount", 0))
+    if count != MAX_RECEIVES:
+        raise CheckFailed(f"maxReceiveCount is {count}, not {MAX_RECEIVES}")
+
+
+# -- step 2: the API ----------------------------------------------------------------
+def check_api(sb: Any) -> None:
+    integration = _integration(sb)
+    if integration.get("type") != "AWS":
+        raise CheckFailed(f"the POST /orders integration is of type {integration.get('type')}, not AWS")
+    uri = integration.get("uri", "")
+    if ":sqs:" not in uri or not (uri.endswith(f"/{QUEUE}") or uri.endswith("action/SendMessage")):
+        raise CheckFailed(f"the integration URI {uri} is not SQS path/ACCOUNT/{QUEUE} or action/SendMessage")
+    if integration.get("httpMethod") != "POST":
+        raise CheckFailed(f"the integration's HTTP method is {integration.get('httpMethod')}, not POST")
+    _stage(sb)
+
+
+def check_content_type(sb: Any) -> None:
+    params = _integration(sb).get("requestParameters") or {}
+    value = next((v for k, v in params.items() if k.lower() == "integration.request.header.content-type"), None)
+    if value is None:
+        raise CheckFailed("the integration maps no integration.request.header.Content-Type")
+    if value != "'application/x-www-form-urlencoded'":
+        raise CheckFailed(f"Content-Type is mapped to {value}, not 'application/x-www-form-urlencoded' "
+                          "(with the quotes: a literal)")
+
+
+def _post_and_find(sb: Any, order: dict[str, Any]) -> None:
+    status, answer = post(sb, order)
+    if not 200 <= status < 300:
+        raise CheckFailed(f"POST /orders answered {status} (body {answer[:200].decode(errors='replace')})")
+    wanted = json.dumps(order)
+    bodies = delivered_bodies(sb)
+    for body in bodies:
+        try:
+            if json.loads(body) == order:
+                return
+        except ValueError:
+            continue
+    near = [b for b in bodies if order["orderId"] in b]
+    raise CheckFailed(f"POST /orders answered {status} but {QUEUE} did not get the body {wanted}"
+                      + (f"; it got {near[-1][:200]!r}" if near else "; nothing with that order arrived"))
+
+
+def check_api_probe(sb: Any) -> None:
+    _post_and_find(sb, _order(probe_id("probe")))
+
+
+def check_url_encoding(sb: Any) -> None:
+    _post_and_find(sb, _order(probe_id("probe"), note="fragile & heavy = 100% + care"))
+
+
+# -- step 3: the consumer ------------------------------------------------------------
+def _record(message_id: str, body: str, arn: str) -> dict[str, Any]:
+    return {"messageId": message_id, "receiptHandle": f"rh-{message_id}", "body": body,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": arn, "awsRegion": "us-east-1"}
+
+
+def check_handler(sb: Any) -> None:
+    function(sb, FUNCTION)
+    arn = _queue_arn(sb, QUEUE) if QUEUE in sb.backend("sqs").queues else "arn:aws:sqs:us-east-1:123456789012:x"
+    good1, good2, bad = probe_id("probe"), probe_id("probe"), probe_id("probe")
+    records = [_record("m-good-1", json.dumps(_order(good1)), arn),
+               _record("m-bad", json.dumps(_order(bad, quantity=0)), arn),
+               _record("m-good-2", json.dumps(_order(good2, quantity=3)), arn)]
+    answer = sb.client("lambda").invoke(FunctionName=FUNCTION, Payload=json.dumps({"Records": records}))
+    payload = answer["Payload"].read().decode()
+    if answer.get("FunctionError"):
+        raise CheckFailed(f"the handler raised on a batch with one bad order: {payload[:200]} "
+                          "(a raise fails the whole batch: report the bad item instead)")
+    try:
+        response = json.loads(payload)
+    except ValueError:
+        response = None
+    if not isinstance(response, dict) or "batchItemFailures" not in response:
+        raise CheckFailed(f"the handler returned {payload[:200]}, not {{'batchItemFailures': [...]}}")
+    ids = sorted(f.get("itemIdentifier", "?") for f in response["batchItemFailures"] or []
+                 if isinstance(f, dict))
+    if ids != ["m-bad"]:
+        raise CheckFailed(f"for a batch of two good orders and one with quantity 0 the handler "
+                          f"reported {ids or 'no failures'}, not ['m-bad'] (the bad order would be lost)")
+    missing = [o for o in (good1, good2) if not _processed(sb, o)]
+    if missing:
+        raise CheckFailed(f"the handler did not print 'processed <orderId>' for {missing}")
+
+
+def check_mapping(sb: Any) -> None:
+    mapping = _mapping(sb)
+    if mapping.get("State") not in (None, "Enabled", "Creating", "Enabling"):
+        raise CheckFailed(f"the mapping is {mapping.get('State')}")
+    if "ReportBatchItemFailures" not in (mapping.get("FunctionResponseTypes") or []):
+        raise CheckFailed("the mapping has no FunctionResponseTypes ['ReportBatchItemFailures'], so "
+                          "Lambda ignores the batchItemFailures the handler returns")
+    fn_timeout = int(function(sb, FUNCTION).timeout or 3)
+    window = int(mapping.get("MaximumBatchingWindowInSeconds") or 0)
+    visibility = int(queue(sb, QUEUE).visibility_timeout)
+    if visibility < 6 * fn_timeout + window:
+        raise CheckFailed(f"{QUEUE}'s visibility timeout is {visibility} s, below 6 x the function "
+                          f"timeout ({fn_timeout} s) + the batching window ({window} s) = "
+                          f"{6 * fn_timeout + window} s")
+
+
+# -- step 4: end to end --------------------------------------------------------------
+def check_e2e(sb: Any) -> None:
+    _mapping(sb)
+    good = [probe_id("probe"), probe_id("probe")]
+    bad = probe_id("probe")
+    for order in (_order(good[0]), _order(bad, quantity=-1), _order(good[1], quantity=2)):
+        status, answer = post(sb, order)
+        if not 200 <= status < 300:
+            raise CheckFailed(f"POST /orders answered {status} (body {answer[:200].decode(errors='replace')})")
+    sb.clock.advance(hours=2)
+    wrong = []
+    for order_id in good:
+        n = _processed(sb, order_id)
+        if n != 1:
+            wrong.append(f"good order {order_id} was processed {n} times (expected once)")
+    in_dlq = any(bad in body for body in queue_bodies(sb, DLQ))
+    deliveries = _deliveries(sb, bad)
+    if not in_dlq:
+        wrong.append(f"an order with quantity -1 is not in {DLQ} two hours later (the function got it "
+                     f"{deliveries} times)")
+    elif deliveries != MAX_RECEIVES:
+        wrong.append(f"the order with quantity -1 reached {DLQ} after {deliveries} deliveries, "
+                     f"not {MAX_RECEIVES}")
+    if wrong:
+        raise CheckFailed("; ".join(wrong))
+
+
+# -- step 5: buffering ---------------------------------------------------------------
+def _depths(sb: Any, start: Any, end: Any) -> list[float]:
+    points = sb.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": QUEUE}], StartTime=start, EndTime=end,
+        Period=60, Statistics=["Maximum"])["Datapoints"]
+    return [p["Maximum"] for p in sorted(points, key=lambda p: p["Timestamp"])]
+
+
+def check_buffer(sb: Any) -> None:
+    _mapping(sb)
+    sb.clock.advance(hours=2)            # let earlier work finish: a quiet queue to start from
+    start = sb.clock.now()
+    sent, failed = [], []
+    step = 60.0 / BURST_PER_MINUTE
+    for _ in range(BURST_MINUTES * BURST_PER_MINUTE):
+        order_id = probe_id("probe")
+        status, _ = post(sb, _order(order_id))
+        (sent if 200 <= status < 300 else failed).append(order_id)
+        sb.clock.advance(seconds=step)
+    if failed:
+        raise CheckFailed(f"{len(failed)} of the burst's requests were not answered 2xx")
+    during = _depths(sb, start, sb.clock.now())
+    sb.clock.advance(minutes=10)
+    after = _depths(sb, start, sb.clock.now())
+    peak = max(during or [0.0])
+    if peak < 2 * BURST_PER_MINUTE:
+        raise CheckFailed(f"during a burst of {BURST_PER_MINUTE} orders a minute for {BURST_MINUTES} "
+                          f"minutes the queue held at most {peak:g} messages at a minute's end "
+                          f"(per-minute depths {during}): the consumer kept pace, so nothing was buffered")
+    if not after or after[-1] > 0:
+        raise CheckFailed(f"ten minutes after the burst {QUEUE} still holds {after[-1] if after else '?'} "
+                          f"messages (per-minute depths {after})")
+    unprocessed = [o for o in sent if not _processed(sb, o)]
+    if unprocessed:
+        raise CheckFailed(f"{len(unprocessed)} of the burst's {len(sent)} orders were never processed")
+
+
+# -- step 6: monitoring ----------------------------------------------------------------
+def _alarm(sb: Any) -> dict[str, Any]:
+    alarms = sb.client("cloudwatch").describe_alarms(AlarmNames=[ALARM])["MetricAlarms"]
+    if not alarms:
+        raise CheckFailed(f"there is no metric alarm named '{ALARM}'")
+    return alarms[0]
+
+
+def _topic_arn(sb: Any) -> str:
+    for t in sb.backend("sns").topics.values():
+        if t.name == TOPIC:
+            return t.arn
+    raise CheckFailed(f"there is no SNS topic named '{TOPIC}'")
+
+
+def check_alarm(sb: Any) -> None:
+    alarm = _alarm(sb)
+    wrong = []
+    if (alarm.get("Namespace"), alarm.get("MetricName")) != ("AWS/SQS", "ApproximateNumberOfMessagesVisible"):
+        wrong.append(f"it watches {alarm.get('Namespace')} {alarm.get('MetricName')}, not AWS/SQS "
+                     "ApproximateNumberOfMessagesVisible")
+    dims = {d["Name"]: d["Value"] for d in alarm.get("Dimensions") or []}
+    if dims != {"QueueName": DLQ}:
+        wrong.append(f"its dimensions are {dims} (expected QueueName = {DLQ})")
+    op, threshold = alarm.get("ComparisonOperator"), float(alarm.get("Threshold", -1))
+    if not ((op == "GreaterThanThreshold" and 0 <= threshold < 1)
+            or (op == "GreaterThanOrEqualToThreshold" and 0 < threshold <= 1)):
+        wrong.append(f"{op} {threshold:g} does not fire on one message")
+    if int(alarm.get("Period") or 0) != 60:
+        wrong.append(f"its period is {alarm.get('Period')} s, not 60")
+    if _topic_arn(sb) not in (alarm.get("AlarmActions") or []):
+        wrong.append(f"its AlarmActions do not include the topic {TOPIC}")
+    if wrong:
+        raise CheckFailed("the alarm: " + "; ".join(wrong))
+
+
+def _notifications(sb: Any) -> list[dict[str, Any]]:
+    out = []
+    for body in queue_bodies(sb, INBOX):
+        try:
+            envelope = json.loads(body)
+            message = json.loads(envelope.get("Message", body)) if isinstance(envelope, dict) else None
+        except (TypeError, ValueError):
+            continue
+        if isinstance(message, dict) and message.get("AlarmName"):
+            out.append(message)
+    return out
+
+
+def check_alarm_probe(sb: Any) -> None:
+    subscription(sb, TOPIC, INBOX)
+    _alarm(sb)
+    sqs = sb.client("sqs")
+    dlq_url = queue_url(sb, DLQ)
+    before = len(_notifications(sb))
+    cw = sb.client("cloudwatch")
+    cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="eventlab probe: reset")
+    marker = probe_id("probe")
+    sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps(_order(marker, quantity=0)))
+    try:
+        sb.clock.advance(minutes=3)
+        new = _notifications(sb)[before:]
+        fired = [n for n in new if n.get("AlarmName") == ALARM and n.get("NewStateValue") == "ALARM"]
+        if not fired:
+            state = _alarm(sb)["StateValue"]
+            raise CheckFailed(f"a message put on {DLQ} brought no ALARM notification from {ALARM} to "
+                              f"{INBOX} within three minutes (the alarm is {state})")
+    finally:
+        dlq = queue(sb, DLQ)
+        dlq._messages = [m for m in dlq._messages if marker not in m.body]
+
+
+def _c(id: str, step: str, title: str, points: float, run: Any, passed: str, failed: str,
+       hint: str, hidden: bool = False) -> Check:
+    return Check(id, step, title, points, run, passed, failed, hint, hidden)
+
+
+CHECKS = [
+    _c("queues", "queues", "queues orders-queue and orders-dlq", 1, check_queues,
+       "orders-queue and orders-dlq exist (standard queues).",
+       "A queue is missing or is FIFO.",
+       "sqs.create_queue(QueueName='orders-dlq') and sqs.create_queue(QueueName='orders-queue', ...)."),
+    _c("dlq", "queues", "redrive to orders-dlq after 5 receives", 2, check_dlq,
+       "orders-queue moves a message to orders-dlq on its 5th failed receive.",
+       "orders-queue has no redrive policy to orders-dlq with maxReceiveCount 5.",
+       "Attributes={'RedrivePolicy': json.dumps({'deadLetterTargetArn': dlq_arn, "
+       "'maxReceiveCount': '5'})}."),
+    _c("api", "api", "POST /orders: an AWS integration to SQS on stage prod", 1, check_api,
+       "orders-api has POST /orders integrated with SQS and deployed to prod.",
+       "The API, its /orders resource, its POST integration to SQS or the prod stage is missing.",
+       "put_integration(type='AWS', integrationHttpMethod='POST', "
+       "uri=f'arn:aws:apigateway:{region}:sqs:path/{account}/orders-queue', credentials=ROLE_ARN, ...) "
+       "then create_deployment(restApiId=..., stageName='prod')."),
+    _c("content-type", "api", "the integration sends a form-encoded request", 1, check_content_type,
+       "The integration request's Content-Type is application/x-www-form-urlencoded.",
+       "The integration does not set the Content-Type header SQS needs.",
+       "requestParameters={'integration.request.header.Content-Type': "
+       "\"'application/x-www-form-urlencoded'\"} (single quotes inside: a literal value)."),
+    _c("api-probe", "api", "a posted order arrives as the message body", 2, check_api_probe,
+       "A probe order posted to /orders arrived in orders-queue as exactly the posted JSON.",
+       "A posted order did not arrive in orders-queue as the message body.",
+       "The mapping template: Action=SendMessage&MessageBody=$util.urlEncode($input.body), with the "
+       "Content-Type request parameter set (without it SQS finds no Action in the request and refuses it)."),
+    _c("url-encoding", "api", "an order with & = % + arrives intact", 1, check_url_encoding,
+       "An order whose note holds & = % + arrived unchanged.",
+       "An order with & = % + in it did not arrive intact.",
+       "The body is form-encoded: wrap it in $util.urlEncode(...) or & and + break it.", hidden=True),
+    _c("handler", "consumer", "the handler reports only the bad order as failed", 2, check_handler,
+       "For two good orders and one with quantity 0 the handler returned batchItemFailures "
+       "[the bad one] and processed the others.",
+       "The handler does not report exactly the failed records.",
+       "Collect {'itemIdentifier': record['messageId']} for each record that fails and return "
+       "{'batchItemFailures': failures}; print('processed', order['orderId']) for the others."),
+    _c("mapping", "consumer", "mapping with ReportBatchItemFailures, visibility sized", 2, check_mapping,
+       "The mapping reports batch item failures and the queue's visibility timeout covers "
+       "6 x the function timeout + the batching window.",
+       "The event source mapping is missing, ignores batchItemFailures, or the queue's visibility "
+       "timeout is too short.",
+       "create_event_source_mapping(..., FunctionResponseTypes=['ReportBatchItemFailures']); "
+       "VisibilityTimeout >= 6 x Timeout + MaximumBatchingWindowInSeconds."),
+    _c("e2e", "end-to-end", "good orders once, a bad one to the DLQ after 5 tries", 2, check_e2e,
+       "Probe orders posted to the API: the good ones were processed once each, the bad one "
+       "reached orders-dlq after 5 deliveries.",
+       "End to end, an order was processed more or less than once, or the bad one was lost.",
+       "Partial batch responses (handler + mapping) and a redrive policy with maxReceiveCount 5."),
+    _c("buffer", "buffer", "the queue absorbs a burst the consumer takes slowly", 2, check_buffer,
+       "During a 3-minute burst the queue held more than two minutes of orders; ten minutes later "
+       "it was empty and every order processed.",
+       "The burst was not buffered, or not drained afterwards.",
+       "update_event_source_mapping(UUID=..., BatchSize=1000, MaximumBatchingWindowInSeconds=300): "
+       "the consumer then takes the queue in large, infrequent batches."),
+    _c("alarm", "monitoring", "alarm on orders-dlq depth -> ops-alerts", 2, check_alarm,
+       "orders-dlq-alarm fires on one visible message in orders-dlq and notifies ops-alerts.",
+       "The alarm is missing or watches the wrong metric, queue, threshold or action.",
+       "put_metric_alarm(AlarmName='orders-dlq-alarm', Namespace='AWS/SQS', "
+       "MetricName='ApproximateNumberOfMessagesVisible', Dimensions=[{'Name': 'QueueName', "
+       "'Value': 'orders-dlq'}], Statistic='Maximum', Period=60, EvaluationPeriods=1, Threshold=0, "
+       "ComparisonOperator='GreaterThanThreshold', AlarmActions=[topic_arn])."),
+    _c("alarm-probe", "monitoring", "a dead letter brings a notification to ops-inbox", 2,
+       check_alarm_probe,
+       "A probe message in orders-dlq brought an ALARM notification to ops-inbox.",
+       "A message in orders-dlq did not bring an ALARM notification to ops-inbox.",
+       "Subscribe ops-inbox (protocol sqs) to ops-alerts; the alarm must watch orders-dlq."),
+]
