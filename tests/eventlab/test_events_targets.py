@@ -306,7 +306,9 @@ def test_a_handler_publishing_over_http_reaches_another_function(sandbox: Sandbo
         "    response = boto3.client('events').put_events(Entries=[{\n"
         "        'Source': 'shop.orders', 'DetailType': 'OrderPlaced',\n"
         "        'Detail': json.dumps({'orderId': event['orderId']})}])\n"
-        "    return response['Entries'][0]['EventId']\n"))
+        "    return response['Entries'][0]['EventId']\n"), timeout=60)
+    # (its PutEvents returns after the sandbox has run the target, a cold start: on a busy
+    # machine that is more than the 1 s a scaled 10 s timeout leaves)
     result = sandbox.client("lambda").invoke(FunctionName="order-service",
                                              Payload=json.dumps({"orderId": "o-77"}).encode())
     assert "FunctionError" not in result
