@@ -19,14 +19,14 @@ from collections.abc import Sequence
 from eventlab import __version__
 
 # name -> (module, one-line help). The help is repeated here so that ``eventlab --help``
-# does not import every subcommand.  ``kafka`` (DESIGN.md) joins this table with the
-# Kafka broker.
+# does not import every subcommand.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("eventlab.sandbox.serve_cli", "serve the local AWS over HTTP for the AWS CLI and SDKs"),
     "quiz": ("quizzes.cli", "scenario quizzes: practice, exam, review, spaced repetition"),
     "notes": ("eventlab.notes", "read the study notes in the terminal or build them as HTML"),
     "grade": ("autograder.cli", "grade lab notebooks and print a per-criterion report"),
     "lab": ("eventlab.lab_cli", "open JupyterLab on your copies of the labs"),
+    "kafka": ("eventlab.kafka_cli", "Kafka topic, group, lag, produce and consume tools"),
 }
 
 

@@ -30,16 +30,14 @@ Functions, Kinesis and Firehose targets (failing the WHOLE PutEvents), ignores
 from __future__ import annotations
 
 import copy
-import heapq
-import itertools
 import json
-import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from eventlab.sandbox.events_input import envelope, json_path, missing, transform
 from eventlab.sandbox.lambda_service import deliver_to_arn
+from eventlab.sandbox.pump import DueQueue
 
 DEFAULT_MAX_RETRIES = 185
 DEFAULT_MAX_AGE = 86400
@@ -86,9 +84,7 @@ class EventsTargetsService:
 
     def __init__(self, sandbox: Any) -> None:
         self.sandbox = sandbox
-        self._queue: list[tuple[float, int, Delivery]] = []
-        self._seq = itertools.count()
-        self._lock = threading.Lock()
+        self._queue: DueQueue[Delivery] = DueQueue(sandbox.clock)
         self._failures: dict[str, dict[str, Any]] = {}
         self._moto_send: Any = None
         self.delivered: list[dict[str, Any]] = []
@@ -169,24 +165,17 @@ class EventsTargetsService:
         self.sandbox.pump.mark_dirty()
 
     def _schedule(self, when: float, delivery: Delivery) -> None:
-        with self._lock:
-            heapq.heappush(self._queue, (when, next(self._seq), delivery))
-        self.sandbox.clock.call_at(when, lambda: None)  # advance() stops here
+        self._queue.schedule(when, delivery)
 
     # -- the pump's part -------------------------------------------------------------
     def poll(self) -> bool:
-        now = self.sandbox.clock.time()
-        due: list[Delivery] = []
-        with self._lock:
-            while self._queue and self._queue[0][0] <= now:
-                due.append(heapq.heappop(self._queue)[2])
+        due = self._queue.pop_due()
         for delivery in due:
             self._attempt(delivery)
         return bool(due)
 
     def pending(self) -> int:
-        with self._lock:
-            return len(self._queue)
+        return len(self._queue)
 
     def _attempt(self, delivery: Delivery) -> None:
         delivery.attempts += 1

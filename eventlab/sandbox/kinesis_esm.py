@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from eventlab.sandbox.lambda_service import deliver_to_arn, esm_enabled
+from eventlab.sandbox.lambda_service import deliver_to_arn, esm_enabled, lambda_backend_if_loaded
 
 MAX_BACKOFF = 60.0
 
@@ -56,7 +56,9 @@ class KinesisService:
         """Nothing to patch: moto's inline trigger is removed when the mapping is created."""
 
     def poll(self) -> bool:
-        lam = self.sandbox.backend("lambda")
+        lam = lambda_backend_if_loaded(self.sandbox)
+        if lam is None:
+            return False
         worked = False
         for esm in list(lam._event_source_mappings.values()):
             if ":kinesis:" not in esm.event_source_arn or not esm_enabled(esm):
@@ -124,7 +126,9 @@ class KinesisService:
         failed_from = _failure_point(esm, result, batch)
         self.batches.append({"mapping": esm.uuid, "shard": shard.shard_id, "size": len(batch),
                              "ok": failed_from is None,
-                             "first": batch[0].sequence_number, "last": batch[-1].sequence_number})
+                             "first": batch[0].sequence_number, "last": batch[-1].sequence_number,
+                             "function": fn.function_name, "stream_arn": stream.arn,
+                             "arrival": batch[-1].created_at, "time": now})
         if failed_from is None:
             cursor.next_sequence = batch[-1].sequence_number + 1
             cursor.attempts = 0

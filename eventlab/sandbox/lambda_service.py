@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
 import threading
 import uuid
@@ -25,7 +23,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventlab.sandbox.lambda_runtime import FunctionConfig, InvocationResult, LambdaRuntime
+from eventlab.sandbox.pump import DueQueue
 
+LAMBDA_MODELS = "moto.awslambda.models"
 ASYNC_RETRY_DELAYS = (60.0, 120.0)  # seconds before the first and the second retry
 DEFAULT_MAX_EVENT_AGE = 21600
 
@@ -54,14 +54,16 @@ class LambdaService:
             time_scale=sandbox.lambda_time_scale,
         )
         sandbox.runtime = self.runtime
-        self._queue: list[tuple[float, int, AsyncInvocation]] = []
-        self._seq = itertools.count()
-        self._lock = threading.Lock()
+        self._queue: DueQueue[AsyncInvocation] = DueQueue(sandbox.clock)
         self._log_lock = threading.Lock()
         self.invocation_log: list[dict[str, Any]] = []
 
     # -- installation --------------------------------------------------------------
     def install(self, patches: Any) -> None:
+        # moto's Lambda models pull in S3, DynamoDB and ECR: patch them when first used.
+        patches.after_import(LAMBDA_MODELS, lambda: self._install(patches))
+
+    def _install(self, patches: Any) -> None:
         from moto.awslambda.models import LambdaBackend, LambdaFunction
 
         service = self
@@ -164,7 +166,7 @@ class LambdaService:
         self.invocation_log.append({
             "function": fn.function_name, "event": event, "ok": result.ok,
             "time": self.sandbox.clock.time(), "request_id": result.request_id,
-            "error": result.error()})
+            "error": result.error(), "duration_ms": result.duration_ms})
         return result
 
     def invoke_async(self, function_arn: str, event: Any) -> str:
@@ -175,18 +177,11 @@ class LambdaService:
         return request_id
 
     def _schedule(self, when: float, item: AsyncInvocation) -> None:
-        with self._lock:
-            heapq.heappush(self._queue, (when, next(self._seq), item))
-        if when > self.sandbox.clock.time():
-            self.sandbox.clock.call_at(when, lambda: None)  # so that advance() stops there
+        self._queue.schedule(when, item)
 
     # -- the pump's poller -------------------------------------------------------------
     def poll(self) -> bool:
-        now = self.sandbox.clock.time()
-        due: list[AsyncInvocation] = []
-        with self._lock:
-            while self._queue and self._queue[0][0] <= now:
-                due.append(heapq.heappop(self._queue)[2])
+        due = self._queue.pop_due()
         for item in due:
             self._run_async(item)
         return bool(due)
@@ -268,6 +263,13 @@ class LambdaService:
             events = [{"timestamp": int(ms), "message": line} for ms, line in lines]
             if events:
                 logs.put_log_events(group, stream, events)
+
+
+def lambda_backend_if_loaded(sandbox: Any) -> Any:
+    """moto's Lambda backend, or None while no one has used Lambda (so no mapping exists)."""
+    import sys
+
+    return sandbox.backend("lambda") if LAMBDA_MODELS in sys.modules else None
 
 
 def esm_enabled(esm: Any) -> bool:

@@ -216,6 +216,7 @@ class MotoTimeSweeper:
         self.clock = clock
         self.patches = patches
         self._seen: set[str] = set()
+        self._swept_count = -1
         import moto.core.utils as core_utils
 
         original_unix_time = core_utils.unix_time
@@ -244,6 +245,12 @@ class MotoTimeSweeper:
         set_active_clock(None)
 
     def sweep(self) -> None:
+        # Runs after every API call: scanning thousands of module names costs ~1 ms, so
+        # skip it while nothing has been imported since the last sweep.
+        count = len(sys.modules)
+        if count == self._swept_count:
+            return
+        self._swept_count = count
         for name in [n for n in list(sys.modules) if n.startswith("moto.") and n not in self._seen]:
             module = sys.modules.get(name)
             self._seen.add(name)

@@ -18,10 +18,12 @@ bug in one delivery path never stops the others.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 log = logging.getLogger("eventlab.sandbox")
 
@@ -34,6 +36,42 @@ class Poller(Protocol):
     def poll(self) -> bool:
         """Do what is due now; return True if anything happened."""
         ...
+
+
+T = TypeVar("T")
+
+
+class DueQueue(Generic[T]):
+    """Items to handle at a virtual time (retries, delayed deliveries), for a poller.
+
+    ``schedule(when, item)`` also registers ``when`` with the clock so that
+    ``clock.advance`` stops there; ``pop_due()`` returns the items whose time has come,
+    in time order (ties in scheduling order).
+    """
+
+    def __init__(self, clock: Any) -> None:
+        self._clock = clock
+        self._heap: list[tuple[float, int, T]] = []
+        self._seq = itertools.count()
+        self._lock = threading.Lock()
+
+    def schedule(self, when: float, item: T) -> None:
+        with self._lock:
+            heapq.heappush(self._heap, (when, next(self._seq), item))
+        if when > self._clock.time():
+            self._clock.call_at(when, lambda: None)  # advance() stops here
+
+    def pop_due(self) -> list[T]:
+        now = self._clock.time()
+        due: list[T] = []
+        with self._lock:
+            while self._heap and self._heap[0][0] <= now:
+                due.append(heapq.heappop(self._heap)[2])
+        return due
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._heap)
 
 
 class Pump:

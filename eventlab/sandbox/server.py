@@ -9,6 +9,9 @@ The wrapper adds what moto's server lacks: after each request the sandbox's pump
     POST /_eventlab/settle                 run deliveries now
     GET  /_eventlab/health                 -> {"status": "ok"}
 
+A service may claim paths of its own with ``http_route(path) -> WSGI app | None``: API
+Gateway's invoke URLs (``/restapis/{id}/{stage}/_user_request_/...``) are served that way.
+
 Lambda handlers running in their own processes call the sandbox through this server
 (``AWS_ENDPOINT_URL``), so an in-process sandbox starts one on a free loopback port the
 first time a function runs.
@@ -48,10 +51,20 @@ class AdminApp:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_eventlab/"):
             return self._admin(environ, start_response, path)
+        app = self._service_route(path) or self.moto_app
         with self.sandbox.server_thread():
-            body = b"".join(self.moto_app(environ, start_response))
+            body = b"".join(app(environ, start_response))
             self.sandbox.after_request(from_server=True)
         return [body]
+
+    def _service_route(self, path: str) -> Callable[..., Iterable[bytes]] | None:
+        """A service's own handler for ``path`` (API Gateway invoke URLs), if one claims it."""
+        for service in self.sandbox._services:
+            route = getattr(service, "http_route", None)
+            handler = route(path) if route is not None else None
+            if handler is not None:
+                return handler
+        return None
 
     def _admin(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")

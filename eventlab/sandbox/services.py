@@ -17,11 +17,21 @@ SERVICES = [
     "eventlab.sandbox.sns_lambda:SNSLambdaService",
     "eventlab.sandbox.events_targets:EventsTargetsService",
     "eventlab.sandbox.stepfunctions:StepFunctionsService",
+    "eventlab.sandbox.firehose:FirehoseService",
+    "eventlab.sandbox.athena:AthenaService",
+    "eventlab.sandbox.apigateway:ApiGatewayService",
+    # after the services above, so that its counters wrap their versions of moto's methods
+    "eventlab.sandbox.metrics:MetricsService",
+    "eventlab.sandbox.alarms:AlarmsService",
+    "eventlab.sandbox.appscaling:AppScalingService",
+    "eventlab.sandbox.schedules:SchedulesService",
+    "eventlab.sandbox.msk:MSKService",
 ]
 
 
 def install_all(sandbox: Any) -> list[Any]:
-    installed = []
+    installed: list[Any] = []
+    sandbox._services = installed  # so that a service can find those installed before it
     for spec in SERVICES:
         module_name, _, class_name = spec.partition(":")
         cls = getattr(importlib.import_module(module_name), class_name)

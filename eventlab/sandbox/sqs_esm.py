@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from eventlab.sandbox.lambda_service import esm_enabled
+from eventlab.sandbox.lambda_service import esm_enabled, lambda_backend_if_loaded
 
 
 class SQSService:
@@ -73,9 +75,40 @@ class SQSService:
                         message_within_retention,
                         "same retention check without recomputing every queue attribute per message")
 
+        # moto's SendMessage reads single flags (ContentBasedDeduplication) from
+        # Queue.attributes, which builds every attribute, three of them by walking every
+        # message: O(queue depth) per send. While a send runs, the property answers a
+        # key-by-key view instead (the full dict on iteration).
+        from moto.sqs.models import Queue
+
+        full_attributes = Queue.attributes.fget
+        sending = threading.local()
+
+        def attributes(queue: Any) -> Any:
+            if getattr(sending, "depth", 0):
+                return _AttributeView(queue, full_attributes)
+            return full_attributes(queue)
+
+        patches.replace(Queue, "attributes", property(attributes),
+                        "SendMessage reads one queue attribute without computing them all")
+
+        def make_send(original: Any) -> Any:
+            def send_message(backend: Any, *args: Any, **kwargs: Any) -> Any:
+                sending.depth = getattr(sending, "depth", 0) + 1
+                try:
+                    return original(backend, *args, **kwargs)
+                finally:
+                    sending.depth -= 1
+            return send_message
+
+        patches.wrap(SQSBackend, "send_message", make_send,
+                     "SendMessage reads one queue attribute without computing them all")
+
     # -- the event source mapping poller -------------------------------------------------
     def poll(self) -> bool:
-        lam = self.sandbox.backend("lambda")
+        lam = lambda_backend_if_loaded(self.sandbox)
+        if lam is None:
+            return False
         worked = False
         for esm in list(lam._event_source_mappings.values()):
             if not esm.event_source_arn.startswith("arn:aws:sqs:") or not esm_enabled(esm):
@@ -174,6 +207,46 @@ class SQSService:
         if message.message_attributes:
             record["md5OfMessageAttributes"] = message.attribute_md5
         return record
+
+
+class _AttributeView(Mapping):
+    """Queue attributes computed one key at a time (the same values moto computes)."""
+
+    def __init__(self, queue: Any, full: Any) -> None:
+        self._queue = queue
+        self._full_fn = full
+        self._full: dict[str, Any] | None = None
+
+    def _all(self) -> dict[str, Any]:
+        if self._full is None:
+            self._full = self._full_fn(self._queue)
+        return self._full
+
+    def __getitem__(self, key: str) -> Any:
+        # Mirrors moto's Queue.attributes: which keys exist, and how values are rendered.
+        queue = self._queue
+        # moto writes these two last, over any base-attribute value of the same name.
+        if key == "Policy" and queue.policy:
+            return queue.policy
+        if key == "RedrivePolicy" and queue.redrive_policy:
+            return json.dumps(queue.redrive_policy)
+        names = list(queue.BASE_ATTRIBUTES)
+        if queue.fifo_queue:
+            names += queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:
+            names += queue.KMS_ATTRIBUTES
+        if key in names:
+            from moto.core.utils import camelcase_to_underscores
+
+            value = getattr(queue, camelcase_to_underscores(key))
+            return str(value).lower() if isinstance(value, bool) else value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def _attribute(value: dict[str, Any]) -> dict[str, Any]:

@@ -178,3 +178,21 @@ def test_disabled_mapping_does_not_poll(sandbox, make_function):
     assert events_of(sandbox, "rec") == []
     sandbox.client("lambda").update_event_source_mapping(UUID=uuid, Enabled=True)
     assert [r["body"] for e in events_of(sandbox, "rec") for r in e["Records"]] == ["wait"]
+
+
+def test_attribute_view_answers_like_moto(sandbox):
+    """The per-key view used during SendMessage gives what moto's full attributes give."""
+    from moto.sqs.models import Queue
+
+    from eventlab.sandbox.sqs_esm import _AttributeView
+
+    _, dlq_arn = queue(sandbox, "view-dlq.fifo", FifoQueue="true")
+    queue(sandbox, "plain", Policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    queue(sandbox, "ordered.fifo", FifoQueue="true", ContentBasedDeduplication="true",
+          RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}))
+    full = Queue.attributes.fget
+    for q in sandbox.backend("sqs").queues.values():
+        expected = full(q)
+        view = _AttributeView(q, full)
+        for key in [*expected, "ContentBasedDeduplication", "Policy", "RedrivePolicy", "Nope"]:
+            assert view.get(key) == expected.get(key), (q.name, key)
