@@ -24,6 +24,7 @@ from autograder.traffic import Traffic
 LABS = {
     "lab01": "autograder.labs.lab01",
     "lab03": "autograder.labs.lab03",
+    "lab06": "autograder.labs.lab06",
 }
 ROLE_NAME = "eventlab-lab-role"
 GRADE_MARKER = "EVENTLAB-GRADE-JSON:"
