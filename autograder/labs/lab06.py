@@ -185,7 +185,7 @@ def check_topic_probe(sb: Any) -> None:
                 where[key].add(part)
     split = [s for s, parts in where.items() if len(parts) > 1]
     if split:
-        raise CheckFailed(f"the same key went to several partitions: {split[:3]}")
+        raise CheckFailed(f"the same key went to several partitions ({', '.join(split[:3])})")
     used = set().union(*where.values()) if where else set()
     if len(used) < 2:
         raise CheckFailed(f"12 probe symbols all landed on partition(s) {sorted(used)}: "
@@ -207,7 +207,8 @@ def check_keyed(sb: Any) -> None:
                           f"(keys seen: {keys}{', ...' if len(wrong_key) > 3 else ''})")
     spread = {s: sorted(p) for s, p in where.items() if len(p) > 1}
     if spread:
-        raise CheckFailed(f"a symbol's trades are on several partitions: {spread}")
+        raise CheckFailed("a symbol's trades are on several partitions ("
+                          + "; ".join(f"{s} on {p}" for s, p in sorted(spread.items())) + ")")
 
 
 def check_ordering(sb: Any) -> None:
@@ -247,7 +248,8 @@ def check_split(sb: Any) -> None:
                           f"{desc.state}); keep both consumers open")
     owned = [sorted(p for t, p in m.assignments if t == TRADES) for m in members]
     if not all(owned):
-        raise CheckFailed(f"a member of '{group}' owns no partition of '{TRADES}': {owned}")
+        raise CheckFailed(f"a member of '{group}' owns no partition of '{TRADES}' (the members "
+                          f"own {owned})")
     flat = owned[0] + owned[1]
     if sorted(flat) != list(range(count)):
         raise CheckFailed(f"the members own partitions {owned}, not each of the {count} "
@@ -258,6 +260,18 @@ def check_dashboard(sb: Any) -> None:
     _group_read_everything(bootstrap(sb), GROUPS["dashboard"])
 
 
+def _backlog(bs: str, group: str) -> int:
+    """Messages the group has still to read on 'trades' (a partition it never committed on
+    counts from its start; describe_group's lag leaves such partitions out)."""
+    from eventlab.kafka import tools
+
+    desc = tools.describe_group(bs, group)
+    starts = tools.end_offsets(bs, [(TRADES, p.partition) for p in desc.partitions
+                                    if p.topic == TRADES], "earliest")
+    return sum(p.end - (p.committed if p.committed is not None else starts[(TRADES, p.partition)])
+               for p in desc.partitions if p.topic == TRADES)
+
+
 def check_two_groups(sb: Any) -> None:
     from eventlab.kafka import tools
 
@@ -265,13 +279,13 @@ def check_two_groups(sb: Any) -> None:
     groups = [GROUPS["analytics"], GROUPS["dashboard"]]
     for group in groups:
         _committed(bs, group)
-    before = {g: tools.describe_group(bs, g).total_lag for g in groups}
+    before = {g: _backlog(bs, g) for g in groups}
     probes = _probe_trades(5)
     tools.produce(bs, TRADES, probes)
-    after = {g: tools.describe_group(bs, g).total_lag for g in groups}
-    wrong = [f"{g}: lag {before[g]} -> {after[g]}" for g in groups if after[g] - before[g] != 5]
+    after = {g: _backlog(bs, g) for g in groups}
+    wrong = [f"{g}: {before[g]} -> {after[g]}" for g in groups if after[g] - before[g] != 5]
     if wrong:
-        raise CheckFailed("5 probe trades did not add 5 to each group's lag (" + "; ".join(wrong)
+        raise CheckFailed("5 probe trades did not add 5 to each group's backlog (" + "; ".join(wrong)
                           + "): each group must track every partition of 'trades'")
 
 
@@ -306,7 +320,7 @@ def check_bars(sb: Any) -> None:
     got: dict[tuple[str, str], dict[str, Any]] = {}
     sizes = Counter()
     for rows in read_topic(bs, BARS).values():
-        for _, key, bar in rows:
+        for _, _key, bar in rows:
             if not isinstance(bar, dict) or bar.get("symbol") not in SYMBOLS:
                 continue
             start = datetime.fromisoformat(bar["window_start"])
@@ -321,7 +335,7 @@ def check_bars(sb: Any) -> None:
                           "(tumbling windows of one minute)")
     aligned = [k for k in got if datetime.fromisoformat(k[1]).astimezone(UTC).second != 0]
     if aligned:
-        raise CheckFailed(f"windows do not start on the minute: {aligned[:2]}")
+        raise CheckFailed(f"windows do not start on the minute (e.g. {aligned[0]})")
     missing = sorted(set(expected) - set(got))
     extra = sorted(set(got) - set(expected))
     if missing or extra:
@@ -414,7 +428,7 @@ CHECKS = [
        "After processing each batch, consumer.commit(asynchronous=False) on the consumer that "
        "read it."),
     _c("two-groups", "dashboard", "each group sees every new trade", 1, check_two_groups,
-       "5 probe trades added 5 to the lag of 'analytics' and of 'dashboard'.",
+       "5 probe trades added 5 to the backlog of 'analytics' and of 'dashboard'.",
        "Probe trades did not reach both groups independently.",
        "Use two different group.id values: 'analytics' and 'dashboard' each keep their own "
        "offsets.", hidden=True),

@@ -244,7 +244,10 @@ def build():
         gives the same bars. On AWS this runs in Managed Service for Apache Flink or Kafka
         Streams; here `ohlc_bars` (a bytewax dataflow) reads `trades` to its end, keys by
         symbol, folds each symbol's trades per window and writes one bar per symbol and
-        minute to another topic. Create `bars-1m` (6 partitions), run
+        minute to another topic. A symbol's trades must reach it in order: if they were
+        spread over partitions (any key but the symbol), they would arrive out of order
+        and the windows would drop the late ones (`result.late`). Create `bars-1m`
+        (6 partitions), run
         `ohlc_bars(bootstrap, "trades", "bars-1m", window=...)` with one-minute windows.
         See [Managed Service for Apache Flink]({C}/streams.md#managed-service-for-apache-flink).
         """),
