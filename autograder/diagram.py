@@ -69,6 +69,7 @@ def picture(sandbox: Any, traffic: Traffic | None = None) -> Picture:
     pic = Picture()
     _sns_sqs_lambda(sandbox, pic, traffic)
     _eventbridge(sandbox, pic, traffic)
+    _kafka(sandbox, pic)
     return pic
 
 
@@ -136,6 +137,38 @@ def _eventbridge(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
         aid = pic.node("a", archive.name, '[("{} (archive)")]')
         source = archive.source_arn.split("/")[-1]
         pic.edge(_id("b", source), aid, f"{len(archive.events)} archived", dashed=True)
+
+
+def _kafka(sb: Any, pic: Picture) -> None:
+    """MSK clusters; with a running broker, its topics and each group's backlog per topic."""
+    clusters = list(sb.backend("kafka").clusters.values())
+    if not clusters:
+        return
+    cids = [pic.node("k", c.cluster_name, '[/"{} (MSK ' + c.cluster_type.title() + ", "
+                     + c.state + ')"/]') for c in clusters]
+    try:
+        msk = sb.service("msk")
+        if not (msk.external or (msk.broker is not None and msk.broker.running)):
+            return
+        from eventlab.kafka import tools
+
+        bs = msk.bootstrap_servers()
+        topics = tools.list_topics(bs)
+        ends = tools.end_offsets(bs, [(t, p) for t, n in topics.items() for p in range(n)])
+        tids = {}
+        for topic, n in topics.items():
+            held = sum(v for (t, _), v in ends.items() if t == topic)
+            tids[topic] = pic.node("kt", topic, f'[("{{}} ({n} partitions, {_msgs(held)})")]')
+            pic.edge(cids[0], tids[topic], "topic", dashed=True)
+        for group, _state in tools.list_groups(bs):
+            desc = tools.describe_group(bs, group)
+            gid = pic.node("kg", group, f'(["{{}} (group, {len(desc.members)} live)"])')
+            for topic in sorted({p.topic for p in desc.partitions} & set(tids)):
+                backlog = sum(p.end - (p.committed or 0) for p in desc.partitions
+                              if p.topic == topic)
+                pic.edge(tids[topic], gid, f"backlog {backlog}")
+    except Exception:  # the picture never breaks a check cell
+        return
 
 
 def _target_node(pic: Picture, arn: str) -> str:
