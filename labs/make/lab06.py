@@ -335,12 +335,16 @@ def build():
         md("lab06-end-md", f"""
         ## The picture, and what the sandbox cannot show
 
+        The picture below (also under each check) draws the cluster, its topics and each
+        consumer group with its backlog, read from the broker.
+
         On AWS you would also watch `MaxOffsetLag` per group in CloudWatch, give the
         cluster's IAM policy `kafka-cluster:Connect`, `ReadData` and `WriteData`, and
         replicate each partition 3 times. The sandbox has no CloudWatch metrics for MSK,
         no IAM authentication and one broker. See [security]({C}/streams.md#security).
         """),
         given("lab06-picture", """
+        architecture()   # the cluster, its topics, and each group's backlog per topic
         print(tools.list_topics(bootstrap))
         for group, state in tools.list_groups(bootstrap):
             print(group, state, "lag", tools.describe_group(bootstrap, group).total_lag)
