@@ -150,22 +150,36 @@ def _kafka(sb: Any, pic: Picture) -> None:
         msk = sb.service("msk")
         if not (msk.external or (msk.broker is not None and msk.broker.running)):
             return
+        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+        from confluent_kafka.admin import OffsetSpec
+
         from eventlab.kafka import tools
 
-        bs = msk.bootstrap_servers()
-        topics = tools.list_topics(bs)
-        ends = tools.end_offsets(bs, [(t, p) for t, n in topics.items() for p in range(n)])
+        admin = tools.admin(msk.bootstrap_servers())  # one client: this runs in every check
+        topics = {name: len(t.partitions) for name, t in admin.list_topics(timeout=5).topics.items()
+                  if not name.startswith("__")}
+        wanted = {TopicPartition(t, p): OffsetSpec.latest() for t, n in topics.items()
+                  for p in range(n)}
+        ends = {(tp.topic, tp.partition): f.result(timeout=5).offset
+                for tp, f in (admin.list_offsets(wanted, request_timeout=5) if wanted else {}).items()}
         tids = {}
-        for topic, n in topics.items():
+        for topic, n in sorted(topics.items()):
             held = sum(v for (t, _), v in ends.items() if t == topic)
             tids[topic] = pic.node("kt", topic, f'[("{{}} ({n} partitions, {_msgs(held)})")]')
             pic.edge(cids[0], tids[topic], "topic", dashed=True)
-        for group, _state in tools.list_groups(bs):
-            desc = tools.describe_group(bs, group)
-            gid = pic.node("kg", group, f'(["{{}} (group, {len(desc.members)} live)"])')
-            for topic in sorted({p.topic for p in desc.partitions} & set(tids)):
-                backlog = sum(p.end - (p.committed or 0) for p in desc.partitions
-                              if p.topic == topic)
+        groups = sorted(g.group_id for g in admin.list_consumer_groups(
+            request_timeout=5).result(timeout=5).valid)
+        described = admin.describe_consumer_groups(groups, request_timeout=5) if groups else {}
+        for group in groups:
+            members = len(described[group].result(timeout=5).members)
+            listed = admin.list_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(group)], request_timeout=5)[group].result(timeout=5)
+            committed = {(tp.topic, tp.partition): tp.offset for tp in listed.topic_partitions
+                         if tp.error is None and tp.offset >= 0}
+            gid = pic.node("kg", group, f'(["{{}} (group, {members} live)"])')
+            for topic in sorted({t for t, _ in committed} & set(tids)):
+                backlog = sum(ends.get((topic, p), 0) - committed.get((topic, p), 0)
+                              for p in range(topics[topic]))
                 pic.edge(tids[topic], gid, f"backlog {backlog}")
     except Exception:  # the picture never breaks a check cell
         return
