@@ -30,7 +30,8 @@ def build():
         In the sandbox the cluster's brokers are one local Kafka-protocol broker,
         plaintext and unauthenticated, with replication factor 1: see the MSK section of
         [differences.md]({D}/differences.md#msk-kafka). Your Kafka code is the same as on
-        AWS, apart from the security settings.
+        AWS, apart from the security settings. A topic cannot be created twice: to redo a
+        step, run the notebook again from its first cell (a fresh sandbox and broker).
         """),
         given("lab06-setup", """
         import json
@@ -118,8 +119,8 @@ def build():
         group can work at once. Partitions can be added later but never removed, and adding
         them moves keys to other partitions. Create `trades` with **6 partitions** using
         the Kafka admin client (on MSK, replication factor 3; the sandbox has one broker,
-        so 1). MSK Serverless caps partitions per cluster (2,400 leader partitions) and bills
-        each partition-hour. See [ordering and delivery]({C}/streams.md#ordering-and-delivery).
+        so 1). MSK Serverless has a quota of partitions per cluster and bills every
+        partition-hour, so more partitions than consumers need cost money. See [ordering and delivery]({C}/streams.md#ordering-and-delivery).
         """),
         solution("lab06-topic", """
         admin = AdminClient({"bootstrap.servers": bootstrap, **QUIET})
