@@ -28,8 +28,8 @@ def test_lab_copies_notebooks_and_notes_and_never_overwrites(tmp_path, capsys) -
     workspace = tmp_path / "ws"
     assert main(["lab", "--dir", str(workspace), "--copy-only"]) == 0
     names = sorted(p.name for p in workspace.glob("*.ipynb"))
-    assert names == sorted(p.name for p in learner_notebooks()) == [
-        "lab01_fanout.ipynb", "lab03_eventbridge.ipynb"]
+    assert names == sorted(p.name for p in learner_notebooks())
+    assert {"lab01_fanout.ipynb", "lab03_eventbridge.ipynb"} <= set(names)  # and later labs
     text = (workspace / "lab01_fanout.ipynb").read_text()
     assert "../../../content/" not in text and "(content/patterns.md#fan-out)" in text
     assert (workspace / "content" / "patterns.md").exists()
