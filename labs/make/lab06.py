@@ -6,7 +6,6 @@ from labs.make.cells import check, given, md, notebook, solution
 
 NAME = "lab06_msk"
 C = "../../../content"
-D = "../../../docs"
 
 
 def build():
@@ -28,8 +27,8 @@ def build():
         probe trades (symbols `PRB...`, ids `probe-...`); they never read your variables.
 
         In the sandbox the cluster's brokers are one local Kafka-protocol broker,
-        plaintext and unauthenticated, with replication factor 1: see the MSK section of
-        [differences.md]({D}/differences.md#msk-kafka). Your Kafka code is the same as on
+        plaintext and unauthenticated, with replication factor 1 (the MSK section of
+        eventlab's `docs/differences.md` lists what differs). Your Kafka code is the same as on
         AWS, apart from the security settings. A topic cannot be created twice: to redo a
         step, run the notebook again from its first cell (a fresh sandbox and broker).
         """),
@@ -283,7 +282,7 @@ def build():
         **Sandbox note.** On MSK, a consumer process that dies is evicted from its group
         after `session.timeout.ms` (45 s) and its partitions are reassigned. The sandbox's
         broker never evicts a member that vanished without leaving
-        ([differences.md]({D}/differences.md#msk-kafka)), so here the crashing settler
+        (`docs/differences.md`), so here the crashing settler
         **closes** its consumer in `finally` (it leaves the group without committing): what
         the next member gets is the same as after an eviction. See
         [ordering and delivery]({C}/streams.md#ordering-and-delivery).
