@@ -69,6 +69,7 @@ def picture(sandbox: Any, traffic: Traffic | None = None) -> Picture:
     pic = Picture()
     _sns_sqs_lambda(sandbox, pic, traffic)
     _eventbridge(sandbox, pic, traffic)
+    _kafka(sandbox, pic)
     return pic
 
 
@@ -136,6 +137,52 @@ def _eventbridge(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
         aid = pic.node("a", archive.name, '[("{} (archive)")]')
         source = archive.source_arn.split("/")[-1]
         pic.edge(_id("b", source), aid, f"{len(archive.events)} archived", dashed=True)
+
+
+def _kafka(sb: Any, pic: Picture) -> None:
+    """MSK clusters; with a running broker, its topics and each group's backlog per topic."""
+    clusters = list(sb.backend("kafka").clusters.values())
+    if not clusters:
+        return
+    cids = [pic.node("k", c.cluster_name, '[/"{} (MSK ' + c.cluster_type.title() + ", "
+                     + c.state + ')"/]') for c in clusters]
+    try:
+        msk = sb.service("msk")
+        if not (msk.external or (msk.broker is not None and msk.broker.running)):
+            return
+        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+        from confluent_kafka.admin import OffsetSpec
+
+        from eventlab.kafka import tools
+
+        admin = tools.admin(msk.bootstrap_servers())  # one client: this runs in every check
+        topics = {name: len(t.partitions) for name, t in admin.list_topics(timeout=5).topics.items()
+                  if not name.startswith("__")}
+        wanted = {TopicPartition(t, p): OffsetSpec.latest() for t, n in topics.items()
+                  for p in range(n)}
+        ends = {(tp.topic, tp.partition): f.result(timeout=5).offset
+                for tp, f in (admin.list_offsets(wanted, request_timeout=5) if wanted else {}).items()}
+        tids = {}
+        for topic, n in sorted(topics.items()):
+            held = sum(v for (t, _), v in ends.items() if t == topic)
+            tids[topic] = pic.node("kt", topic, f'[("{{}} ({n} partitions, {_msgs(held)})")]')
+            pic.edge(cids[0], tids[topic], "topic", dashed=True)
+        groups = sorted(g.group_id for g in admin.list_consumer_groups(
+            request_timeout=5).result(timeout=5).valid)
+        described = admin.describe_consumer_groups(groups, request_timeout=5) if groups else {}
+        for group in groups:
+            members = len(described[group].result(timeout=5).members)
+            listed = admin.list_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(group)], request_timeout=5)[group].result(timeout=5)
+            committed = {(tp.topic, tp.partition): tp.offset for tp in listed.topic_partitions
+                         if tp.error is None and tp.offset >= 0}
+            gid = pic.node("kg", group, f'(["{{}} (group, {members} live)"])')
+            for topic in sorted({t for t, _ in committed} & set(tids)):
+                backlog = sum(ends.get((topic, p), 0) - committed.get((topic, p), 0)
+                              for p in range(topics[topic]))
+                pic.edge(tids[topic], gid, f"backlog {backlog}")
+    except Exception:  # the picture never breaks a check cell
+        return
 
 
 def _target_node(pic: Picture, arn: str) -> str:

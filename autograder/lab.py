@@ -27,6 +27,7 @@ LABS = {
     "lab03": "autograder.labs.lab03",
     "lab04": "autograder.labs.lab04",
     "lab05": "autograder.labs.lab05",
+    "lab06": "autograder.labs.lab06",
 }
 ROLE_NAME = "eventlab-lab-role"
 GRADE_MARKER = "EVENTLAB-GRADE-JSON:"
