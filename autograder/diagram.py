@@ -69,8 +69,86 @@ def picture(sandbox: Any, traffic: Traffic | None = None) -> Picture:
     pic = Picture()
     _sns_sqs_lambda(sandbox, pic, traffic)
     _eventbridge(sandbox, pic, traffic)
-    _kafka(sandbox, pic)
+    for section in (_kafka, _apigateway, _streams, _workflows):
+        try:
+            section(sandbox, pic)
+        except Exception:  # noqa: BLE001 - a picture must never break a check cell
+            continue
     return pic
+
+
+def _loaded(module: str) -> bool:
+    """Whether the sandbox has used this part of moto (drawing must not load it)."""
+    import sys
+
+    return module in sys.modules
+
+
+def _apigateway(sb: Any, pic: Picture) -> None:
+    """REST APIs and where their integrations send requests (SQS queues, Lambda functions)."""
+    if not _loaded("moto.apigateway.models"):
+        return
+    for api in sb.backend("apigateway").apis.values():
+        gid = pic.node("g", api.name, '[/"{} (API Gateway)"/]')
+        for resource in api.resources.values():
+            for verb, method in resource.resource_methods.items():
+                integration = getattr(method, "method_integration", None)
+                uri = getattr(integration, "uri", "") or ""
+                route = f"{verb} {resource.get_path()}"
+                if ":sqs:path/" in uri:
+                    pic.edge(gid, pic.node("q", uri.rsplit("/", 1)[-1], '[["{} (SQS)"]]'), route)
+                elif ":sqs:action/" in uri:
+                    params = getattr(integration, "request_parameters", None) or {}
+                    queue = next((v.strip("'").rsplit("/", 1)[-1] for k, v in params.items()
+                                  if k.endswith("QueueUrl")), "SQS")
+                    pic.edge(gid, pic.node("q", queue, '[["{} (SQS)"]]'), route)
+                elif ":lambda:path/" in uri and ":function:" in uri:
+                    name = uri.split(":function:")[1].split("/")[0].split(":")[0]
+                    pic.edge(gid, pic.node("f", name, '("{} (Lambda)")'), route)
+
+
+def _streams(sb: Any, pic: Picture) -> None:
+    """Kinesis streams with their Lambda consumers, Firehose streams with source and bucket."""
+    if _loaded("moto.kinesis.models"):
+        kinesis = sb.backend("kinesis")
+        for stream in kinesis.streams.values():
+            records = sum(len(shard.records) for shard in stream.shards.values())
+            sid = pic.node("k", stream.stream_name,
+                           '[/"{} (Kinesis, ' + f"{len(stream.shards)} shards, {_records(records)})" + '"/]')
+            if _loaded("moto.awslambda.models"):
+                for esm in sb.backend("lambda")._event_source_mappings.values():
+                    if esm.event_source_arn == stream.arn:
+                        name = esm.function_arn.split(":")[6]
+                        pic.edge(sid, pic.node("f", name, '("{} (Lambda)")'), "event source mapping")
+    if _loaded("moto.firehose.models"):
+        for delivery in sb.backend("firehose").delivery_streams.values():
+            fid = pic.node("h", delivery.delivery_stream_name, '[/"{} (Firehose)"/]')
+            stream_arn = (getattr(delivery, "source", None) or {}).get("KinesisStreamARN")
+            if stream_arn:
+                pic.edge(_id("k", stream_arn.rsplit("/", 1)[-1]), fid, "reads")
+            for destination in delivery.destinations:
+                s3 = destination.get("S3") or destination.get("ExtendedS3") or {}
+                bucket = str(s3.get("BucketARN", "")).rsplit(":", 1)[-1]
+                if bucket:
+                    label = str(s3.get("CompressionFormat") or "UNCOMPRESSED")
+                    pic.edge(fid, pic.node("s", bucket, '[("{} (S3)")]'), label)
+
+
+def _workflows(sb: Any, pic: Picture) -> None:
+    """State machines with the count of their executions."""
+    if not _loaded("moto.stepfunctions.parser.models"):
+        return
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[sb.account_id][sb.region]
+    for machine in list(backend.state_machines):
+        runs = len(getattr(machine, "executions", None) or [])
+        runs_text = f"{runs} run" + ("" if runs == 1 else "s")
+        pic.node("w", machine.name, '[["{} (Step Functions ' + str(machine.sm_type) + f", {runs_text})" + '"]]')
+
+
+def _records(n: int) -> str:
+    return f"{n} record" + ("" if n == 1 else "s")
 
 
 def _sns_sqs_lambda(sb: Any, pic: Picture, traffic: Traffic | None) -> None:

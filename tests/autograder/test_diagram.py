@@ -1,0 +1,40 @@
+"""The architecture picture draws the data paths too: API Gateway, Kinesis, Firehose, Step Functions."""
+
+from __future__ import annotations
+
+import json
+
+from autograder.diagram import picture
+
+
+def test_data_paths_in_the_picture(sandbox):
+    sandbox.client("sqs").create_queue(QueueName="orders")
+    gw = sandbox.client("apigateway")
+    api = gw.create_rest_api(name="shop")["id"]
+    root = next(r["id"] for r in gw.get_resources(restApiId=api)["items"] if r["path"] == "/")
+    orders = gw.create_resource(restApiId=api, parentId=root, pathPart="orders")["id"]
+    gw.put_method(restApiId=api, resourceId=orders, httpMethod="POST", authorizationType="NONE")
+    gw.put_integration(restApiId=api, resourceId=orders, httpMethod="POST", type="AWS",
+                       integrationHttpMethod="POST",
+                       uri="arn:aws:apigateway:us-east-1:sqs:path/123456789012/orders")
+    kinesis = sandbox.client("kinesis")
+    kinesis.create_stream(StreamName="telemetry", ShardCount=2)
+    kinesis.put_record(StreamName="telemetry", Data=b"21.5", PartitionKey="dev-1")
+    stream_arn = kinesis.describe_stream(StreamName="telemetry")["StreamDescription"]["StreamARN"]
+    sandbox.client("s3").create_bucket(Bucket="lake")
+    role = "arn:aws:iam::123456789012:role/firehose"
+    sandbox.client("firehose").create_delivery_stream(
+        DeliveryStreamName="to-lake", DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn, "RoleARN": role},
+        ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::lake", "RoleARN": role,
+                                            "CompressionFormat": "GZIP"})
+    sfn = sandbox.client("stepfunctions")
+    machine = sfn.create_state_machine(name="saga", roleArn=role, definition=json.dumps(
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    sfn.start_execution(stateMachineArn=machine)
+
+    text = picture(sandbox).text()
+    assert "shop (API Gateway) -> orders (SQS)  (POST /orders)" in text
+    assert "telemetry (Kinesis, 2 shards, 1 record) -> to-lake (Firehose)  (reads)" in text
+    assert "to-lake (Firehose) -> lake (S3)  (GZIP)" in text
+    assert "saga (Step Functions STANDARD, 1 run)" in text
