@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import urllib.error
@@ -174,3 +175,14 @@ def proxy_status_and_body(payload: dict[str, Any]) -> tuple[int, str | None] | N
     if body is not None and not isinstance(body, str):
         return None
     return status, body
+
+
+def proxy_body_bytes(payload: dict[str, Any], body: str | None) -> bytes | None:
+    """A proxy response's body as bytes (base64-decoded with ``isBase64Encoded``); None if
+    that decoding fails."""
+    if payload.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body or "")
+        except ValueError:
+            return None
+    return (body or "").encode()

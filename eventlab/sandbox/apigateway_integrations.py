@@ -18,6 +18,7 @@ from eventlab.sandbox.apigateway_common import (
     invoke_lambda,
     lambda_arn_from_uri,
     message,
+    proxy_body_bytes,
     proxy_status_and_body,
     substitute_stage_variables,
 )
@@ -237,12 +238,9 @@ def proxy_response_v1(payload: Any) -> Response | None:
         return None
     headers.update({str(k): str(v) for k, v in single.items()})
     headers.setdefault("Content-Type", "application/json")
-    data = (body or "").encode()
-    if payload.get("isBase64Encoded"):
-        try:
-            data = base64.b64decode(body or "")
-        except ValueError:
-            return None
+    data = proxy_body_bytes(payload, body)
+    if data is None:
+        return None
     return status, headers, data
 
 

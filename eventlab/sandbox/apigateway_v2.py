@@ -26,6 +26,7 @@ from eventlab.sandbox.apigateway_common import (
     invoke_lambda,
     match_template,
     message,
+    proxy_body_bytes,
     proxy_status_and_body,
     substitute_stage_variables,
 )
@@ -204,12 +205,9 @@ def response_v2(payload: Any, raw: bytes) -> Response | None:
     cookies = payload.get("cookies") or []
     if cookies:
         headers["Set-Cookie"] = [str(c) for c in cookies]
-    data = (body or "").encode()
-    if payload.get("isBase64Encoded"):
-        try:
-            data = base64.b64decode(body or "")
-        except ValueError:
-            return None
+    data = proxy_body_bytes(payload, body)
+    if data is None:
+        return None
     return status, headers, data
 
 
