@@ -283,15 +283,20 @@ def _pattern_summary(raw: Any) -> str:
 
 def show(sandbox: Any, traffic: Traffic | None = None) -> None:
     """Display (or refresh) the picture; every earlier copy in the notebook updates too."""
+    pic = picture(sandbox, traffic)
+    show_text(pic.mermaid(), pic.text())
+
+
+def show_text(mermaid: str, text: str) -> None:
+    """Display a picture given as Mermaid source and its text form."""
     from autograder.display import in_notebook
 
-    pic = picture(sandbox, traffic)
     if not in_notebook():
-        print(pic.text())
+        print(text)
         return
     from IPython.display import display
 
-    bundle = {"text/markdown": "```mermaid\n" + pic.mermaid() + "\n```", "text/plain": pic.text()}
+    bundle = {"text/markdown": "```mermaid\n" + mermaid + "\n```", "text/plain": text}
     display(bundle, raw=True, display_id=DISPLAY_ID)
     from IPython.display import update_display
 

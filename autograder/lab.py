@@ -45,10 +45,14 @@ class Session:
 _session: Session | None = None
 
 
-def lab_module(lab: str) -> Any:
+def lab_module_name(lab: str) -> str:
     if lab not in LABS:
         raise KeyError(f"unknown lab '{lab}'; known: {', '.join(LABS)}")
-    return importlib.import_module(LABS[lab])
+    return LABS[lab]
+
+
+def lab_module(lab: str) -> Any:
+    return importlib.import_module(lab_module_name(lab))
 
 
 def checks_of(lab: str) -> list[Check]:
@@ -56,16 +60,38 @@ def checks_of(lab: str) -> list[Check]:
 
 
 def start(lab: str) -> Any:
-    """Start a fresh sandbox for ``lab`` (stopping the one a previous run started)."""
-    global _session
-    from eventlab.sandbox import Sandbox, zip_code
+    """Start a fresh sandbox for ``lab`` (stopping the one a previous run started).
 
-    module = lab_module(lab)
+    Under ``eventlab grade`` (``EVENTLAB_GRADING_URL`` set) the sandbox lives in the
+    grading process: this returns a :class:`autograder.remote.RemoteSandbox` for it.
+    """
+    global _session
+    from autograder import remote
+    from eventlab.sandbox.code import zip_code
+
+    if remote.url():
+        lab_module_name(lab)   # an unknown lab fails here, as it does in JupyterLab
+        info = remote.call("/_eventlab/lab/start", {"lab": lab})
+        sandbox = remote.RemoteSandbox(info)
+        _session = Session(lab, None, sandbox, None, info["role_arn"])
+        _install_names({"zip_code": zip_code, "ROLE_ARN": info["role_arn"]})
+        return sandbox
+    from eventlab.sandbox import Sandbox
+
     stop()
     current = Sandbox.current()
     if current is not None:
         current.stop()
     sandbox = Sandbox().start()
+    open_session(lab, sandbox)
+    _install_names({"zip_code": zip_code, "ROLE_ARN": session().role_arn})
+    return sandbox
+
+
+def open_session(lab: str, sandbox: Any) -> Session:
+    """The lab's session on a started sandbox: traffic counting and the lab's IAM role."""
+    global _session
+    module = lab_module(lab)
     traffic = Traffic(sandbox).install()
     role = sandbox.client("iam").create_role(
         RoleName=ROLE_NAME,
@@ -73,8 +99,7 @@ def start(lab: str) -> Any:
             "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
             "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
     _session = Session(lab, module, sandbox, traffic, role)
-    _install_names({"zip_code": zip_code, "ROLE_ARN": role})
-    return sandbox
+    return _session
 
 
 def stop() -> None:
@@ -82,6 +107,10 @@ def stop() -> None:
     if _session is not None:
         _session.sandbox.stop()
         _session = None
+
+
+def _remote() -> bool:
+    return _session is not None and _session.module is None
 
 
 def session() -> Session:
@@ -110,6 +139,10 @@ def _install_names(names: dict[str, Any]) -> None:
 
 def _run(step: str, hidden: bool) -> list[Result]:
     s = session()
+    if _remote():
+        from autograder import remote
+
+        return remote.results(remote.call("/_eventlab/lab/check", {"step": step, "hidden": hidden}))
     chosen = [c for c in s.module.CHECKS if c.step == step and c.hidden == hidden]
     if not chosen and not hidden:
         steps = sorted({c.step for c in s.module.CHECKS})
@@ -121,12 +154,12 @@ def _run(step: str, hidden: bool) -> list[Result]:
 
 def check(step: str) -> Report:
     """Run a step's visible checks, show the checklist and the architecture picture."""
-    from autograder import diagram, display
+    from autograder import display
 
     s = session()
     report = Report(s.lab, _run(step, hidden=False), title=f"step '{step}'")
     display.show(report)
-    diagram.show(s.sandbox, s.traffic)
+    _show_architecture()
     return report
 
 
@@ -137,22 +170,35 @@ def hidden(step: str) -> list[Result]:
 
 def architecture() -> None:
     """Show the architecture picture now."""
-    from autograder import diagram
+    _show_architecture()
+
+
+def _show_architecture() -> None:
+    from autograder import diagram, remote
 
     s = session()
-    diagram.show(s.sandbox, s.traffic)
+    if _remote():
+        remote.show_picture(remote.call("/_eventlab/lab/architecture"))
+    else:
+        diagram.show(s.sandbox, s.traffic)
+
+
+def grade_report(lab: str) -> Report:
+    """Every check of ``lab``, visible and hidden, on the current sandbox."""
+    if _session is None or _session.lab != lab or _remote():
+        return not_started_report(lab)
+    return Report(lab, [run_check(c, _session.sandbox) for c in checks_of(lab)], title="grade")
+
+
+def not_started_report(lab: str) -> Report:
+    return Report(lab, [Result(c.id, c.step, c.title, c.points, 0.0, False,
+                               "The notebook never started its sandbox (its first code cell, "
+                               f"start(\"{lab}\"), did not run or failed), so nothing could be "
+                               "checked.", c.hint, c.hidden) for c in checks_of(lab)], title="grade")
 
 
 def grade_all(lab: str) -> Report:
-    """Every check of ``lab`` on the current sandbox; printed as JSON after a marker."""
-    checks = checks_of(lab)
-    if _session is None or _session.lab != lab:
-        results = [Result(c.id, c.step, c.title, c.points, 0.0, False,
-                          "The notebook never started its sandbox (its first code cell, "
-                          f"start(\"{lab}\"), did not run or failed), so nothing could be checked.",
-                          c.hint, c.hidden) for c in checks]
-    else:
-        results = [run_check(c, _session.sandbox) for c in checks]
-    report = Report(lab, results, title="grade")
+    """:func:`grade_report`, printed as JSON after a marker (for a notebook run headless)."""
+    report = grade_report(lab)
     print(GRADE_MARKER + json.dumps(report.as_dict()))
     return report

@@ -89,6 +89,13 @@ class Sandbox:
         self._thread_flags = threading.local()
         self.runtime: Any = None
         self.started = False
+        # Over HTTP (see server.py): extra POST routes under /_eventlab/ (path -> handler of
+        # the JSON body), moto's /moto-api closed, and non-Lambda callers waiting for the
+        # deliveries their request caused.  ``eventlab grade`` sets all three.
+        self.admin_routes: dict[str, Any] = {}
+        self.http_lockdown = False
+        self.refused: list[str] = []          # requests the lockdown turned away
+        self.http_waits_for_deliveries = False
 
     # -- life cycle --------------------------------------------------------------------
     def __enter__(self) -> Sandbox:

@@ -194,7 +194,8 @@ class LambdaRuntime:
 
     # -- environments --------------------------------------------------------------
     def _base_env(self) -> dict[str, str]:
-        keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "SYSTEMROOT")}
+        keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "SYSTEMROOT",
+                                                           "EVENTLAB_GUARD")}
         python_path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
         keep.update({
             "PYTHONPATH": python_path,

@@ -42,7 +42,7 @@ def test_untouched_learner_copy_runs_and_scores_zero(lab: str, lab_course) -> No
     assert graded["score"] == 0 and graded["points"] == TOTALS[lab]
     # the learner's empty cells (and demos that need what they would build) raised; no check did
     learner = nbformat.read(learner_notebook(lab), as_version=4).cells
-    raised = {int(e.split(":")[0].removeprefix("cell ")) for e in graded["cell_errors"]}
+    raised = {int(e.split(":")[0].removeprefix("cell ")) - 1 for e in graded["cell_errors"]}
     assert raised
     assert not [i for i in raised if learner[i].metadata["nbgrader"].get("grade")]
     assert lab_course.nbgrader_score(lab, "untouched") == 0
