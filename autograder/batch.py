@@ -240,6 +240,8 @@ def _kernel_env(work: Path, url: str, guard: str) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "sandbox-secret-not-a-real-key", "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true",
+        # botocore would send StartSyncExecution to "sync-127.0.0.1", which does not resolve
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         "EVENTLAB_GRADING_URL": url, "EVENTLAB_GUARD": guard,
     })
     return keep

@@ -10,7 +10,8 @@ heap walking, native libraries: the kernel's own start-up uses them) and serves.
 import sys
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """Linux kills this process when its parent dies (PR_SET_PDEATHSIG)."""
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
@@ -19,7 +20,7 @@ def _die_with_parent() -> None:
 
 
 def main() -> None:
-    _die_with_parent()
+    die_with_parent()
     import platform
 
     platform.uname().processor   # noqa: B018  (resolved once, by `uname -p`, before the fence)

@@ -21,9 +21,10 @@ SERVICE_METHODS = {"events-targets": {"inject_failure", "clear_failure"}}
 
 
 class LabHost:
-    def __init__(self, lab: str, sandbox: Any) -> None:
+    def __init__(self, lab: str, sandbox: Any, verdicts: str | None = None) -> None:
         self.lab = lab
         self.sandbox = sandbox
+        self.verdicts = verdicts      # a JSON-lines file: every check call and refusal
         self.session: lab_api.Session | None = None
         self.started_by_notebook = False
 
@@ -37,7 +38,15 @@ class LabHost:
             "/_eventlab/lab/architecture": self._architecture,
             "/_eventlab/lab/service": self._service,
         })
+        if self.verdicts:
+            self.sandbox.refused = _Recorded(self._record, "refused")
         return self
+
+    def _record(self, kind: str, value: Any) -> None:
+        import json
+
+        with open(self.verdicts, "a") as f:   # noqa: PTH123
+            f.write(json.dumps({"kind": kind, "value": value}) + "\n")
 
     # -- routes -------------------------------------------------------------------------
     def _start(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +60,12 @@ class LabHost:
 
     def _check(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         self._need_start()
-        return [r.as_dict() for r in lab_api._run(str(body["step"]), hidden=bool(body.get("hidden")))]
+        step, hidden = str(body["step"]), bool(body.get("hidden"))
+        results = [r.as_dict() for r in lab_api._run(step, hidden=hidden)]
+        if self.verdicts:
+            self._record("check", {"step": step, "hidden": hidden,
+                                   "earned": sum(r["earned"] for r in results)})
+        return results
 
     def _architecture(self, _body: dict[str, Any]) -> dict[str, str]:
         from autograder.diagram import picture
@@ -80,3 +94,15 @@ class LabHost:
         if not self.started_by_notebook:
             return lab_api.not_started_report(self.lab)
         return lab_api.grade_report(self.lab)
+
+
+class _Recorded(list):
+    """A list that also writes each item it is given to the verdict file."""
+
+    def __init__(self, record: Any, kind: str) -> None:
+        super().__init__()
+        self._record, self._kind = record, kind
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self._record(self._kind, item)

@@ -6,15 +6,19 @@
     result = check("subscriptions")     # checklist + architecture picture; returns a Report
     result.score                        # the cell's value: nbgrader's partial credit
 
-Checks read only the sandbox (never the learner's variables).  ``grade_all`` runs every
-check of the lab, visible and hidden, on the sandbox's final state: it is what
-``eventlab grade`` appends to a notebook.
+Checks read only the sandbox (never the learner's variables).  ``grade_report`` runs
+every check of the lab, visible and hidden, on the sandbox's final state.
+
+Under ``eventlab grade`` the sandbox and the checks run in the grading process, not in
+the kernel: ``start`` returns a :class:`autograder.remote.RemoteSandbox` and ``check``,
+``hidden`` and ``architecture`` ask the grading process (:mod:`autograder.host`).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +34,6 @@ LABS = {
     "lab06": "autograder.labs.lab06",
 }
 ROLE_NAME = "eventlab-lab-role"
-GRADE_MARKER = "EVENTLAB-GRADE-JSON:"
 
 
 @dataclass
@@ -69,6 +72,11 @@ def start(lab: str) -> Any:
     from autograder import remote
     from eventlab.sandbox.code import zip_code
 
+    if not remote.url() and os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        lab_module_name(lab)
+        from autograder.nbgrader_host import start_host
+
+        start_host(lab)
     if remote.url():
         lab_module_name(lab)   # an unknown lab fails here, as it does in JupyterLab
         info = remote.call("/_eventlab/lab/start", {"lab": lab})
@@ -195,10 +203,3 @@ def not_started_report(lab: str) -> Report:
                                "The notebook never started its sandbox (its first code cell, "
                                f"start(\"{lab}\"), did not run or failed), so nothing could be "
                                "checked.", c.hint, c.hidden) for c in checks_of(lab)], title="grade")
-
-
-def grade_all(lab: str) -> Report:
-    """:func:`grade_report`, printed as JSON after a marker (for a notebook run headless)."""
-    report = grade_report(lab)
-    print(GRADE_MARKER + json.dumps(report.as_dict()))
-    return report

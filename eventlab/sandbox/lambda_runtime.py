@@ -209,6 +209,8 @@ class LambdaRuntime:
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
+            # a host prefix (StartSyncExecution's "sync-") cannot go in front of 127.0.0.1
+            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
             "TZ": "UTC",
         })
         return keep

@@ -1,0 +1,512 @@
+"""The golden set: per lab, submissions with the outcome each must get, through
+``eventlab grade`` and through ``nbgrader autograde``.
+
+Per lab:
+
+- ``solution``: the learner's copy with every answer filled in (full marks);
+- ``untouched``: the learner's copy as released (0);
+- one submission per typical mistake (:data:`MUTATIONS`), each losing exactly the points
+  of the checks that test it;
+- ``tampered``: the solution with a test cell deleted, one edited and a cell added with
+  grade metadata (full marks, three flags);
+- ``intruder``: a mistake, then a cell that tries the network, a classmate's notebook,
+  a file outside its folder, a process, a signal to the grader, reading the checks,
+  patching the grader in its kernel and wiping the sandbox through moto's own API (the
+  mistake's score, one flag per attempt);
+- ``broken-json`` and ``not-a-notebook`` (invalid, with the reason).
+
+    python -m autograder.golden write DIR [LAB...]     # DIR/<lab>/submitted/... + expected.json
+    python -m autograder.golden check DIR/<lab> RESULTS.json   # an eventlab grade --json run
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from autograder.batch import LABS_FOLDERS, source_notebook
+
+TOTALS = {"lab01": 24.0, "lab02": 21.0, "lab03": 16.0, "lab04": 17.0, "lab05": 20.0,
+          "lab06": 18.0}
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """A mistake: in cell ``cell``, replace each ``old`` with its ``new`` (or the whole
+    cell, or pass its text through ``transform``)."""
+
+    name: str
+    cell: str
+    edits: tuple[tuple[str, str], ...]
+    fails: frozenset[str]          # ids of the checks that must fail, no more, no less
+    says: str                      # a phrase the learner must see in a failure message
+    whole_cell: str | None = None
+    transform: Callable[[str], str] | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def M(name: str, cell: str, edits: list[tuple[str, str]], fails: set[str], says: str,
+      whole_cell: str | None = None, transform: Callable[[str], str] | None = None) -> Mutation:
+    return Mutation(name, cell, tuple(edits), frozenset(fails), says, whole_cell, transform)
+
+
+_LAB01_LAB03: dict[str, list[Mutation]] = {
+    "lab01": [
+        M("open-queue-policy", "lab01-policies",
+          [('"Principal": {"Service": "sns.amazonaws.com"}', '"Principal": "*"'),
+           (',\n        "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]}', "}]}")],
+          {"queue-policy"}, "Principal is everyone"),
+        M("no-dlq", "lab01-dlq",
+          [('sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(redrive)})',
+            "pass")],
+          {"dlq", "poison"}, "has no RedrivePolicy to video-dlq"),
+        M("wrong-thumbnail-filter", "lab01-filters",
+          [('{"event_type": ["VideoUploaded"]}', '{"event_type": ["VideoDeleted"]}')],
+          {"thumbnail-filter"}, "VideoUploaded message was not delivered to thumbnails"),
+        M("body-filter-on-attributes", "lab01-filters",
+          [('AttributeValue="MessageBody"', 'AttributeValue="MessageAttributes"')],
+          {"transcoding-filter"}, "FilterPolicyScope is not MessageBody"),
+        M("handler-drops-messages", "lab01-handler",
+          [('for record in event["Records"]:', 'for record in event["Records"][:1]:')],
+          {"batch"}, "were never processed"),
+        M("missing-subscription", "lab01-subscriptions",
+          [("for name, arn in queue_arns.items():", "for name, arn in list(queue_arns.items())[:2]:")],
+          {"subscriptions", "raw-delivery"}, "no subscription for: analytics"),
+        M("short-visibility", "lab01-queues",
+          [('"transcoding": 3600', '"transcoding": 30')],
+          {"visibility", "timeouts"}, "transcoding has 30 s"),
+    ],
+    "lab03": [
+        M("inventory-matches-too-much", "lab03-rules",
+          [('{"orderId": [{"prefix": "ord-"}]}', '{"orderId": [{"exists": True}]}')],
+          {"inventory-pattern"}, "test-... reached inventory"),
+        M("payment-includes-free-orders", "lab03-rules",
+          [('[{"numeric": [">", 0]}]', '[{"numeric": [">=", 0]}]')],
+          {"payment-pattern"}, "of 0 (free) reached payment"),
+        M("shipping-lists-values", "lab03-rules",
+          [('{"fulfillment": [{"anything-but": ["digital"]}]}', '{"fulfillment": ["physical"]}')],
+          {"shipping-pattern"}, "marked 'pickup' did not reach shipping"),
+        M("notify-without-exists", "lab03-rules",
+          [('{"customer": {"email": [{"exists": True}]}}', '{"customer": {"id": [{"exists": True}]}}')],
+          {"notify-pattern"}, "without customer.email reached notification"),
+        M("any-source", "lab03-rules",
+          [('pattern = {"source": ["com.shop.orders"], "detail-type"', 'pattern = {"detail-type"')],
+          {"source-only"}, "com.shop.test-harness"),
+        M("no-transformer", "lab03-transform", [], {"transformer"}, "has no InputTransformer",
+          whole_cell='events.put_targets(Rule="notify-customer", EventBusName="orders", Targets=[\n'
+                     '    {"Id": "notification", "Arn": function_arns["notification"]}])'),
+        M("no-target-dlq", "lab03-dlq",
+          [(',\n    "DeadLetterConfig": {"Arn": dlq_arn}}])', "}])")],
+          {"dlq-config", "dlq-probe"}, "no DeadLetterConfig pointing to payment-dlq"),
+    ],
+}
+
+_LAB02 = [
+    M("constant-partition-key", "lab02-producer",
+      [('"PartitionKey": r["device_id"]', '"PartitionKey": "telemetry"')],
+      {"partition-key"}, "have a partition key that is not their device_id"),
+    M("consumer-never-alerts", "lab02-alerts",
+      [('if reading["temperature"] > THRESHOLD:', 'if reading.get("temp", 0) > THRESHOLD:')],
+      {"alert-probe"}, "produced no message in alert-inbox"),
+    M("alerts-on-everything", "lab02-alerts",
+      [('"THRESHOLD": "80"', '"THRESHOLD": "0"')],
+      {"no-false-alert"}, "produced an alert"),
+    M("prefix-without-dates", "lab02-firehose",
+      [('"Prefix": "readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"',
+        '"Prefix": "readings/"')],
+      {"date-prefix"}, "without !{timestamp:yyyy}"),
+    M("no-gzip", "lab02-firehose",
+      [('"CompressionFormat": "GZIP",', '"CompressionFormat": "UNCOMPRESSED",')],
+      {"gzip"}, "CompressionFormat is UNCOMPRESSED"),
+    M("processor-drops-records", "lab02-firehose",
+      [('"result": "Ok"', '"result": "Dropped"')],
+      {"delivery-probe"}, "0 of 5 probe readings"),
+    M("processor-without-newline", "lab02-firehose",
+      [('line = (json.dumps(reading) + "\\\\n").encode()', "line = json.dumps(reading).encode()")],
+      {"delivery-probe"}, "glued together on one line"),
+    M("athena-grouped-by-device", "lab02-athena",
+      [("date_trunc('minute', from_unixtime(ts)) AS minute,", "max(from_unixtime(ts)) AS minute,"),
+       ("GROUP BY device_id, date_trunc('minute', from_unixtime(ts))", "GROUP BY device_id")],
+      {"athena-query"}, "expected one row per minute"),
+    M("lag-alarm-on-average", "lab02-metrics",
+      [('Statistic="Maximum", Period=60', 'Statistic="Average", Period=60')],
+      {"lag-alarm"}, "use Maximum"),
+]
+
+WRONG_ORDER = '''\
+for name in ["ReserveFlight", "ReserveHotel", "ReserveCar"]:
+    states[name]["Catch"] = [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "CancelFlight"}]
+states["CancelFlight"] = {"Type": "Task", "Resource": fn["cancel-flight"], "Retry": RETRY,
+                          "ResultPath": None, "Next": "CancelHotel"}
+states["CancelHotel"] = {"Type": "Task", "Resource": fn["cancel-hotel"], "Retry": RETRY,
+                         "ResultPath": None, "Next": "CancelCar"}
+states["CancelCar"] = {"Type": "Task", "Resource": fn["cancel-car"], "Retry": RETRY,
+                       "ResultPath": None, "Next": "BookingFailed"}
+states["BookingFailed"] = {"Type": "Fail", "Error": "BookingFailed"}
+deploy("travel-booking", states)'''
+
+PARALLEL = '''states["Notify"] = {
+    "Type": "Parallel", "ResultPath": "$.notified", "Next": "Booked",
+    "Branches": [
+        {"StartAt": "Email", "States": {
+            "Email": {"Type": "Task", "Resource": fn["notify-email"], "End": True}}},
+        {"StartAt": "Sms", "States": {
+            "Sms": {"Type": "Task", "Resource": fn["notify-sms"], "End": True}}},
+    ]}'''
+SEQUENTIAL = '''states["Notify"] = {"Type": "Task", "Resource": fn["notify-email"],
+                    "ResultPath": "$.notified", "Next": "Sms"}
+states["Sms"] = {"Type": "Task", "Resource": fn["notify-sms"], "ResultPath": "$.sms",
+                 "Next": "Booked"}'''
+
+MAP_START = 'states["IssueTickets"] = {\n    "Type": "Map"'
+MAP_END = '''                                   "End": True}}},
+    "Next": "Notify"}'''
+
+
+
+def _no_map(source: str) -> str:
+    start = source.index(MAP_START)
+    end = source.index(MAP_END) + len(MAP_END)
+    task = ('states["IssueTickets"] = {"Type": "Task", "Resource": fn["issue-ticket"],\n'
+            '                          "ResultPath": "$.tickets", "Next": "Notify"}')
+    return source[:start] + task + source[end:]
+
+_LAB04 = [
+    M("retry-without-backoff", "lab04-retry", [('"BackoffRate": 2', '"BackoffRate": 1')],
+      {"retry"}, "not doubling"),
+    M("retry-every-error", "lab04-retry",
+      [('"ErrorEquals": ["ServiceUnavailable"]', '"ErrorEquals": ["States.ALL"]')],
+      {"retry-transient-only"}, "when it failed with BookingFailed"),
+    M("catch-skips-a-compensation", "lab04-saga",
+      [('"ResultPath": None, "Next": "CancelHotel"}', '"ResultPath": None, "Next": "CancelFlight"}')],
+      {"compensate", "approval-reject"}, "cancel-hotel never ran"),
+    M("compensations-in-booking-order", "lab04-saga", [], {"compensate-order", "approval-reject"},
+      "cancellations ran as cancel-flight, cancel-hotel, cancel-car", whole_cell=WRONG_ORDER),
+    M("only-car-failure-injected", "lab04-inject",
+      [('for item in ["flight", "hotel", "car"]:', 'for item in ["car"]:')],
+      {"inject"}, "made flight, hotel fail"),
+    M("no-parallel", "lab04-fanout", [(PARALLEL, SEQUENTIAL)], {"parallel"},
+      "has no Parallel state"),
+    M("no-map", "lab04-fanout", [], {"map"}, "has no Map state", transform=_no_map),
+    M("callback-without-wait-for-task-token", "lab04-approval",
+      [("sqs:sendMessage.waitForTaskToken", "sqs:sendMessage")],
+      {"approval", "approval-reject"}, "did not wait for approval"),
+    M("express-keeps-the-callback", "lab04-express",
+      [('express_states["WaitForApproval"] = {', "unused = {")],
+      {"express"}, "still has a .waitForTaskToken task"),
+]
+
+
+def _no_map(source: str) -> str:
+    start = source.index(MAP_START)
+    end = source.index(MAP_END) + len(MAP_END)
+    task = ('states["IssueTickets"] = {"Type": "Task", "Resource": fn["issue-ticket"],\n'
+            '                          "ResultPath": "$.tickets", "Next": "Notify"}')
+    return source[:start] + task + source[end:]
+
+_LAB05 = [
+    M("wrong-template-body", "lab05-api",
+      [("MessageBody=$util.urlEncode($input.body)", "MessageBody=$util.urlEncode($input.json('$.orderId'))")],
+      {"api-probe", "url-encoding", "e2e", "buffer"}, "did not get the body"),
+    M("no-url-encoding", "lab05-api",
+      [("MessageBody=$util.urlEncode($input.body)", "MessageBody=$input.body")],
+      {"url-encoding"}, "fragile & heavy"),
+    M("no-content-type", "lab05-api",
+      [("""    requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},\n""",
+        "")],
+      {"content-type", "api-probe", "url-encoding", "e2e", "buffer"},
+      "maps no integration.request.header.Content-Type"),
+    M("max-receive-3", "lab05-queues",
+      [('"maxReceiveCount": "5"', '"maxReceiveCount": "3"')],
+      {"dlq", "e2e"}, "maxReceiveCount is 3, not 5"),
+    M("handler-drops-messages", "lab05-handler",
+      [('failures.append({"itemIdentifier": record["messageId"]})', "pass  # logged, not reported")],
+      {"handler", "e2e"}, "reported no failures"),
+    M("no-report-batch-item-failures", "lab05-consumer",
+      [(',\n    FunctionResponseTypes=["ReportBatchItemFailures"])', ")")],
+      {"mapping", "e2e"}, "no FunctionResponseTypes ['ReportBatchItemFailures']"),
+    M("no-batching-window", "lab05-buffer",
+      [("BatchSize=1000,\n                                          MaximumBatchingWindowInSeconds=300)",
+        "BatchSize=10)"),
+       ('mapping["MaximumBatchingWindowInSeconds"]', "mapping.get('MaximumBatchingWindowInSeconds')")],
+      {"buffer"}, "the consumer kept pace"),
+    M("alarm-on-main-queue", "lab05-monitoring",
+      [('Dimensions=[{"Name": "QueueName", "Value": "orders-dlq"}]',
+        'Dimensions=[{"Name": "QueueName", "Value": "orders-queue"}]')],
+      {"alarm", "alarm-probe"}, "expected QueueName = orders-dlq"),
+    M("alarm-on-age-metric", "lab05-monitoring",
+      [('MetricName="ApproximateNumberOfMessagesVisible",\n    Dimensions=[{"Name": "QueueName", "Value": "orders-dlq"}]',
+        'MetricName="ApproximateAgeOfOldestMessage",\n    Dimensions=[{"Name": "QueueName", "Value": "orders-dlq"}]')],
+      {"alarm"}, "ApproximateAgeOfOldestMessage"),
+    # a correct variant: the action/SendMessage URI with QueueUrl as a request parameter
+    M("action-uri-variant", "lab05-api",
+      [('uri=f"arn:aws:apigateway:{REGION}:sqs:path/{ACCOUNT}/orders-queue",',
+        'uri=f"arn:aws:apigateway:{REGION}:sqs:action/SendMessage",'),
+       ("""requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},""",
+        """requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",\n"""
+        """                       "integration.request.querystring.QueueUrl": f"'{queue_url}'"},""")],
+      set(), ""),
+]
+
+PRODUCE = 'producer.produce("trades", key=trade["symbol"], value=json.dumps(trade))'
+_LAB06 = [
+    M("random-key", "lab06-produce",
+      [(PRODUCE, PRODUCE.replace('key=trade["symbol"]', "key=str(random.random())"))],
+      # a symbol's trades arrive out of order from several partitions: the windows drop some
+      {"keyed", "bars"}, "are not keyed by their symbol"),
+    M("constant-key", "lab06-produce",
+      [(PRODUCE, PRODUCE.replace('key=trade["symbol"]', 'key="trades"'))],
+      {"keyed"}, "keys seen: 'trades'"),
+    M("one-partition", "lab06-topic",
+      [('NewTopic("trades", num_partitions=6,', 'NewTopic("trades", num_partitions=1,')],
+      {"topic", "topic-probe", "split"}, "has 1 partition(s)"),
+    M("one-group", "lab06-analytics",
+      [('"analytics"', '"dashboard"')],
+      {"analytics-group", "two-groups"}, "no consumer group 'analytics'"),
+    M("five-minute-window", "lab06-ohlc",
+      [("window=timedelta(minutes=1)", "window=timedelta(minutes=5)")],
+      {"bars"}, "instead of 1 minute"),
+    M("commit-before-processing", "lab06-settle",
+      [("    for i, msg in enumerate(batch):",
+        "    consumer.commit(asynchronous=False)\n    for i, msg in enumerate(batch):"),
+       ("    out.flush()\n    consumer.commit(asynchronous=False)", "    out.flush()")],
+      {"settled", "redelivered"}, "committed but not processed"),
+]
+
+MUTATIONS: dict[str, list[Mutation]] = {**_LAB01_LAB03, "lab02": _LAB02, "lab04": _LAB04,
+                                        "lab05": _LAB05, "lab06": _LAB06}
+
+
+# -- submissions ---------------------------------------------------------------------------
+def learner_notebook(lab: str) -> Path:
+    from eventlab.paths import labs_dir
+
+    folder = LABS_FOLDERS[lab]
+    return labs_dir() / "learner" / folder / f"{folder}.ipynb"
+
+
+def _strip_markers(text: str) -> str:
+    return "\n".join(line for line in text.splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def filled(lab: str, learner: Path | None = None) -> nbformat.NotebookNode:
+    """The learner's copy with every solution cell answered as the source answers it."""
+    nb = nbformat.read(learner or learner_notebook(lab), as_version=4)
+    src = nbformat.read(source_notebook(lab), as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in src.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = _strip_markers(answers[meta["grade_id"]])
+    return nb
+
+
+def mutate(nb: nbformat.NotebookNode, m: Mutation) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == m.cell]
+    if not cells:
+        raise ValueError(f"{m.name}: no cell {m.cell}")
+    cell = cells[0]
+    if m.whole_cell is not None:
+        cell.source = m.whole_cell
+    if m.transform is not None:
+        cell.source = m.transform(cell.source)
+    for old, new in m.edits:
+        if old not in cell.source:
+            raise ValueError(f"{m.name}: {old!r} not in cell {m.cell}")
+        cell.source = cell.source.replace(old, new)
+    return nb
+
+
+def points(lab: str, ids: Any) -> float:
+    from autograder.lab import checks_of
+
+    return float(sum(c.points for c in checks_of(lab) if c.id in ids))
+
+
+def _test_cells(nb: nbformat.NotebookNode) -> list[Any]:
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+            and not c.metadata["nbgrader"].get("solution")]
+
+
+def tampered(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
+    """The first test cell deleted, the second edited to claim its points, a bonus cell
+    with grade metadata added as the fourth cell; and the flags that must be reported."""
+    nb = copy.deepcopy(nb)
+    first, second = _test_cells(nb)[:2]
+    gone, edited = first.metadata["nbgrader"]["grade_id"], second.metadata["nbgrader"]["grade_id"]
+    nb.cells.remove(first)
+    second.source = f"{second.metadata['nbgrader']['points']}"
+    bonus = nbformat.v4.new_code_cell("100.0")
+    bonus.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 100,
+                                  "locked": False, "solution": False, "schema_version": 3}
+    nb.cells.insert(3, bonus)
+    return nb, [
+        "cell 4 carries grade metadata (grade_id 'bonus') that is not in the lab: its metadata "
+        "was removed and it earns nothing",
+        f"test cell {edited} was edited: restored from the lab's source",
+        f"test cell {gone} was deleted: put back from the lab's source",
+    ]
+
+
+INTRUDER = '''\
+# Everything below is refused while grading; each attempt is reported.
+import json, os, subprocess, urllib.request
+import autograder.checks as _checks, autograder.lab as _lab
+attempts = {}
+for name, act in {
+    "network": lambda: urllib.request.urlopen("http://example.com/", timeout=2),
+    "classmate": lambda: open(CLASSMATE).read(),
+    "outside": lambda: open(OUTSIDE, "w").write("x"),
+    "process": lambda: subprocess.run(["true"]),
+    "signal": lambda: os.kill(os.getppid(), 15),
+    "checks": lambda: open(CHECKS).read(),
+    "wipe": lambda: urllib.request.urlopen(urllib.request.Request(
+        sb.endpoint_url + "/moto-api/reset", data=b"", method="POST")),
+}.items():
+    try:
+        act()
+        attempts[name] = "done"
+    except Exception as exc:
+        attempts[name] = type(exc).__name__
+# and patch the grader in this kernel, then print a perfect report
+_checks.run_check = lambda check, sandbox: _checks.Result(
+    check.id, check.step, check.title, check.points, check.points, True, "ok", check.hint,
+    check.hidden)
+_lab.grade_report = lambda lab: None
+print("EVENTLAB-GRADE-JSON:" + json.dumps({"score": 100, "points": 100, "results": []}))
+print(attempts)
+'''
+
+
+def intruder(nb: nbformat.NotebookNode, lab: str, classmate: Path, outside: Path
+             ) -> tuple[nbformat.NotebookNode, list[str]]:
+    from eventlab.paths import project_root
+
+    checks = project_root() / "autograder" / "labs" / f"{lab}.py"
+    nb = copy.deepcopy(nb)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        f"CLASSMATE = {str(classmate)!r}\nOUTSIDE = {str(outside)!r}\nCHECKS = {str(checks)!r}\n"
+        + INTRUDER))
+    return nb, [
+        "refused: network: look up example.com",
+        f"refused: read other students' work or the grader's files: read {classmate.resolve()}",
+        f"refused: write outside its folder: write {outside.resolve()}",
+        "refused: process: start a process (subprocess.Popen ['true'])",
+        "refused: process: signal a process that is not its own",
+        f"refused: read other students' work or the grader's files: read {checks.resolve()}",
+        "refused: tampering: POST /moto-api/reset",
+    ]
+
+
+@dataclass
+class Case:
+    student: str
+    score: float
+    status: str
+    fails: list[str] | None         # the checks that must fail (None: all of them)
+    flags: list[str]
+    notebook: Any = None            # a NotebookNode, or raw text for a file that is not one
+
+    def expected(self) -> dict[str, Any]:
+        return {"score": self.score, "status": self.status, "fails": self.fails,
+                "flags": sorted(self.flags)}
+
+
+def cases(lab: str, submitted: Path, outside: Path) -> list[Case]:
+    """The golden set for ``lab``, for a class folder ``submitted`` (paths in the
+    intruder's cell and flags point there)."""
+    from autograder.lab import checks_of
+
+    total = TOTALS[lab]
+    every = sorted(c.id for c in checks_of(lab) if c.points)
+    folder = LABS_FOLDERS[lab]
+    released = learner_notebook(lab)
+    good = filled(lab, released)
+    out = [Case("solution", total, "graded", [], [], good),
+           Case("untouched", 0.0, "graded", every, [], nbformat.read(released, as_version=4))]
+    for m in MUTATIONS[lab]:
+        out.append(Case(m.name, total - points(lab, m.fails), "graded",
+                        sorted(m.fails), [], mutate(good, m)))
+    nb, flags = tampered(good)
+    out.append(Case("tampered", total, "graded-with-flags", [], flags, nb))
+    first = next(m for m in MUTATIONS[lab] if m.fails)
+    classmate = submitted / "solution" / folder / f"{folder}.ipynb"
+    nb, flags = intruder(mutate(good, first), lab, classmate, outside)
+    out.append(Case("intruder", total - points(lab, first.fails), "graded-with-flags",
+                    sorted(first.fails), flags, nb))
+    out.append(Case("broken-json", 0.0, "invalid-notebook", every,
+                    [f"{folder}.ipynb is not valid JSON (line 1, column 12: Expecting value)"],
+                    '{"cells": ['))
+    out.append(Case("not-a-notebook", 0.0, "invalid-notebook", every,
+                    [f"{folder}.ipynb is JSON but not a notebook (no 'cells' and 'nbformat')"],
+                    '{"name": "my essay"}'))
+    return out
+
+
+def write(root: Path, lab: str) -> list[Case]:
+    """``root/submitted/<student>/<lab folder>/<lab folder>.ipynb`` and ``root/expected.json``."""
+    folder = LABS_FOLDERS[lab]
+    submitted = root / "submitted"
+    found = cases(lab, submitted.resolve(), (root / "outside.txt").resolve())
+    for case in found:
+        path = submitted / case.student / folder / f"{folder}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(case.notebook, str):
+            path.write_text(case.notebook)
+        else:
+            nbformat.write(case.notebook, path)
+    (root / "expected.json").write_text(json.dumps(
+        {c.student: c.expected() for c in found}, indent=2) + "\n")
+    return found
+
+
+def compare(expected: dict[str, dict[str, Any]], outcomes: list[dict[str, Any]]) -> list[str]:
+    """What differs between a run's outcomes and the golden expectations (empty: none)."""
+    got = {o["student"]: o for o in outcomes}
+    problems = [f"{s}: not graded" for s in expected if s not in got]
+    for student, want in expected.items():
+        o = got.get(student)
+        if o is None:
+            continue
+        failed = sorted(r["id"] for r in o["results"] if not r["ok"] and r["points"])
+        for key, value in (("score", o["score"]), ("status", o["status"]),
+                           ("flags", sorted(o["flags"]))):
+            if value != want[key]:
+                problems.append(f"{student}: {key} is {value!r}, expected {want[key]!r}")
+        if want["fails"] is not None and failed != want["fails"]:
+            problems.append(f"{student}: failed {failed}, expected {want['fails']}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) >= 2 and argv[0] == "write":
+        root = Path(argv[1])
+        for lab in argv[2:] or list(LABS_FOLDERS):
+            found = write(root / lab, lab)
+            print(f"{root / lab}: {len(found)} submissions and expected.json")
+        return 0
+    if len(argv) == 3 and argv[0] == "check":
+        expected = json.loads((Path(argv[1]) / "expected.json").read_text())
+        problems = compare(expected, json.loads(Path(argv[2]).read_text()))
+        for line in problems:
+            print(line)
+        print("every outcome is as expected" if not problems else f"{len(problems)} difference(s)")
+        return 1 if problems else 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
