@@ -27,6 +27,7 @@ become short names.  Outputs (the checklists: criterion, points, message) stay.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import site
@@ -98,10 +99,14 @@ def server_paths(course_root: str | None = None) -> list[tuple[str, str]]:
 _SITE = re.compile(r"[^\s'\"()\[\]<>]*(?:site|dist)-packages")
 
 
-def scrub(text: str, paths: list[tuple[str, str]]) -> str:
+def scrub(text: str, paths: list[tuple[str, str]], markup: bool = False) -> str:
+    """``text`` without the server's paths (``markup``: text is HTML, escape the names)."""
+    def shown(name: str) -> str:
+        return html.escape(name) if markup else name
+
     for path, name in paths:   # whole path components only: /home/u is not /home/user
-        text = re.sub(re.escape(path) + r"(?![\w.-])", name, text)
-    return _SITE.sub("<python>", text)
+        text = re.sub(re.escape(path) + r"(?![\w.-])", shown(name), text)
+    return _SITE.sub(shown("<python>"), text)
 
 
 class HideHiddenTests(NbGraderPreprocessor):
@@ -128,4 +133,4 @@ def _scrub_output(out: Any, paths: list[tuple[str, str]], had_hidden: bool) -> N
         out["text"] = scrub(out["text"], paths)
     for mime, value in out.get("data", {}).items():
         if isinstance(value, str) and mime.startswith("text/"):
-            out["data"][mime] = scrub(value, paths)
+            out["data"][mime] = scrub(value, paths, markup=mime == "text/html")

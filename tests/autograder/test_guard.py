@@ -118,6 +118,7 @@ def test_feedback_hides_a_hidden_test_and_the_paths_in_its_traceback(tmp_path, m
     site = "/opt/py/lib/python3.11/site-packages"
     cell.outputs = [
         nbformat.v4.new_output("stream", name="stdout", text=f"ran in {tmp_path}/autograded/ana\n"),
+        nbformat.v4.new_output("display_data", data={"text/html": f"<b>{tmp_path}/x</b>"}),
         nbformat.v4.new_output("error", ename="ValueError", evalue=f"bad {site}/x.py", traceback=[
             "----> 3 result.add(hidden(\"filters\"))", f"File {site}/autograder/lab.py:12"])]
     monkeypatch.chdir(tmp_path)   # nbgrader converts in the course directory
@@ -125,4 +126,5 @@ def test_feedback_hides_a_hidden_test_and_the_paths_in_its_traceback(tmp_path, m
     cell = _cell(out, "lab01-check-filters")
     assert cell.source == 'result = check("filters")\n# (hidden tests: not shown)\nresult.score'
     assert cell.outputs[0]["text"] == "ran in <course>/autograded/ana\n"
-    assert cell.outputs[1]["traceback"] == ["ValueError: bad <python>/x.py"]
+    assert cell.outputs[1]["data"]["text/html"] == "<b>&lt;course&gt;/x</b>"
+    assert cell.outputs[2]["traceback"] == ["ValueError: bad <python>/x.py"]
