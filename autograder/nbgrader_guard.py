@@ -1,77 +1,208 @@
 """Guards against nbgrader's silent failures (platform-findings.md, nbgrader section).
 
-After ``nbgrader autograde``, every test cell of the source must be in each autograded
-notebook (a deleted test cell scores 0 without a warning), must have run, and must show
-its score as a number (a cell that prints nothing gets FULL credit; a cell whose helper
-import failed scores 0 with exit code 0).  The lab's set-up cell must have run without
-an error.  ``python -m autograder.nbgrader_guard COURSE_DIR [ASSIGNMENT]`` prints the
-problems and exits 1 when there are any.
+After ``nbgrader autograde``, for every submitted notebook (``submitted/<student>/<lab>/``)
+and every autograded one, compared with the source notebook:
+
+- the submission must be a notebook (nbgrader skips a file that is not JSON or not a
+  notebook, logs an error and records 0), and must have been graded (a kernel that died
+  leaves no autograded notebook: the cause is read from nbgrader's log, .nbgrader.log);
+- its graded cells must be the source's: a cell with a made-up ``grade_id``, two cells
+  with one ``grade_id`` (a copied cell), and an edited locked cell (nbgrader silently
+  restores it) are each reported;
+- every test cell of the source must be in the autograded notebook (a deleted test cell
+  scores 0 without a warning), must have run (a kernel that died stops the rest), must
+  not have raised, must show its score as a number (a cell that prints nothing gets FULL
+  credit; a cell whose helper import failed scores 0 with exit code 0);
+- no cell may have timed out (nbgrader interrupts it and carries on);
+- the lab's set-up cell must have run without an error.
+
+``python -m autograder.nbgrader_guard COURSE_DIR [ASSIGNMENT]`` prints one line per
+problem, ``STUDENT: ASSIGNMENT/NOTEBOOK.ipynb: what happened``, and exits 1 when there
+are any.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+LOG = ".nbgrader.log"   # labs/nbgrader_config.py: c.NbGrader.logfile
+
+
+def _meta(cell: Any) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def _is_test(cell: Any) -> bool:
+    meta = _meta(cell)
+    return bool(meta.get("grade") and not meta.get("solution") and cell.cell_type == "code")
+
 
 def _test_cells(nb: Any) -> dict[str, Any]:
-    out = {}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
-            out[meta["grade_id"]] = cell
-    return out
+    return {_meta(c)["grade_id"]: c for c in nb.cells if _is_test(c) and "grade_id" in _meta(c)}
 
 
-def problems(autograded: Path, source: Path) -> list[str]:
+def _name(cell: Any, index: int) -> str:
+    return _meta(cell).get("grade_id") or str(index)
+
+
+def graded_problems(nb: Any, src: Any, where: str) -> list[str]:
     """What is wrong with one autograded notebook, compared with its source."""
-    nb = nbformat.read(autograded, as_version=4)
-    src = nbformat.read(source, as_version=4)
     found: list[str] = []
     cells = _test_cells(nb)
     for grade_id in _test_cells(src):
         cell = cells.get(grade_id)
         if cell is None:
-            found.append(f"{autograded}: test cell {grade_id} was deleted (it scored 0)")
+            found.append(f"{where}: test cell {grade_id} was deleted (it scored 0)")
+            continue
+        if cell.get("execution_count") is None:
+            found.append(f"{where}: test cell {grade_id} never ran (did the kernel die?)")
             continue
         outputs = cell.get("outputs", [])
         errors = [o for o in outputs if o.get("output_type") == "error"]
         if errors:
             e = errors[0]
-            found.append(f"{autograded}: test cell {grade_id} raised {e.get('ename')}: {e.get('evalue')}")
+            found.append(f"{where}: test cell {grade_id} raised {e.get('ename')}: {e.get('evalue')}")
             continue
         results = [o for o in outputs if o.get("output_type") == "execute_result"]
         value = "".join(results[0].get("data", {}).get("text/plain", "")) if results else ""
         try:
             float(value)
         except ValueError:
-            found.append(f"{autograded}: test cell {grade_id} produced no score "
+            found.append(f"{where}: test cell {grade_id} produced no score "
                          "(nbgrader would give it full credit)")
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-setup"):
-            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-                found.append(f"{autograded}: the set-up cell failed (is the autograder "
+    for i, cell in enumerate(nb.cells):
+        outputs = cell.get("outputs", [])
+        if any(o.get("ename") == "CellTimeoutError" for o in outputs):
+            found.append(f"{where}: cell {_name(cell, i)} timed out (nbgrader interrupted it "
+                         "and went on)")
+        if _meta(cell).get("grade_id", "").endswith("-setup"):
+            if any(o.get("output_type") == "error" for o in outputs):
+                found.append(f"{where}: the set-up cell failed (is the autograder "
                              "package installed where the kernels run?)")
             if cell.get("execution_count") is None:
-                found.append(f"{autograded}: the set-up cell never ran")
+                found.append(f"{where}: the set-up cell never ran")
     return found
 
 
-def check_course(course: Path, assignment: str | None = None) -> list[str]:
+def _as_released(cell: Any) -> Any:
+    """A source cell as the learner received it (hidden tests removed)."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    cell = nbformat.from_dict(json.loads(json.dumps(cell)))
+    ClearHiddenTests()._remove_hidden_test_region(cell)
+    return cell
+
+
+def _checksum(cell: Any) -> str | None:
+    from nbgrader.utils import compute_checksum
+
+    try:
+        return compute_checksum(cell)
+    except (KeyError, TypeError, ValueError):   # metadata the learner broke
+        return None
+
+
+def submission_problems(nb: Any, src: Any, where: str) -> list[str]:
+    """Graded cells in a submitted notebook that are not the source's, as nbgrader saw them."""
     found: list[str] = []
-    pattern = f"*/{assignment}/*.ipynb" if assignment else "*/*/*.ipynb"
-    notebooks = sorted((course / "autograded").glob(pattern))
-    if not notebooks:
-        return [f"{course / 'autograded'}: no autograded notebooks (did autograde run?)"]
-    for path in notebooks:
-        source = course / "source" / path.parent.name / path.name
-        if not source.exists():
-            found.append(f"{path}: no source notebook {source}")
+    source_cells = {_meta(c)["grade_id"]: c for c in src.cells if "grade_id" in _meta(c)}
+    seen: dict[str, list[int]] = {}
+    for i, cell in enumerate(nb.cells):
+        grade_id = _meta(cell).get("grade_id")
+        if grade_id is None:
             continue
-        found += problems(path, source)
+        if grade_id not in source_cells:
+            found.append(f"{where}: cell {i} carries grade_id {grade_id}, which the source "
+                         "does not have (added by the learner; not graded)")
+            continue
+        meta = _meta(cell)
+        if meta.get("grade") or meta.get("solution") or meta.get("locked"):
+            seen.setdefault(grade_id, []).append(i)
+    for grade_id, places in seen.items():
+        if len(places) > 1:
+            listed = ", ".join(str(i) for i in places[:-1]) + f" and {places[-1]}"
+            found.append(f"{where}: cells {listed} carry the same grade_id {grade_id} "
+                         "(a copied cell; only the last was graded)")
+        original = source_cells[grade_id]
+        if not _meta(original).get("locked"):
+            continue
+        submitted = nb.cells[places[-1]]
+        if submitted.cell_type != original.cell_type or \
+                _checksum(submitted) != _checksum(_as_released(original)):
+            kind = "test cell" if _is_test(original) else "locked cell"
+            found.append(f"{where}: {kind} {grade_id} was edited (nbgrader restored the "
+                         "original before grading)")
+    return found
+
+
+def _read_submission(path: Path) -> tuple[Any, str | None]:
+    """(the notebook, None) or (None, why it is not one)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None, "the submitted file is not valid JSON"
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+        nbformat.validate(nb)
+    except Exception:  # nbformat raises several kinds on a JSON that is no notebook
+        return None, "the submitted file is JSON but not a notebook"
+    return nb, None
+
+
+def _log_causes(course: Path) -> dict[str, str]:
+    """"<student>/<assignment>" -> why nbgrader's last attempt at it failed."""
+    log = course / LOG
+    if not log.exists():
+        return {}
+    causes: dict[str, str] = {}
+    current = None
+    for line in log.read_text(errors="replace").splitlines():
+        m = re.search(r"\| INFO\] Sanitizing (.*)/[^/]+\.ipynb$", line)
+        if m:
+            current = "/".join(Path(m.group(1)).parts[-2:])
+            causes.pop(current, None)
+        elif current and ("DeadKernelError" in line or "Kernel died" in line):
+            causes[current] = "the kernel died"
+        elif current and "UnresponsiveKernelError" in line:
+            causes[current] = "the kernel stopped responding"
+    return causes
+
+
+def check_course(course: Path, assignment: str | None = None) -> list[str]:
+    course = Path(course).resolve()
+    pattern = f"*/{assignment}/*.ipynb" if assignment else "*/*/*.ipynb"
+    submitted = {p.relative_to(course / "submitted") for p in (course / "submitted").glob(pattern)}
+    graded = {p.relative_to(course / "autograded") for p in (course / "autograded").glob(pattern)}
+    if not graded:
+        return [f"{course / 'autograded'}: no autograded notebooks (did autograde run?)"]
+    causes = _log_causes(course)
+    found: list[str] = []
+    for rel in sorted(submitted | graded):
+        student, lab, name = rel.parts
+        where = f"{student}: {lab}/{name}"
+        source_path = course / "source" / lab / name
+        if not source_path.exists():
+            found.append(f"{where}: no source notebook {source_path}")
+            continue
+        src = nbformat.read(source_path, as_version=4)
+        if rel in submitted:
+            nb, why = _read_submission(course / "submitted" / rel)
+            if why:
+                found.append(f"{where}: not graded: {why}")
+                continue
+            found += submission_problems(nb, src, where)
+        if rel not in graded:
+            cause = causes.get(f"{student}/{lab}")
+            found.append(f"{where}: not graded: {cause} ({LOG})" if cause else
+                         f"{where}: not graded (nbgrader failed on it: see its log)")
+            continue
+        found += graded_problems(nbformat.read(course / "autograded" / rel, as_version=4), src, where)
     return found
 
 
@@ -84,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in found:
         print(line)
     if not found:
-        print("every test cell of every autograded notebook produced a score")
+        print("every submitted notebook was graded and every test cell produced a score")
     return 1 if found else 0
 
 
