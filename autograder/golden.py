@@ -9,10 +9,12 @@ Per lab:
   of the checks that test it;
 - ``tampered``: the solution with a test cell deleted, one edited and a cell added with
   grade metadata (full marks, three flags);
-- ``intruder``: a mistake, then a cell that tries the network, a classmate's notebook,
-  a file outside its folder, a process, a signal to the grader, reading the checks,
-  patching the grader in its kernel and wiping the sandbox through moto's own API (the
-  mistake's score, one flag per attempt);
+- ``intruder``: a mistake; a cell that replaces ``check`` so that every check cell
+  claims its full points; and a last cell that tries the network, a classmate's
+  notebook, a file outside its folder, a process, a signal to the grader, reading the
+  checks, patching the grader in its kernel and wiping the sandbox through moto's own
+  API.  ``eventlab grade`` gives the mistake's score with one flag per attempt; nbgrader
+  records the forged full marks, and its guard names every forged cell and attempt;
 - ``broken-json`` and ``not-a-notebook`` (invalid, with the reason).
 
     python -m autograder.golden write DIR [LAB...]     # DIR/<lab>/submitted/... + expected.json
@@ -339,12 +341,14 @@ def _test_cells(nb: nbformat.NotebookNode) -> list[Any]:
             and not c.metadata["nbgrader"].get("solution")]
 
 
-def tampered(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
+def tampered(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str], list[str], float]:
     """The first test cell deleted, the second edited to claim its points, a bonus cell
-    with grade metadata added as the fourth cell; and the flags that must be reported."""
+    with grade metadata added as the fourth cell; the flags ``eventlab grade`` must
+    report, the nbgrader guard's lines, and the points nbgrader loses (the deleted cell's)."""
     nb = copy.deepcopy(nb)
     first, second = _test_cells(nb)[:2]
     gone, edited = first.metadata["nbgrader"]["grade_id"], second.metadata["nbgrader"]["grade_id"]
+    lost = float(first.metadata["nbgrader"]["points"])
     nb.cells.remove(first)
     second.source = f"{second.metadata['nbgrader']['points']}"
     bonus = nbformat.v4.new_code_cell("100.0")
@@ -356,7 +360,12 @@ def tampered(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str
         "was removed and it earns nothing",
         f"test cell {edited} was edited: restored from the lab's source",
         f"test cell {gone} was deleted: put back from the lab's source",
-    ]
+    ], [
+        "cell 4 carries grade_id bonus, which the source does not have (added by the learner; "
+        "not graded)",
+        f"test cell {edited} was edited (nbgrader restored the original before grading)",
+        f"test cell {gone} was deleted (it scored 0)",
+    ], lost
 
 
 INTRUDER = '''\
@@ -389,12 +398,41 @@ print(attempts)
 '''
 
 
+FORGER = '''\
+# From here on, every check claims its full points, whatever the sandbox holds.
+class _Claim:
+    def __init__(self, step):
+        self.step = step
+    def add(self, results):
+        return self
+    @property
+    def score(self):
+        return float(POINTS[self.step])
+check = lambda step: _Claim(step)
+hidden = lambda step: []
+'''
+
+
 def intruder(nb: nbformat.NotebookNode, lab: str, classmate: Path, outside: Path
-             ) -> tuple[nbformat.NotebookNode, list[str]]:
+             ) -> tuple[nbformat.NotebookNode, list[str], list[str]]:
+    """A notebook that forges its check cells' scores (right after its set-up cell) and
+    ends with a cell of attacks; the flags ``eventlab grade`` must report, and the
+    nbgrader guard's lines (the same refusals, and each forged test cell)."""
+    import re
+
     from eventlab.paths import project_root
 
     checks = project_root() / "autograder" / "labs" / f"{lab}.py"
     nb = copy.deepcopy(nb)
+    step_of = re.compile(r"""\bcheck\(\s*["']([\w-]+)["']\s*\)""")
+    tests = [(step_of.search(c.source), c.metadata["nbgrader"]) for c in _test_cells(nb)]
+    per_step = {m.group(1): meta["points"] for m, meta in tests if m}
+    setup = next(i for i, c in enumerate(nb.cells)
+                 if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-setup"))
+    nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(f"POINTS = {per_step!r}\n" + FORGER))
+    forged = [f"test cell {meta['grade_id']} shows {float(meta['points']):g} points, but its "
+              "checks, run outside the kernel, gave nothing: the notebook changed its own verdict"
+              for m, meta in tests if m]
     nb.cells.append(nbformat.v4.new_code_cell(
         f"CLASSMATE = {str(classmate)!r}\nOUTSIDE = {str(outside)!r}\nCHECKS = {str(checks)!r}\n"
         + INTRUDER))
@@ -406,21 +444,26 @@ def intruder(nb: nbformat.NotebookNode, lab: str, classmate: Path, outside: Path
         "refused: process: signal a process that is not its own",
         f"refused: read other students' work or the grader's files: read {checks.resolve()}",
         "refused: tampering: POST /moto-api/reset",
-    ]
+    ], forged
 
 
 @dataclass
 class Case:
+    """A golden submission and what each grader must make of it."""
+
     student: str
-    score: float
+    score: float                    # eventlab grade
     status: str
-    fails: list[str] | None         # the checks that must fail (None: all of them)
+    fails: list[str] | None         # the checks that must fail (None: do not compare)
     flags: list[str]
     notebook: Any = None            # a NotebookNode, or raw text for a file that is not one
+    nbgrader_score: float | None = None    # nbgrader autograde (it records 0 for a non-notebook)
+    guard: list[str] = field(default_factory=list)   # nbgrader_guard's lines, prefix removed
 
     def expected(self) -> dict[str, Any]:
         return {"score": self.score, "status": self.status, "fails": self.fails,
-                "flags": sorted(self.flags)}
+                "flags": sorted(self.flags), "nbgrader": {"score": self.nbgrader_score,
+                                                          "guard": sorted(self.guard)}}
 
 
 def cases(lab: str, submitted: Path, outside: Path) -> list[Case]:
@@ -433,24 +476,27 @@ def cases(lab: str, submitted: Path, outside: Path) -> list[Case]:
     folder = LABS_FOLDERS[lab]
     released = learner_notebook(lab)
     good = filled(lab, released)
-    out = [Case("solution", total, "graded", [], [], good),
-           Case("untouched", 0.0, "graded", every, [], nbformat.read(released, as_version=4))]
+    out = [Case("solution", total, "graded", [], [], good, total),
+           Case("untouched", 0.0, "graded", every, [], nbformat.read(released, as_version=4), 0.0)]
     for m in MUTATIONS[lab]:
-        out.append(Case(m.name, total - points(lab, m.fails), "graded",
-                        sorted(m.fails), [], mutate(good, m)))
-    nb, flags = tampered(good)
-    out.append(Case("tampered", total, "graded-with-flags", [], flags, nb))
+        score = total - points(lab, m.fails)
+        out.append(Case(m.name, score, "graded", sorted(m.fails), [], mutate(good, m), score))
+    nb, flags, guard, lost = tampered(good)
+    out.append(Case("tampered", total, "graded-with-flags", [], flags, nb, total - lost, guard))
     first = next(m for m in MUTATIONS[lab] if m.fails)
     classmate = submitted / "solution" / folder / f"{folder}.ipynb"
-    nb, flags = intruder(mutate(good, first), lab, classmate, outside)
-    out.append(Case("intruder", total - points(lab, first.fails), "graded-with-flags",
-                    sorted(first.fails), flags, nb))
+    nb, flags, forged = intruder(mutate(good, first), lab, classmate, outside)
+    score = total - points(lab, first.fails)
+    # nbgrader records what the forged cells show; its guard names each of them
+    out.append(Case("intruder", score, "graded-with-flags", sorted(first.fails), flags, nb,
+                    total, flags + forged))
     out.append(Case("broken-json", 0.0, "invalid-notebook", every,
                     [f"{folder}.ipynb is not valid JSON (line 1, column 12: Expecting value)"],
-                    '{"cells": ['))
+                    '{"cells": [', 0.0, ["not graded: the submitted file is not valid JSON"]))
     out.append(Case("not-a-notebook", 0.0, "invalid-notebook", every,
                     [f"{folder}.ipynb is JSON but not a notebook (no 'cells' and 'nbformat')"],
-                    '{"name": "my essay"}'))
+                    '{"name": "my essay"}', 0.0,
+                    ["not graded: the submitted file is JSON but not a notebook"]))
     return out
 
 

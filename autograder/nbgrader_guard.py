@@ -118,7 +118,7 @@ def submission_problems(nb: Any, src: Any, where: str) -> list[str]:
         if grade_id is None:
             continue
         if grade_id not in source_cells:
-            found.append(f"{where}: cell {i} carries grade_id {grade_id}, which the source "
+            found.append(f"{where}: cell {i + 1} carries grade_id {grade_id}, which the source "
                          "does not have (added by the learner; not graded)")
             continue
         meta = _meta(cell)
@@ -126,7 +126,7 @@ def submission_problems(nb: Any, src: Any, where: str) -> list[str]:
             seen.setdefault(grade_id, []).append(i)
     for grade_id, places in seen.items():
         if len(places) > 1:
-            listed = ", ".join(str(i) for i in places[:-1]) + f" and {places[-1]}"
+            listed = ", ".join(str(i + 1) for i in places[:-1]) + f" and {places[-1] + 1}"
             found.append(f"{where}: cells {listed} carry the same grade_id {grade_id} "
                          "(a copied cell; only the last was graded)")
         original = source_cells[grade_id]
@@ -202,8 +202,69 @@ def check_course(course: Path, assignment: str | None = None) -> list[str]:
             found.append(f"{where}: not graded: {cause} ({LOG})" if cause else
                          f"{where}: not graded (nbgrader failed on it: see its log)")
             continue
-        found += graded_problems(nbformat.read(course / "autograded" / rel, as_version=4), src, where)
+        autograded = nbformat.read(course / "autograded" / rel, as_version=4)
+        found += graded_problems(autograded, src, where)
+        found += verdict_problems(autograded, course / "autograded" / student / lab, where)
     return found
+
+
+_STEP = re.compile(r"""\bcheck\(\s*["']([\w-]+)["']\s*\)""")
+
+
+def verdict_problems(nb: Any, folder: Path, where: str) -> list[str]:
+    """Each test cell's score against the verdicts recorded outside the kernel (see
+    autograder/nbgrader_host.py), and what the fence refused."""
+    import os
+
+    from autograder.nbgrader_host import record_paths
+
+    if os.environ.get("EVENTLAB_NBGRADER_HOST", "1") == "0":
+        return []
+    paths = record_paths(folder)
+    found: list[str] = []
+    for line in _jsonl(paths["refused"]):
+        found.append(f"{where}: refused: {line.get('kind')}: {line.get('what')}")
+    records = _jsonl(paths["verdicts"])
+    found += [f"{where}: refused: tampering: {r['value']}" for r in records if r.get("kind") == "refused"]
+    if not paths["verdicts"].exists():
+        return found + [f"{where}: no verdict was recorded outside the kernel (start(...) never "
+                        "reached the grading sandbox): its scores are the kernel's own"]
+    checks = [r["value"] for r in records if r.get("kind") == "check"]
+    real: dict[str, set[float]] = {}
+    for i, c in enumerate(checks):
+        if c["hidden"]:
+            continue
+        total = c["earned"]
+        if i + 1 < len(checks) and checks[i + 1]["hidden"] and checks[i + 1]["step"] == c["step"]:
+            total += checks[i + 1]["earned"]
+        real.setdefault(c["step"], set()).add(round(total, 6))
+    for grade_id, cell in _test_cells(nb).items():
+        m = _STEP.search(cell.get("source", ""))
+        results = [o for o in cell.get("outputs", []) if o.get("output_type") == "execute_result"]
+        if not m or not results:
+            continue
+        try:
+            shown = float("".join(results[0].get("data", {}).get("text/plain", "")))
+        except ValueError:
+            continue
+        step = m.group(1)
+        if round(shown, 6) not in real.get(step, set()):
+            gave = ", ".join(f"{v:g}" for v in sorted(real.get(step, set()))) or "nothing"
+            found.append(f"{where}: test cell {grade_id} shows {shown:g} points, but its checks, "
+                         f"run outside the kernel, gave {gave}: the notebook changed its own verdict")
+    return found
+
+
+def _jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,8 @@ def record_paths(autograded_notebook_dir: Path) -> dict[str, Path]:
     private = private_dir(here)
     return {"verdicts": private / f"{stem}.verdicts.jsonl",
             "refused": private / f"{stem}.refused.jsonl",
-            "sandbox": private / f"{stem}.sandbox"}
+            "sandbox": private / f"{stem}.sandbox",
+            "data": private / f"{stem}.data"}
 
 
 def start_host(lab: str) -> None:
@@ -56,10 +57,17 @@ def start_host(lab: str) -> None:
     paths["verdicts"].parent.mkdir(exist_ok=True)
     for key in ("verdicts", "refused"):
         paths[key].unlink(missing_ok=True)     # a fresh record for each autograde run
+    import shutil
+
+    shutil.rmtree(paths["sandbox"], ignore_errors=True)
     deny = [str(autograded), *(str(course / d) for d in ("submitted", "source", "release",
                                                           "feedback", "gradebook.db")),
             str(project_root() / "autograder" / "labs"), str(project_root() / "labs" / "source")]
-    kernel_policy = policy_env(write=[str(here)], deny_read=deny, allow_read=[str(here)],
+    # the quiz at a lab's end keeps its cache and progress here, not in the grader's home
+    paths["data"].mkdir(exist_ok=True)
+    os.environ["EVENTLAB_DATA_DIR"] = str(paths["data"])
+    kernel_policy = policy_env(write=[str(here), str(paths["data"])], deny_read=deny,
+                               allow_read=[str(here), str(paths["data"])],
                                log=str(paths["refused"]), label="this notebook")
     lambda_policy = policy_env(write=[str(paths["sandbox"])], deny_read=deny,
                                allow_read=[str(here), str(paths["sandbox"])],

@@ -53,6 +53,28 @@ def _is_loopback(host: object) -> bool:
     return host in _LOOPBACK_NAMES or host.startswith("127.") or host == "0:0:0:0:0:0:0:1"
 
 
+def _parent(pid: object) -> int | None:
+    """The parent of ``pid`` (a kernel may stop the helper processes it started itself)."""
+    try:
+        with open(f"/proc/{int(pid)}/stat", "rb") as f:   # noqa: PTH123
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
+def _descends_from(pid: object, ancestor: int) -> bool:
+    """True when ``pid`` is a child, grandchild... of ``ancestor`` (a kernel stopping the
+    helper processes it started, as ipykernel does at shutdown, is not an attack)."""
+    current: object = pid
+    for _ in range(16):
+        current = _parent(current)
+        if current is None or current <= 1:
+            return False
+        if current == ancestor:
+            return True
+    return False
+
+
 def _under(path: str, roots: tuple[str, ...]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
@@ -154,7 +176,7 @@ def install(policy: dict) -> Callable[[], None]:
                 what = args[1] if event == "subprocess.Popen" and len(args) > 1 else args[0]
                 refuse("process", f"start a process ({event} {str(what)[:80]})")
             elif event in ("os.kill", "os.killpg"):
-                if args[0] not in (me, getpid()):
+                if args[0] not in (me, getpid()) and not _descends_from(args[0], getpid()):
                     refuse("process", "signal a process that is not its own")
             elif event in _INTROSPECTION and armed[0]:
                 if event == "ctypes.dlopen" and not args[0]:

@@ -4,9 +4,13 @@ nbgrader runs: invalid files, copied, made-up and edited cells, a dead kernel, a
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 
+from autograder.nbgrader_guard import _STEP as STEP
 from autograder.nbgrader_guard import check_course
+from autograder.nbgrader_host import record_paths
 from autograder.nbgrader_preprocessors import HideHiddenTests
 from tests.labs_support import LABS, learner_notebook, new_course, source_notebook
 
@@ -14,8 +18,9 @@ NAME = LABS["lab01"]
 WHERE = f"ana: {NAME}/{NAME}.ipynb"
 
 
-def _course(tmp_path, edit) -> list[str]:
-    """A course whose one learner's autograded notebook is the source, run, then edited."""
+def _course(tmp_path, edit, verdicts=None) -> list[str]:
+    """A course whose one learner's autograded notebook is the source, run, then edited;
+    with the verdicts its grading host recorded (by default: each step's full points)."""
     course = new_course(tmp_path)
     nb = nbformat.read(source_notebook("lab01"), as_version=4)
     for i, cell in enumerate(nb.cells):
@@ -25,10 +30,19 @@ def _course(tmp_path, edit) -> list[str]:
             if meta["grade"]:
                 cell.outputs = [nbformat.v4.new_output(
                     "execute_result", data={"text/plain": f"{meta['points']}"}, execution_count=i)]
+    records = [] if verdicts is not None else [
+        {"kind": "check", "value": {"step": STEP.search(c.source).group(1), "hidden": False,
+                                    "earned": c.metadata["nbgrader"]["points"]}}
+        for c in nb.cells if c.metadata["nbgrader"].get("grade") and STEP.search(c.source)]
     edit(nb)
     path = course / "autograded" / "ana" / NAME / f"{NAME}.ipynb"
     path.parent.mkdir(parents=True)
     nbformat.write(nb, path)
+    recorded = record_paths(path.parent)
+    recorded["verdicts"].parent.mkdir(exist_ok=True)
+    lines = records if verdicts is None else verdicts
+    if lines is not False:
+        recorded["verdicts"].write_text("".join(json.dumps(r) + "\n" for r in lines))
     return check_course(course, NAME)
 
 
@@ -128,3 +142,19 @@ def test_feedback_hides_a_hidden_test_and_the_paths_in_its_traceback(tmp_path, m
     assert cell.outputs[0]["text"] == "ran in <course>/autograded/ana\n"
     assert cell.outputs[1]["data"]["text/html"] == "<b>&lt;course&gt;/x</b>"
     assert cell.outputs[2]["traceback"] == ["ValueError: bad <python>/x.py"]
+
+
+def test_a_score_the_grading_host_did_not_give_is_caught(tmp_path) -> None:
+    verdicts = [{"kind": "check", "value": {"step": "queues", "hidden": False, "earned": 1.0}},
+                {"kind": "check", "value": {"step": "queues", "hidden": True, "earned": 0.0}}]
+    found = _course(tmp_path, lambda nb: None, verdicts=verdicts)
+    assert f"{WHERE}: test cell lab01-check-queues shows 4 points, but its checks, run outside " \
+           "the kernel, gave 1: the notebook changed its own verdict" in found
+    assert f"{WHERE}: test cell lab01-check-dlq shows 2 points, but its checks, run outside " \
+           "the kernel, gave nothing: the notebook changed its own verdict" in found
+
+
+def test_no_verdicts_at_all_is_reported(tmp_path) -> None:
+    assert _course(tmp_path, lambda nb: None, verdicts=False) == [
+        f"{WHERE}: no verdict was recorded outside the kernel (start(...) never reached the "
+        "grading sandbox): its scores are the kernel's own"]

@@ -92,12 +92,12 @@ SCORES = {"solution": TOTALS["lab01"], "untouched": 0.0, "no-dlq": TOTALS["lab01
           "kernel-death": 0.0, "timeout": TOTALS["lab01"] - LOST}
 WHERE = f"{NAME}/{NAME}.ipynb"
 GUARD = [
-    f"copied-cell: {WHERE}: cells 4 and 5 carry the same grade_id lab01-check-queues "
+    f"copied-cell: {WHERE}: cells 5 and 6 carry the same grade_id lab01-check-queues "
     "(a copied cell; only the last was graded)",
     f"edited-test: {WHERE}: test cell lab01-check-dlq was edited (nbgrader restored the "
     "original before grading)",
     f"kernel-death: {WHERE}: not graded: the kernel died (.nbgrader.log)",
-    f"made-up-cell: {WHERE}: cell 31 carries grade_id lab01-check-bonus, which the source "
+    f"made-up-cell: {WHERE}: cell 32 carries grade_id lab01-check-bonus, which the source "
     "does not have (added by the learner; not graded)",
     f"not-a-notebook: {WHERE}: not graded: the submitted file is JSON but not a notebook",
     f"not-json: {WHERE}: not graded: the submitted file is not valid JSON",

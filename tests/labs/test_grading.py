@@ -1,21 +1,32 @@
-"""Each lab graded two ways, by ``eventlab grade`` and by a real ``nbgrader autograde``:
-the source gets full marks, the untouched learner copy runs and scores 0, and each wrong
-submission loses exactly the points of the checks that test its mistake."""
+"""Every lab's golden set (autograder/golden.py) graded two ways, by ``eventlab grade``
+and by a real ``nbgrader autograde`` (with the guard after it), once per session:
+
+- the source and the solution get full marks, the untouched learner copy runs and scores
+  0, each typical mistake loses exactly the points of the checks that test it;
+- the hostile submissions (tampered, intruder, not a notebook) get exactly their expected
+  outcome: the same score from both graders where both can give one, and every flag from
+  ``eventlab grade`` and every line from the nbgrader guard.
+"""
 
 from __future__ import annotations
 
 import nbformat
 import pytest
 
+from autograder import golden
 from autograder.lab import checks_of
-from autograder.nbgrader_guard import check_course
 from tests.labs_support import LABS, MUTATIONS, TOTALS, learner_notebook
 
 CASES = [(lab, m) for lab in LABS for m in MUTATIONS[lab]]
+HOSTILE = [(lab, s) for lab in LABS for s in ("tampered", "intruder", "broken-json", "not-a-notebook")]
 
 
 def points(lab: str, ids) -> float:
     return float(sum(c.points for c in checks_of(lab) if c.id in ids))
+
+
+def case(lab_course, lab: str, student: str) -> golden.Case:
+    return next(c for c in lab_course.golden[lab] if c.student == student)
 
 
 @pytest.mark.parametrize("lab", LABS)
@@ -24,16 +35,27 @@ def test_totals(lab: str) -> None:
 
 
 @pytest.mark.parametrize("lab", LABS)
+def test_at_least_five_typical_mistakes_each_failing_only_some_checks(lab: str) -> None:
+    mistakes = [m for m in MUTATIONS[lab] if m.fails]
+    assert len(mistakes) >= 5
+    ids = {c.id for c in checks_of(lab)}
+    for m in mistakes:
+        assert m.fails <= ids, m.name
+        assert 0 < points(lab, m.fails) < TOTALS[lab], m.name
+
+
+@pytest.mark.parametrize("lab", LABS)
 def test_source_notebook_gets_full_marks(lab: str, lab_course) -> None:
-    graded = [g for g in lab_course.grade_json[lab] if "/source/" in g["notebook"]][0]
+    graded = lab_course.grade(lab, "source")
     assert graded["score"] == graded["points"] == TOTALS[lab], graded["results"]
-    assert graded["cell_errors"] == []
+    assert graded["cell_errors"] == [] and graded["flags"] == []
 
 
 @pytest.mark.parametrize("lab", LABS)
 def test_filled_in_learner_copy_gets_full_marks_both_ways(lab: str, lab_course) -> None:
     assert lab_course.grade(lab, "solution")["score"] == TOTALS[lab]
     assert lab_course.nbgrader_score(lab, "solution") == TOTALS[lab]
+    assert lab_course.guard_lines(lab, "solution") == []
 
 
 @pytest.mark.parametrize("lab", LABS)
@@ -62,6 +84,7 @@ def test_wrong_submission_loses_exactly_its_points(lab: str, mistake, lab_course
     expected = TOTALS[lab] - points(lab, mistake.fails)
     assert graded["score"] == expected
     assert lab_course.nbgrader_score(lab, mistake.name) == expected
+    assert lab_course.guard_lines(lab, mistake.name) == []
     messages = " ".join(r["message"] for r in graded["results"] if not r["ok"])
     assert mistake.says in messages
     for r in graded["results"]:
@@ -69,11 +92,29 @@ def test_wrong_submission_loses_exactly_its_points(lab: str, mistake, lab_course
             assert r["hint"] and r["message"].endswith(tuple(".)'0123456789abcdefghijklmnopqrstuvwxyz"))
 
 
+@pytest.mark.parametrize("lab,student", HOSTILE, ids=[f"{lab}-{s}" for lab, s in HOSTILE])
+def test_hostile_submission_gets_exactly_its_expected_outcome_from_eventlab_grade(
+        lab: str, student: str, lab_course) -> None:
+    want = case(lab_course, lab, student)
+    problems = golden.compare({student: want.expected()}, [lab_course.grade(lab, student)])
+    assert problems == []
+
+
+@pytest.mark.parametrize("lab,student", HOSTILE, ids=[f"{lab}-{s}" for lab, s in HOSTILE])
+def test_hostile_submission_through_nbgrader_is_scored_as_expected_and_the_guard_says_why(
+        lab: str, student: str, lab_course) -> None:
+    want = case(lab_course, lab, student)
+    assert lab_course.guard_lines(lab, student) == sorted(want.guard)
+    assert lab_course.nbgrader_score(lab, student) == want.nbgrader_score
+
+
 @pytest.mark.parametrize("lab", LABS)
-def test_nbgrader_ran_cleanly_and_every_test_cell_scored(lab: str, lab_course) -> None:
+def test_the_guard_reports_nothing_but_the_hostile_submissions(lab: str, lab_course) -> None:
+    hostile = {s for _, s in HOSTILE}
+    named = {line.split(":")[0] for line in lab_course.guard[lab]}
+    assert named == {s for s in hostile if case(lab_course, lab, s).guard}, lab_course.guard[lab]
     log = "\n".join(lab_course.logs[lab])
-    assert log.count("-> 0") == 3, log[-4000:]
-    assert check_course(lab_course.courses[lab]) == []
+    assert "$ nbgrader generate_assignment" in log and "$ nbgrader generate_feedback" in log
 
 
 @pytest.mark.parametrize("lab", LABS)
