@@ -445,7 +445,6 @@ def grade_many(lab: str, submissions: list[Submission], *, jobs: int = 0,
     jobs = jobs or os.cpu_count() or 1
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["autograder.preload"])
-    os.environ.setdefault("EVENTLAB_PRELOAD_LAB", lab)
     scratch_root = Path(tempfile.mkdtemp(prefix="eventlab-grade-"))
     # learner code may read its own copy only: never the originals, the grader's checks
     # and solutions, or the other submissions' scratch folders

@@ -7,8 +7,6 @@ and botocore's service models (no thread or server survives it: the fork server 
 stay single-threaded).
 """
 
-import os
-
 import boto3  # noqa: F401
 import jupyter_client  # noqa: F401
 import nbclient  # noqa: F401
@@ -16,24 +14,21 @@ import nbformat  # noqa: F401
 import psutil  # noqa: F401
 
 from autograder import batch, host, integrity  # noqa: F401
-from autograder.lab import checks_of, lab_module
-
-_LAB = os.environ.get("EVENTLAB_PRELOAD_LAB")
+from autograder.lab import LABS, lab_module
 
 
-def _warm(lab: str) -> None:
+def _warm() -> None:
     from eventlab.sandbox import Sandbox
 
-    lab_module(lab)
-    checks_of(lab)
+    for lab in LABS:     # a few ms each; one fork server serves every lab
+        lab_module(lab)
     with Sandbox(background=False) as sb:
         for service in ("iam", "sns", "sqs", "lambda", "events", "kinesis", "firehose", "s3",
                         "stepfunctions", "apigateway", "athena", "cloudwatch", "kafka", "logs"):
             sb.client(service)
 
 
-if _LAB:
-    try:
-        _warm(_LAB)
-    except Exception:  # a warm-up is an optimisation only
-        pass
+try:
+    _warm()
+except Exception:  # a warm-up is an optimisation only
+    pass

@@ -53,25 +53,32 @@ def _is_loopback(host: object) -> bool:
     return host in _LOOPBACK_NAMES or host.startswith("127.") or host == "0:0:0:0:0:0:0:1"
 
 
-def _parent(pid: object) -> int | None:
-    """The parent of ``pid`` (a kernel may stop the helper processes it started itself)."""
+def _stat(pid: object) -> list[bytes] | None:
+    """``/proc/PID/stat`` after the command name: state, ppid, pgrp, session, ..."""
     try:
         with open(f"/proc/{int(pid)}/stat", "rb") as f:   # noqa: PTH123
-            return int(f.read().rsplit(b")", 1)[1].split()[1])
+            return f.read().rsplit(b")", 1)[1].split()
     except (OSError, ValueError, IndexError, TypeError):
         return None
 
 
-def _descends_from(pid: object, ancestor: int) -> bool:
-    """True when ``pid`` is a child, grandchild... of ``ancestor`` (a kernel stopping the
-    helper processes it started, as ipykernel does at shutdown, is not an attack)."""
-    current: object = pid
+def _own_process(pid: object) -> bool:
+    """A process this one may signal: gone already (there is nothing to signal), in its
+    own session (the kernel's helpers: ipykernel stops them at shutdown, and a helper's
+    children may have been orphaned by then), or one of its descendants."""
+    stat = _stat(pid)
+    if stat is None:
+        return True
+    if int(stat[3]) == os.getsid(0):
+        return True
+    current = int(stat[1])
     for _ in range(16):
-        current = _parent(current)
-        if current is None or current <= 1:
-            return False
-        if current == ancestor:
+        if current == os.getpid():
             return True
+        parent = _stat(current)
+        if parent is None or current <= 1:
+            return False
+        current = int(parent[1])
     return False
 
 
@@ -176,7 +183,7 @@ def install(policy: dict) -> Callable[[], None]:
                 what = args[1] if event == "subprocess.Popen" and len(args) > 1 else args[0]
                 refuse("process", f"start a process ({event} {str(what)[:80]})")
             elif event in ("os.kill", "os.killpg"):
-                if args[0] not in (me, getpid()) and not _descends_from(args[0], getpid()):
+                if args[0] not in (me, getpid()) and not _own_process(args[0]):
                     refuse("process", "signal a process that is not its own")
             elif event in _INTROSPECTION and armed[0]:
                 if event == "ctypes.dlopen" and not args[0]:
