@@ -173,13 +173,13 @@ MAP_END = '''                                   "End": True}}},
     "Next": "Notify"}'''
 
 
-
 def _no_map(source: str) -> str:
     start = source.index(MAP_START)
     end = source.index(MAP_END) + len(MAP_END)
     task = ('states["IssueTickets"] = {"Type": "Task", "Resource": fn["issue-ticket"],\n'
             '                          "ResultPath": "$.tickets", "Next": "Notify"}')
     return source[:start] + task + source[end:]
+
 
 _LAB04 = [
     M("retry-without-backoff", "lab04-retry", [('"BackoffRate": 2', '"BackoffRate": 1')],
@@ -206,13 +206,6 @@ _LAB04 = [
       {"express"}, "still has a .waitForTaskToken task"),
 ]
 
-
-def _no_map(source: str) -> str:
-    start = source.index(MAP_START)
-    end = source.index(MAP_END) + len(MAP_END)
-    task = ('states["IssueTickets"] = {"Type": "Task", "Resource": fn["issue-ticket"],\n'
-            '                          "ResultPath": "$.tickets", "Next": "Notify"}')
-    return source[:start] + task + source[end:]
 
 _LAB05 = [
     M("wrong-template-body", "lab05-api",
