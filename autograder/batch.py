@@ -311,7 +311,7 @@ def _run_notebook(lab: str, nb: Any, work: Path, guard_log: Path, limits: Limits
                               "traceback": []},
             resources={"metadata": {"path": str(work)}}, on_notebook_start=on_start,
             on_cell_start=on_cell, on_cell_executed=on_executed)
-        client.kernel_spec_manager = specs   # not a trait: read through create_kernel_manager
+        # the kernel spec (our fenced kernel) lives in the scratch folder, not on Jupyter's path
         client.create_kernel_manager = lambda: _manager(client, specs)  # type: ignore[method-assign]
 
         died = False

@@ -329,6 +329,13 @@ def points(lab: str, ids: Any) -> float:
     return float(sum(c.points for c in checks_of(lab) if c.id in ids))
 
 
+def _cell(source: str, cell_id: str) -> nbformat.NotebookNode:
+    """A code cell with a fixed id, so that the golden set is the same on every write."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.id = cell_id
+    return cell
+
+
 def _test_cells(nb: nbformat.NotebookNode) -> list[Any]:
     return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
             and not c.metadata["nbgrader"].get("solution")]
@@ -344,7 +351,7 @@ def tampered(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str
     lost = float(first.metadata["nbgrader"]["points"])
     nb.cells.remove(first)
     second.source = f"{second.metadata['nbgrader']['points']}"
-    bonus = nbformat.v4.new_code_cell("100.0")
+    bonus = _cell("100.0", "golden-bonus")
     bonus.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 100,
                                   "locked": False, "solution": False, "schema_version": 3}
     nb.cells.insert(3, bonus)
@@ -422,13 +429,13 @@ def intruder(nb: nbformat.NotebookNode, lab: str, classmate: Path, outside: Path
     per_step = {m.group(1): meta["points"] for m, meta in tests if m}
     setup = next(i for i, c in enumerate(nb.cells)
                  if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-setup"))
-    nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(f"POINTS = {per_step!r}\n" + FORGER))
+    nb.cells.insert(setup + 1, _cell(f"POINTS = {per_step!r}\n" + FORGER, "golden-forger"))
     forged = [f"test cell {meta['grade_id']} shows {float(meta['points']):g} points, but its "
               "checks, run outside the kernel, gave nothing: the notebook changed its own verdict"
               for m, meta in tests if m]
-    nb.cells.append(nbformat.v4.new_code_cell(
+    nb.cells.append(_cell(
         f"CLASSMATE = {str(classmate)!r}\nOUTSIDE = {str(outside)!r}\nCHECKS = {str(checks)!r}\n"
-        + INTRUDER))
+        + INTRUDER, "golden-attacks"))
     return nb, [
         "refused: network: look up example.com",
         f"refused: read other students' work or the grader's files: read {classmate.resolve()}",

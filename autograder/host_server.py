@@ -31,7 +31,13 @@ def main(argv: list[str] | None = None) -> int:
 
     die_with_parent()
     import os
+    import signal
 
+    # A process group of its own (in the kernel's session), deaf to Ctrl-C: a kernel
+    # interrupts a cell that runs too long with SIGINT to its process group, which must
+    # stop neither the sandbox nor its Lambda environments.
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from autograder.host import LabHost
     from eventlab.sandbox import Sandbox
 

@@ -79,6 +79,7 @@ class LabCourse:
     grade_json: dict[str, list[dict]] = field(default_factory=dict)
     golden: dict[str, list[golden.Case]] = field(default_factory=dict)
     guard: dict[str, list[str]] = field(default_factory=dict)     # the guard's lines per lab
+    written: dict[Path, bytes] = field(default_factory=dict)      # each submission as written
 
     def submission(self, lab: str, student: str) -> Path:
         name = LABS[lab]
@@ -154,6 +155,7 @@ def build_lab_course(tmp: Path, labs: list[str] | None = None) -> LabCourse:
     for lab, (generated, ready) in events.items():
         generated.wait(900)
         lc.golden[lab] = golden.write(lc.courses[lab], lab)
+        lc.written.update({p: p.read_bytes() for p in (lc.courses[lab] / "submitted").rglob("*.ipynb")})
         ready.set()
     # eventlab grade on every golden submission (and the source) while nbgrader autogrades
     from eventlab.cli import main
