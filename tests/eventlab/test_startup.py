@@ -26,3 +26,21 @@ def test_a_fresh_sandbox_imports_none_of_the_heavy_parts():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_api_gateway_defers_the_iri_parsers_until_an_iri_is_checked():
+    code = (
+        "import sys, json\n"
+        "from eventlab.sandbox import Sandbox\n"
+        "from eventlab.sandbox.patches import describe\n"
+        "with Sandbox() as sb:\n"
+        "    sb.client('apigateway').create_rest_api(name='api')\n"
+        "    built_early = 'rfc3987_syntax.syntax_helpers' in sys.modules\n"
+        "    import jsonschema\n"
+        "    checker = jsonschema.FormatChecker()\n"
+        "    checks = [checker.conforms('https://example.com/a?b#c', 'iri'), checker.conforms('no iri', 'iri')]\n"
+        "    listed = any(p.attribute == 'rfc3987_syntax' for p in describe())\n"
+        "print(json.dumps([built_early, checks, listed, 'rfc3987_syntax.syntax_helpers' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, [True, False], True, True]
