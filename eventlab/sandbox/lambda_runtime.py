@@ -118,6 +118,11 @@ class Worker:
             [sys.executable, "-m", "eventlab.sandbox.lambda_worker", str(child_read), str(child_write)],
             pass_fds=(child_read, child_write), env=env, cwd=str(task_root),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            # Its own process group: a notebook kernel's interrupt (SIGINT to its group)
+            # must not kill warm environments, and at shutdown ipykernel waits for the
+            # children of its group to vanish, which unreaped ones never do (~2.5 s).
+            # The worker exits by itself when this process goes (see lambda_worker).
+            start_new_session=True,
         )
         os.close(child_read)
         os.close(child_write)

@@ -20,6 +20,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 import traceback
 
@@ -170,8 +171,19 @@ def _load_handler(spec: str) -> tuple[object | None, dict | None]:
     return handler, None
 
 
+def _exit_when_orphaned(parent: int) -> None:
+    """The sandbox's process went away (killed, or a kernel shut down): so does this one,
+    even in the middle of a handler (it runs in its own process group, so no signal to
+    the sandbox's group reaches it).  An idle environment already exits on the closed pipe."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def main() -> None:
     read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), name="orphan-watch",
+                     daemon=True).start()
     _install_offline_guard()
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     sys.path.insert(0, task_root)
