@@ -1,7 +1,7 @@
 """One Lambda execution environment: a Python process that imports a handler once and
 answers invocations until it is told to stop (AWS keeps environments warm the same way).
 
-Run as ``python -m eventlab.sandbox.lambda_worker READ_FD WRITE_FD``; it reads
+Run as ``python -c "run_path(THIS_FILE)" READ_FD WRITE_FD`` (see ``lambda_runtime``); it reads
 length-prefixed JSON requests from READ_FD and writes replies to WRITE_FD, so that the
 handler's own stdout and stderr stay free for its logs.  Its environment (the function's
 variables, AWS_ENDPOINT_URL pointing at the sandbox, fake credentials) is set by the
