@@ -87,9 +87,13 @@ def read_topic(bs: str, topic: str) -> dict[int, list[tuple[int, str | None, Any
     consumer = Consumer({"bootstrap.servers": bs, "group.id": "eventlab-check-reader",
                          "enable.auto.commit": False, "log_level": 0})
     consumer.assign([TopicPartition(topic, p, starts[(topic, p)]) for p in wanted])
+    left = sum(ends[(topic, p)] - starts[(topic, p)] for p in wanted)
     try:
         for _ in range(200):
-            for m in consumer.consume(1000, 0.05):
+            # no more than are left: consume() returns as soon as it has them all
+            batch = consumer.consume(max(1, min(1000, left)), 0.05)
+            left -= len(batch)
+            for m in batch:
                 if m.error() is not None:
                     continue
                 key = m.key().decode("utf-8", "replace") if m.key() is not None else None

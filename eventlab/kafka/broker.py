@@ -14,7 +14,11 @@ directory and makes sure it never outlives us:
   signal to the *thread* that forked, so the broker is forked from a launcher thread that
   lives exactly as long as the broker (a broker started from a short-lived request thread
   would otherwise die with it);
-* ``stop()`` (also at interpreter exit) sends SIGTERM, waits, then SIGKILL.
+* ``stop()`` (also at interpreter exit) sends SIGTERM, waits, then SIGKILL;
+* it runs in its own process group, so that a notebook kernel's interrupt (SIGINT to the
+  kernel's group) does not stop it, and a kernel's shutdown, which signals the children
+  of its group and waits for them to vanish, does not wait for it (it would until
+  ``stop()`` reaps it, after the kernel's own wait of about 2.5 s).
 
 Errors say what went wrong and what to do: :class:`BrokerNotInstalled`,
 :class:`PortInUse`, :class:`BrokerStartFailed` (with the tail of the broker's stderr).
@@ -224,7 +228,7 @@ class EmbeddedBroker:
                                else None)
                     self.process = subprocess.Popen(
                         cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                        preexec_fn=preexec, close_fds=True)
+                        preexec_fn=preexec, close_fds=True, start_new_session=True)
             except OSError as exc:
                 failure.append(exc)
             finally:

@@ -8,6 +8,7 @@ the same key lands on the same partition as with the Java client (and so as on M
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -59,8 +60,24 @@ class GroupDescription:
         return sum(p.lag or 0 for p in self.partitions)
 
 
+_ADMINS: dict[str, AdminClient] = {}
+_ADMINS_LOCK = threading.Lock()
+_ADMINS_KEPT = 4
+
+
 def admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, **_QUIET})
+    """The admin client for ``bootstrap``, shared by every call: a new client first connects
+    and fetches metadata (5 to 50 ms, and a lab's check asks a dozen questions), while
+    librdkafka's handles are thread-safe and reconnect after a broker restart.  The few
+    most recently used clusters keep theirs."""
+    with _ADMINS_LOCK:
+        client = _ADMINS.pop(bootstrap, None)
+        if client is None:
+            client = AdminClient({"bootstrap.servers": bootstrap, **_QUIET})
+        _ADMINS[bootstrap] = client   # the most recently used last
+        while len(_ADMINS) > _ADMINS_KEPT:
+            del _ADMINS[next(iter(_ADMINS))]
+        return client
 
 
 def _wait(futures: dict[Any, Any], timeout: float = 15.0) -> None:
@@ -74,7 +91,7 @@ def create_topic(bootstrap: str, name: str, partitions: int = 1, replication: in
     """Create a topic; raises KafkaException (TOPIC_ALREADY_EXISTS...) on failure."""
     topic = NewTopic(name, num_partitions=partitions, replication_factor=replication,
                      config=dict(config or {}))
-    client = admin(bootstrap)  # keep the client alive until its futures resolve
+    client = admin(bootstrap)
     _wait(client.create_topics([topic], operation_timeout=15))
 
 

@@ -13,7 +13,9 @@ moto keeps the control plane; this service is the data plane.  An API is invoked
 
 REST APIs: :mod:`apigateway_rest` (routing, keys and plans, integrations, mapping
 templates); HTTP APIs: :mod:`apigateway_v2`.  Importing moto's API Gateway costs seconds
-(its OpenAPI validator), so nothing here touches it until an API is invoked.
+(its OpenAPI validator), so nothing here touches it until an API is invoked; and the
+slowest part of that import, ``rfc3987_syntax`` (jsonschema's check of the ``iri`` format,
+which builds 37 Earley parsers when imported: about two seconds), waits for its first use.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class ApiGatewayService:
 
     def install(self, patches: Any) -> None:
         """Nothing of moto's changes: the data plane sits beside it (see the module doc)."""
+        patches.defer_import("rfc3987_syntax", ["is_valid_syntax"],
+                             "moto's API Gateway imports jsonschema, which imports it to check "
+                             "IRIs (only an OpenAPI import does); building its parsers takes ~2 s")
 
     # -- entry points -------------------------------------------------------------------
     def invoke(self, api_id: str, stage: str, method: str, path: str = "/", *,

@@ -39,6 +39,10 @@ from typing import Any
 from eventlab.sandbox.lambda_worker import read_message, write_message
 
 LOG_TAIL_BYTES = 4096
+# The worker runs from its file, not as ``-m eventlab.sandbox.lambda_worker``: importing
+# the package would import the whole sandbox core (~40 ms of every cold start).
+_BOOT = (f"from runpy import run_path; "
+         f"run_path({str(Path(__file__).with_name('lambda_worker.py'))!r}, run_name='__main__')")
 DEFAULT_MAX_ENVIRONMENTS = 64
 
 
@@ -115,9 +119,14 @@ class Worker:
         })
         env.update({k: str(v) for k, v in config.env.items()})
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "eventlab.sandbox.lambda_worker", str(child_read), str(child_write)],
+            [sys.executable, "-c", _BOOT, str(child_read), str(child_write)],
             pass_fds=(child_read, child_write), env=env, cwd=str(task_root),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            # Its own process group: a notebook kernel's interrupt (SIGINT to its group)
+            # must not kill warm environments, and at shutdown ipykernel waits for the
+            # children of its group to vanish, which unreaped ones never do (~2.5 s).
+            # The worker exits by itself when this process goes (see lambda_worker).
+            start_new_session=True,
         )
         os.close(child_read)
         os.close(child_write)

@@ -1,7 +1,7 @@
 """One Lambda execution environment: a Python process that imports a handler once and
 answers invocations until it is told to stop (AWS keeps environments warm the same way).
 
-Run as ``python -m eventlab.sandbox.lambda_worker READ_FD WRITE_FD``; it reads
+Run as ``python -c "run_path(THIS_FILE)" READ_FD WRITE_FD`` (see ``lambda_runtime``); it reads
 length-prefixed JSON requests from READ_FD and writes replies to WRITE_FD, so that the
 handler's own stdout and stderr stay free for its logs.  Its environment (the function's
 variables, AWS_ENDPOINT_URL pointing at the sandbox, fake credentials) is set by the
@@ -20,6 +20,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 import traceback
 
@@ -170,8 +171,19 @@ def _load_handler(spec: str) -> tuple[object | None, dict | None]:
     return handler, None
 
 
+def _exit_when_orphaned(parent: int) -> None:
+    """The sandbox's process went away (killed, or a kernel shut down): so does this one,
+    even in the middle of a handler (it runs in its own process group, so no signal to
+    the sandbox's group reaches it).  An idle environment already exits on the closed pipe."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def main() -> None:
     read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), name="orphan-watch",
+                     daemon=True).start()
     _install_offline_guard()
     if os.environ.get("EVENTLAB_GUARD"):   # under eventlab grade: the handler is fenced in too
         from eventlab.guard import install_from_env

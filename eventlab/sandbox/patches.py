@@ -15,8 +15,11 @@ No other module may assign to a moto attribute directly.
 from __future__ import annotations
 
 import datetime as _datetime_module
+import importlib
 import importlib.abc
+import importlib.util
 import sys
+import threading
 import time as _time_module
 import types
 from collections.abc import Callable
@@ -40,6 +43,7 @@ class PatchSet:
         self._undo: list[tuple[Any, str, Any]] = []
         self.applied: list[Patch] = []
         self._finder: _PostImportFinder | None = None
+        self._deferred: list[types.ModuleType] = []
 
     def replace(self, target: Any, attribute: str, value: Any, reason: str) -> Any:
         """Set ``target.attribute = value`` and remember how to undo it; returns the old value."""
@@ -66,8 +70,8 @@ class PatchSet:
     def after_import(self, module_name: str, callback: Callable[[], None]) -> None:
         """Run ``callback`` right after ``module_name`` is imported (now, if it already is).
 
-        For patches to heavy moto modules (the Step Functions interpreter pulls in moto's
-        EC2 and Batch models: about a second) that only some sandboxes ever use.
+        For patches to heavy moto modules (the Step Functions interpreter: ANTLR parsers,
+        about half a second) that only some sandboxes ever use.
         """
         if module_name in sys.modules:
             callback()
@@ -77,7 +81,93 @@ class PatchSet:
             sys.meta_path.insert(0, self._finder)
         self._finder.hooks.setdefault(module_name, []).append(callback)
 
+    def defer_import(self, module_name: str, functions: list[str], reason: str) -> None:
+        """Put a stand-in for ``module_name`` in ``sys.modules`` whose ``functions`` import
+        the real module on their first call (and whose other attributes do so on access).
+
+        For a dependency of a moto dependency that is slow to import and rarely used, so
+        that what imports it by name (``from m import f``) no longer pays for it up front.
+        Nothing changes if the module is already imported or not installed.
+        """
+        if module_name in sys.modules:
+            return
+        spec = importlib.util.find_spec(module_name)
+        if spec is None:
+            return
+        proxy = types.ModuleType(module_name, f"eventlab: {module_name} imported on first use ({reason})")
+        proxy.__spec__ = spec
+        lock = threading.Lock()
+
+        def real() -> types.ModuleType:
+            with lock:
+                module = sys.modules.get(module_name)
+                if module is None or module is proxy:
+                    sys.modules.pop(module_name, None)
+                    module = importlib.import_module(module_name)
+                return module
+
+        def forward(function: str) -> Callable[..., Any]:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                return getattr(real(), function)(*args, **kwargs)
+            call.__name__ = call.__qualname__ = function
+            return call
+
+        def attribute(name: str) -> Any:
+            if name.startswith("__"):   # the import system's questions (__path__...) are not a use
+                raise AttributeError(name)
+            return getattr(real(), name)
+
+        for function in functions:
+            setattr(proxy, function, forward(function))
+        proxy.__getattr__ = attribute  # type: ignore[attr-defined]
+        sys.modules[module_name] = proxy
+        self._deferred.append(proxy)
+        self.applied.append(Patch("sys.modules", module_name, reason))
+
+    def defer_package_init(self, package: str, reason: str) -> None:
+        """Put ``package`` in ``sys.modules`` without running its ``__init__``: its
+        submodules import as usual, and the ``__init__`` runs at the first access to an
+        attribute the package does not have yet (``moto.batch.batch_backends``...).
+
+        For a package whose ``__init__`` imports far more than the one light submodule
+        moto needs from it.  Nothing changes if the package is already imported.
+        """
+        if package in sys.modules:
+            return
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+            return
+        module = importlib.util.module_from_spec(spec)
+        lock = threading.RLock()
+
+        def attribute(name: str) -> Any:
+            if name.startswith("__"):   # the import system's questions are not a use
+                raise AttributeError(name)
+            with lock:
+                if module.__dict__.pop("__getattr__", None) is not None:
+                    try:
+                        spec.loader.exec_module(module)  # type: ignore[union-attr]
+                    except BaseException:
+                        sys.modules.pop(package, None)
+                        raise
+            return getattr(module, name)
+
+        module.__getattr__ = attribute  # type: ignore[attr-defined]
+        sys.modules[package] = module
+        parent, _, child = package.rpartition(".")
+        if parent in sys.modules:
+            setattr(sys.modules[parent], child, module)   # as the import system does
+        self._deferred.append(module)
+        self.applied.append(Patch("sys.modules", package, reason))
+
     def undo(self) -> None:
+        while self._deferred:
+            proxy = self._deferred.pop()
+            if sys.modules.get(proxy.__name__) is proxy and "__getattr__" in proxy.__dict__:
+                del sys.modules[proxy.__name__]
+                parent, _, child = proxy.__name__.rpartition(".")
+                if getattr(sys.modules.get(parent), child, None) is proxy:
+                    delattr(sys.modules[parent], child)
         if self._finder is not None:
             if self._finder in sys.meta_path:
                 sys.meta_path.remove(self._finder)

@@ -87,6 +87,9 @@ class StepFunctionsService:
         # interpreter's patches wait until moto imports the interpreter (about a second of
         # imports that a sandbox without Step Functions never pays for).
         self._install_sync_execution(patches)
+        patches.defer_package_init(
+            "moto.batch", "the interpreter's Batch task needs only moto.batch.utils; the package's "
+            "__init__ imports moto's Batch and EC2 models (about a second) on first real use")
         patches.after_import("moto.stepfunctions.parser.models",
                              lambda: self._install_interpreter(patches))
 

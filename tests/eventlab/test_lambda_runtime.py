@@ -235,3 +235,44 @@ def test_async_invoke_retries_then_dead_letter_queue(sandbox, make_function):
     assert attributes["ErrorMessage"]["StringValue"] == "downstream unavailable"
     assert attributes["ErrorCode"]["StringValue"] == "200"
     assert attributes["RequestID"]["StringValue"] == response["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"]
+
+
+def test_an_environment_has_its_own_process_group_and_ends_with_its_sandbox(tmp_path):
+    """A notebook kernel signals its whole process group (an interrupt) and, when it shuts
+    down, waits for the children of its group to go: environments stay out of the group,
+    and end by themselves, even mid-handler, when the process that started them dies."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.kafka.conftest import child_env, process_gone
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, threading, time\n"
+        "from eventlab.sandbox import Sandbox, zip_code\n"
+        "sb = Sandbox().start()\n"
+        "lam = sb.client('lambda')\n"
+        "role = sb.client('iam').create_role(RoleName='r', AssumeRolePolicyDocument='{}')['Role']['Arn']\n"
+        "lam.create_function(FunctionName='slow', Runtime='python3.12', Role=role, Timeout=900,\n"
+        "                    Handler='lambda_function.handler',\n"
+        "                    Code={'ZipFile': zip_code('import time\\ndef handler(e, c):\\n    time.sleep(600)\\n')})\n"
+        "threading.Thread(target=lambda: lam.invoke(FunctionName='slow'), daemon=True).start()\n"
+        "while not (sb.runtime._all and sb.runtime._all[0].invocations):\n"
+        "    time.sleep(0.01)\n"
+        "print(sb.runtime._all[0].proc.pid, flush=True)\n"
+        "time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              env=child_env())
+    try:
+        worker = int(parent.stdout.readline())
+        assert os.getpgid(worker) != os.getpgid(parent.pid)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while not process_gone(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process_gone(worker)

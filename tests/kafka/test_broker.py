@@ -30,6 +30,7 @@ def test_start_answers_metadata_and_stop_leaves_no_process(tmp_path: Path) -> No
     b = EmbeddedBroker().start()
     pid, data_dir = b.pid, b.data_dir
     assert pid is not None and b.running and b.host == "127.0.0.1"
+    assert os.getpgid(pid) != os.getpgrp()  # a kernel's interrupt to its group misses it
     assert tools.list_topics(b.bootstrap_servers) == {}
     b.stop()
     assert wait_gone(pid)

@@ -38,6 +38,21 @@ def test_bars_per_symbol_and_minute(bs: str, topic_name: Any) -> None:
     assert out[("MSFT", "2024-05-01T12:02:00+00:00")]["trades"] == 1
 
 
+def test_reads_from_the_log_start_when_earlier_records_were_deleted(bs: str, topic_name: Any) -> None:
+    from confluent_kafka import TopicPartition
+
+    trades, bars = topic_name("trades"), topic_name("bars")
+    tools.create_topic(bs, trades, 1)
+    tools.create_topic(bs, bars, 1)
+    tools.produce(bs, trades, [trade("AAPL", 10.0 + i, i) for i in range(6)])
+    for future in tools.admin(bs).delete_records([TopicPartition(trades, 0, 2)]).values():
+        future.result(timeout=10)   # the log now starts at offset 2
+    result = ohlc_bars(bs, trades, bars)
+    assert (result.trades, result.bars) == (4, 1)
+    bar = json.loads(tools.consume(bs, bars, "check", max_messages=1)[0].value)
+    assert (bar["open"], bar["trades"]) == (12.0, 4)
+
+
 def test_trade_parsing() -> None:
     parsed = parse_trade(b'{"symbol": "X", "price": "1.5", "ts": "2024-05-01T12:00:00Z"}')
     assert parsed is not None and parsed["size"] == 1.0 and parsed["at"].timestamp() == T0
