@@ -82,6 +82,20 @@ def _own_process(pid: object) -> bool:
     return False
 
 
+_KERNEL_CLEANUP = frozenset({"_signal_children", "_send_interrupt_children"})
+
+
+def _from_kernel_shutdown(frame: object, kernelbase: str | None) -> bool:
+    """ipykernel stopping the processes it lists as its own children (at shutdown some
+    are already orphaned, so their parentage no longer shows it)."""
+    while kernelbase and frame is not None:
+        code = frame.f_code   # type: ignore[attr-defined]
+        if code.co_filename == kernelbase and code.co_name in _KERNEL_CLEANUP:
+            return True
+        frame = frame.f_back   # type: ignore[attr-defined]
+    return False
+
+
 def _under(path: str, roots: tuple[str, ...]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
@@ -115,6 +129,7 @@ def install(policy: dict) -> Callable[[], None]:
     label = policy.get("label") or "graded code"
     deny_read_all = deny_read + ((log_path,) if log_path else ())
     me = os.getpid()
+    kernelbase: list[str | None] = [None]   # ipykernel's own file, fixed when armed
     realpath, fspath, getpid = os.path.realpath, os.fspath, os.getpid
     O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND = (os.O_WRONLY, os.O_RDWR, os.O_CREAT,
                                                     os.O_TRUNC, os.O_APPEND)
@@ -183,7 +198,8 @@ def install(policy: dict) -> Callable[[], None]:
                 what = args[1] if event == "subprocess.Popen" and len(args) > 1 else args[0]
                 refuse("process", f"start a process ({event} {str(what)[:80]})")
             elif event in ("os.kill", "os.killpg"):
-                if args[0] not in (me, getpid()) and not _own_process(args[0]):
+                if args[0] not in (me, getpid()) and not _own_process(args[0]) \
+                        and not _from_kernel_shutdown(sys._getframe(1), kernelbase[0]):
                     refuse("process", "signal a process that is not its own")
             elif event in _INTROSPECTION and armed[0]:
                 if event == "ctypes.dlopen" and not args[0]:
@@ -200,5 +216,7 @@ def install(policy: dict) -> Callable[[], None]:
 
     def arm() -> None:
         armed[0] = True   # one way: nothing turns it off again
+        if kernelbase[0] is None:
+            kernelbase[0] = getattr(sys.modules.get("ipykernel.kernelbase"), "__file__", None)
 
     return arm
