@@ -161,8 +161,10 @@ def _total(lab: str) -> float:
 
 
 def grade_one(lab: str, sub: Submission, limits: Limits, scratch_root: Path,
-              deny_read: list[str], keep: Path | None = None) -> Outcome:
-    """Grade one submission in this process (which must be fresh: see :func:`grade_many`)."""
+              deny_read: list[str], keep: Path | None = None, teardown: bool = True) -> Outcome:
+    """Grade one submission in this process (which must be fresh: see :func:`grade_many`).
+    ``teardown=False`` leaves the sandbox running, for a process about to exit anyway
+    (its Lambda environments and broker die with it)."""
     from autograder.integrity import NotANotebook, read_submission, restore
 
     started = time.perf_counter()
@@ -189,7 +191,8 @@ def grade_one(lab: str, sub: Submission, limits: Limits, scratch_root: Path,
     nbformat.write(nb, notebook_path)
     guard_log = scratch_root / ".guard" / f"{_safe(sub.student)}.log"
     guard_log.parent.mkdir(exist_ok=True)
-    run = _run_notebook(lab, nb, work, guard_log, limits, deny_read + [str(scratch_root)])
+    run = _run_notebook(lab, nb, work, guard_log, limits, deny_read + [str(scratch_root)],
+                        teardown)
     out.results = run["results"]
     out.cell_errors = [_scrub(e, work) for e in run["cell_errors"]]
     out.flags.extend(run["flags"])
@@ -259,7 +262,7 @@ def _kernel_spec(work: Path) -> Path:
 
 
 def _run_notebook(lab: str, nb: Any, work: Path, guard_log: Path, limits: Limits,
-                  deny_read: list[str]) -> dict[str, Any]:
+                  deny_read: list[str], teardown: bool = True) -> dict[str, Any]:
     from jupyter_client.kernelspec import KernelSpecManager
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
@@ -275,45 +278,58 @@ def _run_notebook(lab: str, nb: Any, work: Path, guard_log: Path, limits: Limits
     os.environ["TMPDIR"] = str(work / "tmp")
     tempfile.tempdir = None
     os.environ[ENV] = guard          # the Lambda environments that run its handlers, too
-    sandbox = Sandbox(workdir=work / "sandbox").start()
+    # The kernel boots (half a second) while the sandbox starts: its URL is known at once
+    # from a socket bound now, which the sandbox's server takes over.
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    env = _kernel_env(work, url, guard)
+    specs = KernelSpecManager(kernel_dirs=[str(_kernel_spec(work) / "kernels")])
+    current: dict[str, Any] = {"index": -1, "pid": None, "killed": None, "peak": 0.0,
+                               "deadline": float("inf")}
+    done = threading.Event()
+
+    def on_start(**_: Any) -> None:
+        km = client.km
+        proc = getattr(getattr(km, "provisioner", None), "process", None)
+        current["pid"] = getattr(proc, "pid", None)
+        threading.Thread(target=_watch_memory, args=(current, limits, done), daemon=True).start()
+
+    def on_cell(cell: Any, cell_index: int, **_: Any) -> None:
+        current["index"] = cell_index
+
+    def on_executed(cell: Any, cell_index: int, execute_reply: Any = None, **_: Any) -> None:
+        content = (execute_reply or {}).get("content", {})
+        if content.get("ename") == "CellTimeoutError":
+            flags.append(f"cell {cell_index + 1} ran longer than {limits.cell_seconds:g} s "
+                         "(the per-cell limit) and was interrupted")
+
+    client = NotebookClient(
+        nb, timeout=int(limits.cell_seconds), kernel_name="eventlab-grade", allow_errors=True,
+        interrupt_on_timeout=True, store_widget_state=False, shell_timeout_interval=1,
+        # nothing is needed from the kernel after its last cell: kill it rather than wait
+        # for a graceful shutdown (which ipykernel 7 now and then stretches by ~3 s)
+        shutdown_kernel="immediate",
+        error_on_timeout={"ename": "CellTimeoutError",
+                          "evalue": f"the cell ran longer than {limits.cell_seconds:g} s "
+                                    "(the per-cell limit) and was interrupted",
+                          "traceback": []},
+        startup_timeout=30, resources={"metadata": {"path": str(work)}},
+        on_notebook_start=on_start, on_cell_start=on_cell, on_cell_executed=on_executed)
+    # the kernel spec (our fenced kernel) lives in the scratch folder, not on Jupyter's path
+    client.create_kernel_manager = lambda: _manager(client, specs, work)  # type: ignore[method-assign]
+    client.km = client.create_kernel_manager()
+    try:
+        client.start_new_kernel(env=env, cwd=str(work))
+        sandbox = Sandbox(workdir=work / "sandbox").start()
+    except BaseException:
+        _kill_manager(client)
+        listener.close()
+        raise
     try:
         host = LabHost(lab, sandbox).install()
-        url = sandbox.endpoint_url
-        os.environ[ENV] = guard
-        env = _kernel_env(work, url, guard)
-        specs = KernelSpecManager(kernel_dirs=[str(_kernel_spec(work) / "kernels")])
-        current: dict[str, Any] = {"index": -1, "pid": None, "killed": None, "peak": 0.0,
-                                   "deadline": float("inf")}
-        done = threading.Event()
-
-        def on_start(**_: Any) -> None:
-            km = client.km
-            proc = getattr(getattr(km, "provisioner", None), "process", None)
-            current["pid"] = getattr(proc, "pid", None)
-            threading.Thread(target=_watch_memory, args=(current, limits, done),
-                             daemon=True).start()
-
-        def on_cell(cell: Any, cell_index: int, **_: Any) -> None:
-            current["index"] = cell_index
-
-        def on_executed(cell: Any, cell_index: int, execute_reply: Any = None, **_: Any) -> None:
-            content = (execute_reply or {}).get("content", {})
-            if content.get("ename") == "CellTimeoutError":
-                flags.append(f"cell {cell_index + 1} ran longer than {limits.cell_seconds:g} s "
-                             "(the per-cell limit) and was interrupted")
-
-        client = NotebookClient(
-            nb, timeout=int(limits.cell_seconds), kernel_name="eventlab-grade", allow_errors=True,
-            interrupt_on_timeout=True, store_widget_state=False, shell_timeout_interval=1,
-            error_on_timeout={"ename": "CellTimeoutError",
-                              "evalue": f"the cell ran longer than {limits.cell_seconds:g} s "
-                                        "(the per-cell limit) and was interrupted",
-                              "traceback": []},
-            resources={"metadata": {"path": str(work)}}, on_notebook_start=on_start,
-            on_cell_start=on_cell, on_cell_executed=on_executed)
-        # the kernel spec (our fenced kernel) lives in the scratch folder, not on Jupyter's path
-        client.create_kernel_manager = lambda: _manager(client, specs)  # type: ignore[method-assign]
-
+        sandbox.serve(sock=listener)
         died = False
         try:
             current["deadline"] = time.monotonic() + limits.submission_seconds
@@ -356,13 +372,17 @@ def _run_notebook(lab: str, nb: Any, work: Path, guard_log: Path, limits: Limits
                 "status": status, "cell_errors": errors, "peak_mb": current["peak"] / 2**20,
                 "notebook": nb}
     finally:
-        sandbox.stop()
+        if teardown:
+            sandbox.stop()
 
 
-def _manager(client: Any, specs: Any) -> Any:
-    km = client.kernel_manager_class(kernel_name=client.kernel_name, config=client.config,
-                                     kernel_spec_manager=specs)
-    return km
+def _manager(client: Any, specs: Any, work: Path) -> Any:
+    """A kernel manager for our fenced kernel, talking over Unix sockets in the scratch
+    folder: with TCP, two kernels started at once can pick the same free ports (the
+    loser dies before it answers, and nbclient waits out its start-up timeout)."""
+    return client.kernel_manager_class(kernel_name=client.kernel_name, config=client.config,
+                                       kernel_spec_manager=specs, transport="ipc",
+                                       ip=str(work / "home" / "kernel"))
 
 
 def _watch_memory(current: dict[str, Any], limits: Limits, done: threading.Event) -> None:
@@ -390,6 +410,11 @@ def _watch_memory(current: dict[str, Any], limits: Limits, done: threading.Event
             current["killed"] = "memory"
             _kill(pid)
             return
+
+
+def _kill_manager(client: Any) -> None:
+    proc = getattr(getattr(getattr(client, "km", None), "provisioner", None), "process", None)
+    _kill(getattr(proc, "pid", None))
 
 
 def _kill(pid: int | None) -> None:
@@ -422,7 +447,7 @@ def _child(lab: str, sub: Submission, limits: Limits, scratch_root: str, deny_re
     os.setsid()   # its own process group: the scheduler can stop it, kernel and all
     try:
         outcome = grade_one(lab, sub, limits, Path(scratch_root), deny_read,
-                            Path(keep) if keep else None)
+                            Path(keep) if keep else None, teardown=False)
         data = outcome.as_dict()
     except BaseException as exc:   # report, never vanish
         import traceback

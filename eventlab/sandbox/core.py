@@ -328,14 +328,16 @@ class Sandbox:
                 self._server = SandboxServer(self).start()
             return self._server.url
 
-    def serve(self, host: str = "127.0.0.1", port: int = 4566) -> Any:
-        """Serve this sandbox on ``host:port`` (used by ``eventlab serve``)."""
+    def serve(self, host: str = "127.0.0.1", port: int = 4566, sock: Any = None) -> Any:
+        """Serve this sandbox on ``host:port`` (used by ``eventlab serve``), or on ``sock``,
+        a socket already bound and listening (``eventlab grade`` gives its URL to a kernel
+        that starts while the sandbox does)."""
         from eventlab.sandbox.server import SandboxServer
 
         with self._server_lock:
             if self._server is not None:
                 raise SandboxError(f"this sandbox is already served at {self._server.url}")
-            self._server = SandboxServer(self, host=host, port=port).start()
+            self._server = SandboxServer(self, host=host, port=port, sock=sock).start()
             return self._server
 
     def client(self, service: str, region: str | None = None) -> Any:

@@ -121,10 +121,19 @@ def _clock_json(clock: Any) -> dict[str, Any]:
 class SandboxServer:
     """A threaded HTTP server for one sandbox, on 127.0.0.1 by default."""
 
-    def __init__(self, sandbox: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, sandbox: Any, host: str = "127.0.0.1", port: int = 0,
+                 sock: socket.socket | None = None) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         app = AdminApp(DomainDispatcherApplication(create_backend_app), sandbox)
+        if sock is not None:   # a socket bound and listening already (its URL given out early)
+            host, port = sock.getsockname()[:2]
+            self._server = make_server(host, port, app, threaded=True,
+                                       request_handler=QuietHandler, fd=sock.detach())
+            self.host, self.port = self._server.server_address[:2]
+            self._thread = threading.Thread(target=self._server.serve_forever,
+                                            name="eventlab-server", daemon=True)
+            return
         in_use = PortInUse(
             f"port {port} on {host} is already in use (another `eventlab serve`, LocalStack "
             f"or moto server?). Stop that process or choose another port with --port.")
