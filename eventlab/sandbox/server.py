@@ -12,6 +12,11 @@ The wrapper adds what moto's server lacks: after each request the sandbox's pump
 A service may claim paths of its own with ``http_route(path) -> WSGI app | None``: API
 Gateway's invoke URLs (``/restapis/{id}/{stage}/_user_request_/...``) are served that way.
 
+For ``eventlab grade`` (autograder/host.py) a sandbox can add POST routes under
+``/_eventlab/`` (``Sandbox.admin_routes``), close moto's own ``/moto-api`` (each refused
+request is kept in ``Sandbox.refused``), and make callers other than Lambda handlers wait
+for the deliveries their request caused, as in-process callers do.
+
 Lambda handlers running in their own processes call the sandbox through this server
 (``AWS_ENDPOINT_URL``), so an in-process sandbox starts one on a free loopback port the
 first time a function runs.
