@@ -183,7 +183,7 @@ def test_a_memory_hog_is_stopped_at_the_memory_limit(limits) -> None:
     assert o["flags"] == [f"the kernel used more than 600 MB (the memory limit) in cell "
                           f"{SOLUTION_CELLS + 1} and was stopped; what it had built by then "
                           "was graded"]
-    assert o["peak_mb"] > 600
+    assert o["peak_mb"] >= 600     # sampled at the moment it passed 600 MB (1 decimal)
 
 
 def test_nbgrader_layout_and_missing_notebooks_are_found(tmp_path) -> None:
