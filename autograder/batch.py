@@ -110,9 +110,9 @@ def find_submissions(lab: str, paths: Iterable[Path]) -> list[Submission]:
                 found.append(Submission(student.name, student / folder,
                                         problem=f"{student.name}/ has no {folder}/ folder"))
     seen: dict[str, int] = {}
-    for sub in found:   # two files for one name keep both, told apart
-        n = seen.get(sub.student, 0)
-        seen[sub.student] = n + 1
+    for sub in found:   # two files for one name (or one file name) keep both, told apart
+        n = seen.get(_safe(sub.student), 0)
+        seen[_safe(sub.student)] = n + 1
         if n:
             sub.student = f"{sub.student}~{n + 1}"
     return found
