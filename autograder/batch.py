@@ -516,7 +516,10 @@ def grade_many(lab: str, submissions: list[Submission], *, jobs: int = 0,
 def _collect(lab: str, sub: Submission, result: str, exitcode: int | None, overdue: bool) -> Outcome:
     try:
         data = json.loads(Path(result).read_text())
-        data.pop("traceback", None)
+        trace = data.pop("traceback", None)
+        if trace:   # the instructor's to read; never in a learner's feedback
+            print(f"eventlab grade: the grader failed on {sub.student} ({sub.path}):\n{trace}",
+                  file=sys.stderr)
         return Outcome(**data)
     except (OSError, ValueError, TypeError):
         why = ("it ran past every time limit and was stopped" if overdue
