@@ -147,17 +147,15 @@ def source_notebook(lab: str) -> Path:
 
 # -- one submission, in its own process ----------------------------------------------------
 def _fail_all(lab: str, message: str) -> list[dict[str, Any]]:
-    from autograder.lab import checks_of
+    from autograder.lab import failed_report
 
-    return [{"id": c.id, "step": c.step, "title": c.title, "points": c.points, "earned": 0.0,
-             "ok": False, "message": message, "hint": c.hint, "hidden": c.hidden}
-            for c in checks_of(lab)]
+    return failed_report(lab, message).as_dict()["results"]
 
 
 def _total(lab: str) -> float:
-    from autograder.lab import checks_of
+    from autograder.lab import failed_report
 
-    return float(sum(c.points for c in checks_of(lab)))
+    return failed_report(lab, "").points
 
 
 def grade_one(lab: str, sub: Submission, limits: Limits, scratch_root: Path,
@@ -227,6 +225,7 @@ def _guard_flags(log: Path) -> list[str]:
 
 
 def _kernel_env(work: Path, url: str, guard: str) -> dict[str, str]:
+    from autograder.remote import client_env
     from eventlab.paths import project_root
 
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ")}
@@ -239,13 +238,8 @@ def _kernel_env(work: Path, url: str, guard: str) -> dict[str, str]:
         "HOME": str(home), "TMPDIR": str(work / "tmp"), "IPYTHONDIR": str(home / ".ipython"),
         "MPLCONFIGDIR": str(home / ".matplotlib"), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
         "JUPYTER_DATA_DIR": str(home / ".jupyter-data"), "EVENTLAB_DATA_DIR": str(home / ".eventlab"),
-        "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "AKIASANDBOXEVENTLAB0",
-        "AWS_SECRET_ACCESS_KEY": "sandbox-secret-not-a-real-key", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true",
-        # botocore would send StartSyncExecution to "sync-127.0.0.1", which does not resolve
-        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-        "EVENTLAB_GRADING_URL": url, "EVENTLAB_GUARD": guard,
+        "EVENTLAB_GUARD": guard,
+        **client_env(url),
     })
     return keep
 

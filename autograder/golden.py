@@ -337,8 +337,9 @@ def _cell(source: str, cell_id: str) -> nbformat.NotebookNode:
 
 
 def _test_cells(nb: nbformat.NotebookNode) -> list[Any]:
-    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
-            and not c.metadata["nbgrader"].get("solution")]
+    from autograder.nbgrader_guard import test_cells
+
+    return list(test_cells(nb).values())
 
 
 def tampered(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str], list[str], float]:
@@ -418,14 +419,12 @@ def intruder(nb: nbformat.NotebookNode, lab: str, classmate: Path, outside: Path
     """A notebook that forges its check cells' scores (right after its set-up cell) and
     ends with a cell of attacks; the flags ``eventlab grade`` must report, and the
     nbgrader guard's lines (the same refusals, and each forged test cell)."""
-    import re
-
+    from autograder.nbgrader_guard import CHECK_STEP
     from eventlab.paths import project_root
 
     checks = project_root() / "autograder" / "labs" / f"{lab}.py"
     nb = copy.deepcopy(nb)
-    step_of = re.compile(r"""\bcheck\(\s*["']([\w-]+)["']\s*\)""")
-    tests = [(step_of.search(c.source), c.metadata["nbgrader"]) for c in _test_cells(nb)]
+    tests = [(CHECK_STEP.search(c.source), c.metadata["nbgrader"]) for c in _test_cells(nb)]
     per_step = {m.group(1): meta["points"] for m, meta in tests if m}
     setup = next(i for i, c in enumerate(nb.cells)
                  if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-setup"))

@@ -198,8 +198,13 @@ def grade_report(lab: str) -> Report:
     return Report(lab, [run_check(c, _session.sandbox) for c in checks_of(lab)], title="grade")
 
 
+def failed_report(lab: str, message: str) -> Report:
+    """Every check of ``lab`` failed, each with ``message`` (nothing could be checked)."""
+    return Report(lab, [Result(c.id, c.step, c.title, c.points, 0.0, False, message, c.hint,
+                               c.hidden) for c in checks_of(lab)], title="grade")
+
+
 def not_started_report(lab: str) -> Report:
-    return Report(lab, [Result(c.id, c.step, c.title, c.points, 0.0, False,
-                               "The notebook never started its sandbox (its first code cell, "
-                               f"start(\"{lab}\"), did not run or failed), so nothing could be "
-                               "checked.", c.hint, c.hidden) for c in checks_of(lab)], title="grade")
+    return failed_report(lab, "The notebook never started its sandbox (its first code cell, "
+                              f"start(\"{lab}\"), did not run or failed), so nothing could be "
+                              "checked.")

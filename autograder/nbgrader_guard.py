@@ -43,7 +43,8 @@ def _is_test(cell: Any) -> bool:
     return bool(meta.get("grade") and not meta.get("solution") and cell.cell_type == "code")
 
 
-def _test_cells(nb: Any) -> dict[str, Any]:
+def test_cells(nb: Any) -> dict[str, Any]:
+    """grade_id -> test cell (graded, not a solution), in notebook order."""
     return {_meta(c)["grade_id"]: c for c in nb.cells if _is_test(c) and "grade_id" in _meta(c)}
 
 
@@ -54,8 +55,8 @@ def _name(cell: Any, index: int) -> str:
 def graded_problems(nb: Any, src: Any, where: str) -> list[str]:
     """What is wrong with one autograded notebook, compared with its source."""
     found: list[str] = []
-    cells = _test_cells(nb)
-    for grade_id in _test_cells(src):
+    cells = test_cells(nb)
+    for grade_id in test_cells(src):
         cell = cells.get(grade_id)
         if cell is None:
             found.append(f"{where}: test cell {grade_id} was deleted (it scored 0)")
@@ -208,7 +209,8 @@ def check_course(course: Path, assignment: str | None = None) -> list[str]:
     return found
 
 
-_STEP = re.compile(r"""\bcheck\(\s*["']([\w-]+)["']\s*\)""")
+# the step a test cell checks: result = check("queues")
+CHECK_STEP = re.compile(r"""\bcheck\(\s*["']([\w-]+)["']\s*\)""")
 
 
 def verdict_problems(nb: Any, folder: Path, where: str) -> list[str]:
@@ -238,8 +240,8 @@ def verdict_problems(nb: Any, folder: Path, where: str) -> list[str]:
         if i + 1 < len(checks) and checks[i + 1]["hidden"] and checks[i + 1]["step"] == c["step"]:
             total += checks[i + 1]["earned"]
         real.setdefault(c["step"], set()).add(round(total, 6))
-    for grade_id, cell in _test_cells(nb).items():
-        m = _STEP.search(cell.get("source", ""))
+    for grade_id, cell in test_cells(nb).items():
+        m = CHECK_STEP.search(cell.get("source", ""))
         results = [o for o in cell.get("outputs", []) if o.get("output_type") == "execute_result"]
         if not m or not results:
             continue

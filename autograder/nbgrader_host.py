@@ -46,7 +46,7 @@ def start_host(lab: str) -> None:
     global _host
     if os.environ.get("EVENTLAB_NBGRADER_HOST", "1") == "0":
         return
-    from autograder.remote import URL_ENV
+    from autograder.remote import client_env
     from eventlab.guard import ENV, install, policy_env
     from eventlab.paths import project_root
 
@@ -84,13 +84,7 @@ def start_host(lab: str) -> None:
     except (ValueError, KeyError, TypeError):
         raise RuntimeError("eventlab: the grading sandbox for this notebook did not start "
                            f"(it said {line[:200]!r}); see the kernel's log") from None
-    os.environ.update({URL_ENV: url, "AWS_ENDPOINT_URL": url,
-                       "AWS_ACCESS_KEY_ID": "AKIASANDBOXEVENTLAB0",
-                       "AWS_SECRET_ACCESS_KEY": "sandbox-secret-not-a-real-key",
-                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-                       "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                       "AWS_EC2_METADATA_DISABLED": "true",
-                       "AWS_DISABLE_HOST_PREFIX_INJECTION": "true"})
+    os.environ.update(client_env(url))
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(key, None)
     install(json.loads(kernel_policy))()   # installed and armed: the kernel has started

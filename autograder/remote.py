@@ -20,6 +20,20 @@ from datetime import datetime
 from typing import Any
 
 URL_ENV = "EVENTLAB_GRADING_URL"
+ACCESS_KEY, SECRET_KEY, REGION = "AKIASANDBOXEVENTLAB0", "sandbox-secret-not-a-real-key", "us-east-1"
+
+
+def client_env(url: str) -> dict[str, str]:
+    """The environment that points a kernel's AWS clients (bare ``boto3.client`` too) and
+    its lab API at the grading sandbox at ``url``, whatever the user's AWS settings."""
+    return {
+        URL_ENV: url, "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        # botocore would send StartSyncExecution to "sync-127.0.0.1", which does not resolve
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+    }
 
 
 def url() -> str | None:
@@ -100,8 +114,7 @@ class RemoteSandbox:
 
             self._clients[key] = boto3.client(
                 service, region_name=key[1], endpoint_url=self.endpoint_url,
-                aws_access_key_id="AKIASANDBOXEVENTLAB0",
-                aws_secret_access_key="sandbox-secret-not-a-real-key")
+                aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
         return self._clients[key]
 
     def service(self, name: str) -> RemoteService:

@@ -188,10 +188,7 @@ def install(policy: dict) -> Callable[[], None]:
                     refuse("network", f"reach {address[0]}:{address[1] if len(address) > 1 else ''}")
                 if isinstance(address, (str, bytes)) and event == "socket.connect":
                     check_write(address, "connect to the socket")
-            elif event == "socket.getaddrinfo":
-                if not _is_loopback(args[0]):
-                    refuse("network", f"look up {args[0]}")
-            elif event == "socket.gethostbyname" or event == "socket.gethostbyaddr":
+            elif event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"):
                 if not _is_loopback(args[0]):
                     refuse("network", f"look up {args[0]}")
             elif event in _PROCESS_EVENTS:

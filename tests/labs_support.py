@@ -17,21 +17,22 @@ from pathlib import Path
 import nbformat
 
 from autograder import golden
-from autograder.batch import LABS_FOLDERS
-from autograder.golden import MUTATIONS, TOTALS, M, Mutation, filled, mutate  # noqa: F401
+from autograder.batch import (
+    LABS_FOLDERS,
+    source_notebook,  # noqa: F401
+)
+from autograder.golden import (  # noqa: F401
+    MUTATIONS,
+    TOTALS,
+    M,
+    Mutation,
+    filled,
+    learner_notebook,
+    mutate,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 LABS = dict(LABS_FOLDERS)    # every lab: lab01 -> lab01_fanout, ...
-
-
-def source_notebook(lab: str) -> Path:
-    name = LABS[lab]
-    return ROOT / "labs" / "source" / name / f"{name}.ipynb"
-
-
-def learner_notebook(lab: str) -> Path:
-    name = LABS[lab]
-    return ROOT / "labs" / "learner" / name / f"{name}.ipynb"
 
 
 def submissions(lab: str, learner: Path | None = None) -> dict[str, nbformat.NotebookNode]:

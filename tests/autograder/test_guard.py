@@ -8,7 +8,7 @@ import json
 
 import nbformat
 
-from autograder.nbgrader_guard import _STEP as STEP
+from autograder.nbgrader_guard import CHECK_STEP as STEP
 from autograder.nbgrader_guard import check_course
 from autograder.nbgrader_host import record_paths
 from autograder.nbgrader_preprocessors import HideHiddenTests
