@@ -5,6 +5,8 @@
 Prints broker start time, then msg/s for 100-byte keyed messages produced and consumed
 with raw confluent-kafka and with eventlab.kafka.tools.produce/consume in the same run,
 on the same broker, and the ratio raw/ours (target, issue 4: ours within 2x of raw).
+Then the time to the first 100 messages for a new group: raw confluent-kafka subscribes
+and joins the group; ``tools.consume`` reads a group with no member without joining it.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def raw_consume(bs: str, topic: str, n: int) -> float:
     c.subscribe([topic])
     got = 0
     while got < n:
-        got += sum(1 for m in c.consume(10_000, 1.0) if m.error() is None)
+        got += sum(1 for m in c.consume(min(10_000, n - got), 1.0) if m.error() is None)
     c.commit(asynchronous=False)
     c.close()
     return time.perf_counter() - t
@@ -96,12 +98,23 @@ def main() -> int:
                 tools.create_topic(bs, topic, 4)
                 figures[f"{who} produce"].append(n / prod(bs, topic, batch))
                 figures[f"{who} consume"].append(n / cons(bs, topic, n))
+        small: dict[str, list[float]] = {"raw": [], "ours": []}
+        topic = f"bench-small-{uuid.uuid4().hex[:6]}"
+        tools.create_topic(bs, topic, 6)
+        tools.produce(bs, topic, messages(100))
+        for _ in range(5):
+            small["raw"].append(raw_consume(bs, topic, 100))
+            small["ours"].append(ours_consume(bs, topic, 100))
     rate = {k: statistics.median(v) for k, v in figures.items()}
     print(f"{n:,} keyed 100-byte messages, 4 partitions, median of {rounds}:")
     for op in ("produce", "consume"):
         raw, ours = rate[f"raw {op}"], rate[f"ours {op}"]
         print(f"  {op:8} raw {raw:>10,.0f} msg/s   ours {ours:>10,.0f} msg/s   "
               f"raw/ours {raw / ours:.2f}x (target <= 2x)")
+    raw, ours = statistics.median(small["raw"]), statistics.median(small["ours"])
+    print(f"first 100 messages for a new group, 6 partitions, median of 5: raw (joins) "
+          f"{raw * 1000:.0f} ms, ours (no member: no join) {ours * 1000:.0f} ms, "
+          f"raw/ours {raw / ours:.1f}x")
     return 0
 
 

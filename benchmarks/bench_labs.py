@@ -5,7 +5,7 @@ Target: each lab under 5 s on 2 cores.  Prints medians, the lab's cost above the
 baseline, the cells where its time goes (from nbclient's per-cell timing) and the kernel's
 shutdown (from the last cell's reply to the end of the run).
 
-    python benchmarks/bench_labs.py [--runs 3]
+    python benchmarks/bench_labs.py [--runs 3] [--lab lab06 ...] [--cells 3]
 
 Prints numbers only; it asserts nothing (timings are not tests).
 """
@@ -57,22 +57,26 @@ def shutdown_seconds(nb: nbformat.NotebookNode, ended: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lab", action="append", default=[],
+                        help="only the labs whose name contains this (repeatable)")
+    parser.add_argument("--cells", type=int, default=3, help="slowest cells to list per lab")
     args = parser.parse_args()
+    labs = [p for p in LABS if not args.lab or any(k in p.stem for k in args.lab)]
     from autograder.notebook import kernel_env
 
     env = kernel_env()
     env["EVENTLAB_DATA_DIR"] = tempfile.mkdtemp(prefix="eventlab-bench-")
     empty = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("pass")])
     base, base_end = [], []
-    results: dict[str, list[float]] = {p.stem: [] for p in LABS}
-    in_cells: dict[str, list[float]] = {p.stem: [] for p in LABS}
-    ends: dict[str, list[float]] = {p.stem: [] for p in LABS}
+    results: dict[str, list[float]] = {p.stem: [] for p in labs}
+    in_cells: dict[str, list[float]] = {p.stem: [] for p in labs}
+    ends: dict[str, list[float]] = {p.stem: [] for p in labs}
     cells: dict[str, list[tuple[float, str]]] = {}
     for _ in range(args.runs):   # interleaved, so that drift hits all alike
         seconds, end, _nb = run(nbformat.from_dict(empty), env)
         base.append(seconds)
         base_end.append(end)
-        for path in LABS:
+        for path in labs:
             seconds, end, nb = run(nbformat.read(path, as_version=4), env)
             results[path.stem].append(seconds)
             ends[path.stem].append(end)
@@ -90,7 +94,7 @@ def main() -> int:
               f"cells {statistics.median(in_cells[name]):5.2f} s, shutdown "
               f"{statistics.median(ends[name]):4.2f} s (max {max(ends[name]):4.2f}); "
               f"{'under' if m < 5 else 'OVER'} the 5 s target")
-        for s, first in cells[name][:3]:
+        for s, first in cells[name][:args.cells]:
             print(f"    {s:5.2f} s  {first}")
     return 0
 

@@ -9,6 +9,7 @@ strict xfail (docs/differences.md, MSK section).
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -95,6 +96,91 @@ def test_committed_offsets_and_lag(bs: str, topic_name: Any) -> None:
     assert tools.describe_group(bs, "lagging").total_lag == 0
     assert ("lagging", "EMPTY") in tools.list_groups(bs)
 
+
+
+def _produce_to(bs: str, topic: str, per_partition: dict[int, int], tag: str = "p") -> None:
+    p = Producer({"bootstrap.servers": bs, "log_level": 0})
+    for part, n in per_partition.items():
+        for i in range(n):
+            p.produce(topic, value=f"{tag}{part}-{i}", partition=part)
+    assert p.flush(10) == 0
+
+
+def _committed(bs: str, group: str) -> dict[int, int | None]:
+    return {p.partition: p.committed for p in tools.describe_group(bs, group).partitions}
+
+
+def test_a_reader_of_an_empty_group_starts_at_its_commits_or_where_reset_says(
+        bs: str, topic_name: Any) -> None:
+    topic, group = topic_name(), topic_name("lone")
+    tools.create_topic(bs, topic, 3)
+    _produce_to(bs, topic, {0: 4, 1: 3, 2: 2})
+    c = consumer(bs, group)
+    c.commit(offsets=[TopicPartition(topic, 0, 3)], asynchronous=False)  # partition 0: 3 done
+    c.close()
+    read = tools.consume(bs, topic, group, timeout=0.5)
+    assert sorted(r.value for r in read) == ["p0-3", "p1-0", "p1-1", "p1-2", "p2-0", "p2-1"]
+    assert _committed(bs, group) == {0: 4, 1: 3, 2: 2}
+    assert tools.describe_group(bs, group).members == []
+    # from_beginning=False: where the group never committed, only what comes next
+    fresh = topic_name("fresh")
+    assert tools.consume(bs, topic, fresh, from_beginning=False, timeout=0.3) == []
+    assert tools.describe_group(bs, fresh).partitions == []   # nothing read, nothing committed
+    _produce_to(bs, topic, {1: 1}, tag="new")   # the group resumes where it committed
+    assert [r.value for r in tools.consume(bs, topic, group, from_beginning=False,
+                                           timeout=0.5)] == ["new1-0"]
+
+
+def test_with_an_active_member_the_reader_joins_the_group_and_shares_it(
+        bs: str, topic_name: Any) -> None:
+    topic, group = topic_name(), topic_name("shared")
+    tools.create_topic(bs, topic, 4)
+    owned: list[list[int]] = []
+    member = consumer(bs, group)
+    member.subscribe([topic], on_assign=lambda _c, parts: owned.append(
+        sorted(p.partition for p in parts)))
+    poll_until(member, lambda: owned == [[0, 1, 2, 3]])
+    stop = threading.Event()
+    polling = threading.Thread(target=lambda: [member.poll(0.05) for _ in iter(stop.is_set, True)])
+    polling.start()
+    try:
+        _produce_to(bs, topic, {p: 5 for p in range(4)})
+        read = tools.consume(bs, topic, group, max_messages=10, timeout=10)
+    finally:
+        stop.set()
+        polling.join()
+    try:
+        assert len(owned) == 2 and len(owned[1]) == 2   # the member gave up half its partitions
+        mine = {r.partition for r in read}
+        assert len(read) == 10 and mine == {0, 1, 2, 3} - set(owned[1])
+        committed = _committed(bs, group)
+        assert all(committed[p] == 5 for p in mine)      # and the broker took the commit
+    finally:
+        member.close()
+
+
+def test_a_member_arriving_during_a_lone_read_makes_the_commit_fail_clearly(
+        bs: str, topic_name: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    topic, group = topic_name(), topic_name("raced")
+    tools.create_topic(bs, topic, 2)
+    _produce_to(bs, topic, {0: 3, 1: 3})
+    late = consumer(bs, group)
+    plan = tools._lone_assignment
+
+    def then_a_member_joins(*args: Any) -> Any:
+        lone = plan(*args)
+        late.subscribe([topic])
+        poll_until(late, lambda: bool(late.assignment()))
+        return lone
+
+    monkeypatch.setattr(tools, "_lone_assignment", then_a_member_joins)
+    try:
+        with pytest.raises(KafkaException, match=f"group '{group}' gained a member while 6 "
+                           "messages were read without joining it.*nothing was committed"):
+            tools.consume(bs, topic, group, max_messages=6)
+        assert _committed(bs, group) == {0: None, 1: None}
+    finally:
+        late.close()
 
 CRASHING_CONSUMER = """
 import sys, time
