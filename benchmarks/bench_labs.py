@@ -85,13 +85,14 @@ def main() -> int:
                  for c in nb.cells if c.cell_type == "code"), reverse=True)
             in_cells[path.stem].append(sum(s for s, _ in cells[path.stem]))
     b = statistics.median(base)
-    print(f"runs: {args.runs}; medians in seconds")
-    print(f"{'empty notebook (kernel start, baseline)':44} {b:6.2f}  "
+    print(f"runs: {args.runs}; medians in seconds (fastest run in brackets: ipykernel now and "
+          f"then adds ~3 s to a shutdown)")
+    print(f"{'empty notebook (kernel start, baseline)':44} {b:6.2f} [{min(base):5.2f}]  "
           f"(shutdown {statistics.median(base_end):4.2f} s)")
     for name, times in results.items():
         m = statistics.median(times)
-        print(f"{name:44} {m:6.2f}  = baseline x {m / b:4.1f}, +{m - b:5.2f} s; "
-              f"cells {statistics.median(in_cells[name]):5.2f} s, shutdown "
+        print(f"{name:44} {m:6.2f} [{min(times):5.2f}]  = baseline x {m / b:4.1f}, "
+              f"+{m - b:5.2f} s; cells {statistics.median(in_cells[name]):5.2f} s, shutdown "
               f"{statistics.median(ends[name]):4.2f} s (max {max(ends[name]):4.2f}); "
               f"{'under' if m < 5 else 'OVER'} the 5 s target")
         for s, first in cells[name][:args.cells]:
