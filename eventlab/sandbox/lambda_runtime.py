@@ -14,6 +14,11 @@ What the caller gets back follows AWS: the payload, ``FunctionError: Unhandled``
 for an import error, a missing handler, a syntax error or a result that is not JSON, a
 ``Sandbox.Timedout`` error when ``Timeout`` is exceeded (the environment is killed), and
 the START/END/REPORT lines in CloudWatch Logs ``/aws/lambda/NAME`` and in ``LogResult``.
+
+Memory is the function's ``MemorySize``: an environment whose resident memory goes over
+it is killed, and the caller gets what AWS returns when its out-of-memory killer strikes
+(``Runtime.ExitError``, ``Runtime exited with error: signal: killed``).  REPORT's
+``Max Memory Used`` is the environment's measured peak.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ import base64
 import hashlib
 import io
 import json
+import math
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -44,10 +51,15 @@ LOG_TAIL_BYTES = 4096
 _BOOT = (f"from runpy import run_path; "
          f"run_path({str(Path(__file__).with_name('lambda_worker.py'))!r}, run_name='__main__')")
 DEFAULT_MAX_ENVIRONMENTS = 64
+MEMORY_POLL_SECONDS = 0.01   # how often a running environment's memory is looked at
 
 
 class InvocationFailed(Exception):
     """The function could not be started at all (not a handler error)."""
+
+
+class OutOfMemory(Exception):
+    """The environment went over its function's memory size (it has been killed)."""
 
 
 @dataclass
@@ -133,18 +145,50 @@ class Worker:
         self.rfd, self.wfd = parent_read, parent_write
         self.ready: dict[str, Any] | None = None
         self.invocations = 0
+        self.peak_mb = 0.0   # the highest resident memory seen, by the worker or by us
+        self.stderr_tail = ""  # what the process wrote outside the handler's capture
+        self._process: Any = None
 
-    def _read(self, timeout: float | None) -> dict[str, Any] | None:
-        if timeout is not None:
-            ready, _, _ = select.select([self.rfd], [], [], max(0.0, timeout))
-            if not ready:
+    def resident_mb(self) -> float:
+        """The environment's resident memory now, in MB (0 once it has gone)."""
+        try:
+            if self._process is None:
+                import psutil
+
+                self._process = psutil.Process(self.proc.pid)
+            return float(self._process.memory_info().rss) / (1024 * 1024)
+        except Exception:   # gone already (psutil.NoSuchProcess), or no psutil
+            return 0.0
+
+    def _read(self, timeout: float) -> dict[str, Any] | None:
+        """The worker's next message; TimeoutError after ``timeout`` seconds, OutOfMemory
+        (after killing it) as soon as its resident memory goes over the function's."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        limit = float(self.config.memory)
+        while True:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.rfd], [], [], max(0.0, min(left, MEMORY_POLL_SECONDS)))
+            if ready:
+                message = read_message(self.rfd)
+                if message is not None:
+                    peak = float(message.pop("peak_mb", 0.0))
+                    self.peak_mb = max(self.peak_mb, peak)
+                    if peak > limit:   # it went over and came back between two looks
+                        self.stop(kill=True)
+                        raise OutOfMemory(peak)
+                return message
+            used = self.resident_mb()
+            self.peak_mb = max(self.peak_mb, used)
+            if used > limit:
+                self.stop(kill=True)
+                raise OutOfMemory(used)
+            if left <= 0:
                 raise TimeoutError
-        return read_message(self.rfd)
 
     def start(self, timeout: float) -> dict[str, Any]:
         message = self._read(timeout)
         if message is None:
-            err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+            err = self._drain(self.proc.stderr) if self.proc.stderr else ""
             raise InvocationFailed(f"the execution environment for {self.config.name} exited while "
                                    f"starting: {err.strip()[-2000:]}")
         self.ready = message
@@ -173,8 +217,31 @@ class Worker:
                 os.close(fd)
             except OSError:
                 pass
-        if self.proc.stderr:
+        if self.proc.stderr and not self.proc.stderr.closed:
+            self.stderr_tail = self._drain(self.proc.stderr)
             self.proc.stderr.close()
+
+    @staticmethod
+    def _drain(pipe: Any, limit: int = 64 * 1024) -> str:
+        """What the process left on a pipe, without waiting (a child it started may still
+        hold the pipe open)."""
+        try:
+            os.set_blocking(pipe.fileno(), False)
+            data = pipe.read(limit) or b""
+        except (OSError, ValueError):
+            data = b""
+        return data.decode(errors="replace")
+
+
+def _exit_status(returncode: int | None) -> str:
+    """How AWS's runtime reports a process's end: ``exit status 1``, ``signal: killed``."""
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.strsignal(-returncode) or f"signal {-returncode}"
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"signal: {name.lower()}"
+    return f"exit status {returncode if returncode is not None else 'unknown'}"
 
 
 LogSink = Callable[[str, str, list[tuple[float, str]]], None]
@@ -314,6 +381,10 @@ class LambdaRuntime:
                 except TimeoutError:
                     worker.stop(kill=True)
                     return self._timeout(config, request_id, timeout, lines, worker, started)
+                except OutOfMemory:
+                    lines.insert(0, f"START RequestId: {request_id} Version: {config.version}")
+                    return self._exited(config, request_id, lines, worker, started, 0.0,
+                                        "signal: killed")
                 init_ms = ready.get("init_ms", 0.0)
                 if ready.get("init_logs"):
                     lines.extend(ready["init_logs"].splitlines())
@@ -329,13 +400,17 @@ class LambdaRuntime:
             except TimeoutError:
                 worker.stop(kill=True)
                 return self._timeout(config, request_id, timeout, lines, worker, started)
-            if reply is None:
-                err = worker.proc.stderr.read().decode(errors="replace") if worker.proc.stderr else ""
+            except OutOfMemory:
+                return self._exited(config, request_id, lines, worker, started, init_ms,
+                                    "signal: killed")
+            if reply is None:   # the handler ended its own process (sys.exit, a signal...)
+                try:
+                    worker.proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    pass
                 worker.stop(kill=True)
-                tail = err.strip().splitlines()[-1:] or ["the process exited"]
-                return self._finish(config, request_id, lines, worker, started, {
-                    "errorMessage": f"RequestId: {request_id} Error: Runtime exited unexpectedly: {tail[0]}",
-                    "errorType": "Runtime.ExitError"}, init_ms)
+                return self._exited(config, request_id, lines, worker, started, init_ms,
+                                    _exit_status(worker.proc.returncode))
         except BaseException:
             worker.stop(kill=True)
             raise
@@ -356,6 +431,15 @@ class LambdaRuntime:
         return self._finish(config, request_id, lines, worker, started,
                             {"errorMessage": message, "errorType": "Sandbox.Timedout"}, 0.0)
 
+    def _exited(self, config: FunctionConfig, request_id: str, lines: list[str], worker: Worker,
+                started: float, init_ms: float, status: str) -> InvocationResult:
+        """The environment died during the invocation: AWS's ``Runtime.ExitError``."""
+        message = f"RequestId: {request_id} Error: Runtime exited with error: {status}"
+        lines.extend(worker.stderr_tail.strip().splitlines()[-20:])
+        lines.append(f"{message}\nRuntime.ExitError")
+        return self._finish(config, request_id, lines, worker, started,
+                            {"errorMessage": message, "errorType": "Runtime.ExitError"}, init_ms)
+
     def _error_result(self, config: FunctionConfig, error_type: str, message: str,
                       request_id: str) -> InvocationResult:
         body = json.dumps({"errorMessage": message, "errorType": error_type, "requestId": request_id,
@@ -370,7 +454,7 @@ class LambdaRuntime:
         lines.append(f"END RequestId: {request_id}")
         report = (f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
                   f"Billed Duration: {int(duration) + 1} ms\tMemory Size: {config.memory} MB\t"
-                  f"Max Memory Used: {min(config.memory, 40)} MB")
+                  f"Max Memory Used: {min(config.memory, math.ceil(worker.peak_mb))} MB")
         if init_ms:
             report += f"\tInit Duration: {init_ms:.2f} ms"
         lines.append(report)

@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import os
+import resource
 import socket
 import struct
 import sys
@@ -180,6 +181,22 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(0)
 
 
+def _peak_mb() -> float:
+    """This environment's peak resident memory so far, in MB (what REPORT's
+    ``Max Memory Used`` shows; like AWS's figure, it never goes down while warm).
+    On Linux it is the process's own high-water mark (``VmHWM``): ``ru_maxrss`` would
+    also count the parent's memory, recorded when it forked us."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) / 1024   # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024   # bytes / KB
+
+
 def main() -> None:
     read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), name="orphan-watch",
@@ -204,7 +221,7 @@ def main() -> None:
     init_logs = capture.take()
     init_ms = (time.time() - init_started) * 1000
     write_message(write_fd, {"ready": True, "init_error": init_error, "init_logs": init_logs,
-                             "init_ms": init_ms})
+                             "init_ms": init_ms, "peak_mb": _peak_mb()})
     while True:
         request = read_message(read_fd)
         if request is None or request.get("stop"):
@@ -232,6 +249,7 @@ def main() -> None:
                 print(f"[ERROR] {type(exc).__name__}: {exc}\nTraceback (most recent call last):\n"
                       + "".join(_stack(tb)), end="", file=capture)
         reply["logs"] = capture.take()
+        reply["peak_mb"] = _peak_mb()
         write_message(write_fd, reply)
     sys.stdout, sys.stderr = real_stdout, real_stderr
 

@@ -147,6 +147,86 @@ def test_timeout_kills_the_environment(sandbox, make_function):
     assert invoke(sandbox, "loop")[1] == 1  # a new environment after the timeout
 
 
+
+HOG = ("calls = 0\n"
+       "def handler(event, context):\n"
+       "    global calls\n"
+       "    calls += 1\n"
+       "    block = bytearray(event.get('mb', 0) * 1024 * 1024)\n"
+       "    for i in range(0, len(block), 4096):\n"
+       "        block[i] = 1            # touched, so resident\n"
+       "    if event.get('free'):\n"
+       "        del block               # back under the limit before returning\n"
+       "    return calls\n")
+
+
+def _report(response):
+    tail = base64.b64decode(response["LogResult"]).decode()
+    return tail, dict(part.split(": ", 1) for part in
+                      [line for line in tail.splitlines() if line.startswith("REPORT")][0]
+                      .split("\t")[1:])
+
+
+def test_going_over_memory_size_kills_the_environment_as_aws_does(sandbox, make_function):
+    make_function("hog", HOG, MemorySize=128)
+    assert invoke(sandbox, "hog")[1] == 1
+    response, body = invoke(sandbox, "hog", {"mb": 200}, LogType="Tail")
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"]
+    assert body["errorMessage"] == (f"RequestId: {request_id} "
+                                    "Error: Runtime exited with error: signal: killed")
+    tail, report = _report(response)
+    assert "Runtime exited with error: signal: killed" in tail
+    assert report["Memory Size"] == "128 MB" and report["Max Memory Used"] == "128 MB"
+    assert invoke(sandbox, "hog")[1] == 1   # a new environment: module state started over
+
+
+def test_a_peak_over_memory_size_counts_even_if_freed_before_returning(sandbox, make_function):
+    make_function("spiky", HOG, MemorySize=128)
+    response, body = invoke(sandbox, "spiky", {"mb": 200, "free": True})
+    assert body["errorType"] == "Runtime.ExitError"
+    make_function("roomy", HOG, MemorySize=512)
+    response, body = invoke(sandbox, "roomy", {"mb": 200, "free": True}, LogType="Tail")
+    assert "FunctionError" not in response and body == 1
+    used = int(_report(response)[1]["Max Memory Used"].split()[0])
+    assert 200 <= used < 512
+
+
+def test_max_memory_used_is_measured_and_never_goes_down_while_warm(sandbox, make_function):
+    make_function("meter", HOG, MemorySize=1024)
+    first = int(_report(invoke(sandbox, "meter", {}, LogType="Tail")[0])[1]["Max Memory Used"]
+                .split()[0])
+    assert 5 <= first < 100                          # an interpreter and the handler
+    big = int(_report(invoke(sandbox, "meter", {"mb": 150, "free": True}, LogType="Tail")[0])[1]
+              ["Max Memory Used"].split()[0])
+    assert big >= first + 150
+    again = int(_report(invoke(sandbox, "meter", {}, LogType="Tail")[0])[1]["Max Memory Used"]
+                .split()[0])
+    assert again == big                              # the environment's peak, as on AWS
+
+
+def test_memory_over_the_size_while_initialising_is_the_same_error(sandbox, make_function):
+    make_function("fat-init", "BLOB = b'x' * (200 * 1024 * 1024)\n"
+                  "def handler(event, context):\n    return len(BLOB)\n", MemorySize=128)
+    response, body = invoke(sandbox, "fat-init")
+    assert body["errorType"] == "Runtime.ExitError"
+    assert body["errorMessage"].endswith("Error: Runtime exited with error: signal: killed")
+
+
+def test_a_handler_that_ends_its_process_gets_the_runtime_exit_error(sandbox, make_function):
+    make_function("quitter", "import os, signal, sys\n"
+                  "def handler(event, context):\n"
+                  "    if event['how'] == 'exit':\n"
+                  "        sys.exit(3)\n"
+                  "    os.kill(os.getpid(), getattr(signal, event['how']))\n")
+    for how, status in (("exit", "exit status 3"), ("SIGKILL", "signal: killed"),
+                        ("SIGSEGV", "signal: segmentation fault")):
+        response, body = invoke(sandbox, "quitter", {"how": how})
+        assert response["FunctionError"] == "Unhandled", how
+        assert body["errorType"] == "Runtime.ExitError", how
+        assert body["errorMessage"].endswith(f"Error: Runtime exited with error: {status}"), how
+
 def test_logs_go_to_cloudwatch_and_log_result(sandbox, make_function):
     make_function("talker", (
         "import logging\n"
