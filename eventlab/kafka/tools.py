@@ -217,8 +217,10 @@ def produce(bootstrap: str, topic: str, messages: Iterable[tuple[Any, Any]], *,
             config: dict[str, Any] | None = None, timeout: float = 30.0) -> int:
     """Send (key, value) pairs (str or bytes; key may be None); returns how many the broker
     acknowledged.  Raises KafkaException if any delivery failed."""
+    # Only failed deliveries are reported: a Python call per acknowledged message cost a
+    # third of the throughput.
     producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_DEFAULTS, **_QUIET,
-                         **(config or {})})
+                         "delivery.report.only.error": True, **(config or {})})
     errors: list[Any] = []
 
     def report(err: Any, _msg: Any) -> None:

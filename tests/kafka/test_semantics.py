@@ -247,6 +247,15 @@ def test_a_crashed_member_is_evicted_after_the_session_timeout(bs: str, topic_na
     assert tools.describe_group(bs, group).members == []
 
 
+
+def test_a_delivery_the_broker_refuses_is_raised_not_counted(bs: str, topic_name: Any) -> None:
+    topic = topic_name()
+    tools.create_topic(bs, topic, 1, config={"max.message.bytes": "1000"})
+    assert tools.produce(bs, topic, [("k", "x" * 500)]) == 1
+    with pytest.raises(KafkaException, match="MSG_SIZE_TOO_LARGE"):
+        tools.produce(bs, topic, [("k", "x" * 5000)])   # (a batch counts as one record set)
+    assert tools.describe_topic(bs, topic)["partitions"][0]["end"] == 1   # it never landed
+
 def test_idempotent_producer_writes_each_message_once(bs: str, topic_name: Any) -> None:
     topic = topic_name()
     tools.create_topic(bs, topic, 1)
