@@ -216,18 +216,24 @@ def parse_lines(lines: Iterable[str], separator: str = ":") -> Iterator[tuple[st
 def produce(bootstrap: str, topic: str, messages: Iterable[tuple[Any, Any]], *,
             config: dict[str, Any] | None = None, timeout: float = 30.0) -> int:
     """Send (key, value) pairs (str or bytes; key may be None); returns how many the broker
-    acknowledged.  Raises KafkaException if any delivery failed."""
+    acknowledged.  Raises KafkaException if any delivery failed.  An ``on_delivery`` in
+    ``config`` is called for every message, as well."""
     errors: list[Any] = []
+    settings = {"bootstrap.servers": bootstrap, **PRODUCER_DEFAULTS, **_QUIET,
+                **(config or {})}
+    theirs = settings.pop("on_delivery", None)
 
-    def report(err: Any, _msg: Any) -> None:
+    def report(err: Any, msg: Any) -> None:
         if err is not None:
             errors.append(err)
+        if theirs is not None:
+            theirs(err, msg)
 
-    # One callback for the producer, called for failed deliveries only: a callback handed
-    # to every produce() call cost a third of the throughput, reported or not.
-    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_DEFAULTS, **_QUIET,
-                         "on_delivery": report, "delivery.report.only.error": True,
-                         **(config or {})})
+    # One callback for the producer, called for failed deliveries only (unless the caller
+    # wants every report): a callback handed to every produce() call cost a third of the
+    # throughput, called or not.
+    settings.setdefault("delivery.report.only.error", theirs is None)
+    producer = Producer({**settings, "on_delivery": report})
     sent = 0
     send = producer.produce
     for key, value in messages:

@@ -255,6 +255,12 @@ def test_a_delivery_the_broker_refuses_is_raised_not_counted(bs: str, topic_name
     with pytest.raises(KafkaException, match="MSG_SIZE_TOO_LARGE"):
         tools.produce(bs, topic, [("k", "x" * 5000)])   # (a batch counts as one record set)
     assert tools.describe_topic(bs, topic)["partitions"][0]["end"] == 1   # it never landed
+    seen: list[Any] = []   # the caller's own callback still hears of every message
+    theirs = {"on_delivery": lambda err, msg: seen.append(err is None)}
+    assert tools.produce(bs, topic, [("k", "ok")], config=theirs) == 1
+    with pytest.raises(KafkaException, match="MSG_SIZE_TOO_LARGE"):
+        tools.produce(bs, topic, [("k", "x" * 5000)], config=theirs)
+    assert seen == [True, False]
 
 def test_idempotent_producer_writes_each_message_once(bs: str, topic_name: Any) -> None:
     topic = topic_name()
