@@ -296,9 +296,8 @@ def consume(bootstrap: str, topics: str | list[str], group: str, *,
     ``from_beginning`` applies only where the group has no committed offset.
 
     Reading starts from the group's committed offsets either way.  When the group has no
-    active member, the reader takes every partition itself (Kafka's manual assignment, as
-    ``kafka-consumer-groups`` and batch jobs do) instead of joining: a lone member would be
-    given all of them anyway, and a join costs the coordinator's initial rebalance delay
+    active member, the reader takes every partition itself (Kafka's manual assignment)
+    instead of joining: a lone member would be given all of them anyway, and a join costs the coordinator's initial rebalance delay
     (about 0.3 s on the embedded broker, 3 s by default on Apache Kafka).  When the group
     has members, it joins and shares the partitions with them.  If a member arrives while
     a lone read is under way, the broker refuses its commit (``UNKNOWN_MEMBER_ID``), as
