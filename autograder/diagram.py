@@ -228,12 +228,13 @@ def _kafka(sb: Any, pic: Picture) -> None:
         msk = sb.service("msk")
         if not (msk.external or (msk.broker is not None and msk.broker.running)):
             return
-        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+        from confluent_kafka import TopicPartition
         from confluent_kafka.admin import OffsetSpec
 
         from eventlab.kafka import tools
 
-        admin = tools.admin(msk.bootstrap_servers())  # one client: this runs in every check
+        bs = msk.bootstrap_servers()
+        admin = tools.admin(bs)  # one client: this runs in every check
         topics = {name: len(t.partitions) for name, t in admin.list_topics(timeout=5).topics.items()
                   if not name.startswith("__")}
         wanted = {TopicPartition(t, p): OffsetSpec.latest() for t, n in topics.items()
@@ -250,10 +251,8 @@ def _kafka(sb: Any, pic: Picture) -> None:
         described = admin.describe_consumer_groups(groups, request_timeout=5) if groups else {}
         for group in groups:
             members = len(described[group].result(timeout=5).members)
-            listed = admin.list_consumer_group_offsets(
-                [ConsumerGroupTopicPartitions(group)], request_timeout=5)[group].result(timeout=5)
-            committed = {(tp.topic, tp.partition): tp.offset for tp in listed.topic_partitions
-                         if tp.error is None and tp.offset >= 0}
+            committed = {tp: offset for tp, offset in tools.committed_offsets(
+                bs, group, timeout=5).items() if offset is not None}
             gid = pic.node("kg", group, f'(["{{}} (group, {members} live)"])')
             for topic in sorted({t for t, _ in committed} & set(tids)):
                 backlog = sum(ends.get((topic, p), 0) - committed.get((topic, p), 0)

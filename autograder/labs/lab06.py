@@ -131,19 +131,14 @@ def learner_trades(bs: str) -> dict[int, list[tuple[int, str | None, dict[str, A
 
 def _committed(bs: str, group: str) -> dict[int, int | None]:
     """partition of 'trades' -> the group's committed offset (None: never committed)."""
-    from confluent_kafka import ConsumerGroupTopicPartitions
-
     from eventlab.kafka import tools
 
     if group not in {g for g, _ in tools.list_groups(bs)}:
         raise CheckFailed(f"there is no consumer group '{group}' on the cluster")
-    client = tools.admin(bs)
-    listed = client.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
-                                                request_timeout=10)[group].result(timeout=10)
     out: dict[int, int | None] = dict.fromkeys(range(_partitions(bs, TRADES)))
-    for tp in listed.topic_partitions:
-        if tp.topic == TRADES and tp.error is None and tp.offset >= 0:
-            out[tp.partition] = tp.offset
+    for (topic, part), offset in tools.committed_offsets(bs, group).items():
+        if topic == TRADES and offset is not None:
+            out[part] = offset
     return out
 
 

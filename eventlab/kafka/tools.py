@@ -165,6 +165,20 @@ def list_groups(bootstrap: str) -> list[tuple[str, str]]:
                   for g in result.valid)
 
 
+def committed_offsets(bootstrap: str, group: str,
+                      partitions: Iterable[tuple[str, int]] | None = None, *,
+                      timeout: float = 10.0) -> dict[tuple[str, int], int | None]:
+    """(topic, partition) -> the group's committed offset, ``None`` where the broker
+    answers that it has none; of every partition the group committed on, or of
+    ``partitions`` when given."""
+    wanted = None if partitions is None else [_TP(t, p) for t, p in partitions]
+    request = [ConsumerGroupTopicPartitions(group, wanted)]
+    listed = admin(bootstrap).list_consumer_group_offsets(
+        request, request_timeout=timeout)[group].result(timeout=timeout)
+    return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None
+            for tp in listed.topic_partitions if tp.error is None}
+
+
 def describe_group(bootstrap: str, group: str) -> GroupDescription:
     """State, members with their partitions, and per partition: committed, end, lag."""
     client = admin(bootstrap)
@@ -173,25 +187,21 @@ def describe_group(bootstrap: str, group: str) -> GroupDescription:
                            sorted((tp.topic, tp.partition)
                                   for tp in (m.assignment.topic_partitions if m.assignment else [])))
                for m in desc.members]
-    request = [ConsumerGroupTopicPartitions(group)]
-    listed = client.list_consumer_group_offsets(request, request_timeout=10)[group].result(timeout=10)
-    committed = {(tp.topic, tp.partition): tp.offset for tp in listed.topic_partitions
-                 if tp.error is None}
+    committed = committed_offsets(bootstrap, group)
     for member in members:
         for tp in member.assignments:
-            committed.setdefault(tp, -1)
+            committed.setdefault(tp, None)
     existing = list_topics(bootstrap, internal=True)
     for topic in {t for t, _ in committed}:  # every partition of a topic the group reads
         for part in range(existing.get(topic, 0)):
-            committed.setdefault((topic, part), -1)
+            committed.setdefault((topic, part), None)
     committed = {tp: o for tp, o in committed.items() if tp[0] in existing}
     ends = end_offsets(bootstrap, committed)
     partitions = []
     for (topic, part), offset in sorted(committed.items()):
         end = ends[(topic, part)]
-        has = offset is not None and offset >= 0
-        partitions.append(PartitionLag(topic, part, offset if has else None, end,
-                                       max(end - offset, 0) if has else None))
+        partitions.append(PartitionLag(topic, part, offset, end,
+                                       max(end - offset, 0) if offset is not None else None))
     return GroupDescription(group, desc.state.name if desc.state is not None else "UNKNOWN",
                             members, partitions)
 
@@ -277,10 +287,8 @@ def _lone_assignment(bootstrap: str, topics: list[str], group: str,
         if meta is None or meta.error is not None or not meta.partitions:
             return None
         parts += [(topic, p) for p in sorted(meta.partitions)]
-    request = [ConsumerGroupTopicPartitions(group, [_TP(t, p) for t, p in parts])]
-    listed = client.list_consumer_group_offsets(request, request_timeout=10)[group].result(timeout=10)
-    starts = {(tp.topic, tp.partition): tp.offset for tp in listed.topic_partitions
-              if tp.error is None and tp.offset >= 0}
+    starts = {tp: offset for tp, offset in committed_offsets(bootstrap, group, parts).items()
+              if offset is not None}
     missing = [tp for tp in parts if tp not in starts]
     starts.update(end_offsets(bootstrap, missing, reset))
     # an offset retention removed is still reset by the consumer, as auto.offset.reset says
@@ -297,11 +305,12 @@ def consume(bootstrap: str, topics: str | list[str], group: str, *,
 
     Reading starts from the group's committed offsets either way.  When the group has no
     active member, the reader takes every partition itself (Kafka's manual assignment)
-    instead of joining: a lone member would be given all of them anyway, and a join costs the coordinator's initial rebalance delay
-    (about 0.3 s on the embedded broker, 3 s by default on Apache Kafka).  When the group
-    has members, it joins and shares the partitions with them.  If a member arrives while
-    a lone read is under way, the broker refuses its commit (``UNKNOWN_MEMBER_ID``), as
-    Kafka does, and this raises :class:`KafkaException` saying so; nothing is committed.
+    instead of joining: a lone member would be given all of them anyway, and a join costs
+    the coordinator's initial rebalance delay (about 0.3 s on the embedded broker, 3 s by
+    default on Apache Kafka).  When the group has members, it joins and shares the
+    partitions with them.  If a member arrives while a lone read is under way, the broker
+    refuses its commit (``UNKNOWN_MEMBER_ID``), as Kafka does, and this raises
+    :class:`KafkaException` saying so; nothing is committed.
     """
     names = [topics] if isinstance(topics, str) else list(topics)
     settings = {"bootstrap.servers": bootstrap, "group.id": group,
