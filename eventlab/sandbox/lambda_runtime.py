@@ -167,7 +167,8 @@ class Worker:
         limit = float(self.config.memory)
         while True:
             left = deadline - time.monotonic()
-            ready, _, _ = select.select([self.rfd], [], [], max(0.0, min(left, MEMORY_POLL_SECONDS)))
+            wait = max(0.0, min(left, MEMORY_POLL_SECONDS))
+            ready, _, _ = select.select([self.rfd], [], [], wait)
             if ready:
                 message = read_message(self.rfd)
                 if message is not None:
@@ -382,13 +383,11 @@ class LambdaRuntime:
                     worker.stop(kill=True)
                     return self._timeout(config, request_id, timeout, lines, worker, started)
                 except OutOfMemory:
-                    lines.insert(0, f"START RequestId: {request_id} Version: {config.version}")
                     return self._exited(config, request_id, lines, worker, started, 0.0,
                                         "signal: killed")
                 init_ms = ready.get("init_ms", 0.0)
                 if ready.get("init_logs"):
                     lines.extend(ready["init_logs"].splitlines())
-            lines.insert(0, f"START RequestId: {request_id} Version: {config.version}")
             context = {
                 "function_name": config.name, "function_version": config.version,
                 "invoked_function_arn": config.arn, "memory_limit_in_mb": config.memory,
@@ -425,8 +424,6 @@ class LambdaRuntime:
     def _timeout(self, config: FunctionConfig, request_id: str, timeout: float, lines: list[str],
                  worker: Worker, started: float) -> InvocationResult:
         message = f"RequestId: {request_id} Error: Task timed out after {float(config.timeout):.2f} seconds"
-        if not lines or not lines[0].startswith("START"):
-            lines.insert(0, f"START RequestId: {request_id} Version: {config.version}")
         lines.append(f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())}Z {request_id} Task timed out after {float(config.timeout):.2f} seconds")
         return self._finish(config, request_id, lines, worker, started,
                             {"errorMessage": message, "errorType": "Sandbox.Timedout"}, 0.0)
@@ -451,6 +448,7 @@ class LambdaRuntime:
                 payload: bytes = b"null") -> InvocationResult:
         duration = (time.perf_counter() - started) * 1000 - init_ms
         duration = max(duration, 0.01)
+        lines.insert(0, f"START RequestId: {request_id} Version: {config.version}")
         lines.append(f"END RequestId: {request_id}")
         report = (f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
                   f"Billed Duration: {int(duration) + 1} ms\tMemory Size: {config.memory} MB\t"
