@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from eventlab.net import is_loopback
 from eventlab.sandbox.clock import VirtualClock
 from eventlab.sandbox.patches import MotoTimeSweeper, PatchSet, remember
 from eventlab.sandbox.pump import Pump
@@ -43,19 +44,12 @@ _SCRUBBED = (
     "https_proxy", "http_proxy", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
 )
 
-LOOPBACK_HOSTS = ("127.", "localhost", "::1", "[::1]")
-
-
 class SandboxError(RuntimeError):
     """A problem with the sandbox itself (not an AWS error)."""
 
 
 class OfflineError(ConnectionRefusedError):
     """A request tried to leave the sandbox."""
-
-
-def is_loopback(host: str | None) -> bool:
-    return bool(host) and str(host).startswith(LOOPBACK_HOSTS)
 
 
 _EXIT_HOOKED = False
@@ -159,7 +153,9 @@ class Sandbox:
         self._mock.start()
         self.sweeper = MotoTimeSweeper(self.clock, self.patches)
         self._install_guards()
-        from eventlab.sandbox import services
+        from eventlab.sandbox import protocols, services
+
+        protocols.install(self.patches)
 
         self._services = services.install_all(self)
         self.sweeper.sweep()
