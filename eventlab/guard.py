@@ -29,8 +29,9 @@ import socket
 import sys
 from collections.abc import Callable
 
+from eventlab.net import is_loopback
+
 ENV = "EVENTLAB_GUARD"
-_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost", ""})
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _PATH_EVENTS = {   # event -> (indexes of path arguments, what it does)
     "os.remove": ((0,), "delete"), "os.rmdir": ((0,), "delete"), "shutil.rmtree": ((0,), "delete"),
@@ -45,12 +46,9 @@ _INTROSPECTION = ("sys.settrace", "sys.setprofile", "gc.get_objects", "gc.get_re
 
 
 def _is_loopback(host: object) -> bool:
-    if isinstance(host, bytes):
-        host = host.decode(errors="replace")
-    if not isinstance(host, str):
-        return False
-    host = host.strip("[]").lower()
-    return host in _LOOPBACK_NAMES or host.startswith("127.") or host == "0:0:0:0:0:0:0:1"
+    """:func:`eventlab.net.is_loopback`, plus the empty host (``bind(("", port))`` and
+    lookups of no name stay on this machine)."""
+    return host in ("", b"", None) or is_loopback(host)
 
 
 def _stat(pid: object) -> list[bytes] | None:

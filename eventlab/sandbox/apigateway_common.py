@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from eventlab.sandbox.core import is_loopback
+from eventlab.net import is_loopback
 
 Response = tuple[int, dict[str, str], bytes]
 

@@ -25,6 +25,8 @@ import threading
 import time
 import traceback
 
+from eventlab.net import is_loopback
+
 _HEADER = struct.Struct(">I")
 
 
@@ -61,9 +63,6 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 # -- the offline guard ------------------------------------------------------------------
 
-_LOOPBACK_PREFIXES = ("127.", "::1", "localhost")
-
-
 def _install_offline_guard() -> None:
     """Refuse connections to anything but this machine: a handler's request to
     https://*.amazonaws.com (or anywhere else) fails fast with a clear error instead of
@@ -72,7 +71,7 @@ def _install_offline_guard() -> None:
 
     def guarded_connect(self: socket.socket, address: object) -> None:  # type: ignore[override]
         host = address[0] if isinstance(address, tuple) else address
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not str(host).startswith(_LOOPBACK_PREFIXES):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(host):
             raise ConnectionRefusedError(
                 f"eventlab sandbox: this Lambda function tried to connect to {host!r}. The sandbox is "
                 "offline: AWS calls must go to the sandbox (boto3 does so by default here), and no "

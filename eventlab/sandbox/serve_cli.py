@@ -18,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from eventlab.net import is_loopback
     from eventlab.sandbox import Sandbox
-    from eventlab.sandbox.core import is_loopback
     from eventlab.sandbox.server import PortInUse
 
     if not is_loopback(args.host):
