@@ -15,6 +15,7 @@ SERVICES = [
     "eventlab.sandbox.sqs_esm:SQSService",
     "eventlab.sandbox.kinesis_esm:KinesisService",
     "eventlab.sandbox.sns_lambda:SNSLambdaService",
+    "eventlab.sandbox.sns_fifo:SNSFifoService",
     "eventlab.sandbox.events_targets:EventsTargetsService",
     "eventlab.sandbox.stepfunctions:StepFunctionsService",
     "eventlab.sandbox.firehose:FirehoseService",
