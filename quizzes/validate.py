@@ -33,6 +33,12 @@ from quizzes.tags import (
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CHOOSE = re.compile(r"\(choose (two|three)\.?\)", re.IGNORECASE)
 COUNT_WORDS = {2: "two", 3: "three"}
+# The quiz prints "B wrong: <explanation>" itself, so an explanation that opens with its own
+# verdict reads "B wrong: Wrong. ..." (issue 22).  The verdict comes from the answer key only.
+VERDICT_OPENING = re.compile(
+    r"^[\W_]*(?:right|wrong|correct|incorrect|true|false|not quite|yes|no)[*_]*\s*[.,:;!\u2013\u2014-]",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -102,6 +108,17 @@ def check_question(q: Question, root: Path | None = None) -> list[Problem]:
                     "answer",
                     f"the stem says '(Choose {m.group(1)}.)' but the answer has {len(q.answer)} keys",
                 )
+    for o in q.options:
+        opening = VERDICT_OPENING.match(o.explanation)
+        if opening:
+            out.append(
+                Problem(
+                    q.path,
+                    o.line,
+                    f"the explanation of option {o.letter} opens with '{opening.group(0).strip()}'; "
+                    "the quiz prints the verdict from the answer key, so start with the reason",
+                )
+            )
     for i, link in enumerate(q.links):
         problem = link_problem(link, root)
         if problem:
