@@ -163,11 +163,7 @@ def reference_definitions(full_text: str, section: str) -> str:
     own: dict = {}
     content.markdown_parser().parse(section, own)
     have = set(own.get("references", {}))
-    used = {
-        label
-        for label in refs
-        if label not in have and _uses_reference(section, label)
-    }
+    used = {label for label in refs if label not in have and _uses_reference(section, label)}
     if not used:
         return ""
     lines = []

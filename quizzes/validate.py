@@ -126,8 +126,6 @@ def check_question(q: Question, root: Path | None = None) -> list[Problem]:
     return out
 
 
-
-
 def validate_bank(directory: Path, root: Path | None = None) -> Report:
     """Parse and check every ``*.md`` in ``directory``; ids must be unique across it."""
     report = Report()

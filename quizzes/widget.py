@@ -9,7 +9,8 @@ and tests can drive the widget without a browser.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import ipywidgets as w
@@ -43,8 +44,11 @@ class QuizWidget(w.VBox):
         n: int | None = None,
         filters: Filters | None = None,
         show_filters: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
+        self.clock = clock  # seconds per answer, for pacing in 'eventlab quiz stats'
+        self.shown_at = clock()
         if questions is None:
             questions = load_bank(bank_dir or default_bank_dir(), cache_dir=data_dir()).questions
         self.all_questions = list(questions)
@@ -131,6 +135,7 @@ class QuizWidget(w.VBox):
 
     def _show(self) -> None:
         q = self.current
+        self.shown_at = self.clock()
         self.submitted = False
         self.feedback.value = ""
         self.next_button.disabled = True
@@ -208,7 +213,7 @@ class QuizWidget(w.VBox):
             self.feedback.value = f"<span style='color:#b45309'>Choose {len(q.answer)} option(s) before submitting.</span>"
             return None
         ok = q.is_correct(chosen)
-        self.store.record_answer(q.id, chosen, ok, "widget")
+        self.store.record_answer(q.id, chosen, ok, "widget", seconds=self.clock() - self.shown_at)
         self.submitted = True
         self.answered += 1
         self.correct += ok
