@@ -98,7 +98,9 @@ def show_feedback(console: Console, q: Question, chosen: Sequence[str]) -> None:
             Text.assemble("  ", (o.letter, "bold"), " ", mark, f"{pick}: ", reflow(o.explanation))
         )
     if q.links:
-        console.print(f"  [dim]Read: {'; '.join(q.links)}[/dim]")
+        console.print(
+            f"  [dim]Read: {'; '.join(q.links)} (in the terminal: eventlab notes LINK)[/dim]"
+        )
 
 
 def ask_answer(

@@ -230,7 +230,11 @@ class QuizWidget(w.VBox):
         links = "".join(f"<li><code>{html.escape(link)}</code></li>" for link in q.links)
         self.feedback.value = (
             f"{verdict} Answer: <b>{', '.join(q.answer)}</b>.<ul>{''.join(rows)}</ul>"
-            + (f"Read more:<ul>{links}</ul>" if links else "")
+            + (
+                f"Read more (in a terminal: <code>eventlab notes LINK</code>):<ul>{links}</ul>"
+                if links
+                else ""
+            )
         )
         self.submit_button.disabled = True
         self.next_button.disabled = False
