@@ -101,6 +101,8 @@ def show_feedback(console: Console, q: Question, chosen: Sequence[str]) -> None:
         console.print(
             f"  [dim]Read: {'; '.join(q.links)} (in the terminal: eventlab notes LINK)[/dim]"
         )
+    if q.sources:
+        console.print(Text(f"  Checked {q.checked} against: {'; '.join(q.sources)}", style="dim"))
 
 
 def ask_answer(

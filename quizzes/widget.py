@@ -235,6 +235,7 @@ class QuizWidget(w.VBox):
                 if links
                 else ""
             )
+            + _sources_html(q)
         )
         self.submit_button.disabled = True
         self.next_button.disabled = False
@@ -268,3 +269,14 @@ def quiz_for(
         filters=Filters(decisions=[decision]),
         show_filters=False,
     )
+
+
+def _sources_html(q: Question) -> str:
+    """The AWS pages the question was checked against, as links, with the date checked."""
+    if not q.sources:
+        return ""
+    items = "".join(
+        f'<li><a href="{html.escape(u)}" target="_blank">{html.escape(u)}</a></li>'
+        for u in q.sources
+    )
+    return f"Checked {html.escape(q.checked or '')} against:<ul>{items}</ul>"

@@ -33,6 +33,8 @@ EXPECTED = {
     "options-out-of-order.md": (22, "lettered A, B, C, D in order"),
     "bad-type.md": (8, "type must be 'single' or 'multi'"),
     "verdict-opening.md": (17, "option A opens with 'Wrong.'"),
+    "bad-source.md": (13, "must be an https:// page on an AWS site"),
+    "source-undated.md": (12, "needs 'checked: YYYY-MM-DD'"),
 }
 
 
@@ -133,7 +135,6 @@ def test_link_resolves(tmp_path: Path):
     assert not link_resolves("content/missing.md#x", FIXTURES)
     assert not link_resolves("../content/decision-points.md#sqs-vs-sns", FIXTURES)
     assert link_resolves("content/decision-points.md#sqs-vs-sns")  # EVENTLAB_HOME (conftest)
-
 
 
 @pytest.mark.parametrize(
