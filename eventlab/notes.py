@@ -4,6 +4,9 @@
     eventlab notes streams          show content/streams.md
     eventlab notes sqs-vs-sns       show the section whose heading anchor is #sqs-vs-sns
     eventlab notes cost#streams     show one section of one file
+    eventlab notes content/cost.md#streams
+                                    the same, written as the quiz and the labs print links
+                                    (``../../../content/cost.md#streams`` works too)
     eventlab notes --html DIR       write a static HTML page set into DIR
 
 The HTML is built with markdown-it-py.  Headings carry the same anchors as on GitHub
@@ -21,6 +24,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from markdown_it.token import Token
 from rich.console import Console
@@ -93,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
             console.rule(
                 f"{section.path.name}#{section.anchor}" if section.anchor else section.path.name
             )
-        console.print(Markdown(section.text))
+        # In a terminal a link is clickable; piped or saved, it shows its URL in brackets.
+        console.print(Markdown(section.text, hyperlinks=console.is_terminal))
         if i < len(found) - 1:
             console.print()
     return 0
@@ -140,14 +145,73 @@ def section_text(path: Path, anchor: str) -> str:
         if h.line > heading.line and h.level <= heading.level:
             end = h.line - 1
             break
-    return "\n".join(lines[heading.line - 1 : end]).rstrip() + "\n"
+    body = "\n".join(lines[heading.line - 1 : end]).rstrip() + "\n"
+    return body + reference_definitions(parsed.text, body)
+
+
+def reference_definitions(full_text: str, section: str) -> str:
+    """The file's ``[label]: url`` lines that ``section`` uses but does not contain.
+
+    Reference definitions usually sit at the end of a note, outside the section being
+    shown; without them ``[AWS docs][eb-quota]`` would print as raw brackets.
+    """
+    env: dict = {}
+    content.markdown_parser().parse(full_text, env)
+    refs: dict[str, dict] = env.get("references", {})
+    if not refs:
+        return ""
+    own: dict = {}
+    content.markdown_parser().parse(section, own)
+    have = set(own.get("references", {}))
+    used = {label for label in refs if label not in have and _uses_reference(section, label)}
+    if not used:
+        return ""
+    lines = []
+    for label in sorted(used):
+        ref = refs[label]
+        title = f' "{ref["title"]}"' if ref.get("title") else ""
+        lines.append(f"[{label}]: <{ref['href']}>{title}")
+    return "\n" + "\n".join(lines) + "\n"
+
+
+def _uses_reference(text: str, label: str) -> bool:
+    """True when ``text`` has ``[x][label]``, ``[label][]`` or a bare ``[label]`` (any case)."""
+    pattern = r"\[\s*" + r"\s+".join(re.escape(w) for w in label.split()) + r"\s*\]"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
+def normalise_topic(topic: str) -> str:
+    """A link as the quiz or a lab prints it, reduced to ``stem`` or ``stem#anchor``.
+
+    ``content/events.md#aws-appsync``, ``../../../content/events.md#aws-appsync``,
+    ``events.md#aws-appsync``, ``events.html#aws-appsync`` and ``events#aws-appsync`` all
+    become ``events#aws-appsync``; ``#aws-appsync`` becomes ``aws-appsync``.
+    """
+    text = unquote(topic.strip().strip("<>`'\""))
+    name, sep, anchor = text.partition("#")
+    name = name.replace("\\", "/")
+    if "content/" in f"/{name}":
+        name = f"/{name}".rsplit("/content/", 1)[1]
+    else:
+        while name.startswith(("./", "../")):
+            name = name.split("/", 1)[1]
+    for suffix in (".md", ".html"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    if not name:
+        return anchor
+    return f"{name}#{anchor}" if sep and anchor else name
 
 
 def find_topic(topic: str, root: Path | None = None) -> list[Section]:
-    """Sections matching a topic: a file stem, FILE#ANCHOR, or a heading anchor in any file."""
+    """Sections matching a topic: a file stem, FILE#ANCHOR, or a heading anchor in any file.
+
+    Links in the forms the quiz and the labs print (see :func:`normalise_topic`) work too.
+    """
     files = topics(root)
-    name, _, anchor = topic.partition("#")
-    name = name.removesuffix(".md")
+    name, _, anchor = normalise_topic(topic).partition("#")
+    if "/" in name:  # a note in a subfolder of content/: its path names it, its stem keys it
+        name = name.rsplit("/", 1)[1]
     if anchor:
         path = files.get(name)
         if path is None or content.load(path).heading(anchor) is None:

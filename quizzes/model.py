@@ -44,6 +44,9 @@ class Question:
     options: list[Option]
     decision: str | None = None
     topics: list[str] = field(default_factory=list)
+    # AWS pages the key and explanations were checked against, and the date of that check
+    sources: list[str] = field(default_factory=list)
+    checked: str | None = None
     # front-matter key (or "key[i]" for a list item) -> 1-based line in the file
     lines: dict[str, int] = field(default_factory=dict)
 

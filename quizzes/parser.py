@@ -30,9 +30,11 @@ KNOWN_KEYS = (
     "type",
     "answer",
     "links",
+    "sources",
+    "checked",
 )
 REQUIRED_KEYS = ("id", "services", "domain", "difficulty", "type", "answer", "links")
-LIST_KEYS = ("services", "topics", "answer", "links")
+LIST_KEYS = ("services", "topics", "answer", "links", "sources")
 OPTION_HEADING = re.compile(r"^[A-Z]$")
 # libyaml's loader when PyYAML was built with it (several times faster), else pure Python;
 # both keep line marks on the nodes.  One pass builds the nodes and the data from them.
@@ -92,6 +94,7 @@ def parse_text(text: str, path: Path) -> tuple[Question | None, list[Problem]]:
     meta["services"] = [str(s) for s in meta["services"]]
     meta["topics"] = [str(s) for s in meta["topics"]]
     meta["links"] = [str(s) for s in meta["links"]]
+    meta["sources"] = [str(s) for s in meta["sources"]]
 
     stem, options = _read_body(tokens[1:], text.splitlines(), body_start, path, problems)
 
@@ -101,6 +104,7 @@ def parse_text(text: str, path: Path) -> tuple[Question | None, list[Problem]]:
             problem(lines.get("difficulty", 1), f"difficulty must be 1, 2 or 3, not {difficulty!r}")
         difficulty = 0
     decision = meta.get("decision")
+    checked = meta.get("checked")
     question = Question(
         id=str(meta.get("id") or ""),
         path=path,
@@ -114,6 +118,8 @@ def parse_text(text: str, path: Path) -> tuple[Question | None, list[Problem]]:
         options=options,
         decision=str(decision) if decision else None,
         topics=meta["topics"],
+        sources=meta["sources"],
+        checked=str(checked) if checked not in (None, "") else None,
         lines=lines,
     )
     return question, problems

@@ -10,6 +10,7 @@ rich.markdown would cost a tenth of a second of imports before the first questio
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
@@ -97,7 +98,11 @@ def show_feedback(console: Console, q: Question, chosen: Sequence[str]) -> None:
             Text.assemble("  ", (o.letter, "bold"), " ", mark, f"{pick}: ", reflow(o.explanation))
         )
     if q.links:
-        console.print(f"  [dim]Read: {'; '.join(q.links)}[/dim]")
+        console.print(
+            f"  [dim]Read: {'; '.join(q.links)} (in the terminal: eventlab notes LINK)[/dim]"
+        )
+    if q.sources:
+        console.print(Text(f"  Checked {q.checked} against: {'; '.join(q.sources)}", style="dim"))
 
 
 def ask_answer(
@@ -122,8 +127,16 @@ def run_questions(
     mode: str,
     *,
     on_correct: Callable[[Question], None] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> int:
-    """Practice-style loop: ask, mark, explain every option, record.  Returns the exit code."""
+    """Practice-style loop: ask, mark, explain every option, record.  Returns the exit code.
+
+    At the keyboard each answer is stored with the seconds from showing the question to
+    the answer, which ``eventlab quiz stats`` turns into pacing; answers read from a file
+    take no time and are stored without one.  ``clock`` (monotonic seconds) is injectable.
+    """
+    if clock is None and prompter.interactive:
+        clock = time.monotonic
     console = prompter.console
     answered = right = 0
     commands = {"q": "quit", "quit": "quit", "f": "flag", "flag": "flag"}
@@ -131,6 +144,7 @@ def run_questions(
     try:
         for i, q in enumerate(questions, 1):
             show_question(console, q, i, len(questions))
+            shown = clock() if clock else None
             while True:
                 try:
                     got = ask_answer(prompter, q, prompt, commands)
@@ -146,7 +160,8 @@ def run_questions(
                 break
             assert isinstance(got, list)
             ok = q.is_correct(got)
-            store.record_answer(q.id, got, ok, mode)
+            seconds = clock() - shown if clock and shown is not None else None
+            store.record_answer(q.id, got, ok, mode, seconds=seconds)
             answered += 1
             right += ok
             if ok and on_correct:
@@ -323,6 +338,7 @@ def run_exam(
             "flags": sorted(exam.flags),
             "by_domain": result.by_domain,
             "by_decision": result.by_decision,
+            "elapsed": exam.limit - exam.remaining(),
         },
     )
     show_exam_result(console, exam, result)

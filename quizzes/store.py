@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: attempts.seconds (time spent on the question, for pacing)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     mode TEXT NOT NULL,          -- practice | exam | review | srs | widget
     chosen TEXT NOT NULL,        -- e.g. "A,C"
     correct INTEGER NOT NULL,
-    session INTEGER
+    session INTEGER,
+    seconds REAL                 -- time from showing the question to the answer; NULL if unknown
 );
 CREATE INDEX IF NOT EXISTS attempts_qid ON attempts(qid);
 CREATE TABLE IF NOT EXISTS cards (
@@ -114,6 +115,9 @@ class ProgressStore:
                     f"schema version {version} is newer than this eventlab understands ({SCHEMA_VERSION})"
                 )
             conn.executescript(SCHEMA)
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(attempts)")}
+            if "seconds" not in columns:  # a version-1 store: keep every answer, add the column
+                conn.execute("ALTER TABLE attempts ADD COLUMN seconds REAL")
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError:
             conn.close()
@@ -165,8 +169,12 @@ class ProgressStore:
         mode: str,
         session: int | None = None,
         when: datetime | None = None,
+        seconds: float | None = None,
     ) -> None:
-        """One answer: the attempt and the question's FSRS card, in one transaction."""
+        """One answer: the attempt and the question's FSRS card, in one transaction.
+
+        ``seconds`` is how long the learner spent on the question, when it is known.
+        """
         from fsrs import Card, Rating
 
         when = when or self._clock()
@@ -179,8 +187,9 @@ class ProgressStore:
                 card, Rating.Good if correct else Rating.Again, when
             )
             cur.execute(
-                "INSERT INTO attempts(qid, at, mode, chosen, correct, session) VALUES (?,?,?,?,?,?)",
-                (qid, when.isoformat(), mode, chosen_text, int(correct), session),
+                "INSERT INTO attempts(qid, at, mode, chosen, correct, session, seconds) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (qid, when.isoformat(), mode, chosen_text, int(correct), session, seconds),
             )
             cur.execute(
                 "INSERT INTO cards(qid, card, due, reviews) VALUES (?,?,?,?) "
@@ -269,6 +278,13 @@ class ProgressStore:
         )
         return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
 
+    def timed_answers(self) -> list[tuple[str, str, float]]:
+        """(qid, mode, seconds) of every answer whose time was recorded, in the order answered."""
+        rows = self.conn.execute(
+            "SELECT qid, mode, seconds FROM attempts WHERE seconds IS NOT NULL ORDER BY id"
+        )
+        return [(r[0], r[1], float(r[2])) for r in rows]
+
     def flagged(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT qid FROM flags")}
 
@@ -298,8 +314,17 @@ class ProgressStore:
 
     def exams(self) -> list[dict]:
         rows = self.conn.execute(
-            "SELECT id, started, status, score, correct, total FROM sessions WHERE mode='exam' "
-            "AND status='finished' ORDER BY id"
+            "SELECT id, started, status, score, correct, total, detail FROM sessions "
+            "WHERE mode='exam' AND status='finished' ORDER BY id"
         )
         keys = ("id", "started", "status", "score", "correct", "total")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        out = []
+        for r in rows:
+            exam = dict(zip(keys, r[:6], strict=True))
+            try:
+                elapsed = json.loads(r[6] or "{}").get("elapsed")
+            except (ValueError, AttributeError):
+                elapsed = None
+            exam["elapsed"] = float(elapsed) if isinstance(elapsed, int | float) else None
+            out.append(exam)
+        return out

@@ -7,7 +7,16 @@ from here, so a new tag is added in this module and nowhere else.
 
 from __future__ import annotations
 
-# SAP-C02 domain -> share of the scored questions (the exam guide's weights).
+# SAP-C02 domain -> share of the scored questions, from AWS's exam guide (checked 2026-12-06):
+# https://docs.aws.amazon.com/aws-certification/latest/userguide/solutions-architect-professional-02.html
+# Domain 1 Design Solutions for Organizational Complexity 26 %, Domain 2 Design for New
+# Solutions 29 %, Domain 3 Continuous Improvement for Existing Solutions 25 %, Domain 4
+# Accelerate Workload Migration and Modernization 20 %.  The same page gives 75 questions
+# in 180 minutes, i.e. 2.4 minutes (144 s) per question.
+EXAM_GUIDE_URL = (
+    "https://docs.aws.amazon.com/aws-certification/latest/userguide/"
+    "solutions-architect-professional-02.html"
+)
 DOMAIN_WEIGHTS: dict[str, float] = {
     "organizational-complexity": 0.26,
     "new-solutions": 0.29,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from quizzes.links import link_problem
@@ -33,6 +34,18 @@ from quizzes.tags import (
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CHOOSE = re.compile(r"\(choose (two|three)\.?\)", re.IGNORECASE)
 COUNT_WORDS = {2: "two", 3: "three"}
+# The quiz prints "B wrong: <explanation>" itself, so an explanation that opens with its own
+# verdict reads "B wrong: Wrong. ..." (issue 22).  The verdict comes from the answer key only.
+VERDICT_OPENING = re.compile(
+    r"^[\W_]*(?:right|wrong|correct|incorrect|true|false|not quite|yes|no)[*_]*\s*[.,:;!\u2013\u2014-]",
+    re.IGNORECASE,
+)
+
+
+# Pages a key or explanation was checked against: AWS documentation, blogs and pricing.
+AWS_PAGE = re.compile(
+    r"^https://(?:[a-z0-9-]+\.)*(?:aws\.amazon\.com|amazonaws\.cn|aws)(?:/[^\s]*)?$"
+)
 
 
 @dataclass
@@ -102,13 +115,40 @@ def check_question(q: Question, root: Path | None = None) -> list[Problem]:
                     "answer",
                     f"the stem says '(Choose {m.group(1)}.)' but the answer has {len(q.answer)} keys",
                 )
+    for o in q.options:
+        opening = VERDICT_OPENING.match(o.explanation)
+        if opening:
+            out.append(
+                Problem(
+                    q.path,
+                    o.line,
+                    f"the explanation of option {o.letter} opens with '{opening.group(0).strip()}'; "
+                    "the quiz prints the verdict from the answer key, so start with the reason",
+                )
+            )
+    for i, source in enumerate(q.sources):
+        if not AWS_PAGE.match(source):
+            bad(f"sources[{i}]", f"source '{source}' must be an https:// page on an AWS site")
+    if q.sources and not q.checked:
+        bad(
+            "sources",
+            "a question with sources needs 'checked: YYYY-MM-DD', the date they were read",
+        )
+    if q.checked:
+        try:
+            day = date.fromisoformat(q.checked)
+        except ValueError:
+            bad("checked", f"checked must be a date like 2026-12-06, not '{q.checked}'")
+        else:
+            if day > date.today():
+                bad("checked", f"checked date {q.checked} is in the future")
+        if not q.sources:
+            bad("checked", "'checked' dates the sources; list them under 'sources'")
     for i, link in enumerate(q.links):
         problem = link_problem(link, root)
         if problem:
             bad(f"links[{i}]", problem)
     return out
-
-
 
 
 def validate_bank(directory: Path, root: Path | None = None) -> Report:
@@ -146,6 +186,7 @@ class Coverage:
     per_service: dict[str, int]
     per_domain: dict[str, int]
     multi: int
+    sourced: int = 0  # questions that cite the AWS pages their facts were checked against
 
     @property
     def multi_share(self) -> float:
@@ -162,6 +203,7 @@ def coverage(questions: list[Question]) -> Coverage:
         per_service={s: svc.get(s, 0) for s in SERVICES},
         per_domain={d: dom.get(d, 0) for d in DOMAINS},
         multi=sum(1 for q in questions if q.type == "multi"),
+        sourced=sum(1 for q in questions if q.sources),
     )
 
 
@@ -189,6 +231,7 @@ def format_coverage(cov: Coverage) -> str:
     lines.append(
         f"multi-response: {cov.multi} ({cov.multi_share:.0%}; minimum {MIN_MULTI_SHARE:.0%})"
     )
+    lines.append(f"citing the AWS pages they were checked against: {cov.sourced}")
     lines.append("per domain (exam weight):")
     for d, n in cov.per_domain.items():
         share = n / cov.total if cov.total else 0

@@ -9,7 +9,8 @@ and tests can drive the widget without a browser.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import ipywidgets as w
@@ -43,8 +44,11 @@ class QuizWidget(w.VBox):
         n: int | None = None,
         filters: Filters | None = None,
         show_filters: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
+        self.clock = clock  # seconds per answer, for pacing in 'eventlab quiz stats'
+        self.shown_at = clock()
         if questions is None:
             questions = load_bank(bank_dir or default_bank_dir(), cache_dir=data_dir()).questions
         self.all_questions = list(questions)
@@ -131,6 +135,7 @@ class QuizWidget(w.VBox):
 
     def _show(self) -> None:
         q = self.current
+        self.shown_at = self.clock()
         self.submitted = False
         self.feedback.value = ""
         self.next_button.disabled = True
@@ -208,7 +213,7 @@ class QuizWidget(w.VBox):
             self.feedback.value = f"<span style='color:#b45309'>Choose {len(q.answer)} option(s) before submitting.</span>"
             return None
         ok = q.is_correct(chosen)
-        self.store.record_answer(q.id, chosen, ok, "widget")
+        self.store.record_answer(q.id, chosen, ok, "widget", seconds=self.clock() - self.shown_at)
         self.submitted = True
         self.answered += 1
         self.correct += ok
@@ -225,7 +230,12 @@ class QuizWidget(w.VBox):
         links = "".join(f"<li><code>{html.escape(link)}</code></li>" for link in q.links)
         self.feedback.value = (
             f"{verdict} Answer: <b>{', '.join(q.answer)}</b>.<ul>{''.join(rows)}</ul>"
-            + (f"Read more:<ul>{links}</ul>" if links else "")
+            + (
+                f"Read more (in a terminal: <code>eventlab notes LINK</code>):<ul>{links}</ul>"
+                if links
+                else ""
+            )
+            + _sources_html(q)
         )
         self.submit_button.disabled = True
         self.next_button.disabled = False
@@ -259,3 +269,14 @@ def quiz_for(
         filters=Filters(decisions=[decision]),
         show_filters=False,
     )
+
+
+def _sources_html(q: Question) -> str:
+    """The AWS pages the question was checked against, as links, with the date checked."""
+    if not q.sources:
+        return ""
+    items = "".join(
+        f'<li><a href="{html.escape(u)}" target="_blank">{html.escape(u)}</a></li>'
+        for u in q.sources
+    )
+    return f"Checked {html.escape(q.checked or '')} against:<ul>{items}</ul>"

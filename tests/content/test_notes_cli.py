@@ -9,6 +9,7 @@ import pytest
 from eventlab.cli import main
 
 FIXTURE = str(Path(__file__).parent / "fixtures" / "notes")
+REFS_FIXTURE = str(Path(__file__).parent / "fixtures" / "notes_refs")
 
 
 def test_lists_topics(capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,3 +53,75 @@ def test_real_notes_topic_and_section(capsys: pytest.CaptureFixture[str]) -> Non
 def test_html_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["notes", "--content", FIXTURE, "--html", str(tmp_path)]) == 0
     assert (tmp_path / "index.html").is_file() and "wrote 2 pages" in capsys.readouterr().out
+
+
+# --- links as the quiz and the labs print them (issue 22) --------------------------------
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "content/queues.md#limits-1",
+        "../../../content/queues.md#limits-1",
+        "queues.md#limits-1",
+        "queues.html#limits-1",
+        "`content/queues.md#limits-1`",
+    ],
+)
+def test_a_printed_link_shows_its_section(capsys: pytest.CaptureFixture[str], link: str) -> None:
+    assert main(["notes", "--content", FIXTURE, link]) == 0
+    out = capsys.readouterr().out
+    assert "flowchart LR" in out and "same heading again" not in out
+
+
+def test_a_link_to_a_missing_heading_still_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["notes", "--content", FIXTURE, "content/queues.md#no-such-heading"]) == 2
+    assert "no topic or heading 'content/queues.md#no-such-heading'" in capsys.readouterr().err
+
+
+def test_a_section_renders_reference_links_with_their_urls(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Definitions sit at the end of the file, outside the section, yet the links resolve."""
+    assert main(["notes", "--content", REFS_FIXTURE, "refs#quotas"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "[AWS docs][sqs-quotas]" not in out and "[the FAQ]" not in out
+    assert "AWS docs (https://docs.aws.amazon.com/AWSSimpleQueueService/" in out
+    assert "the FAQ (https://aws.amazon.com/sqs/faqs/)" in out
+    assert "not-in-the-section" not in out
+
+
+def _printed_links() -> set[str]:
+    """Every notes link the quiz bank and the source notebooks print."""
+    import json
+
+    from eventlab import content
+    from eventlab.paths import project_root
+    from quizzes.bank import parse_bank
+
+    root = project_root()
+    found = {link for q in parse_bank(root / "quizzes" / "bank").questions for link in q.links}
+    for nb in sorted((root / "labs" / "source").rglob("*.ipynb")):
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            found.update(
+                link.target
+                for link in content.links(source)
+                if content.is_internal(link.target) and "content/" in link.target
+            )
+    return found
+
+
+def test_every_link_the_quiz_and_the_labs_print_opens_in_eventlab_notes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    links = _printed_links()
+    # both forms are walked: the bank's content/FILE.md#anchor and the notebooks' ../../../
+    assert sum(link.startswith("content/") for link in links) > 40
+    assert sum(link.startswith("../../../content/") for link in links) > 20
+    refused = []
+    for link in sorted(links):
+        if main(["notes", link]) != 0:
+            refused.append(link)
+        capsys.readouterr()
+    assert refused == []

@@ -23,7 +23,7 @@ def test_parses_front_matter_stem_and_options():
     assert q.letters == ["A", "B", "C", "D"]
     c = q.option("C")
     assert c.text == "Set a subscription filter policy with a numeric condition on `amount`."
-    assert c.explanation.startswith("Right: SNS filter policies")
+    assert c.explanation.startswith("SNS filter policies")
     assert c.line == 29
     assert q.lines["id"] == 2 and q.lines["links[1]"] == 12
 

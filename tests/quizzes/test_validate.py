@@ -32,6 +32,9 @@ EXPECTED = {
     "unknown-field.md": (10, "unknown field 'topic'"),
     "options-out-of-order.md": (22, "lettered A, B, C, D in order"),
     "bad-type.md": (8, "type must be 'single' or 'multi'"),
+    "verdict-opening.md": (17, "option A opens with 'Wrong.'"),
+    "bad-source.md": (13, "must be an https:// page on an AWS site"),
+    "source-undated.md": (12, "needs 'checked: YYYY-MM-DD'"),
 }
 
 
@@ -133,3 +136,22 @@ def test_link_resolves(tmp_path: Path):
     assert not link_resolves("../content/decision-points.md#sqs-vs-sns", FIXTURES)
     assert link_resolves("content/decision-points.md#sqs-vs-sns")  # EVENTLAB_HOME (conftest)
 
+
+@pytest.mark.parametrize(
+    "explanation, flagged",
+    [
+        ("Wrong. Consumers compete.", True),
+        ("**Right.** Fan-out.", True),
+        ("Correct: the queue buffers.", True),
+        ("Incorrect \u2014 shards partition data.", True),
+        ("No. SNS keeps no copy.", True),
+        ("No consumer sees the message twice.", False),
+        ("Correct ordering needs a FIFO queue.", False),
+        ("Rightsizing the shards does not help.", False),
+    ],
+)
+def test_an_explanation_may_not_open_with_its_own_verdict(explanation, flagged):
+    """The quiz prints 'B wrong: ...' from the key, so 'Wrong.' in the text would stutter."""
+    from quizzes.validate import VERDICT_OPENING
+
+    assert bool(VERDICT_OPENING.match(explanation)) is flagged

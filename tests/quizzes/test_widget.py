@@ -73,3 +73,27 @@ def test_quiz_for_a_decision_point_uses_the_shared_store(data_dir):
         assert s.attempts()[0][1:] == ("widget", KEYS[quiz.current.id][0], True)
     with pytest.raises(ValueError, match="unknown decision"):
         quiz_for(decision="sqs-vs-kafka", bank_dir=BANK)
+
+
+def test_widget_records_the_time_spent_on_each_question(questions, store):
+    now = [1000.0]
+    quiz = QuizWidget(questions, store=store, seed=1, clock=lambda: now[0])
+    now[0] += 95  # reading and answering the first question
+    quiz.choose(KEYS[quiz.current.id][0].split(","))
+    quiz.submit()
+    quiz.next()
+    now[0] += 200
+    quiz.choose(KEYS[quiz.current.id][1].split(","))
+    quiz.submit()
+    assert [round(s) for _qid, _mode, s in store.timed_answers()] == [95, 200]
+
+
+def test_widget_feedback_links_the_aws_pages_a_question_was_checked_against(questions, store):
+    sourced = [q for q in questions if q.sources]
+    quiz = QuizWidget(sourced, store=store, seed=1)
+    quiz.choose(KEYS[quiz.current.id][0].split(","))
+    quiz.submit()
+    assert "Checked 2026-12-06 against:" in quiz.feedback.value
+    assert 'href="https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html"' in (
+        quiz.feedback.value
+    )
