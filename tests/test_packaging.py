@@ -109,9 +109,11 @@ def test_run_puts_the_venv_first_on_path(tmp_path):
 
 
 def test_run_reports_its_path():
-    """Collected by the test above in a child ./run; prints the PATH it was given."""
-    if os.environ.get("EVENTLAB_PRINT_PATH"):
-        print("PATH=" + os.environ["PATH"])
+    """The child half of the test above, run by it through ./run: prints the PATH it was
+    given and checks that nbgrader's alembic is on it (skipped when pytest runs it directly)."""
+    if not os.environ.get("EVENTLAB_PRINT_PATH"):
+        pytest.skip("run by test_run_puts_the_venv_first_on_path through ./run")
+    print("PATH=" + os.environ["PATH"])
     assert shutil.which("alembic") is not None, "alembic (nbgrader's migration tool) is not on PATH"
 
 
