@@ -8,6 +8,8 @@
                                     the same, written as the quiz and the labs print links
                                     (``../../../content/cost.md#streams`` works too)
     eventlab notes --html DIR       write a static HTML page set into DIR
+    eventlab notes --run ID         print the runnable example ``python sandbox id=ID`` and
+                                    run it on a fresh sandbox (what a quiz's "See it run" names)
 
 The HTML is built with markdown-it-py.  Headings carry the same anchors as on GitHub
 (see :mod:`eventlab.content`), links between notes point at the ``.html`` pages, and
@@ -30,6 +32,7 @@ from markdown_it.token import Token
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
+from rich.text import Text
 
 from eventlab import content
 from eventlab.paths import content_dir
@@ -68,6 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--content", metavar="DIR", help="read notes from DIR instead of the project's content/"
     )
+    parser.add_argument(
+        "--run",
+        metavar="ID",
+        help="print one runnable example of the notes (python sandbox id=ID) and run it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         print(f"eventlab notes: no content directory at {root}", file=sys.stderr)
         return 2
+    if getattr(args, "run", None):
+        return run_example(console, args.run, root)
     if args.html:
         pages = build_html(Path(args.html), root=root)
         console.print(f"wrote {len(pages)} pages to {Path(args.html)} (open index.html)")
@@ -101,6 +111,30 @@ def run(args: argparse.Namespace) -> int:
         console.print(Markdown(section.text, hyperlinks=console.is_terminal))
         if i < len(found) - 1:
             console.print()
+    return 0
+
+
+def run_example(console: Console, example_id: str, root: Path) -> int:
+    """Print the example with its place in the notes, run it; 0 when its asserts hold."""
+    from eventlab import claims
+
+    found = {c.id: c for c in claims.claims(root)}
+    claim = found.get(example_id.partition("#")[2] or example_id)  # content/f.md#id works too
+    if claim is None:
+        close = difflib.get_close_matches(example_id, list(found), n=3)
+        msg = f"eventlab notes: no runnable example '{example_id}'."
+        if close:
+            msg += " Did you mean: " + ", ".join(close) + "?"
+        print(msg, file=sys.stderr)
+        return 2
+    console.rule(Text(f"{claim.where} [{claim.id}]"), align="left")
+    console.print(Markdown(f"```python\n{claim.code}```"))
+    try:
+        claims.run_claim(claim)
+    except claims.ClaimFailed as failed:
+        print(f"eventlab notes: {failed}", file=sys.stderr)
+        return 1
+    console.print(f"ran on a fresh sandbox: every assert of {claim.id} holds")
     return 0
 
 

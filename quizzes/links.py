@@ -3,11 +3,18 @@
 One resolver serves the notes, the labs and the quizzes: :mod:`eventlab.content`
 (GitHub slug rules, repeated headings suffixed ``-1``, ``-2``).  This module only adds
 the quiz bank's rule that links stay inside ``content/``.
+
+A question's ``examples`` (``content/file.md#example-id``) name runnable blocks of the
+notes instead of headings; :func:`example_index` lists them with :mod:`eventlab.claims`
+(which parses the notes only: it never starts the sandbox).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+EXAMPLE_REF = re.compile(r"^content/(?P<file>[^#\s]+\.md)#(?P<id>[^#\s]+)$")
 
 
 def _default_root() -> Path:
@@ -31,3 +38,31 @@ def link_problem(link: str, root: Path | None = None) -> str | None:
 def link_resolves(link: str, root: Path | None = None) -> bool:
     """True when ``link`` names an existing content file and, with ``#anchor``, one of its headings."""
     return link_problem(link, root) is None
+
+
+def example_index(root: Path | None = None) -> dict[str, str]:
+    """Example id -> ``content/FILE.md`` for every ``python sandbox id=...`` block in the notes.
+
+    Raises :class:`eventlab.claims.ClaimError` when the notes' own markers are malformed.
+    """
+    from eventlab.claims import claims
+
+    notes = (Path(root) if root is not None else _default_root()) / "content"
+    return {c.id: f"content/{c.path.relative_to(notes).as_posix()}" for c in claims(notes)}
+
+
+def example_problem(ref: str, index: dict[str, str]) -> str | None:
+    """Why ``ref`` does not name a runnable example of the notes (``index``), or None."""
+    m = EXAMPLE_REF.match(ref)
+    if not m:
+        return f"example '{ref}' must look like content/FILE.md#example-id"
+    example_id, file = m.group("id"), f"content/{m.group('file')}"
+    where = index.get(example_id)
+    if where is None:
+        return (
+            f"example id '{example_id}' does not exist in the notes "
+            f"(no 'python sandbox id={example_id}' block under content/)"
+        )
+    if where != file:
+        return f"example id '{example_id}' is in {where}, not {file}"
+    return None

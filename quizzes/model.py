@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# How a learner runs one of the notes' examples (eventlab/notes.py, --run).
+RUN_EXAMPLE = "eventlab notes --run {id}"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -47,6 +50,9 @@ class Question:
     # AWS pages the key and explanations were checked against, and the date of that check
     sources: list[str] = field(default_factory=list)
     checked: str | None = None
+    # runnable examples in the notes that show the fact the key rests on, each
+    # "content/FILE.md#example-id" (the id of a ```python sandbox id=...``` block)
+    examples: list[str] = field(default_factory=list)
     # front-matter key (or "key[i]" for a list item) -> 1-based line in the file
     lines: dict[str, int] = field(default_factory=dict)
 
@@ -63,6 +69,11 @@ class Question:
             if o.letter == letter:
                 return o
         raise KeyError(letter)
+
+    @property
+    def example_runs(self) -> list[tuple[str, str]]:
+        """Each example with the command that prints and runs it: ``(ref, command)``."""
+        return [(e, RUN_EXAMPLE.format(id=e.partition("#")[2] or e)) for e in self.examples]
 
     def line_of(self, key: str) -> int:
         return self.lines.get(key, self.lines.get(key.split("[")[0], 1))

@@ -32,9 +32,10 @@ KNOWN_KEYS = (
     "links",
     "sources",
     "checked",
+    "examples",
 )
 REQUIRED_KEYS = ("id", "services", "domain", "difficulty", "type", "answer", "links")
-LIST_KEYS = ("services", "topics", "answer", "links", "sources")
+LIST_KEYS = ("services", "topics", "answer", "links", "sources", "examples")
 OPTION_HEADING = re.compile(r"^[A-Z]$")
 # libyaml's loader when PyYAML was built with it (several times faster), else pure Python;
 # both keep line marks on the nodes.  One pass builds the nodes and the data from them.
@@ -95,6 +96,7 @@ def parse_text(text: str, path: Path) -> tuple[Question | None, list[Problem]]:
     meta["topics"] = [str(s) for s in meta["topics"]]
     meta["links"] = [str(s) for s in meta["links"]]
     meta["sources"] = [str(s) for s in meta["sources"]]
+    meta["examples"] = [str(s) for s in meta["examples"]]
 
     stem, options = _read_body(tokens[1:], text.splitlines(), body_start, path, problems)
 
@@ -120,6 +122,7 @@ def parse_text(text: str, path: Path) -> tuple[Question | None, list[Problem]]:
         topics=meta["topics"],
         sources=meta["sources"],
         checked=str(checked) if checked not in (None, "") else None,
+        examples=meta["examples"],
         lines=lines,
     )
     return question, problems

@@ -103,6 +103,8 @@ def show_feedback(console: Console, q: Question, chosen: Sequence[str]) -> None:
         )
     if q.sources:
         console.print(Text(f"  Checked {q.checked} against: {'; '.join(q.sources)}", style="dim"))
+    for ref, command in q.example_runs:
+        console.print(Text(f"  See it run: {ref} (prints and runs it: {command})", style="dim"))
 
 
 def ask_answer(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from quizzes.links import link_problem
+from quizzes.links import example_index, example_problem, link_problem
 from quizzes.model import Problem, Question
 from quizzes.parser import parse_file
 from quizzes.tags import (
@@ -59,8 +59,14 @@ class Report:
         return not self.problems
 
 
-def check_question(q: Question, root: Path | None = None) -> list[Problem]:
-    """The rules that need the parsed question (tags, keys, counts, links)."""
+def check_question(
+    q: Question, root: Path | None = None, examples: dict[str, str] | None = None
+) -> list[Problem]:
+    """The rules that need the parsed question (tags, keys, counts, links, examples).
+
+    ``examples`` is the notes' example index (:func:`quizzes.links.example_index`); when
+    None it is read from ``root`` if the question names any examples.
+    """
     out: list[Problem] = []
 
     def bad(key: str, message: str) -> None:
@@ -148,6 +154,14 @@ def check_question(q: Question, root: Path | None = None) -> list[Problem]:
         problem = link_problem(link, root)
         if problem:
             bad(f"links[{i}]", problem)
+    if q.examples and examples is None:
+        examples = example_index(root)
+    for i, ref in enumerate(q.examples):
+        problem = example_problem(ref, examples or {})
+        if problem:
+            bad(f"examples[{i}]", problem)
+    if len(set(q.examples)) != len(q.examples):
+        bad("examples", "examples lists an example twice")
     return out
 
 
@@ -155,6 +169,8 @@ def validate_bank(directory: Path, root: Path | None = None) -> Report:
     """Parse and check every ``*.md`` in ``directory``; ids must be unique across it."""
     report = Report()
     first_seen: dict[str, Question] = {}
+    index: dict[str, str] | None = None  # the notes' runnable examples, read once
+    notes_broken = False
     for path in sorted(Path(directory).glob("*.md")):
         report.files += 1
         q, problems = parse_file(path)
@@ -162,7 +178,17 @@ def validate_bank(directory: Path, root: Path | None = None) -> Report:
         if q is None:
             continue
         report.questions.append(q)
-        report.problems.extend(check_question(q, root))
+        if q.examples and index is None and not notes_broken:
+            try:
+                index = example_index(root)
+            except ValueError as exc:  # ClaimError: the notes' own markers are broken
+                notes_broken = True
+                report.problems.append(
+                    Problem(q.path, q.line_of("examples"), f"cannot list the notes' examples: {exc}")
+                )
+        # with the notes' markers broken, the examples cannot be checked: said once, above
+        checked_q = replace(q, examples=[]) if notes_broken else q
+        report.problems.extend(check_question(checked_q, root, index))
         if q.id:
             other = first_seen.get(q.id)
             if other is not None:
@@ -187,6 +213,7 @@ class Coverage:
     per_domain: dict[str, int]
     multi: int
     sourced: int = 0  # questions that cite the AWS pages their facts were checked against
+    demonstrated: int = 0  # questions linked to a runnable example that shows their key
 
     @property
     def multi_share(self) -> float:
@@ -204,6 +231,7 @@ def coverage(questions: list[Question]) -> Coverage:
         per_domain={d: dom.get(d, 0) for d in DOMAINS},
         multi=sum(1 for q in questions if q.type == "multi"),
         sourced=sum(1 for q in questions if q.sources),
+        demonstrated=sum(1 for q in questions if q.examples),
     )
 
 
@@ -232,6 +260,7 @@ def format_coverage(cov: Coverage) -> str:
         f"multi-response: {cov.multi} ({cov.multi_share:.0%}; minimum {MIN_MULTI_SHARE:.0%})"
     )
     lines.append(f"citing the AWS pages they were checked against: {cov.sourced}")
+    lines.append(f"linked to a runnable example of their key: {cov.demonstrated}")
     lines.append("per domain (exam weight):")
     for d, n in cov.per_domain.items():
         share = n / cov.total if cov.total else 0

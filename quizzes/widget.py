@@ -236,6 +236,7 @@ class QuizWidget(w.VBox):
                 else ""
             )
             + _sources_html(q)
+            + _examples_html(q)
         )
         self.submit_button.disabled = True
         self.next_button.disabled = False
@@ -280,3 +281,14 @@ def _sources_html(q: Question) -> str:
         for u in q.sources
     )
     return f"Checked {html.escape(q.checked or '')} against:<ul>{items}</ul>"
+
+
+def _examples_html(q: Question) -> str:
+    """The notes' runnable examples that show the key, with the command that runs each."""
+    if not q.examples:
+        return ""
+    items = "".join(
+        f"<li><code>{html.escape(ref)}</code>: <code>{html.escape(command)}</code></li>"
+        for ref, command in q.example_runs
+    )
+    return f"See it run (in a terminal, the command prints the example and runs it):<ul>{items}</ul>"
