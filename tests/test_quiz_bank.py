@@ -4,10 +4,40 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from eventlab import claims
 from eventlab.cli import main
+from eventlab.paths import project_root
+from quizzes.bank import parse_bank
+from quizzes.paths import default_bank_dir
+from quizzes.validate import validate_bank
 
 
 def test_the_real_bank_is_valid_and_meets_the_coverage_minimums(capsys):
     assert main(["quiz", "validate", "--coverage"]) == 0
     out = capsys.readouterr().out
     assert "210 files, 0 problem(s)" in out and "coverage minimums checked: OK" in out
+
+
+def test_every_linked_example_is_a_block_of_the_note_it_names():
+    """Checked against eventlab.claims directly, not through the validator's own lookup."""
+    root = project_root()
+    blocks = {(c.path.resolve().relative_to(root).as_posix(), c.id) for c in claims.claims()}
+    questions = parse_bank(default_bank_dir()).questions
+    refs = [(q.id, ref) for q in questions for ref in q.examples]
+    assert refs, "no question links a runnable example"
+    missing = [(qid, ref) for qid, ref in refs if tuple(ref.split("#", 1)) not in blocks]
+    assert missing == []
+
+
+def test_a_mistyped_example_id_in_the_real_bank_is_an_error_naming_file_and_id(tmp_path: Path):
+    source = default_bank_dir() / "qc-025.md"
+    text = source.read_text(encoding="utf-8")
+    assert "content/events.md#eb-archive-replay" in text
+    (tmp_path / "qc-025.md").write_text(
+        text.replace("#eb-archive-replay", "#eb-archive-replays"), encoding="utf-8"
+    )
+    [problem] = validate_bank(tmp_path).problems
+    assert problem.path.name == "qc-025.md"
+    assert "example id 'eb-archive-replays' does not exist in the notes" in problem.message

@@ -125,3 +125,38 @@ def test_every_link_the_quiz_and_the_labs_print_opens_in_eventlab_notes(
             refused.append(link)
         capsys.readouterr()
     assert refused == []
+
+
+CLAIMS_FIXTURE = str(Path(__file__).parent / "fixtures" / "claims")
+
+
+def test_run_prints_an_example_and_runs_it_on_a_fresh_sandbox(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["notes", "--content", CLAIMS_FIXTURE, "--run", "right-retention"]) == 0
+    out = capsys.readouterr().out
+    assert "notes.md:6 [right-retention]" in out
+    assert "MessageRetentionPeriod" in out  # the code itself, as the reader sees it
+    assert "every assert of right-retention holds" in out
+
+
+def test_run_a_wrong_example_exits_1_naming_file_line_and_assert(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["notes", "--content", CLAIMS_FIXTURE, "--run", "wrong-retention"]) == 1
+    captured = capsys.readouterr()
+    assert "notes.md:15 [wrong-retention] does not hold in the sandbox" in captured.err
+    assert "line 18: assert retention == '7'" in captured.err
+    assert "holds" not in captured.out
+
+
+def test_run_an_unknown_example_exits_2_with_close_ids(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["notes", "--content", CLAIMS_FIXTURE, "--run", "right-retentoin"]) == 2
+    err = capsys.readouterr().err
+    assert "no runnable example 'right-retentoin'" in err and "right-retention" in err
+
+
+def test_run_accepts_the_link_a_quiz_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    """The 'See it run' line names content/FILE.md#id; the command takes that form too."""
+    assert main(["notes", "--run", "content/queues-and-notifications.md#sqs-fifo-dedup"]) == 0
+    assert "every assert of sqs-fifo-dedup holds" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-from quizzes.parser import parse_file
+from quizzes.parser import parse_file, parse_text
 from tests.quizzes.conftest import BANK
 
 
@@ -33,3 +33,27 @@ def test_multi_is_all_or_nothing(questions):
     assert q.is_correct(["E", "D", "B"])
     assert not q.is_correct(["B", "D"])
     assert not q.is_correct(["B", "D", "E", "A"])
+
+
+def test_examples_are_parsed_with_their_lines_and_run_commands():
+    q, problems = parse_file(BANK / "sqs-vs-sns-001.md")
+    assert problems == [] and q is not None
+    assert q.examples == ["content/queues-and-notifications.md#sns-fanout-fixture"]
+    assert q.lines["examples[0]"] == 16
+    assert q.example_runs == [
+        (
+            "content/queues-and-notifications.md#sns-fanout-fixture",
+            "eventlab notes --run sns-fanout-fixture",
+        )
+    ]
+    other, _ = parse_file(BANK / "sqs-vs-sns-002.md")
+    assert other is not None and other.examples == [] and other.example_runs == []
+
+
+def test_a_single_example_may_be_written_without_a_list(tmp_path):
+    text = (BANK / "sqs-vs-sns-002.md").read_text(encoding="utf-8").replace(
+        "---\n\n", "examples: content/queues-and-notifications.md#sns-fanout-fixture\n---\n\n", 1
+    )
+    q, problems = parse_text(text, tmp_path / "sqs-vs-sns-002.md")
+    assert problems == [] and q is not None
+    assert q.examples == ["content/queues-and-notifications.md#sns-fanout-fixture"]

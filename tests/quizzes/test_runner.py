@@ -61,6 +61,12 @@ def test_practice_exact_score_and_every_option_explained(capsys, monkeypatch, da
         "Checked 2026-12-06 against: "
         "https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html" in out
     )
+    # a question linked to a runnable example of the notes says where it is and how to run it
+    assert (
+        "See it run: content/queues-and-notifications.md#sns-fanout-fixture "
+        "(prints and runs it: eventlab notes --run sns-fanout-fixture)" in out
+    )
+    assert out.count("See it run:") == 1  # only the one question that names an example
     # the verdict is printed once, from the key, never echoed by the explanation (issue 22)
     assert not re.search(
         r"(right|wrong)( \(your choice\))?: \W*(right|wrong|correct|incorrect)\b", out, re.I

@@ -1,3 +1,4 @@
+import shutil
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,21 @@ EXPECTED = {
     "verdict-opening.md": (17, "option A opens with 'Wrong.'"),
     "bad-source.md": (13, "must be an https:// page on an AWS site"),
     "source-undated.md": (12, "needs 'checked: YYYY-MM-DD'"),
+    "unknown-example.md": (
+        13,
+        "example id 'sns-fanout-fixtur' does not exist in the notes "
+        "(no 'python sandbox id=sns-fanout-fixtur' block under content/)",
+    ),
+    "example-wrong-file.md": (
+        13,
+        "example id 'queue-or-topic-fixture' is in content/decision-points.md, "
+        "not content/queues-and-notifications.md",
+    ),
+    "example-not-a-ref.md": (
+        13,
+        "example 'sns-fanout-fixture' must look like content/FILE.md#example-id",
+    ),
+    "examples-not-a-list.md": (12, "'examples' must be a list like [A, B]"),
 }
 
 
@@ -155,3 +171,27 @@ def test_an_explanation_may_not_open_with_its_own_verdict(explanation, flagged):
     from quizzes.validate import VERDICT_OPENING
 
     assert bool(VERDICT_OPENING.match(explanation)) is flagged
+
+
+def test_broken_markers_in_the_notes_are_reported_once_not_per_example(tmp_path: Path):
+    shutil.copytree(FIXTURES / "content", tmp_path / "content")
+    (tmp_path / "content" / "bad.md").write_text(
+        "# Bad\n\n```python sandbox\nassert True\n```\n", encoding="utf-8"
+    )
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    for name in ("sqs-vs-sns-001.md", "sqs-vs-sns-002.md"):
+        text = (BANK / "sqs-vs-sns-001.md").read_text(encoding="utf-8")
+        (bank / name).write_text(text.replace("sqs-vs-sns-001", name[:-3]), encoding="utf-8")
+    report = validate_bank(bank, tmp_path)
+    assert [(p.path.name, p.line) for p in report.problems] == [("sqs-vs-sns-001.md", 15)]
+    assert report.problems[0].message.startswith("cannot list the notes' examples: ")
+    assert "content/bad.md:3: a 'python sandbox' block needs one id=" in (
+        report.problems[0].message
+    )
+
+
+def test_coverage_counts_the_questions_linked_to_an_example(capsys):
+    assert coverage(validate_bank(BANK, FIXTURES).questions).demonstrated == 1
+    assert main(["quiz", "validate", str(BANK), "--root", str(FIXTURES)]) == 0
+    assert "linked to a runnable example of their key: 1" in capsys.readouterr().out

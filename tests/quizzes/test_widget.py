@@ -97,3 +97,21 @@ def test_widget_feedback_links_the_aws_pages_a_question_was_checked_against(ques
     assert 'href="https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html"' in (
         quiz.feedback.value
     )
+
+
+def test_widget_feedback_names_the_runnable_example_and_how_to_run_it(questions, store):
+    linked = [q for q in questions if q.examples]
+    quiz = QuizWidget(linked + [q for q in questions if not q.examples][:1], store=store)
+    assert [q.id for q in linked] == ["sqs-vs-sns-001"]
+    while quiz.current is not None:
+        before = quiz.current
+        quiz.choose(KEYS[before.id][1].split(","))  # a wrong answer shows the example too
+        quiz.submit()
+        shown = "See it run" in quiz.feedback.value
+        assert shown == bool(before.examples), before.id
+        if shown:
+            assert (
+                "<code>content/queues-and-notifications.md#sns-fanout-fixture</code>: "
+                "<code>eventlab notes --run sns-fanout-fixture</code>" in quiz.feedback.value
+            )
+        quiz.next()
