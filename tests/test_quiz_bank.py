@@ -41,3 +41,20 @@ def test_a_mistyped_example_id_in_the_real_bank_is_an_error_naming_file_and_id(t
     [problem] = validate_bank(tmp_path).problems
     assert problem.path.name == "qc-025.md"
     assert "example id 'eb-archive-replays' does not exist in the notes" in problem.message
+
+
+def test_validating_the_examples_does_not_start_or_import_the_sandbox():
+    """The quiz lists example ids through eventlab.claims, which only parses the notes."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from quizzes.paths import default_bank_dir\n"
+        "from quizzes.validate import validate_bank\n"
+        "report = validate_bank(default_bank_dir())\n"
+        "assert report.ok and any(q.examples for q in report.questions)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('eventlab.sandbox')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
