@@ -25,6 +25,7 @@ first time a function runs.
 from __future__ import annotations
 
 import errno
+import io
 import json
 import socket
 import threading
@@ -67,11 +68,12 @@ class AdminApp:
         from_lambda = "exec-env/AWS_Lambda" in environ.get("HTTP_USER_AGENT", "")
         wait = self.sandbox.http_waits_for_deliveries and not from_lambda
         with self.sandbox.server_thread():
-            body = b"".join(app(environ, start_response))
+            status, headers, body = _aws_shaped(app, environ)
             if not wait:
                 self.sandbox.after_request(from_server=True)
         if wait:
             self.sandbox.after_request()
+        start_response(status, headers)
         return [body]
 
     def _service_route(self, path: str) -> Callable[..., Iterable[bytes]] | None:
@@ -111,6 +113,46 @@ class AdminApp:
         except (ValueError, TypeError, KeyError) as exc:
             status, payload = "400 Bad Request", {"message": f"bad request to {path}: {exc}"}
         return _json(start_response, status, payload)
+
+
+def _aws_shaped(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """``app``'s answer, with every exception and HTML error page turned into the error AWS
+    would send (see aws_errors.py), and one Content-Type header."""
+    from eventlab.sandbox import aws_errors
+
+    body_bytes = b""
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", "") and environ.get("CONTENT_LENGTH"):
+        body_bytes = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        environ["wsgi.input"] = io.BytesIO(body_bytes)
+    started: list[Any] = []
+    chunks: list[bytes] = []
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        started[:] = [status, headers]
+        return chunks.append
+
+    try:
+        chunks.extend(app(environ, capture))
+        status, headers = started
+    except Exception as exc:   # noqa: BLE001 - any escape becomes an AWS error, the server goes on
+        return aws_errors.from_exception(aws_errors.RequestInfo(environ, body_bytes), exc)
+    code = int(status[:3])
+    if code >= 400 and any(k.lower() == "content-type" and "text/html" in v for k, v in headers):
+        return aws_errors.from_html(aws_errors.RequestInfo(environ, body_bytes), code)
+    return status, _one_content_type(headers), b"".join(chunks)
+
+
+def _one_content_type(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A response carries one Content-Type: the first (a handler's own, before defaults)."""
+    seen = False
+    out = []
+    for key, value in headers:
+        if key.lower() == "content-type":
+            if seen:
+                continue
+            seen = True
+        out.append((key, value))
+    return out
 
 
 def _json(start_response: Callable[..., Any], status: str, payload: Any) -> list[bytes]:

@@ -1,28 +1,15 @@
-"""``eventlab serve``: a real process, real HTTP, the AWS CLI's way in."""
+"""``eventlab serve``: a real process, real HTTP, the AWS CLI's way in (``served`` is in
+tests/eventlab/conftest.py)."""
 
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import subprocess
 import sys
 import urllib.request
 
 import boto3
-import pytest
-
-
-@pytest.fixture
-def served():
-    proc = subprocess.Popen([sys.executable, "-m", "eventlab", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    assert line.startswith("eventlab sandbox listening on http://127.0.0.1:"), line + proc.stderr.read()
-    url = line.split()[-1]
-    yield url, proc
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=20) == 0
 
 
 def client(service, url):
