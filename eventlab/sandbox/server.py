@@ -6,6 +6,7 @@ The wrapper adds what moto's server lacks: after each request the sandbox's pump
 
     GET  /_eventlab/clock                  -> {"now": "...", "epoch": 1.7e9, "offset": 0.0}
     POST /_eventlab/clock/advance          body {"seconds": 3600}  -> the new time
+                                           (keys: seconds, minutes, hours, days; others: 400)
     POST /_eventlab/settle                 run deliveries now
     GET  /_eventlab/health                 -> {"status": "ok"}
 
@@ -97,9 +98,7 @@ class AdminApp:
             elif path == "/_eventlab/clock/advance" and method == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 raw = environ["wsgi.input"].read(length) if length else b"{}"
-                spec = json.loads(raw or b"{}")
-                clock.advance(float(spec.get("seconds", 0)), minutes=float(spec.get("minutes", 0)),
-                              hours=float(spec.get("hours", 0)), days=float(spec.get("days", 0)))
+                clock.advance(**_advance_spec(json.loads(raw or b"{}")))
                 payload = _clock_json(clock)
             elif path == "/_eventlab/settle" and method == "POST":
                 self.sandbox.pump.settle()
@@ -152,6 +151,27 @@ def _one_content_type(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
                 continue
             seen = True
         out.append((key, value))
+    return out
+
+
+ADVANCE_KEYS = ("seconds", "minutes", "hours", "days")
+
+
+def _advance_spec(spec: Any) -> dict[str, float]:
+    """The body of ``POST /_eventlab/clock/advance``: only the keys that move the clock (a
+    mistyped ``{"hour": 1}`` moving nothing, with a 200, misled learners)."""
+    accepted = ", ".join(f'"{k}"' for k in ADVANCE_KEYS)
+    if not isinstance(spec, dict) or not spec:
+        raise ValueError(f"the body must be a JSON object with one or more of {accepted}, "
+                         'for example {"hours": 1}')
+    unknown = sorted(set(spec) - set(ADVANCE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key {', '.join(map(repr, unknown))}; the accepted keys are {accepted}")
+    out = {}
+    for key, value in spec.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f'"{key}" must be a number, not {json.dumps(value)}')
+        out[key] = float(value)
     return out
 
 

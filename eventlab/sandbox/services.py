@@ -17,6 +17,7 @@ SERVICES = [
     "eventlab.sandbox.sns_lambda:SNSLambdaService",
     "eventlab.sandbox.sns_fifo:SNSFifoService",
     "eventlab.sandbox.events_targets:EventsTargetsService",
+    "eventlab.sandbox.events_pattern:EventPatternService",
     "eventlab.sandbox.stepfunctions:StepFunctionsService",
     "eventlab.sandbox.firehose:FirehoseService",
     "eventlab.sandbox.athena:AthenaService",

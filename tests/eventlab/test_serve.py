@@ -7,9 +7,11 @@ import json
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 import boto3
+import pytest
 
 
 def client(service, url):
@@ -61,3 +63,22 @@ def test_port_in_use_is_a_clear_error():
     assert result.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "--port" in result.stderr
+
+
+@pytest.mark.parametrize("body, named", [
+    ({"hour": 1}, "unknown key 'hour'"),
+    ({"hours": "one"}, '"hours" must be a number'),
+    ({}, "one or more of"),
+    ([1], "JSON object"),
+])
+def test_clock_advance_refuses_what_would_move_nothing(sandbox, body, named):
+    url = sandbox.endpoint_url
+    before = sandbox.clock.time()
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        post(f"{url}/_eventlab/clock/advance", body)
+    assert caught.value.code == 400
+    message = json.loads(caught.value.read())["message"]
+    assert named in message
+    assert '"seconds", "minutes", "hours", "days"' in message or "must be a number" in message
+    assert sandbox.clock.time() - before < 60
+    assert 3600 <= post(f"{url}/_eventlab/clock/advance", {"hours": 1})["epoch"] - before < 3660
