@@ -62,7 +62,13 @@ class AdminApp:
             self.sandbox.refused.append(f"{environ.get('REQUEST_METHOD', 'GET')} {path}")
             return _json(start_response, "403 Forbidden", {
                 "message": "moto's own API (/moto-api) is closed while a submission is graded"})
+        from eventlab.sandbox.sns_envelope import sns_link_host
+
         app = self._service_route(path) or self.moto_app
+        sns_host = sns_link_host(environ, self.sandbox.region)
+        if sns_host is not None:   # a link from an SNS envelope: no signature names the service
+            environ["HTTP_HOST"] = sns_host
+            app = self._moto_service_app("sns")
         # A Lambda handler's call may come from a delivery a pump is waiting on: never
         # block it.  Other callers (a graded kernel) get deliveries done before the reply,
         # as in-process callers do, when the sandbox asks for it.
@@ -85,6 +91,15 @@ class AdminApp:
             if handler is not None:
                 return handler
         return None
+
+    def _moto_service_app(self, service: str) -> Callable[..., Iterable[bytes]]:
+        """moto's own WSGI app for one service (moto picks one by signature, or by path)."""
+        dispatcher = self.moto_app
+        with dispatcher.lock:
+            app = dispatcher.app_instances.get(service)
+            if app is None:
+                app = dispatcher.app_instances[service] = dispatcher.create_app(service)
+        return app
 
     def _admin(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")

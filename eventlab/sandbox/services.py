@@ -16,6 +16,8 @@ SERVICES = [
     "eventlab.sandbox.kinesis_esm:KinesisService",
     "eventlab.sandbox.sns_lambda:SNSLambdaService",
     "eventlab.sandbox.sns_fifo:SNSFifoService",
+    "eventlab.sandbox.sns_envelope:SNSEnvelopeService",
+    "eventlab.sandbox.fifo_sequence:FifoSequenceService",
     "eventlab.sandbox.events_targets:EventsTargetsService",
     "eventlab.sandbox.events_pattern:EventPatternService",
     "eventlab.sandbox.stepfunctions:StepFunctionsService",
