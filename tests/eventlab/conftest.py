@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
@@ -27,18 +28,22 @@ def no_network(monkeypatch):
     return attempts
 
 
+@contextlib.contextmanager
+def serve_process(folder):
+    """``eventlab serve --port 0`` in its own process: (its URL, the process).  Its log
+    (stderr) goes to ``folder / "serve.log"``: a pipe nobody reads would fill and stall it."""
+    log_path = folder / "serve.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "eventlab", "serve", "--port", "0"],
+                                stdout=subprocess.PIPE, stderr=log, text=True)
+        line = proc.stdout.readline()
+        assert line.startswith("eventlab sandbox listening on http://127.0.0.1:"), line + log_path.read_text()
+        yield line.split()[-1], proc
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+
+
 @pytest.fixture
 def served(tmp_path):
-    """``eventlab serve --port 0`` in its own process: (its URL, the process).  Its log
-    (stderr) goes to ``tmp_path / "serve.log"``: a pipe nobody reads would fill and stall it."""
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "eventlab", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=log, text=True)
-    line = proc.stdout.readline()
-    assert line.startswith("eventlab sandbox listening on http://127.0.0.1:"), \
-        line + (tmp_path / "serve.log").read_text()
-    url = line.split()[-1]
-    yield url, proc
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=20) == 0
-    log.close()
+    with serve_process(tmp_path) as server:
+        yield server
