@@ -30,6 +30,7 @@ SERVICES = [
     "eventlab.sandbox.appscaling:AppScalingService",
     "eventlab.sandbox.schedules:SchedulesService",
     "eventlab.sandbox.msk:MSKService",
+    "eventlab.sandbox.datasync:DataSyncService",
 ]
 
 

@@ -338,6 +338,7 @@ def test_firehose_msk_stepfunctions_apigateway_datasync(walk):
     run = aws("""aws datasync start-task-execution \\
   --task-arn <task-arn>""", **{"task-arn": task["TaskArn"]})
     assert run["TaskExecutionArn"].startswith(task["TaskArn"] + "/execution/")
+    assert task["TaskArn"].startswith(f"arn:aws:datasync:us-east-1:{ACCOUNT}:task/task-")
 
     # an hour later: Firehose has delivered, MSK is ACTIVE, the 1 h Wait is over
     now = advance(url, hours=1)["now"]
