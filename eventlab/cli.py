@@ -7,6 +7,10 @@ pay for the quiz bank.  A subcommand module exposes::
     HELP: str                                  # one line for ``eventlab --help``
     def add_arguments(parser) -> None          # its own options
     def run(args) -> int                       # the exit code
+
+A command that hands its arguments on to another tool (``eventlab aws``) also exposes
+``split_passthrough(argv) -> (its own options, the rest)``; the rest reaches ``run`` as
+``args.passthrough``, untouched by argparse.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from eventlab import __version__
 # does not import every subcommand.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("eventlab.sandbox.serve_cli", "serve the local AWS over HTTP for the AWS CLI and SDKs"),
+    "aws": ("eventlab.aws_cli", "run the AWS CLI against the local sandbox only (every service, whatever your profile)"),
     "quiz": ("quizzes.cli", "scenario quizzes: practice, exam, review, spaced repetition"),
     "notes": ("eventlab.notes", "read the study notes in the terminal or build them as HTML"),
     "kafka": ("eventlab.kafka_cli", "Kafka topic, group, lag, produce and consume tools"),
@@ -56,7 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModuleNotFoundError as exc:
         print(f"eventlab {command}: this part is not installed yet ({exc.name}).", file=sys.stderr)
         return 2
+    passthrough = None
+    if command is not None:
+        split = getattr(importlib.import_module(SUBCOMMANDS[command][0]), "split_passthrough", None)
+        if split is not None:
+            at = argv.index(command) + 1
+            own, passthrough = split(argv[at:])
+            argv = argv[:at] + own
     args = parser.parse_args(argv)
+    if passthrough is not None:
+        args.passthrough = passthrough
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0 if not argv else 2

@@ -13,6 +13,17 @@ Standard library only: it is imported by every Lambda cold start.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
+
+# Variables that could send an AWS client elsewhere than the sandbox, or load real
+# credentials: the sandbox (in-process) and ``eventlab aws`` drop them.
+OFFLINE_DROPPED_PREFIXES = ("AWS_ENDPOINT_URL",)
+OFFLINE_DROPPED = frozenset({
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CA_BUNDLE", "HTTPS_PROXY", "HTTP_PROXY",
+    "https_proxy", "http_proxy", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
+})
 
 LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost", "ip6-loopback"})
 
@@ -35,3 +46,8 @@ def is_loopback(host: object) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped.is_loopback
     return address.is_loopback
+
+
+def offline_variables(names: Iterable[str]) -> list[str]:
+    """The variables among ``names`` that could take an AWS client off this machine."""
+    return [k for k in names if k.startswith(OFFLINE_DROPPED_PREFIXES) or k in OFFLINE_DROPPED]

@@ -7,7 +7,9 @@ moto keeps the control plane; this service is the data plane.  An API is invoked
       http://127.0.0.1:PORT/restapis/{api_id}/{stage}/_user_request_/{path}
       http://127.0.0.1:PORT/_aws/execute-api/{api_id}/{stage}/{path}
 
-  (an HTTP API's ``$default`` stage is written ``$default`` there);
+  (an HTTP API's ``$default`` stage is written ``$default`` there, or left out in the
+  second form, as on AWS: ``/_aws/execute-api/{api_id}/{path}`` reaches ``$default`` when
+  the path's first segment is not a stage; that prefix is the API's ``ApiEndpoint``);
 * in-process: ``sb.service("apigateway").invoke(api_id, stage, "POST", "/orders",
   headers={...}, query={...}, body=...) -> (status, headers, body bytes)``.
 
@@ -33,7 +35,8 @@ from urllib.parse import parse_qsl, urlencode
 from eventlab.sandbox.apigateway_common import ApiRequest, Response, message
 from eventlab.sandbox.apigateway_limits import UsageLimits
 
-_ROUTE = re.compile(r"^/(?:restapis/([^/]+)/([^/]+)/_user_request_|_aws/execute-api/([^/]+)/([^/]+))(/.*)?$")
+# The stage may be missing after execute-api: an HTTP API's ApiEndpoint + "/" is its $default stage.
+_ROUTE = re.compile(r"^/(?:restapis/([^/]+)/([^/]+)/_user_request_|_aws/execute-api/([^/]+)(?:/([^/]*))?)(/.*)?$")
 
 Query = dict[str, str | list[str]] | list[tuple[str, str]] | str | None
 
@@ -47,7 +50,11 @@ class ApiGatewayService:
         self.errors: deque[str] = deque(maxlen=200)  # why requests got a 5xx (API Gateway's execution log)
 
     def install(self, patches: Any) -> None:
-        """Nothing of moto's changes: the data plane sits beside it (see the module doc)."""
+        """The data plane sits beside moto (see the module doc); moto's control plane gets
+        HTTP API quick create and local ApiEndpoints (apigateway_quick.py)."""
+        from eventlab.sandbox import apigateway_quick
+
+        apigateway_quick.install(self.sandbox, patches)
         patches.defer_import("rfc3987_syntax", ["is_valid_syntax"],
                              "moto's API Gateway imports jsonschema, which imports it to check "
                              "IRIs (only an OpenAPI import does); building its parsers takes ~2 s")
@@ -138,6 +145,7 @@ class ApiGatewayService:
                                 parse_qsl(raw_query, keep_blank_values=True), body,
                                 environ.get("REMOTE_ADDR", "127.0.0.1"))
         request.extra["raw_query"] = raw_query
+        request.extra["stage_in_path"] = match.group(3) is not None
         request.domain = environ.get("HTTP_HOST", "")
         status, out_headers, data = self.handle(request)
         header_list: list[tuple[str, str]] = []

@@ -237,7 +237,8 @@ def proxy_response_v1(payload: Any) -> Response | None:
     if not isinstance(single, dict):
         return None
     headers.update({str(k): str(v) for k, v in single.items()})
-    headers.setdefault("Content-Type", "application/json")
+    if not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = "application/json"
     data = proxy_body_bytes(payload, body)
     if data is None:
         return None

@@ -58,6 +58,12 @@ def find_route(api: Any, method: str, path: str) -> tuple[Any, dict[str, str]] |
 
 def invoke_http_api(service: Any, api: Any, request: ApiRequest) -> Response:
     stage = api.stages.get(request.stage)
+    if stage is None and request.extra.get("stage_in_path") and "$default" in api.stages:
+        # {ApiEndpoint}/path: a first segment that names no stage is the $default stage's path
+        if request.stage:
+            request.path = "/" + request.stage + (request.path if request.path != "/" else "")
+        request.stage = "$default"
+        stage = api.stages["$default"]
     if stage is None:
         return message(404, "Not Found")
     found = find_route(api, request.method, request.path)

@@ -240,7 +240,7 @@ class AthenaService:
                 self._write_csv(execution, run)
             run.state = "SUCCEEDED"
         except Exception as exc:  # the query failed: its reason is the learner's to read
-            run.state, run.reason = "FAILED", _reason(exc)
+            run.state, run.reason = "FAILED", _reason(exc, database)
         run.engine_ms = int((time.perf_counter() - started) * 1000)
         run.completed = self.sandbox.clock.time()
         execution.status = run.state
@@ -288,7 +288,7 @@ class AthenaService:
         s3_backends[self.sandbox.account_id]["aws"].put_object(bucket, key, text.encode())
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception, database: str = "default") -> str:
     import duckdb
 
     message = str(exc).strip()
@@ -297,11 +297,42 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, duckdb.ParserException):
         return f"SYNTAX_ERROR: {message}"
     if isinstance(exc, duckdb.CatalogException):
-        kind = "TABLE_NOT_FOUND" if "Table" in message else "FUNCTION_NOT_FOUND" if "Function" in message \
-            else "SCHEMA_NOT_FOUND" if "Schema" in message else "SYNTAX_ERROR"
-        return f"{kind}: {message}"
+        return _catalog_reason(message, database)
     if isinstance(exc, duckdb.BinderException):
         return f"{'COLUMN_NOT_FOUND' if 'column' in message.lower() else 'SYNTAX_ERROR'}: {message}"
     if isinstance(exc, (duckdb.ConversionException, duckdb.InvalidInputException)):
         return f"INVALID_CAST_ARGUMENT: {message}"
     return f"GENERIC_INTERNAL_ERROR: {type(exc).__name__}: {message}"
+
+
+_MISSING_SCHEMA = re.compile(r'because schema "?([^"\s]+?)"? does not exist')
+_MISSING_TABLE = re.compile(r'Table with name "?([^"!\s]+)"? does not exist')
+_MISSING_FUNCTION = re.compile(r'Function with name "?([^"!\s]+)"? does not exist')
+
+
+def _catalog_reason(message: str, database: str) -> str:
+    """DuckDB's catalog errors in Athena's words (``TABLE_NOT_FOUND: line 1:15: Table
+    'awsdatacatalog.default.nope' does not exist``), without DuckDB's guesses ("Did you
+    mean "pg_sequences"?" names DuckDB's own system tables, which Athena does not have)."""
+    where = _position(message)
+    schema, table, function = (_MISSING_SCHEMA.search(message), _MISSING_TABLE.search(message),
+                               _MISSING_FUNCTION.search(message))
+    if schema:
+        return f"SCHEMA_NOT_FOUND: {where}Schema '{schema.group(1).split('.')[-1]}' does not exist"
+    if table:
+        parts = table.group(1).split(".")
+        qualified = ".".join(["awsdatacatalog", *([database] if len(parts) == 1 else []), *parts][-3:])
+        return f"TABLE_NOT_FOUND: {where}Table '{qualified}' does not exist"
+    if function:
+        return f"FUNCTION_NOT_FOUND: {where}Function '{function.group(1)}' not registered"
+    first = message.splitlines()[0].removeprefix("Catalog Error: ")
+    return f"SYNTAX_ERROR: {where}{first}"
+
+
+def _position(message: str) -> str:
+    """``line L:C: `` from DuckDB's ``LINE L: text`` and the caret under it."""
+    found = re.search(r"LINE (\d+): (.*)\n( *)\^", message)
+    if found is None:
+        return ""
+    column = len(found.group(3)) - len(f"LINE {found.group(1)}: ") + 1
+    return f"line {found.group(1)}:{max(column, 1)}: "

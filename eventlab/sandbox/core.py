@@ -27,22 +27,13 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from eventlab.net import is_loopback
+from eventlab.net import is_loopback, offline_variables
 from eventlab.sandbox.clock import VirtualClock
 from eventlab.sandbox.patches import MotoTimeSweeper, PatchSet, remember
 from eventlab.sandbox.pump import Pump
 
 DEFAULT_REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
-
-# Variables that could send a client elsewhere than the sandbox, or load real credentials.
-_SCRUBBED_PREFIXES = ("AWS_ENDPOINT_URL",)
-_SCRUBBED = (
-    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CA_BUNDLE", "HTTPS_PROXY", "HTTP_PROXY",
-    "https_proxy", "http_proxy", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
-)
 
 class SandboxError(RuntimeError):
     """A problem with the sandbox itself (not an AWS error)."""
@@ -216,7 +207,7 @@ class Sandbox:
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
-        doomed = [k for k in os.environ if k.startswith(_SCRUBBED_PREFIXES) or k in _SCRUBBED]
+        doomed = offline_variables(os.environ)
         for key in list(forced) + doomed:
             if key not in self._saved_env:
                 self._saved_env[key] = os.environ.get(key)

@@ -53,7 +53,9 @@ class KinesisService:
         self.batches: list[dict[str, Any]] = []
 
     def install(self, patches: Any) -> None:
-        """Nothing to patch: moto's inline trigger is removed when the mapping is created."""
+        """Shard iterators as AWS hands them out and checks them (moto's inline trigger is
+        removed when the mapping is created)."""
+        patches.after_import("moto.kinesis.models", lambda: _install_iterators(patches))
 
     def poll(self) -> bool:
         lam = lambda_backend_if_loaded(self.sandbox)
@@ -231,3 +233,31 @@ def _last(shard: Any) -> int:
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
+
+
+def _install_iterators(patches: Any) -> None:
+    """moto encodes iterators with ``base64.encodebytes`` (a trailing newline, and one
+    every 76 characters) and decodes them unchecked: a mistyped iterator escaped as
+    ``binascii.Error``.  AWS: an opaque token without newlines, and
+    ``InvalidArgumentException`` for one it did not issue."""
+    import base64
+    import binascii
+
+    from moto.kinesis import models, utils
+    from moto.kinesis.exceptions import InvalidArgumentError
+
+    def decompose(shard_iterator: str) -> list[str]:
+        try:
+            parts = base64.b64decode(str(shard_iterator).encode("utf-8"), validate=True).decode("utf-8").split(":")
+            int(parts[2])
+        except (binascii.Error, UnicodeError, IndexError, ValueError):
+            parts = []
+        if len(parts) != 3:
+            raise InvalidArgumentError(f"Invalid ShardIterator: {str(shard_iterator)[:64]!r} is not a "
+                                       "shard iterator that GetShardIterator or GetRecords returned.")
+        return parts
+
+    patches.replace(utils, "encode_method", base64.b64encode, "shard iterators without newlines, as AWS's")
+    for module in (utils, models):
+        patches.replace(module, "decompose_shard_iterator", decompose,
+                        "a mistyped shard iterator is InvalidArgumentException, not a crash")

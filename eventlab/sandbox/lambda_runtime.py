@@ -289,6 +289,7 @@ class LambdaRuntime:
             # a host prefix (StartSyncExecution's "sync-") cannot go in front of 127.0.0.1
             "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
             "TZ": "UTC",
+            "EVENTLAB_CLOCK_OFFSET": repr(self.clock_time() - time.time()),   # for the init phase
         })
         return keep
 
@@ -392,7 +393,9 @@ class LambdaRuntime:
                 "function_name": config.name, "function_version": config.version,
                 "invoked_function_arn": config.arn, "memory_limit_in_mb": config.memory,
                 "aws_request_id": request_id, "log_group_name": f"/aws/lambda/{config.name}",
-                "log_stream_name": worker.stream_name, "deadline": time.time() + timeout,
+                "log_stream_name": worker.stream_name, "deadline": self.clock_time() + timeout,
+                # the environment's clock is real time plus this: the sandbox's, now
+                "clock_offset": self.clock_time() - time.time(),
             }
             try:
                 reply = worker.invoke(event, context, timeout)

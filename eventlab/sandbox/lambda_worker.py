@@ -26,6 +26,7 @@ import time
 import traceback
 
 from eventlab.net import is_loopback
+from eventlab.vtime import OffsetClock, install_process_wide
 
 _HEADER = struct.Struct(">I")
 
@@ -136,9 +137,18 @@ class LambdaContext:
 
 def _stack(tb: object) -> list[str]:
     return [
-        f'  File "{f.filename}", line {f.lineno}, in {f.name}\n    {f.line}\n'
+        f'  File "{_as_on_aws(f.filename)}", line {f.lineno}, in {f.name}\n    {f.line}\n'
         for f in traceback.extract_tb(tb)  # type: ignore[arg-type]
     ]
+
+
+def _as_on_aws(filename: str | None) -> str:
+    """A file of the function's code as AWS shows it: under ``/var/task`` (the sandbox
+    unpacks the code in a temporary folder of its own)."""
+    root = os.environ.get("LAMBDA_TASK_ROOT", "")
+    if filename and root and filename.startswith(root.rstrip(os.sep) + os.sep):
+        return "/var/task/" + filename[len(root.rstrip(os.sep)) + 1:].replace(os.sep, "/")
+    return filename or ""
 
 
 def _load_handler(spec: str) -> tuple[object | None, dict | None]:
@@ -154,7 +164,7 @@ def _load_handler(spec: str) -> tuple[object | None, dict | None]:
         return None, {
             "errorMessage": f"Syntax error in module '{module_name}': {exc.msg} ({os.path.basename(exc.filename or '')}, line {exc.lineno})",
             "errorType": "Runtime.UserCodeSyntaxError", "requestId": "",
-            "stackTrace": [f'  File "{exc.filename}" Line {exc.lineno}\n        {(exc.text or "").strip()}\n']}
+            "stackTrace": [f'  File "{_as_on_aws(exc.filename)}" Line {exc.lineno}\n        {(exc.text or "").strip()}\n']}
     except ImportError as exc:
         return None, {
             "errorMessage": f"Unable to import module '{module_name}': {exc}",
@@ -201,6 +211,10 @@ def main() -> None:
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), name="orphan-watch",
                      daemon=True).start()
     _install_offline_guard()
+    # time.time(), datetime.now() and logging timestamps follow the sandbox's clock: its
+    # offset now, then as each invocation brings it
+    clock = OffsetClock(float(os.environ.get("EVENTLAB_CLOCK_OFFSET") or 0.0))
+    install_process_wide(clock)
     if os.environ.get("EVENTLAB_GUARD"):   # under eventlab grade: the handler is fenced in too
         from eventlab.guard import install_from_env
 
@@ -226,6 +240,7 @@ def main() -> None:
         if request is None or request.get("stop"):
             break
         ctx = request["context"]
+        clock.offset = float(ctx.get("clock_offset", clock.offset))
         log_handler.request_id = ctx["aws_request_id"]
         reply: dict
         if init_error is not None:

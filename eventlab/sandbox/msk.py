@@ -52,6 +52,13 @@ def _bad_request(message: str) -> KafkaApiError:
     return KafkaApiError("BadRequestException", message)
 
 
+def _cluster_arn(cluster: Any) -> str:
+    """AWS's form, for provisioned and serverless clusters alike:
+    ``arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/UUID-N``."""
+    return (f"arn:aws:kafka:{cluster.region_name}:{cluster.account_id}:cluster/"
+            f"{cluster.cluster_name}/{uuid.uuid4()}-{random.randint(1, 25)}")
+
+
 def _new_version() -> str:
     return "K" + "".join(random.choices(string.ascii_uppercase + string.digits, k=13))
 
@@ -122,13 +129,17 @@ class MSKService:
 
     # -- moto changes ----------------------------------------------------------------------
     def install(self, patches: Any) -> None:
-        from moto.kafka.models import KafkaBackend
+        from moto.kafka.models import FakeKafkaCluster, KafkaBackend
         from moto.kafka.responses import KafkaResponse
 
         service = self
 
         def after_create(original: Any) -> Any:
             def create(backend: Any, *args: Any, **kwargs: Any) -> Any:
+                name = kwargs.get("cluster_name")
+                if any(c.cluster_name == name for c in backend.clusters.values()):
+                    raise KafkaApiError("ConflictException", f"A cluster with the name {name} already "
+                                        "exists in this account and Region.", 409)
                 service.bootstrap_servers()  # start the broker first: fail before creating
                 result = original(backend, *args, **kwargs)
                 cluster = backend.clusters[result[0]]
@@ -168,6 +179,8 @@ class MSKService:
                          "MSK clusters start the embedded broker and go ACTIVE on the clock")
         for name in ("describe_cluster", "describe_cluster_v2"):
             patches.wrap(KafkaBackend, name, checked, "unknown cluster ARN: NotFoundException")
+        patches.replace(FakeKafkaCluster, "_generate_arn", _cluster_arn,
+                        "cluster ARNs name the cluster: cluster/NAME/UUID-N, as on AWS")
         patches.wrap(KafkaBackend, "delete_cluster", deleting,
                      "DeleteCluster answers DELETING and deletes the cluster's topics")
         responses = {

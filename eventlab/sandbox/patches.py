@@ -26,6 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from eventlab.vtime import (
+    VirtualDatetime,
+    set_active_clock,
+    virtual_sleep,
+    virtual_time,
+    virtual_utcnow,
+)
+
 _MISSING = object()
 
 
@@ -216,61 +224,8 @@ class _PostImportFinder(importlib.abc.MetaPathFinder):
 
 
 # --------------------------------------------------------------------------------------
-# Virtual time inside moto
+# Virtual time inside moto (the clock and its look-alikes: eventlab/vtime.py)
 # --------------------------------------------------------------------------------------
-
-class _VirtualDatetimeMeta(type):
-    def __instancecheck__(cls, obj: object) -> bool:
-        return isinstance(obj, _datetime_module.datetime)
-
-    def __subclasscheck__(cls, sub: type) -> bool:
-        return issubclass(sub, _datetime_module.datetime)
-
-
-# The clock of the running sandbox.  The functions below are process-wide singletons that
-# read it, so that a moto module imported while one sandbox runs (and binding them by
-# name) keeps reading the right clock in the next sandbox, and real time between them.
-_active_clock: Any = None
-_real_time = _time_module.time
-_real_sleep = _time_module.sleep
-
-
-def set_active_clock(clock: Any) -> None:
-    global _active_clock
-    _active_clock = clock
-
-
-def virtual_time() -> float:
-    clock = _active_clock
-    return clock.time() if clock is not None else _real_time()
-
-
-def virtual_sleep(seconds: float) -> None:
-    clock = _active_clock
-    if clock is not None:
-        clock.sleep(seconds)
-    else:
-        _real_sleep(seconds)
-
-
-def virtual_utcnow() -> _datetime_module.datetime:
-    return _datetime_module.datetime.fromtimestamp(virtual_time(), _datetime_module.UTC).replace(tzinfo=None)
-
-
-class VirtualDatetime(_datetime_module.datetime, metaclass=_VirtualDatetimeMeta):  # type: ignore[misc]
-    @classmethod
-    def now(cls, tz: _datetime_module.tzinfo | None = None) -> _datetime_module.datetime:  # type: ignore[override]
-        now = _datetime_module.datetime.fromtimestamp(virtual_time(), _datetime_module.UTC)
-        return now.astimezone(tz) if tz is not None else now.astimezone().replace(tzinfo=None)
-
-    @classmethod
-    def utcnow(cls) -> _datetime_module.datetime:  # type: ignore[override]
-        return virtual_utcnow()
-
-    @classmethod
-    def today(cls) -> _datetime_module.datetime:  # type: ignore[override]
-        return cls.now()
-
 
 def _time_shim(sleepy: bool) -> types.ModuleType:
     shim = types.ModuleType("time")

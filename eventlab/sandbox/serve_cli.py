@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
         url = server.url
         print(f"eventlab sandbox listening on {url}", flush=True)
-        print(f"  AWS CLI:  aws --endpoint-url {url} sqs list-queues\n"
+        print(f"  AWS CLI:  eventlab aws --endpoint {url} sqs list-queues\n"
+              f"            (or aws --endpoint-url {url} ...; AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS)\n"
               f"  boto3:    boto3.client('sqs', endpoint_url='{url}')  (or export AWS_ENDPOINT_URL={url})\n"
               f"  clock:    curl -X POST {url}/_eventlab/clock/advance -d '{{\"hours\": 1}}'\n"
               "  Ctrl-C stops it (all state is in memory and goes with it).", flush=True)

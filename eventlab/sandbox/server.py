@@ -6,6 +6,7 @@ The wrapper adds what moto's server lacks: after each request the sandbox's pump
 
     GET  /_eventlab/clock                  -> {"now": "...", "epoch": 1.7e9, "offset": 0.0}
     POST /_eventlab/clock/advance          body {"seconds": 3600}  -> the new time
+                                           (keys: seconds, minutes, hours, days; others: 400)
     POST /_eventlab/settle                 run deliveries now
     GET  /_eventlab/health                 -> {"status": "ok"}
 
@@ -25,6 +26,7 @@ first time a function runs.
 from __future__ import annotations
 
 import errno
+import io
 import json
 import socket
 import threading
@@ -60,18 +62,25 @@ class AdminApp:
             self.sandbox.refused.append(f"{environ.get('REQUEST_METHOD', 'GET')} {path}")
             return _json(start_response, "403 Forbidden", {
                 "message": "moto's own API (/moto-api) is closed while a submission is graded"})
+        from eventlab.sandbox.sns_envelope import sns_link_host
+
         app = self._service_route(path) or self.moto_app
+        sns_host = sns_link_host(environ, self.sandbox.region)
+        if sns_host is not None:   # a link from an SNS envelope: no signature names the service
+            environ["HTTP_HOST"] = sns_host
+            app = self._moto_service_app("sns")
         # A Lambda handler's call may come from a delivery a pump is waiting on: never
         # block it.  Other callers (a graded kernel) get deliveries done before the reply,
         # as in-process callers do, when the sandbox asks for it.
         from_lambda = "exec-env/AWS_Lambda" in environ.get("HTTP_USER_AGENT", "")
         wait = self.sandbox.http_waits_for_deliveries and not from_lambda
         with self.sandbox.server_thread():
-            body = b"".join(app(environ, start_response))
+            status, headers, body = _aws_shaped(app, environ)
             if not wait:
                 self.sandbox.after_request(from_server=True)
         if wait:
             self.sandbox.after_request()
+        start_response(status, headers)
         return [body]
 
     def _service_route(self, path: str) -> Callable[..., Iterable[bytes]] | None:
@@ -82,6 +91,15 @@ class AdminApp:
             if handler is not None:
                 return handler
         return None
+
+    def _moto_service_app(self, service: str) -> Callable[..., Iterable[bytes]]:
+        """moto's own WSGI app for one service (moto picks one by signature, or by path)."""
+        dispatcher = self.moto_app
+        with dispatcher.lock:
+            app = dispatcher.app_instances.get(service)
+            if app is None:
+                app = dispatcher.app_instances[service] = dispatcher.create_app(service)
+        return app
 
     def _admin(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -95,9 +113,7 @@ class AdminApp:
             elif path == "/_eventlab/clock/advance" and method == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 raw = environ["wsgi.input"].read(length) if length else b"{}"
-                spec = json.loads(raw or b"{}")
-                clock.advance(float(spec.get("seconds", 0)), minutes=float(spec.get("minutes", 0)),
-                              hours=float(spec.get("hours", 0)), days=float(spec.get("days", 0)))
+                clock.advance(**_advance_spec(json.loads(raw or b"{}")))
                 payload = _clock_json(clock)
             elif path == "/_eventlab/settle" and method == "POST":
                 self.sandbox.pump.settle()
@@ -111,6 +127,67 @@ class AdminApp:
         except (ValueError, TypeError, KeyError) as exc:
             status, payload = "400 Bad Request", {"message": f"bad request to {path}: {exc}"}
         return _json(start_response, status, payload)
+
+
+def _aws_shaped(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """``app``'s answer, with every exception and HTML error page turned into the error AWS
+    would send (see aws_errors.py), and one Content-Type header."""
+    from eventlab.sandbox import aws_errors
+
+    body_bytes = b""
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", "") and environ.get("CONTENT_LENGTH"):
+        body_bytes = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        environ["wsgi.input"] = io.BytesIO(body_bytes)
+    started: list[Any] = []
+    chunks: list[bytes] = []
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        started[:] = [status, headers]
+        return chunks.append
+
+    try:
+        chunks.extend(app(environ, capture))
+        status, headers = started
+    except Exception as exc:   # noqa: BLE001 - any escape becomes an AWS error, the server goes on
+        return aws_errors.from_exception(aws_errors.RequestInfo(environ, body_bytes), exc)
+    code = int(status[:3])
+    if code >= 400 and any(k.lower() == "content-type" and "text/html" in v for k, v in headers):
+        return aws_errors.from_html(aws_errors.RequestInfo(environ, body_bytes), code)
+    return status, _one_content_type(headers), b"".join(chunks)
+
+
+def _one_content_type(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A response carries one Content-Type: the first (a handler's own, before defaults)."""
+    seen = False
+    out = []
+    for key, value in headers:
+        if key.lower() == "content-type":
+            if seen:
+                continue
+            seen = True
+        out.append((key, value))
+    return out
+
+
+ADVANCE_KEYS = ("seconds", "minutes", "hours", "days")
+
+
+def _advance_spec(spec: Any) -> dict[str, float]:
+    """The body of ``POST /_eventlab/clock/advance``: only the keys that move the clock (a
+    mistyped ``{"hour": 1}`` moving nothing, with a 200, misled learners)."""
+    accepted = ", ".join(f'"{k}"' for k in ADVANCE_KEYS)
+    if not isinstance(spec, dict) or not spec:
+        raise ValueError(f"the body must be a JSON object with one or more of {accepted}, "
+                         'for example {"hours": 1}')
+    unknown = sorted(set(spec) - set(ADVANCE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key {', '.join(map(repr, unknown))}; the accepted keys are {accepted}")
+    out = {}
+    for key, value in spec.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f'"{key}" must be a number, not {json.dumps(value)}')
+        out[key] = float(value)
+    return out
 
 
 def _json(start_response: Callable[..., Any], status: str, payload: Any) -> list[bytes]:

@@ -16,7 +16,10 @@ SERVICES = [
     "eventlab.sandbox.kinesis_esm:KinesisService",
     "eventlab.sandbox.sns_lambda:SNSLambdaService",
     "eventlab.sandbox.sns_fifo:SNSFifoService",
+    "eventlab.sandbox.sns_envelope:SNSEnvelopeService",
+    "eventlab.sandbox.fifo_sequence:FifoSequenceService",
     "eventlab.sandbox.events_targets:EventsTargetsService",
+    "eventlab.sandbox.events_pattern:EventPatternService",
     "eventlab.sandbox.stepfunctions:StepFunctionsService",
     "eventlab.sandbox.firehose:FirehoseService",
     "eventlab.sandbox.athena:AthenaService",
@@ -27,6 +30,7 @@ SERVICES = [
     "eventlab.sandbox.appscaling:AppScalingService",
     "eventlab.sandbox.schedules:SchedulesService",
     "eventlab.sandbox.msk:MSKService",
+    "eventlab.sandbox.datasync:DataSyncService",
 ]
 
 

@@ -70,7 +70,6 @@ class SNSLambdaService:
     def record(self, subscription: Any, message: str, message_id: str, subject: str | None,
                message_attributes: dict[str, Any] | None) -> dict[str, Any]:
         signed = subscription.get_post_data(message, message_id, subject)
-        region = subscription.topic.sns_backend.region_name
         attributes = {name: {"Type": value.get("Type"), "Value": value.get("Value")}
                       for name, value in (message_attributes or {}).items()}
         return {
@@ -87,8 +86,7 @@ class SNSLambdaService:
                 "SignatureVersion": signed["SignatureVersion"],
                 "Signature": signed["Signature"],
                 "SigningCertUrl": signed["SigningCertURL"],
-                "UnsubscribeUrl": (f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe"
-                                   f"&SubscriptionArn={subscription.arn}"),
+                "UnsubscribeUrl": signed["UnsubscribeURL"],
                 "MessageAttributes": attributes,
             },
         }

@@ -92,6 +92,7 @@ class StepFunctionsService:
             "__init__ imports moto's Batch and EC2 models (about a second) on first real use")
         patches.after_import("moto.stepfunctions.parser.models",
                              lambda: self._install_interpreter(patches))
+        patches.after_import(f"{_PARSER}.api", lambda: _install_error_codes(patches))
 
     def _install_interpreter(self, patches: Any) -> None:
         import importlib
@@ -288,3 +289,20 @@ class StepFunctionsService:
                 self.clock.advance(max(0.0, limit - now))
             else:
                 thread._eventlab_finished.wait(0.05)
+
+
+def _install_error_codes(patches: Any) -> None:
+    """The interpreter's exceptions (``InvalidDefinition``...) name their AWS error code in
+    ``code``, but moto's ``AWSError`` reads ``TYPE``: they reached clients as
+    ``{"__type": null}``, which botocore cannot name."""
+    import importlib
+
+    from moto.core.exceptions import AWSError
+
+    api = importlib.import_module(f"{_PARSER}.api")
+    for name, cls in vars(api).items():
+        if not (isinstance(cls, type) and issubclass(cls, AWSError)):
+            continue
+        code = vars(cls).get("code")
+        if isinstance(code, str) and not vars(cls).get("TYPE"):
+            patches.replace(cls, "TYPE", code, f"Step Functions {name} answers its AWS error code")

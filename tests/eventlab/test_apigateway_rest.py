@@ -288,3 +288,14 @@ def test_requests_are_counted_in_cloudwatch(sandbox):
         return sum(p["Sum"] for p in points)
 
     assert (total("Count"), total("4XXError"), total("5XXError")) == (2, 1, 1)
+
+
+def test_proxy_answer_carries_one_content_type_whatever_its_case(sandbox):
+    status, headers, body = bad_proxy(sandbox, (
+        "def handler(e, c):\n    return {'statusCode': 200, 'headers': {'content-type': 'text/plain'}, 'body': 'hi'}\n"))
+    assert [k for k in headers if k.lower() == "content-type"] == ["content-type"]
+    assert (status, headers["content-type"], body) == (200, "text/plain", b"hi")
+    # over HTTP as well: one header, the function's
+    api_id = sandbox.client("apigateway").get_rest_apis()["items"][0]["id"]
+    answer = urllib.request.urlopen(f"{sandbox.endpoint_url}/restapis/{api_id}/prod/_user_request_/x", timeout=30)
+    assert answer.headers.get_all("Content-Type") == ["text/plain"]

@@ -96,3 +96,41 @@ def test_payload_1_0_on_an_http_api(sandbox):
     assert status == 202 and event["version"] == "1.0" and event["httpMethod"] == "GET"
     assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"]}
     assert event["pathParameters"] == {"id": "5"}
+
+
+def test_quick_create_makes_route_integration_and_stage_and_a_local_endpoint(sandbox):
+    arn = make_function(sandbox, "api-handler", ECHO)
+    v2 = sandbox.client("apigatewayv2")
+    api = v2.create_api(Name="quick", ProtocolType="HTTP", Target=arn)
+    api_id = api["ApiId"]
+    assert api["ApiEndpoint"] == f"{sandbox.endpoint_url}/_aws/execute-api/{api_id}"
+    assert v2.get_api(ApiId=api_id)["ApiEndpoint"] == api["ApiEndpoint"]
+    [integration] = v2.get_integrations(ApiId=api_id)["Items"]
+    assert (integration["IntegrationType"], integration["IntegrationUri"],
+            integration["PayloadFormatVersion"]) == ("AWS_PROXY", arn, "2.0")
+    [route] = v2.get_routes(ApiId=api_id)["Items"]
+    assert route["RouteKey"] == "$default"
+    assert route["Target"] == f"integrations/{integration['IntegrationId']}"
+    [stage] = v2.get_stages(ApiId=api_id)["Items"]
+    assert stage["StageName"] == "$default" and stage["AutoDeploy"] is True
+
+    answer = requests.post(f"{api['ApiEndpoint']}/orders/7?x=1", data='{"n": 1}', timeout=30)
+    assert answer.status_code == 200 and answer.headers["x-echo"] == "yes"
+    event = json.loads(answer.content)
+    assert (event["routeKey"], event["rawPath"], event["rawQueryString"]) == ("$default", "/orders/7", "x=1")
+    assert event["requestContext"]["stage"] == "$default"
+    root = requests.get(api["ApiEndpoint"] + "/", timeout=30)
+    assert root.status_code == 200 and json.loads(root.content)["rawPath"] == "/"
+
+
+def test_quick_create_with_a_route_key_and_a_named_stage_beside_default(sandbox):
+    arn = make_function(sandbox, "api-handler", ECHO)
+    v2 = sandbox.client("apigatewayv2")
+    api = v2.create_api(Name="quick", ProtocolType="HTTP", Target=arn, RouteKey="GET /hello")
+    [route] = v2.get_routes(ApiId=api["ApiId"])["Items"]
+    assert route["RouteKey"] == "GET /hello"
+    assert requests.get(f"{api['ApiEndpoint']}/hello", timeout=30).status_code == 200
+    assert requests.get(f"{api['ApiEndpoint']}/other", timeout=30).status_code == 404
+    v2.create_stage(ApiId=api["ApiId"], StageName="prod")
+    answer = requests.get(f"{api['ApiEndpoint']}/prod/hello", timeout=30)
+    assert answer.status_code == 200 and json.loads(answer.content)["requestContext"]["stage"] == "prod"

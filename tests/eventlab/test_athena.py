@@ -145,3 +145,14 @@ def test_firehose_to_s3_to_athena_per_device_per_minute(sandbox: Sandbox) -> Non
     want = [[d, datetime.fromtimestamp(m, UTC).strftime("%Y-%m-%d %H:%M:%S.000"), str(n)]
             for (d, m), n in sorted(expected.items())]
     assert _rows(sandbox, execution["QueryExecutionId"]) == [["device", "minute", "n"], *want]
+
+
+@pytest.mark.parametrize("query, reason", [
+    ("SELECT * FROM nowhere", "TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.lab.nowhere' does not exist"),
+    ("SELECT *\nFROM  otherdb.t", "SCHEMA_NOT_FOUND: line 2:7: Schema 'otherdb' does not exist"),
+    ("SELECT nofunc(1)", "FUNCTION_NOT_FOUND: line 1:8: Function 'nofunc' not registered"),
+])
+def test_catalog_errors_read_as_athena_writes_them(lake: Sandbox, query: str, reason: str) -> None:
+    status = _query(lake, query)["Status"]
+    assert status["State"] == "FAILED"
+    assert status["StateChangeReason"] == reason   # no DuckDB "Did you mean" guess at its own tables

@@ -1,31 +1,15 @@
-"""Nothing we ship sends a request to AWS, whatever credentials, profile or endpoints are set."""
+"""Nothing we ship sends a request to AWS, whatever credentials, profile or endpoints are set.
+
+``no_network`` (tests/eventlab/conftest.py) fails any connection that leaves the machine."""
 
 from __future__ import annotations
 
 import json
-import socket
 
 import boto3
 import pytest
 
 from eventlab.sandbox import OfflineError, Sandbox
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Fail any connection that is not to this machine, and record the attempts."""
-    attempts: list[object] = []
-    original = socket.socket.connect
-
-    def connect(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not str(host).startswith(("127.", "::1")):
-            attempts.append(address)
-            raise AssertionError(f"a connection left the machine: {address}")
-        return original(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    return attempts
 
 
 @pytest.fixture

@@ -1,28 +1,17 @@
-"""``eventlab serve``: a real process, real HTTP, the AWS CLI's way in."""
+"""``eventlab serve``: a real process, real HTTP, the AWS CLI's way in (``served`` is in
+tests/eventlab/conftest.py)."""
 
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 import boto3
 import pytest
-
-
-@pytest.fixture
-def served():
-    proc = subprocess.Popen([sys.executable, "-m", "eventlab", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    assert line.startswith("eventlab sandbox listening on http://127.0.0.1:"), line + proc.stderr.read()
-    url = line.split()[-1]
-    yield url, proc
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=20) == 0
 
 
 def client(service, url):
@@ -74,3 +63,22 @@ def test_port_in_use_is_a_clear_error():
     assert result.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "--port" in result.stderr
+
+
+@pytest.mark.parametrize("body, named", [
+    ({"hour": 1}, "unknown key 'hour'"),
+    ({"hours": "one"}, '"hours" must be a number'),
+    ({}, "one or more of"),
+    ([1], "JSON object"),
+])
+def test_clock_advance_refuses_what_would_move_nothing(sandbox, body, named):
+    url = sandbox.endpoint_url
+    before = sandbox.clock.time()
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        post(f"{url}/_eventlab/clock/advance", body)
+    assert caught.value.code == 400
+    message = json.loads(caught.value.read())["message"]
+    assert named in message
+    assert '"seconds", "minutes", "hours", "days"' in message or "must be a number" in message
+    assert sandbox.clock.time() - before < 60
+    assert 3600 <= post(f"{url}/_eventlab/clock/advance", {"hours": 1})["epoch"] - before < 3660

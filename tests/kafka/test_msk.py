@@ -158,3 +158,26 @@ def test_kafka_bootstrap_servers_replaces_the_embedded_broker(
         tools.create_topic(external.bootstrap_servers, "theirs")
         kafka.delete_cluster(ClusterArn=arn)
         assert "theirs" in tools.list_topics(external.bootstrap_servers)  # never deleted there
+
+
+def test_cluster_names_are_unique_and_in_the_arn(sandbox: Sandbox) -> None:
+    import re
+
+    import boto3
+
+    kafka = sandbox.client("kafka")
+    arn = provisioned(kafka, name="orders")
+    assert re.fullmatch(r"arn:aws:kafka:us-east-1:123456789012:cluster/orders/[0-9a-f-]{36}-\d+", arn)
+    serverless = kafka.create_cluster_v2(ClusterName="events", Serverless={
+        "VpcConfigs": [{"SubnetIds": ["subnet-a"]}]})["ClusterArn"]
+    assert serverless.startswith("arn:aws:kafka:us-east-1:123456789012:cluster/events/")
+    with pytest.raises(ClientError) as exc:
+        provisioned(kafka, name="orders")
+    assert error(exc) == ("ConflictException", 409)
+    with pytest.raises(ClientError) as exc:
+        kafka.create_cluster_v2(ClusterName="events", Serverless={"VpcConfigs": [{"SubnetIds": ["subnet-a"]}]})
+    assert error(exc) == ("ConflictException", 409)
+    # an ARN with slashes goes through HTTP paths too
+    over_http = boto3.client("kafka", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    assert over_http.describe_cluster(ClusterArn=arn)["ClusterInfo"]["ClusterName"] == "orders"
+    assert len(kafka.list_clusters()["ClusterInfoList"]) == 2
