@@ -22,7 +22,7 @@ def make_function(sandbox: Sandbox) -> Callable[..., str]:
     that creates a boto3 client and makes HTTP calls needs a few hundred ms on a busy
     2-core machine, so AWS's 3 s default (0.3 s scaled) made such tests flaky.
     """
-    from tests.eventlab.helpers import make_function as deploy
+    from tests.sandbox.helpers import make_function as deploy
 
     def make(name: str, source: str, *, env: dict[str, str] | None = None, timeout: int = 10,
              **extra: object) -> str:
