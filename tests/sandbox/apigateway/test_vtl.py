@@ -89,7 +89,7 @@ def test_documented_name_and_body_template() -> None:
     ("id", "abc"),              # path wins over the query string: "searched in that order"
     ("name", "Ana"),            # query string wins over the header
     ("X-Trace", "t-1"),         # header only
-    ("x-trace", "t-1"),         # header names are case-insensitive
+    ("x-trace", "t-1"),         # sandbox: header names match case-insensitively, as in HTTP
     ("absent", ""),             # a parameter the request does not have renders as nothing
 ])
 def test_input_params_lookup_order(name: str, expected: str) -> None:
