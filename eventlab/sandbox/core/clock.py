@@ -37,11 +37,14 @@ class VirtualClock:
         self._busy = 0
         self._local = threading.local()
         self._on_advance: list[Callable[[float], None]] = []
+        self._held: float | None = None   # virtual time while held (see ``held``)
+        self._hold_depth = 0
 
     # -- reading -----------------------------------------------------------------
     def time(self) -> float:
         """Virtual seconds since the epoch (what ``time.time()`` is in the sandbox)."""
-        return _real_time() + self._offset
+        held = self._held
+        return held if held is not None else _real_time() + self._offset
 
     def now(self) -> datetime:
         """Virtual time as an aware UTC datetime."""
@@ -54,7 +57,27 @@ class VirtualClock:
     @property
     def offset(self) -> float:
         """How far virtual time is ahead of real time, in seconds."""
-        return self._offset
+        return self.time() - _real_time()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Inside, virtual time stands still unless ``advance`` moves it: what runs there
+        is measured against the virtual clock only, the same on a fast or a slow machine
+        (load runs and capacity tests use it).  On leaving, time flows on from where it
+        stood.  Nested holds are one hold."""
+        with self._cond:
+            if self._hold_depth == 0:
+                self._held = _real_time() + self._offset
+            self._hold_depth += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._hold_depth -= 1
+                if self._hold_depth == 0 and self._held is not None:
+                    self._offset = self._held - _real_time()
+                    self._held = None
+                self._cond.notify_all()
 
     # -- moving ------------------------------------------------------------------
     def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0,
@@ -85,6 +108,8 @@ class VirtualClock:
             gap = when - self.time()
             if gap > 0:
                 self._offset += gap
+                if self._held is not None:
+                    self._held += gap
             self._cond.notify_all()
 
     def _notify_listeners(self) -> None:

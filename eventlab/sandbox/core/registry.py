@@ -14,6 +14,7 @@ SERVICES = [
     "eventlab.sandbox.awslambda.service:LambdaService",
     "eventlab.sandbox.awslambda.esm.sqs:SQSService",
     "eventlab.sandbox.awslambda.esm.kinesis:KinesisService",
+    "eventlab.sandbox.kinesis.throughput:KinesisThroughputService",
     "eventlab.sandbox.sns.lambda_delivery:SNSLambdaService",
     "eventlab.sandbox.sns.fifo:SNSFifoService",
     "eventlab.sandbox.events.targets:EventsTargetsService",

@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit
 
 from eventlab import errors
 from eventlab.net import is_loopback
+from eventlab.sandbox.core.capacity import Quotas
 from eventlab.sandbox.core.clock import VirtualClock
 from eventlab.sandbox.core.patches import MotoTimeSweeper, PatchSet, remember
 from eventlab.sandbox.core.pump import Pump
@@ -71,15 +73,19 @@ class Sandbox:
     """An isolated mocked AWS account in this process.
 
     ``lambda_time_scale`` multiplies Lambda ``Timeout`` values (1.0 = as configured);
-    ``background`` runs a ticker that fires timers as real time passes.
+    ``background`` runs a ticker that fires timers as real time passes; ``quotas``
+    changes AWS's default quotas (:data:`eventlab.sandbox.core.capacity.QUOTAS`), e.g.
+    ``{"kinesis.shard.write-records": 10}``; ``sb.quotas.set(...)`` changes them later.
     """
 
     _active: Sandbox | None = None
     _active_lock = threading.Lock()
 
     def __init__(self, region: str = DEFAULT_REGION, *, lambda_time_scale: float = 1.0,
-                 background: bool = True, workdir: str | os.PathLike[str] | None = None) -> None:
+                 background: bool = True, workdir: str | os.PathLike[str] | None = None,
+                 quotas: Mapping[str, float] | None = None) -> None:
         self.region = region
+        self.quotas = Quotas(quotas)
         self.account_id = ACCOUNT_ID
         self.lambda_time_scale = lambda_time_scale
         self.background = background

@@ -11,9 +11,11 @@ per-shard buckets of the quotas in :mod:`eventlab.sandbox.core.capacity`
   a throttled record comes back with that ``ErrorCode`` and ``ErrorMessage`` and counts
   in ``FailedRecordCount``; the others are written.  So a constant partition key (one
   hot shard) throttles while the stream's other shards sit idle.
-* **On-demand streams** also have a stream-wide write capacity: 4 MiB/s and 4,000
-  records/s for a new stream, then twice the highest per-second peak seen so far (AWS:
-  in the previous 30 days) (https://docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html).
+* **On-demand streams** have a stream-wide write capacity: 4 MiB/s and 4,000 records/s
+  for a new stream, then twice the highest per-second peak seen so far (AWS: in the
+  previous 30 days) (https://docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html).
+  AWS adds shards to follow it; the sandbox does not, and applies the per-shard limits
+  per partition key instead (one key always lands on one shard).
 * **Reads** (``GetRecords``), per shard: 5 calls/s, and 2 MiB/s.  One call may return
   more than the second's allowance (up to 10 MiB); the shard then refuses reads until
   the debt is paid back (AWS: "subsequent calls made within the next 5 seconds throw
@@ -60,15 +62,22 @@ class KinesisThroughputService:
             bucket.resize(rate, capacity)
         return bucket
 
-    def admit_write(self, backend: Any, stream: Any, shard_id: str, size: int) -> bool:
+    def admit_write(self, backend: Any, stream: Any, shard_id: str, size: int,
+                    partition_key: str = "") -> bool:
         """Spend one record of ``size`` bytes from the shard (and an on-demand stream's
-        capacity); False, spending nothing, when either has too little left."""
+        capacity); False, spending nothing, when either has too little left.
+
+        An on-demand stream adds shards as its traffic grows, which the sandbox does not
+        do; there the per-shard limits apply per partition key (one key always lands on
+        one shard, so a hot key still throttles at a shard's rate) and the stream-wide
+        capacity bounds the rest."""
         q = self.sandbox.quotas
         now = self.sandbox.clock.time()
         base = (backend.account_id, backend.region_name, stream.stream_name)
-        buckets = [(self._bucket(base + (shard_id, "wb"), q["kinesis.shard.write-bytes"]), size),
-                   (self._bucket(base + (shard_id, "wr"), q["kinesis.shard.write-records"]), 1)]
         on_demand = (stream.stream_mode or {}).get("StreamMode") == "ON_DEMAND"
+        unit = ("key", partition_key) if on_demand else (shard_id,)
+        buckets = [(self._bucket(base + unit + ("wb",), q["kinesis.shard.write-bytes"]), size),
+                   (self._bucket(base + unit + ("wr",), q["kinesis.shard.write-records"]), 1)]
         if on_demand:
             peak = self._peaks.setdefault(base, [math.floor(now), 0.0, 0.0, 0.0, 0.0])
             rate_b = max(q["kinesis.on-demand.write-bytes"], 2 * peak[3])
@@ -115,7 +124,11 @@ class KinesisThroughputService:
 
     # -- installation -------------------------------------------------------------------
     def install(self, patches: Any) -> None:
-        from moto.kinesis.exceptions import RecordSizeExceedsLimit, TooManyRecords, TotalRecordsSizeExceedsLimit
+        from moto.kinesis.exceptions import (
+            RecordSizeExceedsLimit,
+            TooManyRecords,
+            TotalRecordsSizeExceedsLimit,
+        )
         from moto.kinesis.models import KinesisBackend
         from moto.kinesis.utils import decompose_shard_iterator
 
@@ -127,7 +140,7 @@ class KinesisThroughputService:
                 stream = backend.describe_stream(stream_arn=stream_arn, stream_name=stream_name)
                 shard = stream.get_shard_for_key(partition_key, explicit_hash_key)
                 size = _size(partition_key, data)
-                if not service.admit_write(backend, stream, shard.shard_id, size):
+                if not service.admit_write(backend, stream, shard.shard_id, size, partition_key):
                     service._metrics(backend, stream.stream_name, {"WriteProvisionedThroughputExceeded": 1,
                                                                    "PutRecord.Success": 0})
                     raise _throttled(backend, stream.stream_name, shard.shard_id)
@@ -156,7 +169,7 @@ class KinesisThroughputService:
             for record, size in zip(records, sizes, strict=True):
                 key, hash_key = record.get("PartitionKey"), record.get("ExplicitHashKey")
                 shard = stream.get_shard_for_key(key, hash_key)
-                if not service.admit_write(backend, stream, shard.shard_id, size):
+                if not service.admit_write(backend, stream, shard.shard_id, size, key or ""):
                     response["FailedRecordCount"] += 1
                     response["Records"].append({
                         "ErrorCode": "ProvisionedThroughputExceededException",
