@@ -14,6 +14,14 @@ documents for mapping templates
   ``$stageVariables``.
 
 JSONPath covers what templates use: ``$``, ``$.a.b``, ``$.a[0]``, ``$['a']``, ``$.a[*]``.
+
+Two places where airspeed is not Java's Velocity are bridged here: JSON objects from
+``$input.path`` and ``$util.parseJson`` answer the Java ``Map`` methods (``size()``,
+``isEmpty()``, ``keySet()``, ``containsKey()``...; AWS's example template counts an object
+with ``$input.path('$.things').size()``), and a backslash pair inside a string literal stays
+two backslashes as in Velocity, so AWS's ``.replaceAll("\\'","'")`` idiom after
+``$util.escapeJavaScript`` turns ``\'`` back into ``'``.
+
 A template that does not parse or fails to render raises :class:`TemplateError`; the
 caller answers 500 ``{"message": "Internal server error"}`` as API Gateway does.
 """
@@ -67,6 +75,83 @@ def json_path(document: Any, path: str) -> Any:
     return values[0] if values else None
 
 
+class JsonObject(dict[str, Any]):
+    """A JSON object as a template sees it: a ``dict`` with Java ``Map``'s methods.
+
+    airspeed looks extra methods up by exact class, so this class carries them itself."""
+
+    def size(self) -> int:
+        return len(self)
+
+    def isEmpty(self) -> bool:  # noqa: N802 (Java's names)
+        return not self
+
+    def keySet(self) -> Any:  # noqa: N802
+        return self.keys()
+
+    def containsKey(self, key: Any) -> bool:  # noqa: N802
+        return key in self
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+
+    def putAll(self, values: dict[Any, Any]) -> None:  # noqa: N802
+        self.update(values)
+
+    def toString(self) -> str:  # noqa: N802
+        return "{" + ", ".join(f"{k}={v}" for k, v in self.items()) + "}"
+
+
+def _for_template(value: Any) -> Any:
+    """JSON data with every object a :class:`JsonObject` (lists stay lists: airspeed gives
+    them ``size()`` and ``get()``)."""
+    if isinstance(value, dict):
+        return JsonObject({k: _for_template(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_for_template(v) for v in value]
+    return value
+
+
+_CODE_START = re.compile(r"\$!?\{?[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*\(|#\{?(?:set|if|elseif|foreach)\s*\(")
+_CHAINED_CALL = re.compile(r"\.[A-Za-z]\w*\(")
+
+
+def _velocity_literals(text: str) -> str:
+    """Double each backslash pair inside the string literals of method arguments and
+    directives, so that airspeed (which reads ``\\`` as one backslash) yields what
+    Velocity keeps: ``"\\'"`` is the three characters ``\\'``."""
+    out: list[str] = []
+    i = 0
+    while True:
+        match = _CODE_START.search(text, i)
+        if match is None:
+            out.append(text[i:])
+            return "".join(out)
+        out.append(text[i:match.end()])
+        j, depth = match.end(), 1
+        while j < len(text) and depth:
+            ch = text[j]
+            if ch in "\"'":
+                k = j + 1
+                while k < len(text) and text[k] != ch:
+                    k += 2 if text[k] == "\\" else 1
+                if k >= len(text):  # unterminated: airspeed reports it
+                    out.append(text[j:])
+                    return "".join(out)
+                out.append(ch + text[j + 1:k].replace("\\\\", "\\\\\\\\") + ch)
+                j = k + 1
+                continue
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            out.append(ch)
+            j += 1
+            if depth == 0:
+                chained = _CHAINED_CALL.match(text, j)
+                if chained:
+                    out.append(chained.group())
+                    j, depth = chained.end(), 1
+        i = j
+
+
 class InputVar:
     """``$input``: the request (or, in a response template, the integration response)."""
 
@@ -89,7 +174,7 @@ class InputVar:
         return json.dumps(json_path(self._document(), path))
 
     def path(self, path: str = "$") -> Any:
-        return json_path(self._document(), path)
+        return _for_template(json_path(self._document(), path))
 
     def params(self, name: str | None = None) -> Any:
         if name is None:
@@ -124,7 +209,7 @@ class UtilVar:
         return base64.b64decode(str(value)).decode(errors="replace")
 
     def parseJson(self, value: Any) -> Any:  # noqa: N802
-        return json.loads(str(value))
+        return _for_template(json.loads(str(value)))
 
 
 _compiled: dict[str, Any] = {}
@@ -138,7 +223,7 @@ def _template(text: str) -> Any:
         import airspeed
 
         try:
-            template = airspeed.Template(text)
+            template = airspeed.Template(_velocity_literals(text))
             template.ensure_compiled()
         except Exception as exc:  # airspeed.TemplateSyntaxError and friends
             raise TemplateError(f"mapping template does not parse: {exc}") from exc

@@ -2,11 +2,18 @@
 
 Handled: ``CREATE DATABASE|SCHEMA``, ``DROP DATABASE``, ``CREATE EXTERNAL TABLE ... (cols)
 [PARTITIONED BY (...)] [ROW FORMAT SERDE '...' [WITH SERDEPROPERTIES (...)] | ROW FORMAT
-DELIMITED FIELDS TERMINATED BY '.'] [STORED AS PARQUET|TEXTFILE|JSON|INPUTFORMAT ...]
-LOCATION 's3://...' [TBLPROPERTIES (...)]``, ``DROP TABLE``, ``MSCK REPAIR TABLE`` (finds
+DELIMITED [FIELDS TERMINATED BY '.' [ESCAPED BY '.']] [COLLECTION ITEMS TERMINATED BY '.']
+[MAP KEYS TERMINATED BY '.'] [LINES TERMINATED BY '.']] [STORED AS
+PARQUET|TEXTFILE|JSON|INPUTFORMAT ...] LOCATION 's3://...' [TBLPROPERTIES (...)]``, ``DROP TABLE``, ``MSCK REPAIR TABLE`` (finds
 Hive-style ``key=value/`` folders under the location), ``ALTER TABLE ... ADD|DROP
 PARTITION``, ``SHOW DATABASES``, ``SHOW TABLES``.  Anything else is not DDL and goes to
 the SQL engine.
+
+String values (SerDe names, properties, LOCATION) may be in single or double quotes, as in
+Athena's own examples.  The DELIMITED clauses set the LazySimpleSerDe properties they stand
+for (``field.delim``, ``escape.delim``, ``collection.delim``, ``mapkey.delim``,
+``line.delim``; https://docs.aws.amazon.com/athena/latest/ug/serde-create-a-table.html).
+A column whose type Athena does not know is a ``DDLError`` naming the column and the type.
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ FORMATS = {
              "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"),
 }
 NAME = r"`?([A-Za-z0-9_]+)`?(?:\.`?([A-Za-z0-9_]+)`?)?"
+QUOTED = r"""(?:'([^']*)'|"([^"]*)")"""  # a string in either quote: one of two groups is set
+DELIMITERS = (("FIELDS TERMINATED BY", "field.delim"), ("ESCAPED BY", "escape.delim"),
+              ("COLLECTION ITEMS TERMINATED BY", "collection.delim"),
+              ("MAP KEYS TERMINATED BY", "mapkey.delim"), ("LINES TERMINATED BY", "line.delim"))
 
 
 class DDLError(InputError):
@@ -37,6 +48,12 @@ class DDLError(InputError):
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
+
+
+def _quoted(match: re.Match[str], group: int) -> str:
+    """The string a :data:`QUOTED` pattern starting at ``group`` matched."""
+    single = match.group(group)
+    return single if single is not None else match.group(group + 1)
 
 
 def _split_name(match: re.Match[str], default_db: str) -> tuple[str, str]:
@@ -80,13 +97,18 @@ def _columns(body: str) -> list[dict[str, str]]:
         match = re.match(r"`?([A-Za-z0-9_]+)`?\s+(.+)$", part, re.S)
         if not match:
             raise DDLError("SYNTAX_ERROR", f"cannot read column definition {part!r}")
-        hive_types.parse(match.group(2))  # validates
+        try:
+            hive_types.parse(match.group(2))
+        except hive_types.HiveTypeError as exc:
+            raise DDLError("SYNTAX_ERROR", f"column {match.group(1)!r} has type "
+                                           f"{match.group(2).strip()!r}: {exc}") from exc
         columns.append({"Name": match.group(1).lower(), "Type": re.sub(r"\s+", "", match.group(2)).lower()})
     return columns
 
 
 def _properties(text: str) -> dict[str, str]:
-    return {k: v for k, v in re.findall(r"'([^']*)'\s*=\s*'([^']*)'", text)}
+    pairs = re.finditer(QUOTED + r"\s*=\s*" + QUOTED, text)
+    return {_quoted(m, 1): _quoted(m, 3) for m in pairs}
 
 
 def handle(sandbox: Any, query: str, database: str) -> tuple[list[tuple[str, str]], list[list[Any]]] | None:
@@ -102,8 +124,9 @@ def handle(sandbox: Any, query: str, database: str) -> tuple[list[tuple[str, str
             if not m.group(1):
                 raise DDLError("FAILED", f"AlreadyExistsException: Database {name} already exists")
         else:
-            location = re.search(r"LOCATION\s+'([^']+)'", m.group(3), re.I)
-            glue.create_database(name, {"Name": name, **({"LocationUri": location.group(1)} if location else {})})
+            location = re.search(r"LOCATION\s+" + QUOTED, m.group(3), re.I)
+            glue.create_database(name, {"Name": name, **({"LocationUri": _quoted(location, 1)}
+                                                         if location else {})})
         return [], []
     m = re.match(r"DROP\s+(?:DATABASE|SCHEMA)\s+(IF\s+EXISTS\s+)?`?([A-Za-z0-9_]+)`?", q, re.I)
     if m:
@@ -156,23 +179,25 @@ def _create_table(glue: Any, q: str, m: re.Match[str], database: str) -> tuple[l
         partition_keys = _columns(pbody)
     serde, informat, outformat = FORMATS["TEXTFILE"]
     serde_props: dict[str, str] = {}
-    sm = re.search(r"ROW\s+FORMAT\s+SERDE\s+'([^']+)'", rest, re.I)
+    sm = re.search(r"ROW\s+FORMAT\s+SERDE\s+" + QUOTED, rest, re.I)
     if sm:
-        serde = sm.group(1)
+        serde = _quoted(sm, 1)
         if "json" in serde.lower():
             informat, outformat = FORMATS["JSON"][1:]
     dm = re.search(r"ROW\s+FORMAT\s+DELIMITED(.*?)(?=STORED|LOCATION|TBLPROPERTIES|$)", rest, re.I | re.S)
     if dm:
-        fields = re.search(r"FIELDS\s+TERMINATED\s+BY\s+'([^']*)'", dm.group(1), re.I)
-        if fields:
-            serde_props["field.delim"] = fields.group(1).encode().decode("unicode_escape")
+        for clause, prop in DELIMITERS:
+            found = re.search(clause.replace(" ", r"\s+") + r"\s+" + QUOTED, dm.group(1), re.I)
+            if found:
+                serde_props[prop] = _quoted(found, 1).encode().decode("unicode_escape")
     wm = re.search(r"WITH\s+SERDEPROPERTIES\s*\(", rest, re.I)
     if wm:
         serde_props.update(_properties(_balanced(rest, wm.end() - 1)[0]))
-    stored = re.search(r"STORED\s+AS\s+(INPUTFORMAT\s+'([^']+)'\s+OUTPUTFORMAT\s+'([^']+)'|[A-Za-z]+)", rest, re.I)
+    stored = re.search(r"STORED\s+AS\s+(INPUTFORMAT\s+" + QUOTED + r"\s+OUTPUTFORMAT\s+" + QUOTED
+                       + r"|[A-Za-z]+)", rest, re.I)
     if stored:
-        if stored.group(2):
-            informat, outformat = stored.group(2), stored.group(3)
+        if stored.group(1).upper().startswith("INPUTFORMAT"):
+            informat, outformat = _quoted(stored, 2), _quoted(stored, 4)
             if "parquet" in informat.lower():
                 serde = PARQUET_SERDE if not sm else serde
         else:
@@ -182,8 +207,8 @@ def _create_table(glue: Any, q: str, m: re.Match[str], database: str) -> tuple[l
             if kind != "TEXTFILE" or not sm:
                 serde = FORMATS[kind][0] if not (kind == "TEXTFILE" and sm) else serde
             informat, outformat = FORMATS[kind][1:]
-    location = re.search(r"LOCATION\s+'([^']+)'", rest, re.I)
-    if not location:
+    location = re.search(r"LOCATION\s+" + QUOTED, rest, re.I)
+    if not location or not _quoted(location, 1):
         raise DDLError("FAILED", "an external table needs LOCATION 's3://bucket/path/'")
     tm = re.search(r"TBLPROPERTIES\s*\(", rest, re.I)
     table_props = _properties(_balanced(rest, tm.end() - 1)[0]) if tm else {}
@@ -197,7 +222,7 @@ def _create_table(glue: Any, q: str, m: re.Match[str], database: str) -> tuple[l
         "Name": table, "TableType": "EXTERNAL_TABLE", "PartitionKeys": partition_keys,
         "Parameters": {"EXTERNAL": "TRUE", **table_props},
         "StorageDescriptor": {
-            "Columns": columns, "Location": location.group(1), "InputFormat": informat,
+            "Columns": columns, "Location": _quoted(location, 1), "InputFormat": informat,
             "OutputFormat": outformat,
             "SerdeInfo": {"SerializationLibrary": serde, "Parameters": serde_props},
         },
@@ -217,7 +242,7 @@ def _alter_partitions(glue: Any, db: str, name: str, action: str, conditional: b
     described = table.as_dict()
     keys = [k["Name"] for k in described.get("PartitionKeys", [])]
     base = described["StorageDescriptor"]["Location"].rstrip("/") + "/"
-    for spec in re.finditer(r"PARTITION\s*\(([^)]*)\)(?:\s*LOCATION\s+'([^']+)')?", text, re.I):
+    for spec in re.finditer(r"PARTITION\s*\(([^)]*)\)(?:\s*LOCATION\s+" + QUOTED + ")?", text, re.I):
         given = {k.strip().strip("`").lower(): v for k, v in
                  re.findall(r"`?([A-Za-z0-9_]+)`?\s*=\s*'?([^',]*)'?", spec.group(1))}
         if set(given) != set(keys):
@@ -229,7 +254,7 @@ def _alter_partitions(glue: Any, db: str, name: str, action: str, conditional: b
                 if conditional:
                     continue
                 raise DDLError("FAILED", f"AlreadyExistsException: Partition already exists {given}")
-            location = spec.group(2) or base + "/".join(f"{k}={given[k]}" for k in keys) + "/"
+            location = spec.group(2) or spec.group(3) or base + "/".join(f"{k}={given[k]}" for k in keys) + "/"
             glue.create_partition(db, name, _partition_input(described, values, location))
         elif exists:
             table.delete_partition(values)

@@ -1,5 +1,11 @@
 """Glue/Hive column types (``string``, ``bigint``, ``array<struct<a:int>>``...), parsed once
-and rendered for DuckDB (Athena) and pyarrow (Firehose's Parquet conversion)."""
+and rendered for DuckDB (Athena) and pyarrow (Firehose's Parquet conversion).
+
+Athena's DDL types (https://docs.aws.amazon.com/athena/latest/ug/data-types.html):
+``ARRAY<data_type>`` takes one element type, ``MAP<primitive_type, data_type>`` a primitive
+key and a value type, ``STRUCT<col_name : data_type [COMMENT col_comment], ...>`` named
+fields (a field's comment is accepted and not kept), ``DECIMAL(precision[, scale])`` at
+most 38 for each (scale defaults to 0 and cannot exceed precision), ``CHAR(1-255)``."""
 
 from __future__ import annotations
 
@@ -36,16 +42,25 @@ def parse(text: str) -> HiveType:
     return hive_type
 
 
+_GENERIC = {"array": "array<string>", "map": "map<string,int>", "struct": "struct<a:int>"}
+_COMMENT = re.compile(r"\s+COMMENT\s+'(?:[^'\\]|\\.)*'", re.IGNORECASE)
+
+
 def _parse(text: str) -> tuple[HiveType, str]:
     match = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)", text)
     if not match:
         raise HiveTypeError(f"cannot read a column type from {text!r}")
     name, rest = match.group(1).lower(), text[match.end():]
     result = HiveType(name)
+    if name not in _SIMPLE_DUCKDB and name != "decimal" and name not in _GENERIC:
+        raise HiveTypeError(f"unsupported column type {name!r}")
     if rest.lstrip().startswith("(") and name in ("decimal", "varchar", "char"):
         inner, _, rest = rest.lstrip()[1:].partition(")")
         result.params = [p.strip() for p in inner.split(",")]
-    elif rest.lstrip().startswith("<"):
+        _check_params(result)
+    elif name in _GENERIC:
+        if not rest.lstrip().startswith("<"):
+            raise HiveTypeError(f"{name} needs its element types in <...>, as in {_GENERIC[name]}")
         rest = rest.lstrip()[1:]
         while True:
             if name == "struct":
@@ -53,6 +68,9 @@ def _parse(text: str) -> tuple[HiveType, str]:
                 if not fmatch:
                     raise HiveTypeError(f"expected field:type in struct, got {rest!r}")
                 child, rest = _parse(rest[fmatch.end():])
+                comment = _COMMENT.match(rest)
+                if comment:
+                    rest = rest[comment.end():]
                 result.fields.append((fmatch.group(1), child))
             else:
                 child, rest = _parse(rest)
@@ -65,9 +83,37 @@ def _parse(text: str) -> tuple[HiveType, str]:
                 rest = rest[1:]
                 break
             raise HiveTypeError(f"expected , or > in type, got {rest!r}")
-    elif name not in _SIMPLE_DUCKDB and name != "decimal":
-        raise HiveTypeError(f"unsupported column type {name!r}")
+        _check_arity(result)
     return result, rest
+
+
+def _check_arity(t: HiveType) -> None:
+    wanted = {"array": 1, "map": 2}.get(t.name)
+    if wanted is not None and len(t.children) != wanted:
+        what = "one element type" if t.name == "array" else "a key type and a value type"
+        raise HiveTypeError(f"{t.name} takes {what}, as in {_GENERIC[t.name]}; "
+                            f"got {len(t.children)} type(s)")
+    if t.name == "map" and t.children[0].name in _GENERIC:
+        raise HiveTypeError(f"a map key must be a primitive type, not {t.children[0].name}")
+
+
+def _check_params(t: HiveType) -> None:
+    shown = f"{t.name}({', '.join(t.params)})"
+    if not all(p.isdigit() for p in t.params):
+        raise HiveTypeError(f"{shown}: the parameters must be whole numbers")
+    numbers = [int(p) for p in t.params]
+    if t.name == "decimal":
+        if len(numbers) > 2:
+            raise HiveTypeError(f"{shown}: decimal takes a precision and an optional scale")
+        precision, scale = numbers[0], (numbers[1] if len(numbers) > 1 else 0)
+        if not 1 <= precision <= 38 or scale > 38:
+            raise HiveTypeError(f"{shown}: precision is 1-38 and scale at most 38")
+        if scale > precision:
+            raise HiveTypeError(f"{shown}: the scale cannot exceed the precision")
+    elif len(numbers) != 1:
+        raise HiveTypeError(f"{shown}: {t.name} takes one length")
+    elif t.name == "char" and not 1 <= numbers[0] <= 255:
+        raise HiveTypeError(f"{shown}: a char length is 1-255")
 
 
 def to_duckdb(t: HiveType) -> str:

@@ -8,9 +8,13 @@ https://docs.aws.amazon.com/firehose/latest/dev/s3-object-name.html:
   record in the object; every use in one prefix evaluates to the same instant),
   ``!{firehose:error-output-type}``, ``!{firehose:random-string}`` (11 characters),
   ``!{partitionKeyFromQuery:key}`` and ``!{partitionKeyFromLambda:key}``;
-* a prefix without any expression gets the default ``yyyy/MM/dd/HH/`` appended (no
-  prefix at all: just that); failed records go under ``ErrorOutputPrefix`` (when it has
-  no expression, ``<error-output-type>/yyyy/MM/dd/HH/`` is appended to it).
+* a prefix without a ``timestamp`` expression gets ``!{timestamp:yyyy/MM/dd/HH/}`` appended
+  (no prefix at all: just that), except a dynamic-partitioning prefix (one that uses
+  ``partitionKeyFrom...``), which AWS's dynamic-partitioning examples deliver as written;
+* failed records go under ``ErrorOutputPrefix`` (when it has no expression,
+  ``<error-output-type>/yyyy/MM/dd/HH/`` is appended to it); when it is null and ``Prefix``
+  has no expression, it is ``<Prefix><error-output-type>/yyyy/MM/dd/HH/`` (the semantic
+  rules and the ``myFirehosePrefix`` example row).
 
 The JQ subset is what dynamic partitioning's ``MetadataExtractionQuery`` needs in the
 labs: an object of paths (``{device: .device, region: .meta.region}``) or one path
@@ -49,10 +53,22 @@ def java_datetime_format(pattern: str, when: datetime) -> str:
     while i < len(pattern):
         ch = pattern[i]
         if ch == "'":
-            end = pattern.find("'", i + 1)
-            if end < 0:
-                raise PrefixError(f"unterminated quote in timestamp pattern {pattern!r}")
-            out.append(pattern[i + 1:end] or "'")
+            if pattern.startswith("''", i):  # two quotes outside a literal: one quote
+                out.append("'")
+                i += 2
+                continue
+            # a quoted literal, in which two quotes stand for one (Java: 'o''clock' -> o'clock)
+            j = i + 1
+            while True:
+                end = pattern.find("'", j)
+                if end < 0:
+                    raise PrefixError(f"unterminated quote in timestamp pattern {pattern!r}")
+                if pattern.startswith("''", end):
+                    out.append(pattern[j:end + 1])
+                    j = end + 2
+                    continue
+                out.append(pattern[j:end])
+                break
             i = end + 1
         elif ch.isalpha():
             j = i
@@ -108,13 +124,18 @@ def evaluate(prefix: str, when: datetime, *, error_type: str | None = None,
 def object_prefix(config: dict[str, Any], when: datetime, *, query_keys: dict[str, str] | None = None,
                   lambda_keys: dict[str, str] | None = None) -> str:
     prefix = config.get("Prefix") or ""
-    if not EXPRESSION.search(prefix):
+    namespaces = {m.group(1) for m in EXPRESSION.finditer(prefix)}
+    if "timestamp" not in namespaces and not any(n.startswith("partitionKey") for n in namespaces):
         prefix += DEFAULT_TIME_PREFIX
     return evaluate(prefix, when, query_keys=query_keys, lambda_keys=lambda_keys)
 
 
 def error_prefix(config: dict[str, Any], when: datetime, error_type: str) -> str:
     prefix = config.get("ErrorOutputPrefix") or ""
+    if not prefix and not EXPRESSION.search(config.get("Prefix") or ""):
+        # "ErrorOutputPrefix can be null only if Prefix contains no expressions": then it is
+        # <specified-prefix><error-output-type>/yyyy/MM/dd/HH/.
+        prefix = config.get("Prefix") or ""
     if not EXPRESSION.search(prefix):
         prefix += "!{firehose:error-output-type}/" + DEFAULT_TIME_PREFIX
     # Partition keys are unknown for a failed record: they evaluate to nothing.
@@ -183,13 +204,14 @@ def compile_jq(query: str) -> list[tuple[str | None, list[str]]]:
     return [(None, _path(query))]
 
 
-def _scalar(value: Any) -> str:
+def _scalar(value: Any, key: str, path: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return value
     if value is None:
-        raise JQError("null")
+        raise JQError(f"partition key {key!r} is null in the record (query path {path}); "
+                      "a partition key needs a value")
     return json.dumps(value)
 
 
@@ -198,16 +220,17 @@ def run_jq(compiled: list[tuple[str | None, list[str]]], document: Any) -> dict[
     out: dict[str, str] = {}
     for key, path in compiled:
         value = document
+        where = "." + ".".join(path)
         for step in path:
             if not isinstance(value, dict) or step not in value:
-                raise JQError(f"path {'.' + '.'.join(path)} not found in the record")
+                raise JQError(f"path {where} not found in the record")
             value = value[step]
         if key is None:
             if not isinstance(value, dict):
                 raise JQError("the query must produce an object of partition keys")
-            out.update({k: _scalar(v) for k, v in value.items()})
+            out.update({k: _scalar(v, k, f"{where.rstrip('.')}.{k}") for k, v in value.items()})
         else:
-            out[key] = _scalar(value)
+            out[key] = _scalar(value, key, where)
     return out
 
 

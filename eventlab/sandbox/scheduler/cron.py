@@ -6,8 +6,15 @@ six fields ``minutes hours day-of-month month day-of-week year``; exactly one of
 day-of-month and day-of-week is ``?``; day-of-week counts 1-7 from Sunday (``SUN``-``SAT``);
 ``L`` is the last day of the month (day-of-month) or, after a weekday, the last such
 weekday of the month (``6L``); ``15W`` is the weekday nearest the 15th (within the month;
-``LW`` the last weekday); ``2#3`` the third Monday.  Times are in the given time zone
-(UTC by default).
+``LW`` the last weekday); ``2#3`` the third Monday, and with ``#`` the day-of-week field
+holds that one expression only (``3#1,6#3`` is invalid).  A range may wrap past the end of
+its field: the hours ``20-2`` are 20..23 and 0..2
+(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cron-expressions.html).
+``rate()`` takes a singular unit for 1 and a plural one otherwise (``rate(1 hour)``,
+``rate(5 hours)``; https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rate-expressions.html).
+Times are in the given time zone (UTC by default); when clocks spring forward a firing
+whose local time does not exist is skipped, and when they fall back a repeated local time
+fires once, at its first occurrence (the schedule-types page above).
 """
 
 from __future__ import annotations
@@ -51,7 +58,11 @@ def _values(field: str, low: int, high: int, names: dict[str, int] | None = None
             end = high if step > 1 else start
         if not (low <= start <= high and low <= end <= high):
             raise ScheduleExpressionError(f"{field!r} is out of range {low}-{high}")
-        out.update(range(start, end + 1, step))
+        if start <= end:
+            span = list(range(start, end + 1))
+        else:  # a range that wraps past the end of the field, e.g. the hours 20-2
+            span = list(range(start, high + 1)) + list(range(low, end + 1))
+        out.update(span[::step])
     return out
 
 
@@ -82,6 +93,9 @@ class Cron:
         minute, hour, dom, month, dow, year = fields
         if (dom == "?") == (dow == "?"):
             raise ScheduleExpressionError("one of day-of-month and day-of-week must be '?'")
+        if "#" in dow and "," in dow:
+            raise ScheduleExpressionError(f"day-of-week {dow!r}: with '#' the field may hold "
+                                          "only one expression, such as 3#2")
         cron = cls(_values(minute, 0, 59), _values(hour, 0, 23), dom.upper(),
                    _values(month.upper(), 1, 12, _MONTHS), dow.upper(), _values(year, 1970, 2199))
         cron.day_matches(date(2000, 1, 3))  # validates the day fields
@@ -106,10 +120,17 @@ class Cron:
                 for h in hours:
                     for m in minutes:
                         when = datetime(day.year, day.month, day.day, h, m, tzinfo=tz)
-                        if when > local:
+                        if when > local and _exists(when):
                             return when.astimezone(UTC)
             day += timedelta(days=1)
         return None
+
+
+def _exists(when: datetime) -> bool:
+    """False for a wall-clock time skipped when clocks spring forward (02:30 in New York on
+    8 March 2026): it does not survive a round trip through UTC."""
+    back = when.astimezone(UTC).astimezone(when.tzinfo)
+    return back.replace(tzinfo=None) == when.replace(tzinfo=None)
 
 
 def _dom_part(part: str, day: date, last: int) -> bool:
@@ -138,6 +159,9 @@ def _dom_part(part: str, day: date, last: int) -> bool:
 def _dow_part(part: str, day: date, weekday: int, last: int) -> bool:
     if "#" in part:
         wanted, nth = part.split("#", 1)
+        if not (nth.isdigit() and 1 <= int(nth) <= 5):
+            raise ScheduleExpressionError(f"bad day-of-week {part!r}: the number after '#' "
+                                          "is 1-5")
         return weekday == _one(wanted, _DAYS) and (day.day - 1) // 7 + 1 == int(nth)
     if part.endswith("L") and part != "L":
         return weekday == _one(part[:-1], _DAYS) and day.day + 7 > last
@@ -181,9 +205,15 @@ def parse(expression: str, timezone: str | None = None) -> Schedule:
     text = expression.strip()
     match = _RATE.match(text)
     if match:
-        value, unit = int(match.group(1)), match.group(2).rstrip("s")
+        value, unit = int(match.group(1)), match.group(2)
         if value < 1:
             raise ScheduleExpressionError("a rate must be at least 1")
+        singular = unit.rstrip("s")
+        if (value == 1) != (unit == singular):
+            wanted = singular if value == 1 else singular + "s"
+            raise ScheduleExpressionError(f"{text!r}: the unit must be {wanted!r} when the value "
+                                          f"is {value} (singular for 1, plural otherwise)")
+        unit = singular
         return Schedule("rate", rate_seconds=value * _UNIT[unit], tz=tz)
     if text.startswith("cron(") and text.endswith(")"):
         return Schedule("cron", cron=Cron.parse(text[5:-1]), tz=tz)

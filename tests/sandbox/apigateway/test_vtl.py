@@ -64,9 +64,6 @@ def test_input_path_returns_an_object_vtl_can_use() -> None:
     assert vtl("$input.path('$.pets[1].type')", PETS) == "cat"
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement: $input.path on a JSON object gives a Python dict "
-                   "and airspeed has no size() for dicts, so AWS's documented "
-                   "\"$input.path('$.things').size()\" renders literally instead of \"3\"")
 def test_documented_request_template() -> None:
     """AWS's "Example request and response using $input" (POST /things/abc). AWS's template
     wraps the last value in $util.escapeJavaScript, yet its shown response has unescaped JSON;
@@ -120,6 +117,18 @@ def test_input_body_is_the_raw_payload() -> None:
     assert vtl("$input.body", "a=1&b=2") == "a=1&b=2"
 
 
+@pytest.mark.parametrize(("template", "expected"), [
+    # JSON objects answer Java Map's methods, nested ones too.
+    ("$input.path('$').things.size()", "2"),
+    ("#if($input.path('$.things').isEmpty())empty#{else}full#end", "full"),
+    ("#if($input.path('$.things').containsKey('b'))has b#end", "has b"),
+    ("#foreach($k in $input.path('$.things').keySet())$k#end", "ab"),
+    ("$util.parseJson('{\"x\": {\"y\": 1}}').x.size()", "1"),
+])
+def test_json_objects_have_map_methods(template: str, expected: str) -> None:
+    assert vtl(template, {"things": {"a": 1, "b": {}}}) == expected
+
+
 @pytest.mark.parametrize(("body", "expected"), [
     # The sandbox's choice (AWS does not document these): an empty body reads as an empty
     # object, a body that is not JSON as null.
@@ -145,9 +154,6 @@ def test_escape_javascript(value: str, expected: str) -> None:
     assert vtl("$util.escapeJavaScript($input.body)", value) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement: airspeed unescapes the string literal \"\\\\'\" to "
-                   "\\' (Velocity keeps it), so AWS's documented replaceAll(\"\\\\'\",\"'\") idiom "
-                   "matches only the quote and leaves the invalid-JSON \\' in place")
 def test_escape_javascript_with_the_documented_quote_fix_gives_valid_json() -> None:
     """AWS: escaped single quotes are not valid JSON, so templates use
     ``$util.escapeJavaScript(data).replaceAll("\\\\'","'")`` inside a JSON property."""

@@ -90,17 +90,11 @@ def test_malformed_types(text: str, message: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["map<string>", "map<string,int,int>", "array<int,string>"])
-@pytest.mark.xfail(strict=True, reason="disagreement: Athena's MAP takes exactly a key and a value type "
-                   "and ARRAY exactly one element type; parse() accepts other counts (map<string> "
-                   "later fails in to_duckdb with a bare IndexError)")
 def test_wrong_number_of_type_arguments(text: str) -> None:
     with pytest.raises(HiveTypeError):
         parse(text)
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement: a name that is not an Athena type passes parse() "
-                   "when it has <...> arguments (only to_duckdb/to_arrow reject it), so CREATE "
-                   "TABLE accepts a column of type foo<int>")
 def test_unknown_generic_type_is_rejected_by_parse() -> None:
     with pytest.raises(HiveTypeError, match=re.escape("unsupported column type 'foo'")):
         parse("foo<int>")
@@ -112,15 +106,11 @@ def test_unknown_generic_type_is_rejected_when_rendered() -> None:
 
 
 @pytest.mark.parametrize("text", ["decimal(39,0)", "decimal(10,39)", "decimal(a,b)"])
-@pytest.mark.xfail(strict=True, reason="disagreement: Athena caps DECIMAL precision and scale at 38; "
-                   "parse() accepts any parameters, even non-numbers")
 def test_decimal_bounds(text: str) -> None:
     with pytest.raises(HiveTypeError):
         parse(text)
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement: Athena's STRUCT syntax allows "
-                   "'col_name : data_type [COMMENT col_comment]'; parse() rejects the COMMENT")
 def test_struct_field_comment() -> None:
     parsed = parse("struct<a:int COMMENT 'the a'>")
     assert parsed.fields == [("a", HiveType("int"))]

@@ -63,11 +63,9 @@ def test_java_datetime_format(pattern: str, expected: str) -> None:
     assert java_datetime_format(pattern, WHEN) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement: in Java DateTimeFormatter a doubled quote "
-                   "inside a quoted literal is a quote ('o''clock' -> o'clock); the sandbox drops "
-                   "it and gives 'oclock'")
 def test_doubled_quote_inside_a_literal() -> None:
     assert java_datetime_format("'o''clock'", WHEN) == "o'clock"
+    assert java_datetime_format("HH 'o''clock' ''yy", WHEN) == "10 o'clock '18"
 
 
 @pytest.mark.parametrize(("pattern", "message"), [
@@ -115,9 +113,6 @@ def test_random_string_is_eleven_characters_and_new_each_time() -> None:
     assert "/" not in match.group(1) + match.group(2)
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement: AWS appends !{timestamp:yyyy/MM/dd/HH/} to any "
-                   "Prefix without a TIMESTAMP expression; the sandbox appends it only when the "
-                   "prefix has no expression at all, so a random-string-only prefix gets no time")
 def test_default_time_is_appended_when_only_random_string_is_used() -> None:
     key = object_prefix({"Prefix": "myPrefix/!{firehose:random-string}/"}, WHEN)
     assert re.fullmatch(r"myPrefix/.{11}/2018/08/27/10/", key), key
@@ -182,14 +177,18 @@ def test_partition_keys_are_empty_in_the_error_prefix() -> None:
     assert error_prefix(config, WHEN, "processing-failed") == "err//processing-failed/"
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement: with ErrorOutputPrefix null and a Prefix with "
-                   "no expressions, AWS evaluates the error prefix from the Prefix "
-                   "(<specified-prefix><error-output-type>...; example row: "
-                   "myFirehosePrefix/processing-failed/...); the sandbox ignores Prefix and "
-                   "gives processing-failed/2018/08/27/10/")
 def test_null_error_prefix_derives_from_prefix() -> None:
     key = error_prefix({"Prefix": "myFirehosePrefix/"}, WHEN, "processing-failed")
-    assert key.startswith("myFirehosePrefix/processing-failed/"), key
+    assert key == "myFirehosePrefix/processing-failed/2018/08/27/10/"
+    # Neither set: the error type, then the default time.
+    assert error_prefix({}, WHEN, "processing-failed") == "processing-failed/2018/08/27/10/"
+
+
+def test_dynamic_partitioning_prefix_is_used_as_written() -> None:
+    # The sandbox's reading of AWS's dynamic-partitioning examples, whose delivered keys have
+    # no time appended after the partition keys.
+    config = {"Prefix": "customer_id=!{partitionKeyFromQuery:customer_id}/"}
+    assert object_prefix(config, WHEN, query_keys={"customer_id": "42"}) == "customer_id=42/"
 
 
 # -- object names -------------------------------------------------------------------------------
@@ -257,8 +256,6 @@ def test_null_partition_key_is_an_error() -> None:
         run_jq(compile_jq("{c: .customer_id}"), {"customer_id": None})
 
 
-@pytest.mark.xfail(strict=True, reason="message quality (not an AWS rule): a key whose value is null "
-                   "raises JQError('null'), which names neither the key nor the path")
 def test_null_partition_key_error_names_the_key() -> None:
     with pytest.raises(JQError, match="customer_id"):
         run_jq(compile_jq("{c: .customer_id}"), {"customer_id": None})

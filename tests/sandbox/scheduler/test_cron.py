@@ -73,14 +73,15 @@ def test_last_friday_in_a_year_range() -> None:
     assert firings("cron(15 10 ? * 6L 2019-2022)", start="2022-12-30T11:00") == []
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement: the hours range 20-2 parses to an EMPTY set, "
-                   "so the schedule never fires; AWS documents it as wrapping past midnight")
 def test_hour_range_that_wraps_past_midnight() -> None:
     """AWS's table row ``0/30 20-2 ? * MON-FRI *``: "every 30 minutes Monday through Friday
     between 10:00 pm on the starting day to 2:00 am on the following day"."""
     schedule = parse("cron(0/30 20-2 ? * MON-FRI *)")
     assert schedule.cron is not None
     assert schedule.cron.hours == {20, 21, 22, 23, 0, 1, 2}
+    # A step runs on across the wrap: 22-3/2 is 22, 0 and 2.
+    wrapped = parse("cron(0 22-3/2 * * ? *)").cron
+    assert wrapped is not None and wrapped.hours == {22, 0, 2}
 
 
 # -- wildcards, one by one ------------------------------------------------------------------
@@ -167,11 +168,11 @@ def test_malformed_cron(expression: str, message: str) -> None:
         parse(expression)
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement: AWS says that with '#' the day-of-week field "
-                   "may hold only one expression ('3#1,6#3' is invalid); the parser accepts it")
 def test_only_one_hash_expression_in_day_of_week() -> None:
-    with pytest.raises(ScheduleExpressionError):
+    with pytest.raises(ScheduleExpressionError, match=re.escape("with '#' the field may hold only one")):
         parse("cron(0 0 ? * 3#1,6#3 *)")
+    with pytest.raises(ScheduleExpressionError, match=re.escape("bad day-of-week '2#6'")):
+        parse("cron(0 0 ? * 2#6 *)")
 
 
 # -- rate() -----------------------------------------------------------------------------------
@@ -214,12 +215,16 @@ def test_malformed_rate(expression: str, message: str) -> None:
 
 @pytest.mark.parametrize("expression", ["rate(1 hours)", "rate(5 hour)", "rate(1 minutes)",
                                         "rate(2 day)"])
-@pytest.mark.xfail(strict=True, reason="disagreement: AWS requires a singular unit when the value "
-                   "is 1 and a plural one otherwise ('rate(1 hours)' and 'rate(5 hour)' are "
-                   "documented as invalid); the parser accepts either form")
 def test_rate_unit_must_agree_with_value(expression: str) -> None:
     with pytest.raises(ScheduleExpressionError):
         parse(expression)
+
+
+def test_rate_unit_message_names_the_unit_to_use() -> None:
+    with pytest.raises(ScheduleExpressionError, match=re.escape("the unit must be 'hour' when the value is 1")):
+        parse("rate(1 hours)")
+    with pytest.raises(ScheduleExpressionError, match=re.escape("the unit must be 'days' when the value is 2")):
+        parse("rate(2 day)")
 
 
 # -- time zones, daylight saving time and at() ------------------------------------------------
@@ -240,12 +245,13 @@ def test_fall_back_runs_once() -> None:
         "Sun 2026-11-01 05:30", "Mon 2026-11-02 06:30", "Tue 2026-11-03 06:30"]
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement: AWS skips an invocation whose local time does "
-                   "not exist when clocks spring forward; the parser fires it an hour later "
-                   "(02:30 on 8 March 2026 in New York is sent at 07:30 UTC = 03:30 EDT)")
 def test_spring_forward_skips_the_missing_time() -> None:
     assert firings("cron(30 2 * * ? *)", start="2026-03-07T12:00", tz="America/New_York") == [
         "Mon 2026-03-09 06:30", "Tue 2026-03-10 06:30", "Wed 2026-03-11 06:30"]
+    # Every 30 minutes across the change: 01:30 EST (06:30 UTC) is followed by 03:00 EDT
+    # (07:00 UTC); 02:00 and 02:30 do not exist that night.
+    assert firings("cron(0/30 * * * ? *)", start="2026-03-08T06:00", tz="America/New_York") == [
+        "Sun 2026-03-08 06:30", "Sun 2026-03-08 07:00", "Sun 2026-03-08 07:30"]
 
 
 def test_unknown_time_zone() -> None:
