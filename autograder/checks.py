@@ -13,8 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from eventlab.errors import GradingError
 
-class CheckFailed(AssertionError):
+
+class CheckFailed(GradingError, AssertionError):
     """Raised by a check function: ``detail`` says what the check found."""
 
 

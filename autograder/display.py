@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import html
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from autograder.checks import Report, Result
+if TYPE_CHECKING:   # checks.Report.table() imports this module: no cycle at run time
+    from autograder.checks import Report, Result
 
 
 def _fmt(x: float) -> str:

@@ -19,11 +19,13 @@ from typing import Any
 
 import nbformat
 
+from eventlab.errors import InputError
+
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
                     re.MULTILINE | re.DOTALL)
 
 
-class NotANotebook(ValueError):
+class NotANotebook(InputError, ValueError):
     """The submission could not be read as a notebook; the message says why."""
 
 

@@ -70,7 +70,7 @@ def start(lab: str) -> Any:
     """
     global _session
     from autograder import remote
-    from eventlab.sandbox.code import zip_code
+    from eventlab.sandbox.core.code import zip_code
 
     if not remote.url() and os.environ.get("NBGRADER_EXECUTION") == "autograde":
         lab_module_name(lab)

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from autograder.checks import CheckFailed
+from eventlab.errors import FunctionNotFound
 
 
 def probe_id(prefix: str = "probe") -> str:
@@ -45,7 +46,7 @@ def subscription(sb: Any, topic_name: str, queue_name: str) -> Any:
 def function(sb: Any, name: str) -> Any:
     try:
         return sb.service("lambda").function(name)
-    except Exception:
+    except FunctionNotFound:
         raise CheckFailed(f"there is no Lambda function named '{name}'") from None
 
 

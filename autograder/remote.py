@@ -19,6 +19,8 @@ import urllib.request
 from datetime import datetime
 from typing import Any
 
+from eventlab.errors import GradingError
+
 URL_ENV = "EVENTLAB_GRADING_URL"
 ACCESS_KEY, SECRET_KEY, REGION = "AKIASANDBOXEVENTLAB0", "sandbox-secret-not-a-real-key", "us-east-1"
 
@@ -40,7 +42,7 @@ def url() -> str | None:
     return os.environ.get(URL_ENV) or None
 
 
-class RemoteError(RuntimeError):
+class RemoteError(GradingError, RuntimeError):
     pass
 
 

@@ -25,7 +25,7 @@ from eventlab import __version__
 # name -> (module, one-line help). The help is repeated here so that ``eventlab --help``
 # does not import every subcommand.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("eventlab.sandbox.serve_cli", "serve the local AWS over HTTP for the AWS CLI and SDKs"),
+    "serve": ("eventlab.sandbox.core.serve_cli", "serve the local AWS over HTTP for the AWS CLI and SDKs"),
     "aws": ("eventlab.aws_cli", "run the AWS CLI against the local sandbox only (every service, whatever your profile)"),
     "quiz": ("quizzes.cli", "scenario quizzes: practice, exam, review, spaced repetition"),
     "notes": ("eventlab.notes", "read the study notes in the terminal or build them as HTML"),

@@ -54,7 +54,7 @@ __all__ = [
     "unique_anchors",
 ]
 
-# The mandatory H2 headings of the shared contract (/work/wt/CONTRACT.md).  Other headings
+# The mandatory H2 headings of every family of notes (tests/content checks them).  Other headings
 # are welcome; these are the ones that links from quizzes and labs may rely on.
 _FAMILIES = ("Queues and notifications", "Events", "Streams", "Workflows", "APIs")
 REQUIRED_HEADINGS: dict[str, tuple[str, ...]] = {

@@ -1,8 +1,8 @@
 """Virtual time for code that reads the clock by itself: one active clock per process,
 and ``time``/``datetime`` look-alikes that read it.
 
-The sandbox points moto's modules at these (``eventlab.sandbox.patches``); a Lambda
-execution environment (``eventlab.sandbox.lambda_worker``) installs them process-wide,
+The sandbox points moto's modules at these (``eventlab.sandbox.core.patches``); a Lambda
+execution environment (``eventlab.sandbox.awslambda.worker``) installs them process-wide,
 with a clock that is real time plus the sandbox's offset at each invocation.  Standard
 library only: it is part of every Lambda cold start.
 """

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from eventlab.errors import InputError
 from quizzes.model import Question
 from quizzes.tags import DECISIONS, DOMAIN_WEIGHTS
 
@@ -44,7 +45,7 @@ def passed(score: int) -> bool:
 WORDS = {1: "one", 2: "two", 3: "three"}
 
 
-class AnswerError(ValueError):
+class AnswerError(InputError, ValueError):
     """An answer that cannot be marked; the message says what to type instead."""
 
 

@@ -2,15 +2,23 @@
 
 ``sandbox`` comes from eventlab's own pytest plugin (eventlab/pytest_plugin.py; the ini
 option ``eventlab_lambda_time_scale = 0.1`` in pyproject.toml makes a 1 s Lambda timeout
-fire after 0.1 s).  ``make_function`` deploys handler source text and returns its name.
+fire after 0.1 s).  ``make_function`` deploys handler source text and returns its name.  ``no_network``
+fails (and records) any connection that leaves the machine; ``served`` is ``eventlab
+serve --port 0`` in its own process (also as the context manager ``serve_process``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
 
+from eventlab.net import is_loopback
 from eventlab.sandbox import Sandbox
 
 
@@ -22,7 +30,7 @@ def make_function(sandbox: Sandbox) -> Callable[..., str]:
     that creates a boto3 client and makes HTTP calls needs a few hundred ms on a busy
     2-core machine, so AWS's 3 s default (0.3 s scaled) made such tests flaky.
     """
-    from tests.eventlab.helpers import make_function as deploy
+    from tests.sandbox.helpers import make_function as deploy
 
     def make(name: str, source: str, *, env: dict[str, str] | None = None, timeout: int = 10,
              **extra: object) -> str:
@@ -39,3 +47,41 @@ def lab_course(tmp_path_factory: pytest.TempPathFactory):
     from tests.labs_support import build_lab_course
 
     return build_lab_course(tmp_path_factory.mktemp("labs"))
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail any connection that is not to this machine, and record the attempts."""
+    attempts: list[object] = []
+    original = socket.socket.connect
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(host):
+            attempts.append(address)
+            raise AssertionError(f"a connection left the machine: {address}")
+        return original(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return attempts
+
+
+@contextlib.contextmanager
+def serve_process(folder):
+    """``eventlab serve --port 0`` in its own process: (its URL, the process).  Its log
+    (stderr) goes to ``folder / "serve.log"``: a pipe nobody reads would fill and stall it."""
+    log_path = folder / "serve.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "eventlab", "serve", "--port", "0"],
+                                stdout=subprocess.PIPE, stderr=log, text=True)
+        line = proc.stdout.readline()
+        assert line.startswith("eventlab sandbox listening on http://127.0.0.1:"), line + log_path.read_text()
+        yield line.split()[-1], proc
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+
+
+@pytest.fixture
+def served(tmp_path):
+    with serve_process(tmp_path) as server:
+        yield server

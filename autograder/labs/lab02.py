@@ -177,7 +177,7 @@ def _delivery(sb: Any) -> Any:
 
 
 def _s3(sb: Any) -> dict[str, Any]:
-    from eventlab.sandbox.firehose import s3_config
+    from eventlab.sandbox.firehose.service import s3_config
 
     config = s3_config(_delivery(sb))
     if config is None:

@@ -1,6 +1,7 @@
 """An embedded Kafka-protocol broker: noida-db, started and stopped by us.
 
-No Java Kafka can be installed here (see ``shared/reference/platform-findings.md``), so
+No Java Kafka can be installed on the machines this project targets (no Kafka package in
+Debian, no Maven Central), so
 the labs run against `noida-db <https://pypi.org/project/noida-db/>`_, a single Rust
 binary that speaks the Kafka wire protocol (topics, keyed produce, consumer groups,
 commits, transactions).  :class:`EmbeddedBroker` runs it on 127.0.0.1 with its own data
@@ -41,13 +42,16 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from eventlab import errors
+from eventlab.errors import SandboxError
+
 HOST = "127.0.0.1"
 BINARY_ENV = "EVENTLAB_NOIDA_DB"  # path to the noida-db binary, to override the search
 _PR_SET_PDEATHSIG = 1
 _NOISE = ("GLIBC_", "weak version")  # the binary's harmless warning on Debian 12
 
 
-class BrokerError(RuntimeError):
+class BrokerError(SandboxError):
     """The embedded broker could not be started or used."""
 
 
@@ -55,8 +59,7 @@ class BrokerNotInstalled(BrokerError):
     pass
 
 
-class PortInUse(BrokerError):
-    pass
+PortInUse = errors.PortInUse   # the same class as the sandbox server's (a SandboxError)
 
 
 class BrokerStartFailed(BrokerError):

@@ -1,10 +1,10 @@
 """The local AWS: moto plus what moto lacks, so that the labs' flows really flow.
 
-See :class:`eventlab.sandbox.core.Sandbox`, ``docs/differences.md`` and
-:mod:`eventlab.sandbox.patches` (every change made to moto, with its reason).
+See :class:`eventlab.sandbox.core.sandbox.Sandbox`, ``docs/differences.md`` and
+:mod:`eventlab.sandbox.core.patches` (every change made to moto, with its reason).
 """
 
-from eventlab.sandbox.code import zip_code
-from eventlab.sandbox.core import OfflineError, Sandbox, SandboxError
+from eventlab.sandbox.core.code import zip_code
+from eventlab.sandbox.core.sandbox import OfflineError, Sandbox, SandboxError
 
 __all__ = ["Sandbox", "SandboxError", "OfflineError", "zip_code"]

@@ -1,6 +1,6 @@
 """``eventlab aws``: the real AWS CLI v1, held to the sandbox whatever the user's setup.
 
-``no_network`` (tests/eventlab/conftest.py) fails any connection that leaves the machine.
+``no_network`` (tests/conftest.py) fails any connection that leaves the machine.
 """
 
 from __future__ import annotations

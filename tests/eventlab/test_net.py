@@ -47,7 +47,7 @@ def test_the_lambda_worker_refuses_a_name_that_only_looks_local():
     """The worker's guard, in a child process: it refuses before any lookup or connection."""
     script = (
         "import json, socket, runpy\n"
-        "import eventlab.sandbox.lambda_worker as lambda_worker\n"
+        "import eventlab.sandbox.awslambda.worker as lambda_worker\n"
         "lambda_worker._install_offline_guard()\n"
         "out = {}\n"
         "for host in ('localhost.example.com', '127.example.com'):\n"

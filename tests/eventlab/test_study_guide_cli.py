@@ -77,7 +77,7 @@ def advance(url: str, **spec: float) -> dict:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One ``eventlab serve`` for the section tests (each uses names of its own)."""
-    from tests.eventlab.conftest import serve_process
+    from tests.conftest import serve_process
 
     with serve_process(tmp_path_factory.mktemp("serve")) as (url, _):
         yield url

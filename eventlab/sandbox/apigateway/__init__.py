@@ -1,0 +1,1 @@
+"""API Gateway: REST and HTTP APIs that answer (integrations, VTL, limits)."""

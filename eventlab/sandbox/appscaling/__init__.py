@@ -1,0 +1,1 @@
+"""Application Auto Scaling: target tracking and step scaling on the virtual clock."""

@@ -1,0 +1,1 @@
+"""Athena: SQL on DuckDB over the Glue catalog and S3 (DDL, data, Hive types)."""

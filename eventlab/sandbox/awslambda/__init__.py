@@ -1,0 +1,1 @@
+"""Lambda: functions that really run (service, runtime, worker processes) and the event source mappings that feed them (esm/)."""

@@ -1,0 +1,1 @@
+"""Event source mappings: one poller per source (SQS, Kinesis)."""

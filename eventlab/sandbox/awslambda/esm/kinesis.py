@@ -1,0 +1,264 @@
+"""Kinesis -> Lambda: the event source mapping as Lambda's stream pollers run it.
+
+Following https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html:
+
+* each shard is read in order from ``StartingPosition`` (``TRIM_HORIZON``: the oldest
+  record; ``LATEST``: records put after the mapping was created; ``AT_TIMESTAMP``:
+  ``StartingPositionTimestamp``), in batches of up to ``BatchSize`` (default 100), with
+  ``MaximumBatchingWindowInSeconds`` waiting (virtual time) for a fuller batch;
+* records carry ``kinesis.{kinesisSchemaVersion, partitionKey, sequenceNumber, data
+  (base64), approximateArrivalTimestamp}``, ``eventSource``, ``eventVersion``,
+  ``eventID`` (``shardId:sequenceNumber``), ``eventName``, ``invokeIdentityArn``,
+  ``awsRegion`` and ``eventSourceARN``;
+* a failed batch blocks its shard and is retried (back-off on the virtual clock:
+  1 s, 2 s, 4 s ... up to 60 s) until it succeeds, ``MaximumRetryAttempts`` is used up
+  or its oldest record is older than ``MaximumRecordAgeInSeconds``; then the batch is
+  skipped and, with ``DestinationConfig.OnFailure``, a record describing it (the
+  ``KinesisBatchInfo`` shape) is sent there;
+* with ``FunctionResponseTypes: ["ReportBatchItemFailures"]`` the shard resumes from
+  the first reported ``itemIdentifier`` (a sequence number); an empty list is success.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from eventlab.errors import FunctionNotFound
+from eventlab.sandbox.awslambda.service import deliver_to_arn, esm_enabled, lambda_backend_if_loaded
+
+MAX_BACKOFF = 60.0
+
+
+@dataclass
+class ShardCursor:
+    next_sequence: int | None = None  # next sequence number to read; None: not started
+    attempts: int = 0
+    retry_at: float = 0.0
+    window_started: float | None = None
+
+
+@dataclass
+class MappingState:
+    cursors: dict[str, ShardCursor] = field(default_factory=dict)
+
+
+class KinesisService:
+    name = "kinesis"
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        self._states: dict[str, MappingState] = {}
+        self.batches: list[dict[str, Any]] = []
+
+    def install(self, patches: Any) -> None:
+        """Shard iterators as AWS hands them out and checks them (moto's inline trigger is
+        removed when the mapping is created)."""
+        patches.after_import("moto.kinesis.models", lambda: _install_iterators(patches))
+
+    def poll(self) -> bool:
+        lam = lambda_backend_if_loaded(self.sandbox)
+        if lam is None:
+            return False
+        worked = False
+        for esm in list(lam._event_source_mappings.values()):
+            if ":kinesis:" not in esm.event_source_arn or not esm_enabled(esm):
+                continue
+            worked = self._poll_mapping(esm) or worked
+        return worked
+
+    def _stream(self, arn: str) -> Any:
+        region = arn.split(":")[3]
+        kinesis = self.sandbox.backend("kinesis", region)
+        return next((s for s in kinesis.streams.values() if s.arn == arn), None)
+
+    def _start(self, esm: Any, shard: Any) -> int:
+        position = (esm.starting_position or "TRIM_HORIZON").upper()
+        if position == "LATEST":
+            created = getattr(esm, "eventlab_created", 0.0)
+            later = [r.sequence_number for r in shard.records.values() if r.created_at >= created]
+            return min(later) if later else _last(shard) + 1
+        if position == "AT_TIMESTAMP":
+            stamp = esm.starting_position_timestamp
+            when = stamp.timestamp() if isinstance(stamp, datetime) else float(stamp or 0)
+            later = [r.sequence_number for r in shard.records.values() if r.created_at >= when]
+            return min(later) if later else _last(shard) + 1
+        return min(shard.records) if shard.records else 0
+
+    def _poll_mapping(self, esm: Any) -> bool:
+        stream = self._stream(esm.event_source_arn)
+        if stream is None:
+            return False
+        state = self._states.setdefault(esm.uuid, MappingState())
+        worked = False
+        for shard_id, shard in list(stream.shards.items()):
+            cursor = state.cursors.setdefault(shard_id, ShardCursor())
+            if cursor.next_sequence is None:
+                cursor.next_sequence = self._start(esm, shard)
+            worked = self._poll_shard(esm, stream, shard, cursor) or worked
+        return worked
+
+    def _poll_shard(self, esm: Any, stream: Any, shard: Any, cursor: ShardCursor) -> bool:
+        now = self.sandbox.clock.time()
+        if cursor.retry_at > now:
+            return False
+        pending = [r for seq, r in shard.records.items() if seq >= (cursor.next_sequence or 0)]
+        if not pending:
+            cursor.window_started = None
+            return False
+        batch_size = int(esm.batch_size or 100)
+        window = float(esm.max_batch_window or 0)
+        if window > 0 and len(pending) < batch_size:
+            if cursor.window_started is None:
+                cursor.window_started = now
+            if now < cursor.window_started + window:
+                self.sandbox.clock.call_at(cursor.window_started + window, lambda: None)
+                return False
+        cursor.window_started = None
+        batch = pending[:batch_size]
+        region = esm.event_source_arn.split(":")[3]
+        lam_service = self.sandbox.service("lambda")
+        try:
+            fn = lam_service.function(esm.function_arn)
+        except FunctionNotFound:
+            return False
+        event = {"Records": [_record(r, shard.shard_id, esm.event_source_arn, region, fn.role) for r in batch]}
+        result = lam_service.invoke(fn, event)
+        failed_from = _failure_point(esm, result, batch)
+        self.batches.append({"mapping": esm.uuid, "shard": shard.shard_id, "size": len(batch),
+                             "ok": failed_from is None,
+                             "first": batch[0].sequence_number, "last": batch[-1].sequence_number,
+                             "function": fn.function_name, "stream_arn": stream.arn,
+                             "arrival": batch[-1].created_at, "time": now})
+        if failed_from is None:
+            cursor.next_sequence = batch[-1].sequence_number + 1
+            cursor.attempts = 0
+            return True
+        cursor.next_sequence = failed_from
+        cursor.attempts += 1
+        max_attempts = esm.max_retry_attempts
+        max_age = esm.max_record_age
+        oldest = next((r for r in batch if r.sequence_number >= failed_from), batch[0])
+        too_many = max_attempts is not None and int(max_attempts) >= 0 and cursor.attempts > int(max_attempts)
+        too_old = max_age is not None and int(max_age) >= 0 and now - oldest.created_at > int(max_age)
+        if too_many or too_old:
+            self._on_failure(esm, stream, shard, batch, failed_from, cursor.attempts,
+                             "RetryAttemptsExhausted" if too_many else "RecordAgeExceeded")
+            cursor.next_sequence = batch[-1].sequence_number + 1
+            cursor.attempts = 0
+            return True
+        backoff = min(MAX_BACKOFF, 2.0 ** (cursor.attempts - 1))
+        cursor.retry_at = now + backoff
+        self.sandbox.clock.call_at(cursor.retry_at, lambda: None)
+        return True
+
+    def _on_failure(self, esm: Any, stream: Any, shard: Any, batch: list[Any], failed_from: int,
+                    attempts: int, condition: str) -> None:
+        target = ((esm.destination_config or {}).get("OnFailure") or {}).get("Destination")
+        if not target:
+            return
+        skipped = [r for r in batch if r.sequence_number >= failed_from]
+        now = datetime.fromtimestamp(self.sandbox.clock.time(), UTC)
+        record = {
+            "requestContext": {"requestId": esm.uuid, "functionArn": esm.function_arn,
+                               "condition": condition, "approximateInvokeCount": attempts},
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
+                                "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "KinesisBatchInfo": {
+                "shardId": shard.shard_id,
+                "startSequenceNumber": str(skipped[0].sequence_number),
+                "endSequenceNumber": str(skipped[-1].sequence_number),
+                "approximateArrivalOfFirstRecord": _iso(skipped[0].created_at),
+                "approximateArrivalOfLastRecord": _iso(skipped[-1].created_at),
+                "batchSize": len(skipped),
+                "streamArn": stream.arn,
+            },
+        }
+        deliver_to_arn(self.sandbox, target, json.dumps(record))
+
+
+def _record(r: Any, shard_id: str, stream_arn: str, region: str, role: str) -> dict[str, Any]:
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": r.partition_key,
+            "sequenceNumber": str(r.sequence_number),
+            "data": r.data,
+            "approximateArrivalTimestamp": round(r.created_at, 3),
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard_id}:{r.sequence_number}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": role,
+        "awsRegion": region,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def _failure_point(esm: Any, result: Any, batch: list[Any]) -> int | None:
+    """The sequence number to resume from, or None when the whole batch succeeded."""
+    if not result.ok:
+        return batch[0].sequence_number
+    if "ReportBatchItemFailures" not in (esm.function_response_types or []):
+        return None
+    try:
+        response = json.loads(result.payload)
+    except ValueError:
+        return None
+    if not isinstance(response, dict):
+        return None
+    failures = response.get("batchItemFailures") or []
+    numbers = []
+    valid = {r.sequence_number for r in batch}
+    for failure in failures:
+        ident = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        try:
+            number = int(ident)
+        except (TypeError, ValueError):
+            return batch[0].sequence_number  # malformed: the whole batch failed
+        if number not in valid:
+            return batch[0].sequence_number
+        numbers.append(number)
+    return min(numbers) if numbers else None
+
+
+def _last(shard: Any) -> int:
+    return max(shard.records) if shard.records else -1
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+
+def _install_iterators(patches: Any) -> None:
+    """moto encodes iterators with ``base64.encodebytes`` (a trailing newline, and one
+    every 76 characters) and decodes them unchecked: a mistyped iterator escaped as
+    ``binascii.Error``.  AWS: an opaque token without newlines, and
+    ``InvalidArgumentException`` for one it did not issue."""
+    import base64
+    import binascii
+
+    from moto.kinesis import models, utils
+    from moto.kinesis.exceptions import InvalidArgumentError
+
+    def decompose(shard_iterator: str) -> list[str]:
+        try:
+            parts = base64.b64decode(str(shard_iterator).encode("utf-8"), validate=True).decode("utf-8").split(":")
+            int(parts[2])
+        except (binascii.Error, UnicodeError, IndexError, ValueError):
+            parts = []
+        if len(parts) != 3:
+            raise InvalidArgumentError(f"Invalid ShardIterator: {str(shard_iterator)[:64]!r} is not a "
+                                       "shard iterator that GetShardIterator or GetRecords returned.")
+        return parts
+
+    patches.replace(utils, "encode_method", base64.b64encode, "shard iterators without newlines, as AWS's")
+    for module in (utils, models):
+        patches.replace(module, "decompose_shard_iterator", decompose,
+                        "a mistyped shard iterator is InvalidArgumentException, not a crash")

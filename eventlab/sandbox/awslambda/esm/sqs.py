@@ -1,0 +1,261 @@
+"""SQS in the sandbox: the Lambda event source mapping, and long polling on the clock.
+
+The event source mapping polls as Lambda's SQS pollers do
+(https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html):
+
+* a batch is up to ``BatchSize`` messages (default 10); with
+  ``MaximumBatchingWindowInSeconds`` the poller waits (virtual time) until the batch is
+  full or the window has passed since the first message was seen;
+* messages already in the queue when the mapping is created are processed;
+* the event carries real ``attributes`` (ApproximateReceiveCount, SentTimestamp,
+  SenderId, ApproximateFirstReceiveTimestamp, and for FIFO SequenceNumber,
+  MessageGroupId, MessageDeduplicationId) and ``messageAttributes``;
+* success deletes the batch; an error leaves it in flight, so the messages come back
+  after the queue's visibility timeout and the redrive policy moves them to the DLQ
+  once ``maxReceiveCount`` is reached; with ``FunctionResponseTypes:
+  ["ReportBatchItemFailures"]`` only the reported ``itemIdentifier`` s stay;
+* FIFO queues keep each message group in order (a group with messages in flight is not
+  polled).
+
+Long polling (``WaitTimeSeconds``) waits in *virtual* time: if a message becomes
+visible within the wait (a delay or a visibility timeout ending), the clock moves to
+that moment and the message is returned; if none does, the clock moves by the whole
+wait and the answer is empty, at once.  Nothing blocks for real.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from eventlab.errors import FunctionNotFound
+from eventlab.sandbox.awslambda.service import esm_enabled, lambda_backend_if_loaded
+
+
+class SQSService:
+    name = "sqs"
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        self._window_started: dict[str, float] = {}
+        self.batches: list[dict[str, Any]] = []
+
+    def install(self, patches: Any) -> None:
+        from moto.sqs.models import SQSBackend
+
+        clock = self.sandbox.clock
+
+        def make_receive(original: Any) -> Any:
+            def receive_message(backend: Any, queue_name: str, count: int, wait_seconds_timeout: int,
+                                visibility_timeout: int, *args: Any, **kwargs: Any) -> Any:
+                result = original(backend, queue_name, count, 0, visibility_timeout, *args, **kwargs)
+                if result or not wait_seconds_timeout:
+                    return result
+                queue = backend.get_queue(queue_name)
+                now_ms = clock.time() * 1000
+                end_ms = now_ms + float(wait_seconds_timeout) * 1000
+                upcoming = [max(m.visible_at, m.delayed_until) for m in list(queue._messages)
+                            if now_ms < max(m.visible_at, m.delayed_until) <= end_ms]
+                wake_ms = min(upcoming) + 1 if upcoming else end_ms
+                clock.advance((wake_ms - now_ms) / 1000)
+                return original(backend, queue_name, count, 0, visibility_timeout, *args, **kwargs)
+            return receive_message
+
+        patches.wrap(SQSBackend, "receive_message", make_receive,
+                     "long polling waits on the virtual clock instead of blocking for real")
+
+        def message_within_retention(backend: Any, queue_name: str, message: Any) -> bool:
+            queue = backend.get_queue(queue_name)
+            period = int(queue.message_retention_period or 345600)
+            return period + message.sent_timestamp / 1000 > clock.time()
+
+        patches.replace(SQSBackend, "is_message_valid_based_on_retention_period",
+                        message_within_retention,
+                        "same retention check without recomputing every queue attribute per message")
+
+        # moto's SendMessage reads single flags (ContentBasedDeduplication) from
+        # Queue.attributes, which builds every attribute, three of them by walking every
+        # message: O(queue depth) per send. While a send runs, the property answers a
+        # key-by-key view instead (the full dict on iteration).
+        from moto.sqs.models import Queue
+
+        full_attributes = Queue.attributes.fget
+        sending = threading.local()
+
+        def attributes(queue: Any) -> Any:
+            if getattr(sending, "depth", 0):
+                return _AttributeView(queue, full_attributes)
+            return full_attributes(queue)
+
+        patches.replace(Queue, "attributes", property(attributes),
+                        "SendMessage reads one queue attribute without computing them all")
+
+        def make_send(original: Any) -> Any:
+            def send_message(backend: Any, *args: Any, **kwargs: Any) -> Any:
+                sending.depth = getattr(sending, "depth", 0) + 1
+                try:
+                    return original(backend, *args, **kwargs)
+                finally:
+                    sending.depth -= 1
+            return send_message
+
+        patches.wrap(SQSBackend, "send_message", make_send,
+                     "SendMessage reads one queue attribute without computing them all")
+
+    # -- the event source mapping poller -------------------------------------------------
+    def poll(self) -> bool:
+        lam = lambda_backend_if_loaded(self.sandbox)
+        if lam is None:
+            return False
+        worked = False
+        for esm in list(lam._event_source_mappings.values()):
+            if not esm.event_source_arn.startswith("arn:aws:sqs:") or not esm_enabled(esm):
+                continue
+            worked = self._poll_mapping(esm) or worked
+        return worked
+
+    def _poll_mapping(self, esm: Any) -> bool:
+        arn = esm.event_source_arn
+        region = arn.split(":")[3]
+        sqs = self.sandbox.backend("sqs", region)
+        queue = next((q for q in sqs.queues.values() if q.queue_arn == arn), None)
+        if queue is None:
+            return False
+        batch_size = int(esm.batch_size or 10)
+        window = float(esm.max_batch_window or 0)
+        now_ms = self.sandbox.clock.time() * 1000
+        visible = sum(1 for m in list(queue._messages) if m.visible_at < now_ms and m.delayed_until <= now_ms)
+        if visible == 0:
+            self._window_started.pop(esm.uuid, None)
+            return False
+        now = self.sandbox.clock.time()
+        if window > 0 and visible < batch_size:
+            started = self._window_started.setdefault(esm.uuid, now)
+            if now < started + window:
+                self.sandbox.clock.call_at(started + window, lambda: None)
+                return False
+        self._window_started.pop(esm.uuid, None)
+        messages = sqs.receive_message(queue.name, batch_size, 0, queue.visibility_timeout,
+                                       message_attribute_names=["All"])
+        if not messages:
+            return False
+        event = {"Records": [self._record(m, queue, region) for m in messages]}
+        lam_service = self.sandbox.service("lambda")
+        try:
+            fn = lam_service.function(esm.function_arn)
+        except FunctionNotFound:
+            return False
+        result = lam_service.invoke(fn, event)
+        failed = self._failed_ids(esm, result, messages)
+        self.batches.append({"mapping": esm.uuid, "size": len(messages), "ok": result.ok,
+                             "failed": sorted(failed)})
+        for message in messages:
+            if message.id not in failed:
+                sqs.delete_message(queue.name, message.receipt_handle)
+        return True
+
+    @staticmethod
+    def _failed_ids(esm: Any, result: Any, messages: list[Any]) -> set[str]:
+        every = {m.id for m in messages}
+        if not result.ok:
+            return every
+        if "ReportBatchItemFailures" not in (esm.function_response_types or []):
+            return set()
+        try:
+            response = json.loads(result.payload)
+        except ValueError:
+            return set()
+        if not isinstance(response, dict) or "batchItemFailures" not in response:
+            return set()
+        failures = response.get("batchItemFailures") or []
+        ids = set()
+        for failure in failures:
+            ident = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+            if not ident or ident not in every:
+                # AWS treats a malformed or unknown identifier as a failure of the whole batch.
+                return every
+            ids.add(ident)
+        return ids
+
+    @staticmethod
+    def _record(message: Any, queue: Any, region: str) -> dict[str, Any]:
+        attributes = {
+            "ApproximateReceiveCount": str(message.approximate_receive_count),
+            "SentTimestamp": str(message.sent_timestamp),
+            "SenderId": message.sender_id,
+            "ApproximateFirstReceiveTimestamp": str(message.approximate_first_receive_timestamp),
+        }
+        if queue.fifo_queue:
+            attributes["SequenceNumber"] = str(message.sequence_number)
+            attributes["MessageGroupId"] = message.group_id
+            attributes["MessageDeduplicationId"] = message.deduplication_id
+        if message.system_attributes.get("AWSTraceHeader"):
+            attributes["AWSTraceHeader"] = message.system_attributes["AWSTraceHeader"]
+        record: dict[str, Any] = {
+            "messageId": message.id,
+            "receiptHandle": message.receipt_handle,
+            "body": message.body,
+            "attributes": attributes,
+            "messageAttributes": {name: _attribute(value) for name, value in message.message_attributes.items()},
+            "md5OfBody": message.body_md5,
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue.queue_arn,
+            "awsRegion": region,
+        }
+        if message.message_attributes:
+            record["md5OfMessageAttributes"] = message.attribute_md5
+        return record
+
+
+class _AttributeView(Mapping):
+    """Queue attributes computed one key at a time (the same values moto computes)."""
+
+    def __init__(self, queue: Any, full: Any) -> None:
+        self._queue = queue
+        self._full_fn = full
+        self._full: dict[str, Any] | None = None
+
+    def _all(self) -> dict[str, Any]:
+        if self._full is None:
+            self._full = self._full_fn(self._queue)
+        return self._full
+
+    def __getitem__(self, key: str) -> Any:
+        # Mirrors moto's Queue.attributes: which keys exist, and how values are rendered.
+        queue = self._queue
+        # moto writes these two last, over any base-attribute value of the same name.
+        if key == "Policy" and queue.policy:
+            return queue.policy
+        if key == "RedrivePolicy" and queue.redrive_policy:
+            return json.dumps(queue.redrive_policy)
+        names = list(queue.BASE_ATTRIBUTES)
+        if queue.fifo_queue:
+            names += queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:
+            names += queue.KMS_ATTRIBUTES
+        if key in names:
+            from moto.core.utils import camelcase_to_underscores
+
+            value = getattr(queue, camelcase_to_underscores(key))
+            return str(value).lower() if isinstance(value, bool) else value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _attribute(value: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value.get("DataType")}
+    if value.get("StringValue") is not None:
+        out["stringValue"] = value["StringValue"]
+    if value.get("BinaryValue") is not None:
+        binary = value["BinaryValue"]
+        out["binaryValue"] = binary if isinstance(binary, str) else base64.b64encode(binary).decode()
+    return out
+

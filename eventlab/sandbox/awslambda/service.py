@@ -1,0 +1,335 @@
+"""Lambda in the sandbox: moto's control plane, our runtime, AWS's invocation semantics.
+
+* Synchronous ``Invoke`` runs the handler (:mod:`eventlab.sandbox.awslambda.runtime`) and
+  answers as AWS does (``FunctionError``, ``LogResult``, ``ExecutedVersion``).
+* Asynchronous invocations (``InvocationType='Event'``, and every service that invokes
+  asynchronously: SNS, EventBridge, S3) are queued and run by the pump; a failure is
+  retried after 1 and then 2 minutes of virtual time (``MaximumRetryAttempts`` from the
+  function's event invoke configuration, default 2), events older than
+  ``MaximumEventAgeInSeconds`` are dropped, and what still fails goes to the on-failure
+  destination or the function's dead-letter queue, with the record shapes AWS documents.
+* moto's own trigger code (which invokes once per SQS message inside ``SendMessage``
+  and once per Kinesis record) is switched off: the event source mappings in
+  :mod:`eventlab.sandbox.awslambda.esm.sqs` and :mod:`eventlab.sandbox.awslambda.esm.kinesis` poll instead.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eventlab.errors import FunctionNotFound
+from eventlab.sandbox.awslambda.runtime import FunctionConfig, InvocationResult, LambdaRuntime
+from eventlab.sandbox.core.pump import DueQueue
+
+LAMBDA_MODELS = "moto.awslambda.models"
+ASYNC_RETRY_DELAYS = (60.0, 120.0)  # seconds before the first and the second retry
+DEFAULT_MAX_EVENT_AGE = 21600
+
+
+@dataclass
+class AsyncInvocation:
+    function_arn: str
+    event: Any
+    request_id: str
+    first_seen: float
+    attempts: int = 0
+
+
+class LambdaService:
+    name = "lambda"
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        assert sandbox.workdir is not None
+        self.runtime = LambdaRuntime(
+            workdir=sandbox.workdir / "lambda",
+            endpoint=lambda: sandbox.endpoint_url,
+            region=sandbox.region,
+            log_sink=self._write_logs,
+            clock_time=sandbox.clock.time,
+            time_scale=sandbox.lambda_time_scale,
+        )
+        sandbox.runtime = self.runtime
+        self._queue: DueQueue[AsyncInvocation] = DueQueue(sandbox.clock)
+        self._log_lock = threading.Lock()
+        self.invocation_log: list[dict[str, Any]] = []
+
+    # -- installation --------------------------------------------------------------
+    def install(self, patches: Any) -> None:
+        # moto's Lambda models pull in S3, DynamoDB and ECR: patch them when first used.
+        patches.after_import(LAMBDA_MODELS, lambda: self._install(patches))
+
+    def _install(self, patches: Any) -> None:
+        from moto.awslambda.models import LambdaBackend, LambdaFunction
+
+        service = self
+
+        def invoke(fn: Any, body: Any, request_headers: Any, response_headers: dict[str, Any]) -> bytes:
+            headers = {str(k).lower(): v for k, v in dict(request_headers or {}).items()}
+            invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
+            event = _decode_event(body)
+            if invocation_type == "DryRun":
+                return b""
+            if invocation_type == "Event":
+                response_headers["x-amz-request-id"] = service.invoke_async(fn.function_arn, event)
+                return b""
+            result = service.invoke(fn, event)
+            if result.function_error:
+                response_headers["x-amz-function-error"] = result.function_error
+            response_headers["x-amz-log-result"] = result.log_result
+            response_headers["x-amz-executed-version"] = getattr(fn, "version", "$LATEST")
+            response_headers["x-amz-request-id"] = result.request_id
+            return result.payload
+
+        patches.replace(LambdaFunction, "invoke", invoke,
+                        "Lambda code really runs, in warm Python processes (no Docker)")
+
+        def make_create_esm(original: Any) -> Any:
+            def create_event_source_mapping(backend: Any, spec: dict[str, Any]) -> Any:
+                esm = original(backend, spec)
+                # moto's inline triggers fire inside SendMessage/PutRecord, once per item;
+                # our pollers take over (batching, windows, retries).
+                sqs = service.sandbox.backend("sqs", backend.region_name)
+                for queue in sqs.queues.values():
+                    if queue.lambda_event_source_mappings.get(esm.function_arn) is esm:
+                        del queue.lambda_event_source_mappings[esm.function_arn]
+                kinesis = service.sandbox.backend("kinesis", backend.region_name)
+                for stream in kinesis.streams.values():
+                    if stream.lambda_event_source_mappings.get(esm.event_source_arn) is esm:
+                        del stream.lambda_event_source_mappings[esm.event_source_arn]
+                esm.eventlab_created = service.sandbox.clock.time()
+                return esm
+            return create_event_source_mapping
+
+        patches.wrap(LambdaBackend, "create_event_source_mapping", make_create_esm,
+                     "event source mappings poll with batching instead of firing per message")
+
+        def make_create_function(original: Any) -> Any:
+            def create_function(backend: Any, spec: dict[str, Any]) -> Any:
+                fn = original(backend, spec)
+                fn.eventlab_dead_letter = (spec.get("DeadLetterConfig") or {}).get("TargetArn")
+                return fn
+            return create_function
+
+        patches.wrap(LambdaBackend, "create_function", make_create_function,
+                     "the function's DeadLetterConfig is kept and used for failed async events")
+
+        def make_update_config(original: Any) -> Any:
+            def update_configuration(fn: Any, config: dict[str, Any]) -> Any:
+                if "DeadLetterConfig" in config:
+                    fn.eventlab_dead_letter = (config.get("DeadLetterConfig") or {}).get("TargetArn")
+                return original(fn, config)
+            return update_configuration
+
+        patches.wrap(LambdaFunction, "update_configuration", make_update_config,
+                     "the function's DeadLetterConfig can be changed")
+
+        def make_get_configuration(original: Any) -> Any:
+            def get_configuration(fn: Any, *args: Any, **kwargs: Any) -> Any:
+                config = original(fn, *args, **kwargs)
+                dlq = getattr(fn, "eventlab_dead_letter", None)
+                if dlq:
+                    config["DeadLetterConfig"] = {"TargetArn": dlq}
+                return config
+            return get_configuration
+
+        patches.wrap(LambdaFunction, "get_configuration", make_get_configuration,
+                     "GetFunctionConfiguration reports DeadLetterConfig as AWS does")
+
+    def close(self) -> None:
+        self.runtime.close()
+
+    # -- invoking ------------------------------------------------------------------
+    def function(self, name_or_arn: str) -> Any:
+        region = name_or_arn.split(":")[3] if name_or_arn.startswith("arn:") else self.sandbox.region
+        from moto.awslambda.exceptions import CrossAccountNotAllowed, UnknownFunctionException
+
+        backend = self.sandbox.backend("lambda", region)
+        try:
+            return backend.get_function(name_or_arn, None)
+        except (UnknownFunctionException, CrossAccountNotAllowed):
+            raise FunctionNotFound(name_or_arn) from None
+
+    def invoke(self, fn: Any, event: Any) -> InvocationResult:
+        """Run one synchronous invocation of a moto function object."""
+        config = FunctionConfig(
+            name=fn.function_name, arn=fn.function_arn, handler=fn.handler or "",
+            runtime=fn.run_time or "", timeout=float(fn.timeout or 3), memory=int(fn.memory_size or 128),
+            env=dict(fn.environment_vars or {}), code_sha=fn.code_sha_256 or "none",
+        )
+        code = getattr(fn, "code_bytes", b"") or b""
+        if not code:
+            return self.runtime._error_result(
+                config, "Sandbox.NoCode",
+                f"{config.name} has no zip code the sandbox can run (image functions and empty "
+                "code are not supported).", str(uuid.uuid4()))
+        result = self.runtime.invoke(config, code, event)
+        self.invocation_log.append({
+            "function": fn.function_name, "event": event, "ok": result.ok,
+            "time": self.sandbox.clock.time(), "request_id": result.request_id,
+            "error": result.error(), "duration_ms": result.duration_ms})
+        return result
+
+    def invoke_async(self, function_arn: str, event: Any) -> str:
+        """Accept an asynchronous invocation (as AWS's ``Event`` type does); returns the request id."""
+        request_id = str(uuid.uuid4())
+        item = AsyncInvocation(function_arn, event, request_id, self.sandbox.clock.time())
+        self._schedule(self.sandbox.clock.time(), item)
+        return request_id
+
+    def _schedule(self, when: float, item: AsyncInvocation) -> None:
+        self._queue.schedule(when, item)
+
+    # -- the pump's poller -------------------------------------------------------------
+    def poll(self) -> bool:
+        due = self._queue.pop_due()
+        for item in due:
+            self._run_async(item)
+        return bool(due)
+
+    def _run_async(self, item: AsyncInvocation) -> None:
+        try:
+            fn = self.function(item.function_arn)
+        except FunctionNotFound:
+            return  # the function was deleted: AWS drops the event
+        config = _event_invoke_config(fn)
+        max_retries = int(config.get("MaximumRetryAttempts", 2))
+        max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE))
+        item.attempts += 1
+        result = self.invoke(fn, item.event)
+        now = self.sandbox.clock.time()
+        if result.ok:
+            self._destination(fn, config, "OnSuccess", item, result, "Success")
+            return
+        retries_done = item.attempts - 1
+        if retries_done < max_retries:
+            when = now + ASYNC_RETRY_DELAYS[min(retries_done, len(ASYNC_RETRY_DELAYS) - 1)]
+            if when - item.first_seen <= max_age:
+                self._schedule(when, item)
+                return
+            condition = "EventAgeExceeded"
+        else:
+            condition = "RetriesExhausted"
+        if not self._destination(fn, config, "OnFailure", item, result, condition):
+            self._dead_letter(fn, item, result)
+
+    def _destination(self, fn: Any, config: dict[str, Any], which: str, item: AsyncInvocation,
+                     result: InvocationResult, condition: str) -> bool:
+        target = ((config.get("DestinationConfig") or {}).get(which) or {}).get("Destination")
+        if not target:
+            return False
+        response: Any
+        try:
+            response = json.loads(result.payload)
+        except ValueError:
+            response = result.payload.decode(errors="replace")
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.fromtimestamp(self.sandbox.clock.time(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "requestContext": {"requestId": item.request_id, "functionArn": f"{fn.function_arn}:$LATEST",
+                               "condition": condition, "approximateInvokeCount": item.attempts},
+            "requestPayload": item.event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+            "responsePayload": response,
+        }
+        if result.function_error:
+            record["responseContext"]["functionError"] = result.function_error
+        deliver_to_arn(self.sandbox, target, json.dumps(record),
+                       source="lambda", detail_type=f"Lambda Function Invocation Result - {'Success' if which == 'OnSuccess' else 'Failure'}")
+        return True
+
+    def _dead_letter(self, fn: Any, item: AsyncInvocation, result: InvocationResult) -> None:
+        target = getattr(fn, "eventlab_dead_letter", None)
+        if not target:
+            return
+        error = result.error() or {}
+        attributes = {
+            "RequestID": {"DataType": "String", "StringValue": item.request_id},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": str(error.get("errorMessage", ""))[:1000]},
+        }
+        deliver_to_arn(self.sandbox, target, json.dumps(item.event), attributes=attributes)
+
+    # -- logs ----------------------------------------------------------------------
+    def _write_logs(self, group: str, stream: str, lines: list[tuple[float, str]]) -> None:
+        logs = self.sandbox.backend("logs")
+        with self._log_lock:
+            try:
+                logs.ensure_log_group(group)
+            except Exception:
+                pass
+            log_group = logs.groups.get(group)
+            if log_group is not None and stream not in log_group.streams:
+                logs.create_log_stream(group, stream)
+            events = [{"timestamp": int(ms), "message": line} for ms, line in lines]
+            if events:
+                logs.put_log_events(group, stream, events)
+
+
+def lambda_backend_if_loaded(sandbox: Any) -> Any:
+    """moto's Lambda backend, or None while no one has used Lambda (so no mapping exists)."""
+    import sys
+
+    return sandbox.backend("lambda") if LAMBDA_MODELS in sys.modules else None
+
+
+def esm_enabled(esm: Any) -> bool:
+    """Whether an event source mapping is enabled (moto may keep ``Enabled`` as a string)."""
+    enabled = esm.enabled
+    if isinstance(enabled, str):
+        return enabled.lower() != "false"
+    return bool(enabled)
+
+
+def _decode_event(body: Any) -> Any:
+    if body in (None, b"", ""):
+        return {}
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode()
+    if isinstance(body, str):
+        try:
+            return json.loads(body)
+        except ValueError:
+            return body
+    return body
+
+
+def _event_invoke_config(fn: Any) -> dict[str, Any]:
+    configs = getattr(fn, "event_invoke_config", None) or []
+    return dict(configs[0].config) if configs else {}
+
+
+def deliver_to_arn(sandbox: Any, arn: str, body: str, *, attributes: dict[str, Any] | None = None,
+                   source: str = "eventlab", detail_type: str = "Event",
+                   group_id: str | None = None) -> None:
+    """Send ``body`` to an SQS queue, SNS topic, Lambda function or event bus, by ARN."""
+    service = arn.split(":")[2]
+    region = arn.split(":")[3]
+    if service == "sqs":
+        sqs = sandbox.client("sqs", region)
+        url = sqs.get_queue_url(QueueName=arn.split(":")[5])["QueueUrl"]
+        kwargs: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
+        if attributes:
+            kwargs["MessageAttributes"] = attributes
+        if group_id is not None or arn.endswith(".fifo"):
+            kwargs["MessageGroupId"] = group_id or "eventlab"
+            kwargs["MessageDeduplicationId"] = uuid.uuid4().hex
+        sqs.send_message(**kwargs)
+    elif service == "sns":
+        sns_attributes = {k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
+                          for k, v in (attributes or {}).items()}
+        sandbox.client("sns", region).publish(TopicArn=arn, Message=body,
+                                              MessageAttributes=sns_attributes)
+    elif service == "lambda":
+        sandbox.service("lambda").invoke_async(arn, json.loads(body))
+    elif service == "events":
+        sandbox.client("events", region).put_events(Entries=[{
+            "Source": source, "DetailType": detail_type, "Detail": body,
+            "EventBusName": arn}])
+    else:
+        raise ValueError(f"cannot deliver to {arn}: unsupported destination service {service!r}")

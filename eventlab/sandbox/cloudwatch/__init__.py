@@ -1,0 +1,1 @@
+"""CloudWatch: metrics the services emit and alarms evaluated on the virtual clock."""

@@ -1,0 +1,49 @@
+"""The services that fill moto's gaps, in the order they are installed.
+
+Each is a class with a ``name``, ``install(patches)`` (its changes to moto, through the
+PatchSet), optionally ``poll() -> bool`` (its part of the delivery pump) and ``close()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# module:Class, installed in this order; a poller's position is its turn in the pump.
+SERVICES = [
+    "eventlab.sandbox.awslambda.service:LambdaService",
+    "eventlab.sandbox.awslambda.esm.sqs:SQSService",
+    "eventlab.sandbox.awslambda.esm.kinesis:KinesisService",
+    "eventlab.sandbox.kinesis.throughput:KinesisThroughputService",
+    "eventlab.sandbox.sns.lambda_delivery:SNSLambdaService",
+    "eventlab.sandbox.sns.fifo:SNSFifoService",
+    "eventlab.sandbox.sns.envelope:SNSEnvelopeService",
+    "eventlab.sandbox.sqs.fifo_sequence:FifoSequenceService",
+    "eventlab.sandbox.events.targets:EventsTargetsService",
+    "eventlab.sandbox.events.pattern:EventPatternService",
+    "eventlab.sandbox.stepfunctions.service:StepFunctionsService",
+    "eventlab.sandbox.firehose.service:FirehoseService",
+    "eventlab.sandbox.athena.service:AthenaService",
+    "eventlab.sandbox.apigateway.service:ApiGatewayService",
+    # after the services above, so that its counters wrap their versions of moto's methods
+    "eventlab.sandbox.cloudwatch.metrics:MetricsService",
+    "eventlab.sandbox.cloudwatch.alarms:AlarmsService",
+    "eventlab.sandbox.appscaling.service:AppScalingService",
+    "eventlab.sandbox.scheduler.service:SchedulesService",
+    "eventlab.sandbox.msk.service:MSKService",
+    "eventlab.sandbox.datasync.service:DataSyncService",
+]
+
+
+def install_all(sandbox: Any) -> list[Any]:
+    installed: list[Any] = []
+    sandbox._services = installed  # so that a service can find those installed before it
+    for spec in SERVICES:
+        module_name, _, class_name = spec.partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        service = cls(sandbox)
+        service.install(sandbox.patches)
+        installed.append(service)
+        if hasattr(service, "poll"):
+            sandbox.pump.add(service)
+    return installed

@@ -1,0 +1,49 @@
+"""``eventlab serve``: the sandbox over HTTP for the AWS CLI and any SDK."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+HELP = "serve the local AWS over HTTP for the AWS CLI and SDKs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=4566,
+                        help="port to listen on (default 4566; 0 picks a free port)")
+    parser.add_argument("--region", default="us-east-1", help="the sandbox's region (default us-east-1)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from eventlab.net import is_loopback
+    from eventlab.sandbox import Sandbox
+    from eventlab.sandbox.core.server import PortInUse
+
+    if not is_loopback(args.host):
+        print(f"warning: listening on {args.host} makes the sandbox reachable from other machines; "
+              "it has no authentication.", file=sys.stderr)
+    sandbox = Sandbox(region=args.region).start()
+    try:
+        try:
+            server = sandbox.serve(args.host, args.port)
+        except PortInUse as exc:
+            print(f"eventlab serve: {exc}", file=sys.stderr)
+            return 2
+        url = server.url
+        print(f"eventlab sandbox listening on {url}", flush=True)
+        print(f"  AWS CLI:  eventlab aws --endpoint {url} sqs list-queues\n"
+              f"            (or aws --endpoint-url {url} ...; AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS)\n"
+              f"  boto3:    boto3.client('sqs', endpoint_url='{url}')  (or export AWS_ENDPOINT_URL={url})\n"
+              f"  clock:    curl -X POST {url}/_eventlab/clock/advance -d '{{\"hours\": 1}}'\n"
+              "  Ctrl-C stops it (all state is in memory and goes with it).", flush=True)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
+        print("stopping the sandbox", file=sys.stderr)
+        return 0
+    finally:
+        sandbox.stop()

@@ -1,0 +1,256 @@
+"""The sandbox over HTTP: moto's WSGI application behind a thin wrapper.
+
+The wrapper adds what moto's server lacks: after each request the sandbox's pump runs
+(so deliveries happen as they do in-process), and a small admin API under
+``/_eventlab/`` exposes the virtual clock to AWS CLI users::
+
+    GET  /_eventlab/clock                  -> {"now": "...", "epoch": 1.7e9, "offset": 0.0}
+    POST /_eventlab/clock/advance          body {"seconds": 3600}  -> the new time
+                                           (keys: seconds, minutes, hours, days; others: 400)
+    POST /_eventlab/settle                 run deliveries now
+    GET  /_eventlab/health                 -> {"status": "ok"}
+
+A service may claim paths of its own with ``http_route(path) -> WSGI app | None``: API
+Gateway's invoke URLs (``/restapis/{id}/{stage}/_user_request_/...``) are served that way.
+
+For ``eventlab grade`` (autograder/host.py) a sandbox can add POST routes under
+``/_eventlab/`` (``Sandbox.admin_routes``), close moto's own ``/moto-api`` (each refused
+request is kept in ``Sandbox.refused``), and make callers other than Lambda handlers wait
+for the deliveries their request caused, as in-process callers do.
+
+Lambda handlers running in their own processes call the sandbox through this server
+(``AWS_ENDPOINT_URL``), so an in-process sandbox starts one on a free loopback port the
+first time a function runs.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from eventlab import errors
+
+PortInUse = errors.PortInUse   # one class for every server that cannot get its port
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No access log line per request (the AWS CLI user sees their own output)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class AdminApp:
+    """WSGI middleware: the ``/_eventlab/`` admin API, then moto, then a settle."""
+
+    def __init__(self, moto_app: Any, sandbox: Any) -> None:
+        self.moto_app = moto_app
+        self.sandbox = sandbox
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_eventlab/"):
+            return self._admin(environ, start_response, path)
+        if path.startswith("/moto-api") and self.sandbox.http_lockdown:
+            self.sandbox.refused.append(f"{environ.get('REQUEST_METHOD', 'GET')} {path}")
+            return _json(start_response, "403 Forbidden", {
+                "message": "moto's own API (/moto-api) is closed while a submission is graded"})
+        from eventlab.sandbox.sns.envelope import sns_link_host
+
+        app = self._service_route(path) or self.moto_app
+        sns_host = sns_link_host(environ, self.sandbox.region)
+        if sns_host is not None:   # a link from an SNS envelope: no signature names the service
+            environ["HTTP_HOST"] = sns_host
+            app = self._moto_service_app("sns")
+        # A Lambda handler's call may come from a delivery a pump is waiting on: never
+        # block it.  Other callers (a graded kernel) get deliveries done before the reply,
+        # as in-process callers do, when the sandbox asks for it.
+        from_lambda = "exec-env/AWS_Lambda" in environ.get("HTTP_USER_AGENT", "")
+        wait = self.sandbox.http_waits_for_deliveries and not from_lambda
+        with self.sandbox.server_thread():
+            status, headers, body = _aws_shaped(app, environ)
+            if not wait:
+                self.sandbox.after_request(from_server=True)
+        if wait:
+            self.sandbox.after_request()
+        start_response(status, headers)
+        return [body]
+
+    def _service_route(self, path: str) -> Callable[..., Iterable[bytes]] | None:
+        """A service's own handler for ``path`` (API Gateway invoke URLs), if one claims it."""
+        for service in self.sandbox._services:
+            route = getattr(service, "http_route", None)
+            handler = route(path) if route is not None else None
+            if handler is not None:
+                return handler
+        return None
+
+    def _moto_service_app(self, service: str) -> Callable[..., Iterable[bytes]]:
+        """moto's own WSGI app for one service (moto picks one by signature, or by path)."""
+        dispatcher = self.moto_app
+        with dispatcher.lock:
+            app = dispatcher.app_instances.get(service)
+            if app is None:
+                app = dispatcher.app_instances[service] = dispatcher.create_app(service)
+        return app
+
+    def _admin(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        clock = self.sandbox.clock
+        status, payload = "200 OK", {}
+        try:
+            if path == "/_eventlab/health":
+                payload = {"status": "ok"}
+            elif path == "/_eventlab/clock" and method == "GET":
+                payload = _clock_json(clock)
+            elif path == "/_eventlab/clock/advance" and method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                raw = environ["wsgi.input"].read(length) if length else b"{}"
+                clock.advance(**_advance_spec(json.loads(raw or b"{}")))
+                payload = _clock_json(clock)
+            elif path == "/_eventlab/settle" and method == "POST":
+                self.sandbox.pump.settle()
+                payload = {"settled": True, "errors": list(self.sandbox.pump.errors)}
+            elif path in self.sandbox.admin_routes and method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                raw = environ["wsgi.input"].read(length) if length else b"{}"
+                payload = self.sandbox.admin_routes[path](json.loads(raw or b"{}"))
+            else:
+                status, payload = "404 Not Found", {"message": f"no admin route {method} {path}"}
+        except (ValueError, TypeError, KeyError) as exc:
+            status, payload = "400 Bad Request", {"message": f"bad request to {path}: {exc}"}
+        return _json(start_response, status, payload)
+
+
+def _aws_shaped(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """``app``'s answer, with every exception and HTML error page turned into the error AWS
+    would send (see aws_errors.py), and one Content-Type header."""
+    from eventlab.sandbox.core import aws_errors
+
+    body_bytes = b""
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", "") and environ.get("CONTENT_LENGTH"):
+        body_bytes = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        environ["wsgi.input"] = io.BytesIO(body_bytes)
+    started: list[Any] = []
+    chunks: list[bytes] = []
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        started[:] = [status, headers]
+        return chunks.append
+
+    try:
+        chunks.extend(app(environ, capture))
+        status, headers = started
+    except Exception as exc:   # noqa: BLE001 - any escape becomes an AWS error, the server goes on
+        return aws_errors.from_exception(aws_errors.RequestInfo(environ, body_bytes), exc)
+    code = int(status[:3])
+    if code >= 400 and any(k.lower() == "content-type" and "text/html" in v for k, v in headers):
+        return aws_errors.from_html(aws_errors.RequestInfo(environ, body_bytes), code)
+    return status, _one_content_type(headers), b"".join(chunks)
+
+
+def _one_content_type(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A response carries one Content-Type: the first (a handler's own, before defaults)."""
+    seen = False
+    out = []
+    for key, value in headers:
+        if key.lower() == "content-type":
+            if seen:
+                continue
+            seen = True
+        out.append((key, value))
+    return out
+
+
+ADVANCE_KEYS = ("seconds", "minutes", "hours", "days")
+
+
+def _advance_spec(spec: Any) -> dict[str, float]:
+    """The body of ``POST /_eventlab/clock/advance``: only the keys that move the clock (a
+    mistyped ``{"hour": 1}`` moving nothing, with a 200, misled learners)."""
+    accepted = ", ".join(f'"{k}"' for k in ADVANCE_KEYS)
+    if not isinstance(spec, dict) or not spec:
+        raise ValueError(f"the body must be a JSON object with one or more of {accepted}, "
+                         'for example {"hours": 1}')
+    unknown = sorted(set(spec) - set(ADVANCE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key {', '.join(map(repr, unknown))}; the accepted keys are {accepted}")
+    out = {}
+    for key, value in spec.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f'"{key}" must be a number, not {json.dumps(value)}')
+        out[key] = float(value)
+    return out
+
+
+def _json(start_response: Callable[..., Any], status: str, payload: Any) -> list[bytes]:
+    data = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _clock_json(clock: Any) -> dict[str, Any]:
+    return {"now": clock.now().isoformat(), "epoch": clock.time(), "offset": clock.offset}
+
+
+class SandboxServer:
+    """A threaded HTTP server for one sandbox, on 127.0.0.1 by default."""
+
+    def __init__(self, sandbox: Any, host: str = "127.0.0.1", port: int = 0,
+                 sock: socket.socket | None = None) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        app = AdminApp(DomainDispatcherApplication(create_backend_app), sandbox)
+        if sock is not None:   # a socket bound and listening already (its URL given out early)
+            host, port = sock.getsockname()[:2]
+            self._server = make_server(host, port, app, threaded=True,
+                                       request_handler=QuietHandler, fd=sock.detach())
+            self.host, self.port = self._server.server_address[:2]
+            self._thread = threading.Thread(target=self._server.serve_forever,
+                                            name="eventlab-server", daemon=True)
+            return
+        in_use = PortInUse(
+            f"port {port} on {host} is already in use (another `eventlab serve`, LocalStack "
+            f"or moto server?). Stop that process or choose another port with --port.",
+            host=host, port=port)
+        if port:
+            # werkzeug reports a busy port by exiting the process; find out first.
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+                try:
+                    probe.bind((host, port))
+                except OSError as exc:
+                    if exc.errno == errno.EADDRINUSE:
+                        raise in_use from exc
+                    raise
+        try:
+            self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
+                                                      request_handler=QuietHandler)
+        except SystemExit as exc:  # lost a race for the port
+            raise in_use from exc
+        self.host, self.port = self._server.server_address[:2]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="eventlab-server",
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)

@@ -1,0 +1,1 @@
+"""DataSync: the control plane moto lacks parts of (ARNs, task executions)."""

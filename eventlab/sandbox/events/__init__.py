@@ -1,0 +1,1 @@
+"""EventBridge: targets that deliver, input paths and transformers."""

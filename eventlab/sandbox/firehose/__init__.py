@@ -1,0 +1,1 @@
+"""Firehose: buffering, compression, prefixes, Lambda processors, format conversion."""

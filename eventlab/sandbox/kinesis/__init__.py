@@ -1,0 +1,1 @@
+"""Kinesis Data Streams: shard and stream throughput limits on the virtual clock."""

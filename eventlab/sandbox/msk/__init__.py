@@ -1,0 +1,1 @@
+"""MSK: clusters backed by an embedded Kafka-protocol broker."""

@@ -1,0 +1,1 @@
+"""Scheduled rules and EventBridge Scheduler, with cron and rate expressions."""

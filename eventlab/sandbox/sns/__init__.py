@@ -1,0 +1,1 @@
+"""SNS: the deliveries moto lacks (Lambda's documented event, FIFO deduplication ids)."""

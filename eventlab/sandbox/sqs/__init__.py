@@ -1,0 +1,1 @@
+"""SQS: what moto lacks for queues themselves (FIFO sequence numbers)."""

@@ -1,0 +1,1 @@
+"""Step Functions: executions on the virtual clock."""

@@ -1,0 +1,198 @@
+"""SQS -> Lambda through an event source mapping, as Lambda's SQS pollers behave."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+RECORDER = (
+    "import json\n"
+    "def handler(event, context):\n"
+    "    print(json.dumps(event))\n"
+    "    return {'n': len(event['Records'])}\n"
+)
+
+
+def queue(sandbox, name, **attributes):
+    sqs = sandbox.client("sqs")
+    url = sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attributes.items()})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def events_of(sandbox, name):
+    return [e["event"] for e in sandbox.service("lambda").invocation_log if e["function"] == name]
+
+
+def depth(sandbox, url):
+    attrs = sandbox.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_record_shape_field_by_field(sandbox, make_function):
+    url, arn = queue(sandbox, "orders")
+    make_function("rec", RECORDER)
+    sandbox.client("lambda").create_event_source_mapping(EventSourceArn=arn, FunctionName="rec")
+    sent = sandbox.client("sqs").send_message(
+        QueueUrl=url, MessageBody='{"order": 7}',
+        MessageAttributes={"priority": {"DataType": "String", "StringValue": "high"},
+                           "weight": {"DataType": "Number", "StringValue": "12"}})
+    before = sandbox.clock.time() * 1000
+    [event] = events_of(sandbox, "rec")
+    [record] = event["Records"]
+    assert record["messageId"] == sent["MessageId"]
+    assert record["body"] == '{"order": 7}'
+    assert record["md5OfBody"] == hashlib.md5(b'{"order": 7}').hexdigest()
+    assert record["md5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == arn
+    assert record["awsRegion"] == "us-east-1"
+    assert record["receiptHandle"]
+    attributes = record["attributes"]
+    assert attributes["ApproximateReceiveCount"] == "1"
+    assert abs(int(attributes["SentTimestamp"]) - before) < 5000
+    assert int(attributes["ApproximateFirstReceiveTimestamp"]) >= int(attributes["SentTimestamp"])
+    assert attributes["SenderId"]
+    assert record["messageAttributes"] == {
+        "priority": {"stringValue": "high", "stringListValues": [], "binaryListValues": [], "dataType": "String"},
+        "weight": {"stringValue": "12", "stringListValues": [], "binaryListValues": [], "dataType": "Number"},
+    }
+    assert depth(sandbox, url) == (0, 0)  # success deleted the message
+
+
+def test_messages_queued_before_the_mapping_are_processed_in_batches(sandbox, make_function):
+    url, arn = queue(sandbox, "backlog")
+    sqs = sandbox.client("sqs")
+    for i in range(3):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": f"{i}-{j}"} for j in range(10)])
+    sqs.send_message(QueueUrl=url, MessageBody="last")
+    make_function("rec", RECORDER)
+    sandbox.client("lambda").create_event_source_mapping(EventSourceArn=arn, FunctionName="rec", BatchSize=7)
+    sizes = [len(e["Records"]) for e in events_of(sandbox, "rec")]
+    assert sizes == [7, 7, 7, 7, 3]
+    assert depth(sandbox, url) == (0, 0)
+
+
+def test_batching_window_waits_for_a_full_batch_on_the_clock(sandbox, make_function):
+    url, arn = queue(sandbox, "windowed")
+    make_function("rec", RECORDER)
+    sandbox.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="rec", BatchSize=5, MaximumBatchingWindowInSeconds=20)
+    sqs = sandbox.client("sqs")
+    for i in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+    assert events_of(sandbox, "rec") == []
+    sandbox.clock.advance(seconds=19)
+    assert events_of(sandbox, "rec") == []
+    sandbox.clock.advance(seconds=1)
+    assert [len(e["Records"]) for e in events_of(sandbox, "rec")] == [3]
+    for i in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+    assert [len(e["Records"]) for e in events_of(sandbox, "rec")] == [3, 5]  # full batch: no wait
+
+
+def test_failure_returns_messages_after_visibility_timeout_then_dlq(sandbox, make_function):
+    dlq_url, dlq_arn = queue(sandbox, "work-dlq")
+    url, arn = queue(sandbox, "work", VisibilityTimeout=30,
+                     RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}))
+    make_function("fails", "def handler(e, c):\n    raise RuntimeError('poison')\n")
+    sandbox.client("lambda").create_event_source_mapping(EventSourceArn=arn, FunctionName="fails")
+    sandbox.client("sqs").send_message(QueueUrl=url, MessageBody="poison pill")
+    counts = lambda: [r["attributes"]["ApproximateReceiveCount"]  # noqa: E731
+                      for e in events_of(sandbox, "fails") for r in e["Records"]]
+    assert counts() == ["1"]
+    assert depth(sandbox, url) == (0, 1)  # in flight, not deleted
+    sandbox.clock.advance(seconds=29)
+    assert counts() == ["1"]
+    sandbox.clock.advance(seconds=2)
+    assert counts() == ["1", "2"]
+    sandbox.clock.advance(seconds=31)
+    assert counts() == ["1", "2", "3"]
+    sandbox.clock.advance(seconds=31)  # the fourth receive moves it to the DLQ instead
+    assert counts() == ["1", "2", "3"]
+    [message] = sandbox.client("sqs").receive_message(QueueUrl=dlq_url)["Messages"]
+    assert message["Body"] == "poison pill"
+    assert depth(sandbox, url) == (0, 0)
+
+
+def test_report_batch_item_failures_keeps_only_failed_messages(sandbox, make_function):
+    url, arn = queue(sandbox, "partial", VisibilityTimeout=10)
+    make_function("picky", (
+        "def handler(event, context):\n"
+        "    bad = [r['messageId'] for r in event['Records'] if r['body'].startswith('bad')]\n"
+        "    return {'batchItemFailures': [{'itemIdentifier': m} for m in bad]}\n"))
+    sandbox.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="picky", FunctionResponseTypes=["ReportBatchItemFailures"],
+        BatchSize=10, MaximumBatchingWindowInSeconds=1)
+    sqs = sandbox.client("sqs")
+    sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": "1", "MessageBody": "good-1"}, {"Id": "2", "MessageBody": "bad-2"},
+        {"Id": "3", "MessageBody": "good-3"}])
+    sandbox.clock.advance(seconds=1)
+    assert depth(sandbox, url) == (0, 1)
+    sandbox.clock.advance(seconds=10)  # visible again; the 1 s batching window starts
+    assert len(events_of(sandbox, "picky")) == 1
+    sandbox.clock.advance(seconds=1)
+    bodies = [[r["body"] for r in e["Records"]] for e in events_of(sandbox, "picky")]
+    assert bodies == [["good-1", "bad-2", "good-3"], ["bad-2"]]
+
+
+@pytest.mark.parametrize("response", [
+    {"batchItemFailures": [{"itemIdentifier": ""}]},
+    {"batchItemFailures": [{"itemIdentifier": "not-a-message-id"}]},
+])
+def test_malformed_batch_item_failures_fail_the_whole_batch(sandbox, make_function, response):
+    url, arn = queue(sandbox, "malformed", VisibilityTimeout=10)
+    make_function("odd", f"def handler(e, c):\n    return {response!r}\n")
+    sandbox.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="odd", FunctionResponseTypes=["ReportBatchItemFailures"])
+    sandbox.client("sqs").send_message(QueueUrl=url, MessageBody="x")
+    assert depth(sandbox, url) == (0, 1)
+
+
+def test_fifo_queue_keeps_group_order(sandbox, make_function):
+    url, arn = queue(sandbox, "trades.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    make_function("rec", RECORDER)
+    sqs = sandbox.client("sqs")
+    for i in range(6):
+        sqs.send_message(QueueUrl=url, MessageBody=f"{'AAA' if i % 2 else 'BBB'}-{i}",
+                         MessageGroupId="AAA" if i % 2 else "BBB")
+    sandbox.client("lambda").create_event_source_mapping(EventSourceArn=arn, FunctionName="rec", BatchSize=10)
+    records = [r for e in events_of(sandbox, "rec") for r in e["Records"]]
+    by_group: dict[str, list[str]] = {}
+    for r in records:
+        by_group.setdefault(r["attributes"]["MessageGroupId"], []).append(r["body"])
+        assert r["attributes"]["MessageDeduplicationId"]
+        assert r["attributes"]["SequenceNumber"]
+    assert by_group == {"BBB": ["BBB-0", "BBB-2", "BBB-4"], "AAA": ["AAA-1", "AAA-3", "AAA-5"]}
+
+
+def test_disabled_mapping_does_not_poll(sandbox, make_function):
+    url, arn = queue(sandbox, "paused")
+    make_function("rec", RECORDER)
+    uuid = sandbox.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="rec", Enabled=False)["UUID"]
+    sandbox.client("sqs").send_message(QueueUrl=url, MessageBody="wait")
+    assert events_of(sandbox, "rec") == []
+    sandbox.client("lambda").update_event_source_mapping(UUID=uuid, Enabled=True)
+    assert [r["body"] for e in events_of(sandbox, "rec") for r in e["Records"]] == ["wait"]
+
+
+def test_attribute_view_answers_like_moto(sandbox):
+    """The per-key view used during SendMessage gives what moto's full attributes give."""
+    from moto.sqs.models import Queue
+
+    from eventlab.sandbox.awslambda.esm.sqs import _AttributeView
+
+    _, dlq_arn = queue(sandbox, "view-dlq.fifo", FifoQueue="true")
+    queue(sandbox, "plain", Policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    queue(sandbox, "ordered.fifo", FifoQueue="true", ContentBasedDeduplication="true",
+          RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}))
+    full = Queue.attributes.fget
+    for q in sandbox.backend("sqs").queues.values():
+        expected = full(q)
+        view = _AttributeView(q, full)
+        for key in [*expected, "ContentBasedDeduplication", "Policy", "RedrivePolicy", "Nope"]:
+            assert view.get(key) == expected.get(key), (q.name, key)

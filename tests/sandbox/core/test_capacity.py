@@ -1,0 +1,61 @@
+"""Quotas (AWS's defaults, changed per sandbox) and the token buckets that spend them on
+the virtual clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventlab.sandbox import Sandbox
+from eventlab.sandbox.core.capacity import QUOTAS, QuotaError, Quotas, TokenBucket
+
+
+def test_defaults_are_aws_published_quotas_with_their_sources():
+    q = Quotas()
+    assert q["kinesis.shard.write-records"] == 1000
+    assert q["kinesis.shard.write-bytes"] == 1_048_576
+    assert q["lambda.concurrent-executions"] == 1000
+    assert all(quota.source.startswith("https://docs.aws.amazon.com/") for quota in QUOTAS.values())
+
+
+def test_overrides_and_reset():
+    q = Quotas({"kinesis.shard.write-records": 10})
+    assert q["kinesis.shard.write-records"] == 10
+    q.set("kinesis.shard.write-records", 20)
+    assert q.changed() == {"kinesis.shard.write-records": 20}
+    q.reset()
+    assert q["kinesis.shard.write-records"] == 1000
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("kinesis.shard.writes", 1, "no quota named 'kinesis.shard.writes'; the sandbox's quotas are: "),
+    ("kinesis.shard.write-records", "lots", "'lots' is not a number"),
+    ("kinesis.shard.write-records", -1, "must be a number >= 0"),
+])
+def test_bad_quotas_are_refused_naming_what(name, value, message):
+    with pytest.raises(QuotaError, match=message):
+        Quotas({name: value})
+
+
+def test_the_quota_option_parses_name_equals_value():
+    assert Quotas.parse(["kinesis.shard.write-records=10", "lambda.concurrent-executions=50"]) == {
+        "kinesis.shard.write-records": 10.0, "lambda.concurrent-executions": 50.0}
+    with pytest.raises(QuotaError, match="write NAME=VALUE"):
+        Quotas.parse(["kinesis.shard.write-records"])
+
+
+def test_a_bucket_starts_full_refills_at_its_rate_and_caps_at_its_capacity():
+    bucket = TokenBucket(rate=10, now=100.0)
+    assert bucket.take(10, 100.0) and not bucket.take(1, 100.0)
+    assert bucket.take(5, 100.5) and not bucket.take(1, 100.5)
+    assert bucket.available(200.0) == 10
+
+
+def test_the_held_clock_stands_still_until_advanced():
+    with Sandbox(background=False) as sb:
+        with sb.clock.held():
+            start = sb.clock.time()
+            sum(range(200_000))               # real time passes
+            assert sb.clock.time() == start
+            sb.clock.advance(seconds=2)
+            assert sb.clock.time() == start + 2
+        assert sb.clock.time() >= start + 2   # and flows on from there

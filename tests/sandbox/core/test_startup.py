@@ -1,0 +1,66 @@
+"""Start-up stays light: heavy parts load when a sandbox first uses them.
+
+The Step Functions interpreter and Application Auto Scaling pull in moto's EC2 models
+(about a second each: Step Functions only through moto.batch, whose __init__ now waits for
+its first use); API Gateway pulls in an OpenAPI validator (about two); DuckDB,
+pyarrow and the Kafka client are only for the data paths and MSK. A service that imports
+one of these at install time would make every sandbox (every test, every lab) slower.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ["moto.ec2.models", "moto.awslambda.models", "moto.stepfunctions.parser.models", "moto.apigateway.models",
+         "moto.applicationautoscaling.models", "duckdb", "pyarrow", "confluent_kafka", "bytewax"]
+
+
+def test_a_fresh_sandbox_imports_none_of_the_heavy_parts():
+    code = (
+        "import sys, json\n"
+        "from eventlab.sandbox import Sandbox\n"
+        "with Sandbox() as sb:\n"
+        "    sb.client('sqs').create_queue(QueueName='q')\n"
+        f"    print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_api_gateway_defers_the_iri_parsers_until_an_iri_is_checked():
+    code = (
+        "import sys, json\n"
+        "from eventlab.sandbox import Sandbox\n"
+        "from eventlab.sandbox.core.patches import describe\n"
+        "with Sandbox() as sb:\n"
+        "    sb.client('apigateway').create_rest_api(name='api')\n"
+        "    built_early = 'rfc3987_syntax.syntax_helpers' in sys.modules\n"
+        "    import jsonschema\n"
+        "    checker = jsonschema.FormatChecker()\n"
+        "    checks = [checker.conforms('https://example.com/a?b#c', 'iri'), checker.conforms('no iri', 'iri')]\n"
+        "    listed = any(p.attribute == 'rfc3987_syntax' for p in describe())\n"
+        "print(json.dumps([built_early, checks, listed, 'rfc3987_syntax.syntax_helpers' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, [True, False], True, True]
+
+
+def test_step_functions_runs_without_importing_ec2_and_batch_still_works():
+    code = (
+        "import sys, json\n"
+        "from eventlab.sandbox import Sandbox\n"
+        "with Sandbox() as sb:\n"
+        "    sfn = sb.client('stepfunctions')\n"
+        "    definition = json.dumps({'StartAt': 'P', 'States': {'P': {'Type': 'Pass', 'End': True}}})\n"
+        "    arn = sfn.create_state_machine(name='m', definition=definition,\n"
+        "                                   roleArn='arn:aws:iam::123456789012:role/r')['stateMachineArn']\n"
+        "    run = sfn.start_execution(stateMachineArn=arn)['executionArn']\n"
+        "    status = sfn.describe_execution(executionArn=run)['status']\n"
+        "    ec2 = 'moto.ec2.models' in sys.modules\n"
+        "    batch = sb.client('batch').describe_job_queues()['jobQueues']\n"
+        "print(json.dumps([status, ec2, batch]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["SUCCEEDED", False, []]
