@@ -70,6 +70,8 @@ class InvocationResult:
     logs: str = ""
     duration_ms: float = 0.0
     request_id: str = ""
+    virtual_ms: float = 0.0     # what the handler spent in time.sleep (virtual time)
+    ended: float = 0.0          # virtual time at which the invocation ended (set by the service)
 
     @property
     def ok(self) -> bool:
@@ -395,6 +397,8 @@ class LambdaRuntime:
                 "invoked_function_arn": config.arn, "memory_limit_in_mb": config.memory,
                 "aws_request_id": request_id, "log_group_name": f"/aws/lambda/{config.name}",
                 "log_stream_name": worker.stream_name, "deadline": self.clock_time() + timeout,
+                # time.sleep in the handler is virtual: it may use the whole Timeout, unscaled
+                "virtual_deadline": self.clock_time() + float(config.timeout),
                 # the environment's clock is real time plus this: the sandbox's, now
                 "clock_offset": self.clock_time() - time.time(),
             }
@@ -419,18 +423,24 @@ class LambdaRuntime:
             raise
         if reply.get("logs"):
             lines.extend(reply["logs"].rstrip("\n").split("\n"))
+        virtual_ms = float(reply.get("virtual_ms") or 0.0)
+        if reply.get("timeout"):   # slept past the deadline: AWS resets the environment too
+            worker.stop(kill=True)
+            return self._timeout(config, request_id, timeout, lines, worker, started, virtual_ms)
         self._checkin(worker)
         if "error" in reply:
-            return self._finish(config, request_id, lines, worker, started, reply["error"], init_ms)
+            return self._finish(config, request_id, lines, worker, started, reply["error"], init_ms,
+                                virtual_ms=virtual_ms)
         return self._finish(config, request_id, lines, worker, started, None, init_ms,
-                            payload=reply["payload"].encode())
+                            payload=reply["payload"].encode(), virtual_ms=virtual_ms)
 
     def _timeout(self, config: FunctionConfig, request_id: str, timeout: float, lines: list[str],
-                 worker: Worker, started: float) -> InvocationResult:
+                 worker: Worker, started: float, virtual_ms: float = 0.0) -> InvocationResult:
         message = f"RequestId: {request_id} Error: Task timed out after {float(config.timeout):.2f} seconds"
         lines.append(f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())}Z {request_id} Task timed out after {float(config.timeout):.2f} seconds")
         return self._finish(config, request_id, lines, worker, started,
-                            {"errorMessage": message, "errorType": "Sandbox.Timedout"}, 0.0)
+                            {"errorMessage": message, "errorType": "Sandbox.Timedout"}, 0.0,
+                            virtual_ms=virtual_ms)
 
     def _exited(self, config: FunctionConfig, request_id: str, lines: list[str], worker: Worker,
                 started: float, init_ms: float, status: str) -> InvocationResult:
@@ -449,8 +459,8 @@ class LambdaRuntime:
 
     def _finish(self, config: FunctionConfig, request_id: str, lines: list[str], worker: Worker,
                 started: float, error: dict[str, Any] | None, init_ms: float,
-                payload: bytes = b"null") -> InvocationResult:
-        duration = (time.perf_counter() - started) * 1000 - init_ms
+                payload: bytes = b"null", virtual_ms: float = 0.0) -> InvocationResult:
+        duration = (time.perf_counter() - started) * 1000 - init_ms + virtual_ms
         duration = max(duration, 0.01)
         lines.insert(0, f"START RequestId: {request_id} Version: {config.version}")
         lines.append(f"END RequestId: {request_id}")
@@ -464,5 +474,6 @@ class LambdaRuntime:
         self.log_sink(f"/aws/lambda/{config.name}", worker.stream_name, [(now_ms, line) for line in lines])
         logs = "\n".join(lines) + "\n"
         if error is not None:
-            return InvocationResult(json.dumps(error).encode(), "Unhandled", logs, duration, request_id)
-        return InvocationResult(payload, None, logs, duration, request_id)
+            return InvocationResult(json.dumps(error).encode(), "Unhandled", logs, duration, request_id,
+                                    virtual_ms)
+        return InvocationResult(payload, None, logs, duration, request_id, virtual_ms)

@@ -8,6 +8,15 @@
   function's event invoke configuration, default 2), events older than
   ``MaximumEventAgeInSeconds`` are dropped, and what still fails goes to the on-failure
   destination or the function's dead-letter queue, with the record shapes AWS documents.
+* Concurrency (:mod:`eventlab.sandbox.awslambda.concurrency`): an invocation that finds
+  no concurrency left is throttled.  Synchronous ``Invoke`` answers 429
+  ``TooManyRequestsException`` with AWS's ``Reason``; an asynchronous event goes back to
+  the queue and is tried again after 1, 2, 4... seconds (at most 5 minutes apart) until
+  it is ``MaximumEventAgeInSeconds`` old, then to the on-failure destination or the
+  dead-letter queue; with reserved concurrency 0 it goes there at once, without retries
+  (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+  ``PutFunctionConcurrency`` refuses a reservation that would leave less than 100
+  unreserved.
 * moto's own trigger code (which invokes once per SQS message inside ``SendMessage``
   and once per Kinesis record) is switched off: the event source mappings in
   :mod:`eventlab.sandbox.awslambda.esm.sqs` and :mod:`eventlab.sandbox.awslambda.esm.kinesis` poll instead.
@@ -22,13 +31,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.core.exceptions import JsonRESTError
+
 from eventlab.errors import FunctionNotFound
+from eventlab.sandbox.awslambda.concurrency import Concurrency, Throttled, reserved_concurrency
 from eventlab.sandbox.awslambda.runtime import FunctionConfig, InvocationResult, LambdaRuntime
 from eventlab.sandbox.core.pump import DueQueue
 
 LAMBDA_MODELS = "moto.awslambda.models"
 ASYNC_RETRY_DELAYS = (60.0, 120.0)  # seconds before the first and the second retry
 DEFAULT_MAX_EVENT_AGE = 21600
+THROTTLE_RETRY_MAX = 300.0   # throttled async events: 1 s, 2 s, 4 s... at most 5 minutes apart
 
 
 @dataclass
@@ -38,6 +51,7 @@ class AsyncInvocation:
     request_id: str
     first_seen: float
     attempts: int = 0
+    throttles: int = 0
 
 
 class LambdaService:
@@ -58,6 +72,8 @@ class LambdaService:
         self._queue: DueQueue[AsyncInvocation] = DueQueue(sandbox.clock)
         self._log_lock = threading.Lock()
         self.invocation_log: list[dict[str, Any]] = []
+        self.throttle_log: list[dict[str, Any]] = []
+        self.concurrency = Concurrency(sandbox)
 
     # -- installation --------------------------------------------------------------
     def install(self, patches: Any) -> None:
@@ -78,7 +94,10 @@ class LambdaService:
             if invocation_type == "Event":
                 response_headers["x-amz-request-id"] = service.invoke_async(fn.function_arn, event)
                 return b""
-            result = service.invoke(fn, event)
+            try:
+                result = service.invoke(fn, event)
+            except Throttled as exc:
+                raise TooManyRequests(exc.reason) from None
             if result.function_error:
                 response_headers["x-amz-function-error"] = result.function_error
             response_headers["x-amz-log-result"] = result.log_result
@@ -88,6 +107,24 @@ class LambdaService:
 
         patches.replace(LambdaFunction, "invoke", invoke,
                         "Lambda code really runs, in warm Python processes (no Docker)")
+
+        def make_put_concurrency(original: Any) -> Any:
+            def put_function_concurrency(backend: Any, function_name: str, reserved: str) -> Any:
+                from moto.awslambda.exceptions import InvalidParameterValueException
+
+                fn = backend.get_function(function_name)
+                pool = service.concurrency.unreserved_pool(backend, excluding=fn.function_name,
+                                                           extra=int(reserved))
+                minimum = service.sandbox.quotas["lambda.unreserved-minimum"]
+                if pool < minimum:
+                    raise InvalidParameterValueException(
+                        "Specified ReservedConcurrentExecutions for function decreases account's "
+                        f"UnreservedConcurrentExecution below its minimum value of [{int(minimum)}].")
+                return original(backend, function_name, reserved)
+            return put_function_concurrency
+
+        patches.wrap(LambdaBackend, "put_function_concurrency", make_put_concurrency,
+                     "a reservation may not leave less than 100 unreserved (the sandbox's quota)")
 
         def make_create_esm(original: Any) -> Any:
             def create_event_source_mapping(backend: Any, spec: dict[str, Any]) -> Any:
@@ -156,7 +193,18 @@ class LambdaService:
             raise FunctionNotFound(name_or_arn) from None
 
     def invoke(self, fn: Any, event: Any) -> InvocationResult:
-        """Run one synchronous invocation of a moto function object."""
+        """Run one synchronous invocation of a moto function object.
+
+        Raises :class:`Throttled` (and runs nothing) when the function has no concurrency
+        left at this moment of virtual time."""
+        region = fn.function_arn.split(":")[3]
+        backend = self.sandbox.backend("lambda", region)
+        started = self.sandbox.clock.time()
+        reason = self.concurrency.throttle_reason(fn, backend, started)
+        if reason is not None:
+            self.throttle_log.append({"function": fn.function_name, "time": started,
+                                      "reason": reason, "region": region})
+            raise Throttled(fn.function_name, reason)
         config = FunctionConfig(
             name=fn.function_name, arn=fn.function_arn, handler=fn.handler or "",
             runtime=fn.run_time or "", timeout=float(fn.timeout or 3), memory=int(fn.memory_size or 128),
@@ -169,7 +217,14 @@ class LambdaService:
                 f"{config.name} has no zip code the sandbox can run (image functions and empty "
                 "code are not supported).", str(uuid.uuid4()))
         result = self.runtime.invoke(config, code, event)
+        ended = self.sandbox.clock.time() + result.virtual_ms / 1000.0
+        self.concurrency.hold(fn, backend, started, ended)
+        result.ended = ended
+        concurrent = self.concurrency.in_flight(backend, started, fn.function_arn)
+        account_concurrent = self.concurrency.in_flight(backend, started)
         self.invocation_log.append({
+            "concurrent": max(1, concurrent), "account_concurrent": max(1, account_concurrent),
+            "region": region,
             "function": fn.function_name, "event": event, "ok": result.ok,
             "time": self.sandbox.clock.time(), "request_id": result.request_id,
             "error": result.error(), "duration_ms": result.duration_ms})
@@ -200,8 +255,12 @@ class LambdaService:
         config = _event_invoke_config(fn)
         max_retries = int(config.get("MaximumRetryAttempts", 2))
         max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE))
+        try:
+            result = self.invoke(fn, item.event)
+        except Throttled as exc:
+            self._throttled_async(fn, config, item, exc, max_age)
+            return
         item.attempts += 1
-        result = self.invoke(fn, item.event)
         now = self.sandbox.clock.time()
         if result.ok:
             self._destination(fn, config, "OnSuccess", item, result, "Success")
@@ -218,8 +277,27 @@ class LambdaService:
         if not self._destination(fn, config, "OnFailure", item, result, condition):
             self._dead_letter(fn, item, result)
 
+    def _throttled_async(self, fn: Any, config: dict[str, Any], item: AsyncInvocation,
+                         exc: Throttled, max_age: float) -> None:
+        """Back to the queue with exponential back-off; past the event age (or at once,
+        with reserved concurrency 0) to the on-failure destination or dead-letter queue."""
+        item.throttles += 1
+        now = self.sandbox.clock.time()
+        if reserved_concurrency(fn) != 0:
+            when = now + min(THROTTLE_RETRY_MAX, 2.0 ** (item.throttles - 1))
+            if when - item.first_seen <= max_age:
+                self._schedule(when, item)
+                return
+        result = InvocationResult(json.dumps({"errorMessage": "Rate Exceeded.",
+                                              "errorType": "TooManyRequestsException",
+                                              "Reason": exc.reason}).encode(),
+                                  None, "", 0.0, item.request_id)
+        condition = "EventAgeExceeded" if reserved_concurrency(fn) != 0 else "RetriesExhausted"
+        if not self._destination(fn, config, "OnFailure", item, result, condition, status=429):
+            self._dead_letter(fn, item, result, status=429)
+
     def _destination(self, fn: Any, config: dict[str, Any], which: str, item: AsyncInvocation,
-                     result: InvocationResult, condition: str) -> bool:
+                     result: InvocationResult, condition: str, status: int = 200) -> bool:
         target = ((config.get("DestinationConfig") or {}).get(which) or {}).get("Destination")
         if not target:
             return False
@@ -234,7 +312,7 @@ class LambdaService:
             "requestContext": {"requestId": item.request_id, "functionArn": f"{fn.function_arn}:$LATEST",
                                "condition": condition, "approximateInvokeCount": item.attempts},
             "requestPayload": item.event,
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+            "responseContext": {"statusCode": status, "executedVersion": "$LATEST"},
             "responsePayload": response,
         }
         if result.function_error:
@@ -243,14 +321,15 @@ class LambdaService:
                        source="lambda", detail_type=f"Lambda Function Invocation Result - {'Success' if which == 'OnSuccess' else 'Failure'}")
         return True
 
-    def _dead_letter(self, fn: Any, item: AsyncInvocation, result: InvocationResult) -> None:
+    def _dead_letter(self, fn: Any, item: AsyncInvocation, result: InvocationResult,
+                     status: int = 200) -> None:
         target = getattr(fn, "eventlab_dead_letter", None)
         if not target:
             return
         error = result.error() or {}
         attributes = {
             "RequestID": {"DataType": "String", "StringValue": item.request_id},
-            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorCode": {"DataType": "Number", "StringValue": str(status)},
             "ErrorMessage": {"DataType": "String", "StringValue": str(error.get("errorMessage", ""))[:1000]},
         }
         deliver_to_arn(self.sandbox, target, json.dumps(item.event), attributes=attributes)
@@ -333,3 +412,15 @@ def deliver_to_arn(sandbox: Any, arn: str, body: str, *, attributes: dict[str, A
             "EventBusName": arn}])
     else:
         raise ValueError(f"cannot deliver to {arn}: unsupported destination service {service!r}")
+
+
+
+class TooManyRequests(JsonRESTError):
+    """429 ``TooManyRequestsException`` with the ``Reason`` and ``Type`` AWS sends."""
+
+    code = 429
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+        self.description = json.dumps({"Reason": reason, "Type": "User", "message": "Rate Exceeded.",
+                                       "__type": "TooManyRequestsException"})

@@ -29,6 +29,7 @@ from eventlab.net import is_loopback
 from eventlab.vtime import OffsetClock, install_process_wide
 
 _HEADER = struct.Struct(">I")
+_real_sleep = time.sleep   # the worker's own waits stay real; the handler's become virtual
 
 
 def read_message(fd: int) -> dict | None:
@@ -129,10 +130,46 @@ class LambdaContext:
         self.log_stream_name = ctx["log_stream_name"]
         self.identity = None
         self.client_context = None
-        self._deadline = ctx["deadline"]
+        self._deadline = ctx.get("virtual_deadline", ctx["deadline"])
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.time()) * 1000))
+
+
+class _TimedOut(BaseException):
+    """The handler slept past its function's Timeout (a BaseException: ``except Exception``
+    in the handler does not swallow it)."""
+
+
+class VirtualSleep:
+    """``time.sleep`` inside a Lambda environment: it costs virtual time, not real time.
+
+    The environment's clock moves forward by the time slept (so ``time.time()``, logs and
+    ``get_remaining_time_in_millis`` see it), the invocation's duration counts it (the
+    sandbox holds the function's concurrency that long, and REPORT bills it), and a sleep
+    that would pass the invocation's deadline ends the invocation as timed out, at the
+    deadline.  A handler can model a slow backend honestly with no real waiting."""
+
+    def __init__(self, clock: OffsetClock) -> None:
+        self.clock = clock
+        self.slept = 0.0
+        self.deadline: float | None = None
+
+    def begin(self, deadline: float | None) -> None:
+        self.slept = 0.0
+        self.deadline = deadline
+
+    def __call__(self, seconds: float) -> None:
+        seconds = float(seconds)
+        if seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        if self.deadline is not None and self.clock.time() + seconds > self.deadline:
+            gap = max(0.0, self.deadline - self.clock.time())
+            self.clock.offset += gap
+            self.slept += gap
+            raise _TimedOut()
+        self.clock.offset += seconds
+        self.slept += seconds
 
 
 def _stack(tb: object) -> list[str]:
@@ -186,7 +223,7 @@ def _exit_when_orphaned(parent: int) -> None:
     even in the middle of a handler (it runs in its own process group, so no signal to
     the sandbox's group reaches it).  An idle environment already exits on the closed pipe."""
     while os.getppid() == parent:
-        time.sleep(0.5)
+        _real_sleep(0.5)
     os._exit(0)
 
 
@@ -215,6 +252,8 @@ def main() -> None:
     # offset now, then as each invocation brings it
     clock = OffsetClock(float(os.environ.get("EVENTLAB_CLOCK_OFFSET") or 0.0))
     install_process_wide(clock)
+    sleep = VirtualSleep(clock)
+    time.sleep = sleep
     if os.environ.get("EVENTLAB_GUARD"):   # under eventlab grade: the handler is fenced in too
         from eventlab.guard import install_from_env
 
@@ -241,6 +280,7 @@ def main() -> None:
             break
         ctx = request["context"]
         clock.offset = float(ctx.get("clock_offset", clock.offset))
+        sleep.begin(ctx.get("virtual_deadline"))
         log_handler.request_id = ctx["aws_request_id"]
         reply: dict
         if init_error is not None:
@@ -255,6 +295,8 @@ def main() -> None:
                     reply = {"error": {"errorMessage": f"Unable to marshal response: {exc}",
                                        "errorType": "Runtime.MarshalError",
                                        "requestId": ctx["aws_request_id"], "stackTrace": []}}
+            except _TimedOut:
+                reply = {"timeout": True}
             except Exception as exc:
                 tb = exc.__traceback__
                 tb = tb.tb_next if tb is not None and tb.tb_next is not None else tb
@@ -262,6 +304,7 @@ def main() -> None:
                                    "requestId": ctx["aws_request_id"], "stackTrace": _stack(tb)}}
                 print(f"[ERROR] {type(exc).__name__}: {exc}\nTraceback (most recent call last):\n"
                       + "".join(_stack(tb)), end="", file=capture)
+        reply["virtual_ms"] = sleep.slept * 1000.0
         reply["logs"] = capture.take()
         reply["peak_mb"] = _peak_mb()
         write_message(write_fd, reply)

@@ -16,9 +16,11 @@ names, dimensions and units:
 * ``AWS/SNS`` (``TopicName``): ``NumberOfMessagesPublished``,
   ``NumberOfNotificationsDelivered``, ``NumberOfNotificationsFailed``,
   ``NumberOfNotificationsFilteredOut``, ``PublishSize`` (Bytes).
-* ``AWS/Lambda`` (``FunctionName``): ``Invocations``, ``Errors``, ``Throttles`` (always 0:
-  the sandbox never throttles), ``Duration`` (Milliseconds, real run time of the handler),
-  read from the Lambda service's ``invocation_log``; ``IteratorAge`` (Milliseconds) for
+* ``AWS/Lambda`` (``FunctionName``): ``Invocations``, ``Errors``, ``Duration``
+  (Milliseconds: the handler's run time plus the virtual time it slept),
+  ``ConcurrentExecutions`` (per function and for the account, no dimension; read its
+  Maximum), read from the Lambda service's ``invocation_log``; ``Throttles`` from its
+  ``throttle_log`` (an invocation refused for want of concurrency: not an invocation); ``IteratorAge`` (Milliseconds) for
   Kinesis mappings: from when the batch's last record arrived to when it was handed over.
 * ``AWS/Kinesis`` (``StreamName``): ``IncomingRecords``/``IncomingBytes`` stay moto's own;
   ``GetRecords.IteratorAgeMilliseconds`` from ``GetRecords`` calls and mapping batches.
@@ -82,6 +84,7 @@ class MetricsService:
         self._series: dict[tuple[str, str, str, Dims], dict[int, Any]] = {}
         self._user: dict[tuple[str, str, str, Dims], dict[int, list[float]]] = {}
         self._lambda_seen = 0
+        self._throttles_seen = 0
         self._kinesis_seen = 0
         self._regions: set[str] = {sandbox.region}
         self._armed = False
@@ -350,6 +353,15 @@ class MetricsService:
         log = self._lambda.invocation_log
         if self._lambda_seen > len(log):  # the log was cleared: what is there now is new
             self._lambda_seen = 0
+        throttles = self._lambda.throttle_log
+        if self._throttles_seen > len(throttles):
+            self._throttles_seen = 0
+        while self._throttles_seen < len(throttles):
+            entry = throttles[self._throttles_seen]
+            self._throttles_seen += 1
+            self.emit(entry["region"], "AWS/Lambda", "Throttles", (("FunctionName", entry["function"]),),
+                      1.0, "Count", entry["time"])
+            self.emit(entry["region"], "AWS/Lambda", "Throttles", (), 1.0, "Count", entry["time"])
         while self._lambda_seen < len(log):
             entry = log[self._lambda_seen]
             self._lambda_seen += 1
@@ -361,6 +373,11 @@ class MetricsService:
             if entry.get("duration_ms") is not None:
                 self.emit(region, "AWS/Lambda", "Duration", dims, float(entry["duration_ms"]),
                           "Milliseconds", when)
+            if entry.get("concurrent") is not None:
+                self.emit(region, "AWS/Lambda", "ConcurrentExecutions", dims,
+                          float(entry["concurrent"]), "Count", when)
+                self.emit(region, "AWS/Lambda", "ConcurrentExecutions", (),
+                          float(entry["account_concurrent"]), "Count", when)
         batches = self._kinesis.batches
         if self._kinesis_seen > len(batches):
             self._kinesis_seen = 0
