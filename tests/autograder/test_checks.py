@@ -31,6 +31,17 @@ def test_a_check_passes_fails_or_reports_a_crash_as_a_failure() -> None:
     assert not crash.ok and "could not run: ZeroDivisionError" in crash.message
 
 
+def test_a_failure_can_carry_a_hint_for_what_was_found() -> None:
+    """A learner who did too much (raw delivery on every queue) must not be told to turn
+    it on: the check names what it found and gives the hint for that case."""
+    def too_much(sb):
+        raise CheckFailed("raw delivery is on for thumbnails", hint="turn it off for thumbnails.")
+
+    result = run_check(_check(too_much), None)
+    assert result.message == "it is missing. Found: raw delivery is on for thumbnails"
+    assert result.hint == "turn it off for thumbnails."
+
+
 def test_a_check_never_writes_to_stderr(capsys) -> None:
     """nbgrader gives a test cell 0 when it prints anything on stderr."""
     import sys
