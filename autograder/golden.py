@@ -152,6 +152,16 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
         M("no-target-dlq", "lab03-dlq",
           [(',\n    "DeadLetterConfig": {"Arn": dlq_arn}}])', "}])")],
           {"dlq-config", "dlq-probe"}, "no DeadLetterConfig pointing to payment-dlq"),
+        # the last five minutes: the clock has moved on since the last order, so nothing
+        M("replay-window-covers-nothing", "lab03-replay",
+          [("EventStartTime=LAB_START,", "EventStartTime=sb.clock.now() - timedelta(minutes=5),")],
+          {"replay"}, "so it replayed nothing"),
+        # correct alternatives
+        M("own-name-for-the-dlq-url", "lab03-dlq",
+          [("dlq_url", "payment_dlq_url")], set(), ""),
+        M("replay-of-the-whole-day", "lab03-replay",
+          [("EventStartTime=LAB_START,", "EventStartTime=LAB_START - timedelta(days=1),")],
+          set(), ""),
     ],
 }
 

@@ -1,7 +1,7 @@
 """What a lab notebook imports: one call to start its sandbox, one per check cell.
 
     from autograder.lab import start, check, hidden
-    sb = start("lab01")                 # a fresh sandbox; zip_code and ROLE_ARN in the notebook
+    sb = start("lab01")                 # a fresh sandbox; zip_code, ROLE_ARN, LAB_START in the notebook
     ...
     result = check("subscriptions")     # checklist + architecture picture; returns a Report
     result.score                        # the cell's value: nbgrader's partial credit
@@ -43,6 +43,7 @@ class Session:
     sandbox: Any
     traffic: Traffic
     role_arn: str
+    started: float = 0.0   # virtual epoch seconds when the lab started (LAB_START)
 
 
 _session: Session | None = None
@@ -81,8 +82,10 @@ def start(lab: str) -> Any:
         lab_module_name(lab)   # an unknown lab fails here, as it does in JupyterLab
         info = remote.call("/_eventlab/lab/start", {"lab": lab})
         sandbox = remote.RemoteSandbox(info)
-        _session = Session(lab, None, sandbox, None, info["role_arn"])
-        _install_names({"zip_code": zip_code, "ROLE_ARN": info["role_arn"]})
+        started = float(info.get("lab_start") or sandbox.clock.time())
+        _session = Session(lab, None, sandbox, None, info["role_arn"], started)
+        _install_names({"zip_code": zip_code, "ROLE_ARN": info["role_arn"],
+                        "LAB_START": lab_start(started)})
         return sandbox
     from eventlab.sandbox import Sandbox
 
@@ -92,8 +95,17 @@ def start(lab: str) -> Any:
         current.stop()
     sandbox = Sandbox().start()
     open_session(lab, sandbox)
-    _install_names({"zip_code": zip_code, "ROLE_ARN": session().role_arn})
+    _install_names({"zip_code": zip_code, "ROLE_ARN": session().role_arn,
+                    "LAB_START": lab_start(session().started)})
     return sandbox
+
+
+def lab_start(epoch: float) -> Any:
+    """``LAB_START``: when the lab's sandbox started, as an aware UTC datetime.  Recorded
+    once, so a check that moves the clock later does not move it."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def open_session(lab: str, sandbox: Any) -> Session:
@@ -106,7 +118,7 @@ def open_session(lab: str, sandbox: Any) -> Session:
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
             "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    _session = Session(lab, module, sandbox, traffic, role)
+    _session = Session(lab, module, sandbox, traffic, role, sandbox.clock.time())
     return _session
 
 
