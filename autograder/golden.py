@@ -195,6 +195,12 @@ _LAB02 = [
     M("lag-alarm-on-average", "lab02-metrics",
       [('Statistic="Maximum", Period=60', 'Statistic="Average", Period=60')],
       {"lag-alarm"}, "use Maximum"),
+    # Lambda's role: AWS would refuse to let Firehose assume it
+    M("firehose-with-lambda-role", "lab02-firehose",
+      [('"KinesisStreamARN": stream_arn, "RoleARN": FIREHOSE_ROLE_ARN}',
+        '"KinesisStreamARN": stream_arn, "RoleARN": ROLE_ARN}'),
+       ('"RoleARN": FIREHOSE_ROLE_ARN,', '"RoleARN": ROLE_ARN,')],
+      {"firehose-source"}, "can be assumed only by lambda.amazonaws.com, not firehose.amazonaws.com"),
 ]
 
 WRONG_ORDER = '''\
@@ -296,6 +302,9 @@ _LAB05 = [
       [('MetricName="ApproximateNumberOfMessagesVisible",\n    Dimensions=[{"Name": "QueueName", "Value": "orders-dlq"}]',
         'MetricName="ApproximateAgeOfOldestMessage",\n    Dimensions=[{"Name": "QueueName", "Value": "orders-dlq"}]')],
       {"alarm"}, "ApproximateAgeOfOldestMessage"),
+    M("integration-with-lambda-role", "lab05-api",
+      [("credentials=APIGATEWAY_ROLE_ARN,", "credentials=ROLE_ARN,")],
+      {"api"}, "can be assumed only by lambda.amazonaws.com, not apigateway.amazonaws.com"),
     # a correct variant: the action/SendMessage URI with QueueUrl as a request parameter
     M("action-uri-variant", "lab05-api",
       [('uri=f"arn:aws:apigateway:{REGION}:sqs:path/{ACCOUNT}/orders-queue",',

@@ -57,7 +57,8 @@ class LabHost:
         sb = self.sandbox
         return {"region": sb.region, "account_id": sb.account_id, "endpoint_url": sb.endpoint_url,
                 "role_arn": self.session.role_arn if self.session else "",
-                "lab_start": self.session.started if self.session else None}
+                "lab_start": self.session.started if self.session else None,
+                "roles": self.session.roles if self.session else {}}
 
     def _check(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         self._need_start()

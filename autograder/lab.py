@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from autograder.checks import Check, Report, Result, run_check
@@ -44,6 +44,7 @@ class Session:
     traffic: Traffic
     role_arn: str
     started: float = 0.0   # virtual epoch seconds when the lab started (LAB_START)
+    roles: dict[str, str] = field(default_factory=dict)   # notebook name -> service role ARN
 
 
 _session: Session | None = None
@@ -83,9 +84,10 @@ def start(lab: str) -> Any:
         info = remote.call("/_eventlab/lab/start", {"lab": lab})
         sandbox = remote.RemoteSandbox(info)
         started = float(info.get("lab_start") or sandbox.clock.time())
-        _session = Session(lab, None, sandbox, None, info["role_arn"], started)
+        roles = dict(info.get("roles") or {})
+        _session = Session(lab, None, sandbox, None, info["role_arn"], started, roles)
         _install_names({"zip_code": zip_code, "ROLE_ARN": info["role_arn"],
-                        "LAB_START": lab_start(started)})
+                        "LAB_START": lab_start(started), **roles})
         return sandbox
     from eventlab.sandbox import Sandbox
 
@@ -96,7 +98,7 @@ def start(lab: str) -> Any:
     sandbox = Sandbox().start()
     open_session(lab, sandbox)
     _install_names({"zip_code": zip_code, "ROLE_ARN": session().role_arn,
-                    "LAB_START": lab_start(session().started)})
+                    "LAB_START": lab_start(session().started), **session().roles})
     return sandbox
 
 
@@ -109,17 +111,40 @@ def lab_start(epoch: float) -> Any:
 
 
 def open_session(lab: str, sandbox: Any) -> Session:
-    """The lab's session on a started sandbox: traffic counting and the lab's IAM role."""
+    """The lab's session on a started sandbox: traffic counting, the lab's Lambda role
+    (``ROLE_ARN``) and the service roles its module lists in ``ROLES``."""
     global _session
     module = lab_module(lab)
     traffic = Traffic(sandbox).install()
-    role = sandbox.client("iam").create_role(
-        RoleName=ROLE_NAME,
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    _session = Session(lab, module, sandbox, traffic, role, sandbox.clock.time())
+    role = _create_role(sandbox, ROLE_NAME, "lambda.amazonaws.com")
+    roles = {name: _create_role(sandbox, spec.role_name, spec.service,
+                                spec.policy(sandbox.region, sandbox.account_id))
+             for name, spec in getattr(module, "ROLES", {}).items()}
+    _session = Session(lab, module, sandbox, traffic, role, sandbox.clock.time(), roles)
     return _session
+
+
+@dataclass(frozen=True)
+class ServiceRole:
+    """A role a lab hands to a service (Firehose, API Gateway): only ``service`` may
+    assume it, and ``policy(region, account)`` is the permission policy the step needs."""
+
+    role_name: str
+    service: str
+    policy: Any
+
+
+def _create_role(sandbox: Any, name: str, service: str,
+                 policy: dict[str, Any] | None = None) -> str:
+    iam = sandbox.client("iam")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": service},
+            "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    if policy:
+        iam.put_role_policy(RoleName=name, PolicyName=f"{name}-permissions",
+                            PolicyDocument=json.dumps(policy))
+    return arn
 
 
 def stop() -> None:

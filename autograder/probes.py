@@ -79,6 +79,29 @@ def log_text(sb: Any, function_name: str) -> str:
     return "\n".join(e.message for stream in group.streams.values() for e in stream.events)
 
 
+def trust_problem(sb: Any, role_arn: str | None, service: str) -> str | None:
+    """None when ``service`` (``firehose.amazonaws.com``...) may assume the role, else what
+    was found: the role's trust policy is what AWS checks before the service can use it."""
+    if not role_arn:
+        return f"no role is given (it must be one that {service} may assume)"
+    name = str(role_arn).split("/")[-1]
+    try:
+        doc = sb.client("iam").get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    except Exception:
+        return f"the role {role_arn} does not exist"
+    trusted = []
+    for st in statements(doc):
+        actions = {str(a).lower() for a in as_list(st.get("Action"))}
+        principal = st.get("Principal")
+        if st.get("Effect") == "Allow" and actions & {"sts:assumerole", "sts:*"} \
+                and isinstance(principal, dict):
+            trusted += [str(p) for p in as_list(principal.get("Service"))]
+    if service in trusted:
+        return None
+    return (f"the role {name} can be assumed only by {', '.join(trusted) or 'nobody'}, "
+            f"not {service}")
+
+
 def last_error(sb: Any, function_name: str, marker: str) -> str | None:
     """The error of the latest failed invocation of a function whose event mentions
     ``marker`` (a probe id), as its runtime reported it (``KeyError: 'video_id'``)."""

@@ -103,6 +103,34 @@ def test_start_gives_a_sandbox_a_role_and_zip_code(lab_sandbox) -> None:
         lab.check("nope")
 
 
+def test_each_service_gets_a_role_only_it_may_assume_and_lab_start_stays_put() -> None:
+    """Lab 2 hands Firehose FIREHOSE_ROLE_ARN, lab 5 API Gateway APIGATEWAY_ROLE_ARN:
+    each trusted by its own service principal only; LAB_START does not move with the clock."""
+    import builtins
+
+    from autograder.probes import trust_problem
+
+    try:
+        for name, lab_name, service in [("FIREHOSE_ROLE_ARN", "lab02", "firehose.amazonaws.com"),
+                                        ("APIGATEWAY_ROLE_ARN", "lab05", "apigateway.amazonaws.com")]:
+            sb = lab.start(lab_name)
+            arn = getattr(builtins, name)
+            assert trust_problem(sb, arn, service) is None
+            assert trust_problem(sb, arn, "lambda.amazonaws.com") is not None
+            assert trust_problem(sb, builtins.ROLE_ARN, service) == (
+                f"the role eventlab-lab-role can be assumed only by lambda.amazonaws.com, "
+                f"not {service}")
+            policy = sb.client("iam").get_role_policy(RoleName=arn.split("/")[-1],
+                                                      PolicyName=arn.split("/")[-1] + "-permissions")
+            assert policy["PolicyDocument"]["Statement"]
+            started = builtins.LAB_START
+            assert abs(started.timestamp() - sb.clock.time()) < 5
+            sb.clock.advance(hours=3)
+            assert builtins.LAB_START == started
+    finally:
+        lab.stop()
+
+
 def test_the_picture_draws_resources_and_counts_deliveries(lab_sandbox) -> None:
     sb = lab_sandbox
     sns, sqs = sb.client("sns"), sb.client("sqs")
