@@ -45,6 +45,10 @@ class Session:
     role_arn: str
     started: float = 0.0   # virtual epoch seconds when the lab started (LAB_START)
     roles: dict[str, str] = field(default_factory=dict)   # notebook name -> service role ARN
+    # [step, visible points, hidden points] in the lab's order, and each checked step's score
+    steps: list[list[Any]] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    folder: str = ""       # the lab's notebook folder (lab01_fanout)
 
 
 _session: Session | None = None
@@ -85,7 +89,8 @@ def start(lab: str) -> Any:
         sandbox = remote.RemoteSandbox(info)
         started = float(info.get("lab_start") or sandbox.clock.time())
         roles = dict(info.get("roles") or {})
-        _session = Session(lab, None, sandbox, None, info["role_arn"], started, roles)
+        _session = Session(lab, None, sandbox, None, info["role_arn"], started, roles,
+                           list(info.get("steps") or []), folder=str(info.get("folder") or lab))
         _install_names({"zip_code": zip_code, "ROLE_ARN": info["role_arn"],
                         "LAB_START": lab_start(started), **roles})
         return sandbox
@@ -120,8 +125,20 @@ def open_session(lab: str, sandbox: Any) -> Session:
     roles = {name: _create_role(sandbox, spec.role_name, spec.service,
                                 spec.policy(sandbox.region, sandbox.account_id))
              for name, spec in getattr(module, "ROLES", {}).items()}
-    _session = Session(lab, module, sandbox, traffic, role, sandbox.clock.time(), roles)
+    from autograder.batch import LABS_FOLDERS
+
+    _session = Session(lab, module, sandbox, traffic, role, sandbox.clock.time(), roles,
+                       step_points(module.CHECKS), folder=LABS_FOLDERS.get(lab, lab))
     return _session
+
+
+def step_points(checks: list[Check]) -> list[list[Any]]:
+    """[step, visible points, hidden points] for each step, in the order of the checks."""
+    out: dict[str, list[Any]] = {}
+    for c in checks:
+        row = out.setdefault(c.step, [c.step, 0.0, 0.0])
+        row[2 if c.hidden else 1] += float(c.points)
+    return list(out.values())
 
 
 @dataclass(frozen=True)
@@ -203,10 +220,46 @@ def check(step: str) -> Report:
 
     s = session()
     report = Report(s.lab, _run(step, hidden=False), title=f"step '{step}'")
+    if report.points:
+        s.scores[step] = report.score
     display.show(report)
     _show_architecture()
+    print(running_score())
     return report
 
+
+def running_score() -> str:
+    """One line: the points the checks shown so far gave, out of the lab's visible points."""
+    s = session()
+    visible = sum(v for _, v, _ in s.steps)
+    hidden_points = sum(h for _, _, h in s.steps)
+    line = (f"Running score: {sum(s.scores.values()):g} of {visible:g} points from the "
+            f"checks you can see ({len(s.scores)} of {sum(1 for _, v, _ in s.steps if v)} steps "
+            "checked)")
+    if hidden_points:
+        line += f"; hidden checks add up to {hidden_points:g} more when graded"
+    return line + "."
+
+
+def score() -> str:
+    """The lab's scorecard so far, step by step, and how to have it graded."""
+    s = session()
+    lines = [f"{s.lab}: your score so far"]
+    for step, visible, hidden_points in s.steps:
+        if not visible and not hidden_points:
+            continue
+        got = s.scores.get(step)
+        shown = "not checked yet" if got is None else f"{got:g}/{visible:g}"
+        extra = f" (+{hidden_points:g} hidden)" if hidden_points else ""
+        lines.append(f"  {step:<16} {shown}{extra}")
+    lines.append(running_score())
+    folder = s.folder or s.lab
+    lines.append(f"Save the notebook, then grade it as your instructor will (every cell run "
+                 f"again in a fresh sandbox, hidden checks included): "
+                 f"eventlab grade {s.lab} {folder}.ipynb")
+    text = "\n".join(lines)
+    print(text)
+    return text
 
 def hidden(step: str) -> list[Result]:
     """The step's hidden checks (nbgrader's hidden tests); add them to the step's report."""

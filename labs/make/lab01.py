@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labs.make.cells import check, given, md, notebook, solution
+from labs.make.cells import check, given, md, notebook, scorecard, solution
 
 NAME = "lab01_fanout"
 C = "../../../content"
@@ -255,6 +255,7 @@ def build():
         print([m["Body"] for m in got])
         """),
         check("lab01-check-fifo", "fifo", graded=False),
+        *scorecard("lab01"),
         md("lab01-quiz-md", f"""
         ## Check your understanding
 

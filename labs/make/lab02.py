@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labs.make.cells import check, given, md, notebook, solution
+from labs.make.cells import check, given, md, notebook, scorecard, solution
 
 NAME = "lab02_kinesis"
 C = "../../../content"
@@ -362,6 +362,7 @@ def build():
         cloudwatch.put_dashboard(DashboardName="telemetry", DashboardBody=json.dumps({"widgets": widgets}))
         """),
         check("lab02-check-metrics", "metrics"),
+        *scorecard("lab02"),
         md("lab02-quiz-md", f"""
         ## Check your understanding
 

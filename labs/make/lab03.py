@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labs.make.cells import check, given, md, notebook, solution
+from labs.make.cells import check, given, md, notebook, scorecard, solution
 
 NAME = "lab03_eventbridge"
 C = "../../../content"
@@ -223,6 +223,7 @@ def build():
         has no schema step. The event's shape is the `order(...)` helper above. See
         [Amazon EventBridge]({C}/events.md#amazon-eventbridge).
         """),
+        *scorecard("lab03"),
         md("lab03-quiz-md", f"""
         ## Check your understanding
 

@@ -3,7 +3,7 @@ labs/source/lab05_apigw_sqs)."""
 
 from __future__ import annotations
 
-from labs.make.cells import check, given, md, notebook, solution
+from labs.make.cells import check, given, md, notebook, scorecard, solution
 
 NAME = "lab05_apigw_sqs"
 C = "../../../content"
@@ -323,6 +323,7 @@ def build():
             print(json.loads(m["Body"])["Subject"])
         """),
         check("lab05-check-monitoring", "monitoring"),
+        *scorecard("lab05"),
         md("lab05-quiz-md", f"""
         ## Check your understanding
 

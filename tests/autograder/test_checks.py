@@ -131,6 +131,20 @@ def test_each_service_gets_a_role_only_it_may_assume_and_lab_start_stays_put() -
         lab.stop()
 
 
+def test_check_cells_keep_a_running_score_and_the_last_cell_says_how_to_be_graded(
+        lab_sandbox, capsys) -> None:
+    sns = lab_sandbox.client("sns")
+    sns.create_topic(Name="video-uploads")
+    lab.check("queues")      # the topic earns 1 of the step's 4 points
+    out = capsys.readouterr().out
+    assert "Running score: 1 of 22 points from the checks you can see (1 of 7 steps checked); " \
+           "hidden checks add up to 2 more when graded." in out
+    text = lab.score()
+    assert "  queues           1/4" in text
+    assert "  filters          not checked yet (+1 hidden)" in text
+    assert text.endswith("eventlab grade lab01 lab01_fanout.ipynb")
+
+
 def test_the_picture_draws_resources_and_counts_deliveries(lab_sandbox) -> None:
     sb = lab_sandbox
     sns, sqs = sb.client("sns"), sb.client("sqs")
