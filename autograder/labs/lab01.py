@@ -147,7 +147,22 @@ def check_queue_policy(sb: Any) -> None:
         elif not any(ok for ok, _ in verdicts):
             wrong.append(f"{name} has no policy statement allowing the topic to send")
     if wrong:
-        raise CheckFailed("; ".join(wrong))
+        raise CheckFailed("; ".join(wrong), hint=_policy_hint(wrong[0]))
+
+
+def _policy_hint(found: str) -> str | None:
+    """A hint for the first problem found (None: the check's general hint)."""
+    condition = "Condition {'ArnEquals': {'aws:SourceArn': topic_arn}}"
+    if "everyone ('*')" in found:
+        return (f"Principal '*' lets any account send unless a condition limits it: add {condition} "
+                "to that statement (or name the service, Principal {'Service': "
+                "'sns.amazonaws.com'}, with the same condition).")
+    if "condition is" in found:
+        return ("The condition names another topic or account: use the TopicArn that "
+                "create_topic(Name='video-uploads') returned.")
+    if "no aws:SourceArn" in found:
+        return (f"The SNS service principal alone lets every topic of every account send: add {condition}.")
+    return None
 
 
 def check_subscriptions(sb: Any) -> None:
