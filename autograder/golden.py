@@ -126,6 +126,13 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
             '        {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": '
             'f"arn:aws:iam::{topic_arn.split(\':\')[4]}:root"},\n'
             '         "Action": "SQS:*", "Resource": queue_arns[name]}]}')], set(), ""),
+        M("raw-delivery-set-after-subscribing", "lab01-subscriptions",
+          [('{"RawMessageDelivery": "true"} if name == "analytics" else {}', "{}"),
+           ('ReturnSubscriptionArn=True)["SubscriptionArn"]',
+            'ReturnSubscriptionArn=True)["SubscriptionArn"]\n'
+            'sns.set_subscription_attributes(SubscriptionArn=subscription_arns["analytics"],\n'
+            '                                AttributeName="RawMessageDelivery", AttributeValue="true")')],
+          set(), ""),
         M("poison-in-small-steps", "lab01-poison",
           [("for _ in range(4):\n    sb.clock.advance(seconds=181)",
             "for _ in range(60):\n    sb.clock.advance(seconds=10)")], set(), ""),
@@ -156,7 +163,24 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
         M("replay-window-covers-nothing", "lab03-replay",
           [("EventStartTime=LAB_START,", "EventStartTime=sb.clock.now() - timedelta(minutes=5),")],
           {"replay"}, "so it replayed nothing"),
+        M("archive-kept-forever", "lab03-archive",
+          [("RetentionDays=30,", "RetentionDays=0,")], {"archive"}, "keeps events forever"),
+        M("retry-for-a-day", "lab03-dlq",
+          [('"MaximumEventAgeInSeconds": 3600', '"MaximumEventAgeInSeconds": 86400')],
+          {"dlq-config"}, "MaximumEventAgeInSeconds is 86400 (expected 60-3600)"),
+        M("subject-without-the-order", "lab03-transform",
+          [('"subject": "Order <order> confirmed"', '"subject": "Order confirmed"')],
+          {"transformer"}, '"subject": "Order confirmed"'),
         # correct alternatives
+        M("inventory-by-wildcard", "lab03-rules",
+          [('{"orderId": [{"prefix": "ord-"}]}', '{"orderId": [{"wildcard": "ord-*"}]}')], set(), ""),
+        M("anything-but-a-string", "lab03-rules",
+          [('[{"anything-but": ["digital"]}]', '[{"anything-but": "digital"}]')], set(), ""),
+        M("transformer-other-names", "lab03-transform",
+          [('"InputPathsMap": {"order": "$.detail.orderId", "email": "$.detail.customer.email"}',
+            '"InputPathsMap": {"id": "$.detail.orderId", "to": "$.detail.customer.email"}'),
+           ('\'{"to": <email>, "subject": "Order <order> confirmed", "orderId": <order>}\'',
+            '\'{"to": <to>, "subject": "Order <id> confirmed", "orderId": <id>}\'')], set(), ""),
         M("own-name-for-the-dlq-url", "lab03-dlq",
           [("dlq_url", "payment_dlq_url")], set(), ""),
         M("replay-of-the-whole-day", "lab03-replay",
