@@ -19,6 +19,7 @@ Per lab:
 
     python -m autograder.golden write DIR [LAB...]     # DIR/<lab>/submitted/... + expected.json
     python -m autograder.golden check DIR/<lab> RESULTS.json   # an eventlab grade --json run
+    python -m autograder.golden audit [LAB...]         # per check: broken variants, alternatives
 """
 
 from __future__ import annotations
@@ -99,6 +100,13 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
         M("max-receive-5", "lab01-dlq",
           [('"maxReceiveCount": "3"', '"maxReceiveCount": "5"')],
           {"dlq", "poison"}, "maxReceiveCount 5 (expected 3)"),
+        M("zero-length-uploads-transcoded", "lab01-filters",
+          [('"duration_s": [{"numeric": [">", 0]}]', '"duration_s": [{"numeric": [">=", 0]}]')],
+          {"filter-edges"}, "an upload of duration 0 s was delivered to transcoding"),
+        M("batches-of-twenty", "lab01-consumers",
+          [("FunctionName=fn, BatchSize=10)",
+            "FunctionName=fn, BatchSize=20,\n                                            MaximumBatchingWindowInSeconds=1)")],
+          {"mappings"}, "has BatchSize 20 (use at most 10)"),
         M("handler-ignores-envelope", "lab01-handler",
           [('        if "Message" in body and "TopicArn" in body:  # the SNS envelope\n'
             '            body = json.loads(body["Message"])\n', "")],
@@ -132,6 +140,10 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
             'ReturnSubscriptionArn=True)["SubscriptionArn"]\n'
             'sns.set_subscription_attributes(SubscriptionArn=subscription_arns["analytics"],\n'
             '                                AttributeName="RawMessageDelivery", AttributeValue="true")')],
+          set(), ""),
+        M("batching-window", "lab01-consumers",
+          [("FunctionName=fn, BatchSize=10)",
+            "FunctionName=fn, BatchSize=10,\n                                            MaximumBatchingWindowInSeconds=5)")],
           set(), ""),
         M("poison-in-small-steps", "lab01-poison",
           [("for _ in range(4):\n    sb.clock.advance(seconds=181)",
@@ -622,8 +634,30 @@ def compare(expected: dict[str, dict[str, Any]], outcomes: list[dict[str, Any]])
     return problems
 
 
+def audit(lab: str) -> str:
+    """The mutation audit's table for ``lab``: for each graded check, the broken variants
+    that must fail it (tests/labs/test_grading.py proves both graders catch them), and the
+    correct alternatives every check must accept."""
+    from autograder.lab import checks_of
+
+    alternatives = [m.name for m in MUTATIONS[lab] if not m.fails]
+    rows = [f"{lab}: {len(MUTATIONS[lab]) - len(alternatives)} broken variants, "
+            f"{len(alternatives)} correct alternatives ({', '.join(alternatives) or 'none'})",
+            f"{'check':<22} {'points':>6}  broken variants that lose it"]
+    for c in checks_of(lab):
+        if not c.points:
+            continue
+        caught = [m.name for m in MUTATIONS[lab] if c.id in m.fails]
+        rows.append(f"{c.id:<22} {c.points:>6g}  {', '.join(caught) or 'NONE YET'}")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["audit"]:
+        for lab in argv[1:] or list(LABS_FOLDERS):
+            print(audit(lab) + "\n")
+        return 0
     if len(argv) >= 2 and argv[0] == "write":
         root = Path(argv[1])
         for lab in argv[2:] or list(LABS_FOLDERS):
