@@ -164,8 +164,8 @@ def check_transformer(sb: Any) -> None:
     if not got:
         raise CheckFailed("the notification function received nothing for a confirmed order")
     if got[-1] != expected:
-        raise CheckFailed(f"notification received {json.dumps(got[-1])[:200]}, expected "
-                          f"{json.dumps(expected)}")
+        raise CheckFailed(f"notification received {json.dumps(got[-1])[:200]} where "
+                          f"{json.dumps(expected)} was expected")
 
 
 def check_dlq_config(sb: Any) -> None:
