@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,7 +149,7 @@ class ServiceRole:
 
     role_name: str
     service: str
-    policy: Any
+    policy: Callable[[str, str], dict[str, Any]]
 
 
 def _create_role(sandbox: Any, name: str, service: str,
