@@ -17,7 +17,13 @@ from eventlab.errors import GradingError
 
 
 class CheckFailed(GradingError, AssertionError):
-    """Raised by a check function: ``detail`` says what the check found."""
+    """Raised by a check function: ``detail`` says what the check found; ``hint``, when
+    given, replaces the check's general hint with one for what was found (a learner who
+    did too much needs a different hint from one who did too little)."""
+
+    def __init__(self, detail: str = "", *, hint: str | None = None) -> None:
+        super().__init__(detail)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -59,17 +65,17 @@ def run_check(check: Check, sandbox: Any) -> Result:
             warnings.simplefilter("ignore")
             check.run(sandbox)
     except CheckFailed as exc:
-        return _fail(check, str(exc))
+        return _fail(check, str(exc), exc.hint)
     except Exception as exc:  # a probe that crashed says so instead of crashing the cell
         return _fail(check, f"the check could not run: {type(exc).__name__}: {exc}")
     return Result(check.id, check.step, check.title, check.points, check.points, True,
                   check.passed, check.hint, check.hidden)
 
 
-def _fail(check: Check, detail: str) -> Result:
+def _fail(check: Check, detail: str, hint: str | None = None) -> Result:
     message = check.failed if not detail else f"{check.failed} Found: {detail}"
     return Result(check.id, check.step, check.title, check.points, 0.0, False, message,
-                  check.hint, check.hidden)
+                  hint or check.hint, check.hidden)
 
 
 @dataclass

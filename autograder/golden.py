@@ -19,6 +19,7 @@ Per lab:
 
     python -m autograder.golden write DIR [LAB...]     # DIR/<lab>/submitted/... + expected.json
     python -m autograder.golden check DIR/<lab> RESULTS.json   # an eventlab grade --json run
+    python -m autograder.golden audit [LAB...]         # per check: broken variants, alternatives
 """
 
 from __future__ import annotations
@@ -84,6 +85,69 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
         M("short-visibility", "lab01-queues",
           [('"transcoding": 3600', '"transcoding": 30')],
           {"visibility", "timeouts"}, "transcoding has 30 s"),
+        M("star-with-another-topic", "lab01-policies",
+          [('"Principal": {"Service": "sns.amazonaws.com"}', '"Principal": "*"'),
+           ('{"aws:SourceArn": topic_arn}', '{"aws:SourceArn": topic_arn + "-old"}')],
+          {"queue-policy"}, "aws:SourceArn condition is"),
+        M("service-without-condition", "lab01-policies",
+          [(',\n        "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]}', "}]}")],
+          {"queue-policy"}, "no aws:SourceArn (or aws:SourceAccount) condition"),
+        M("raw-everywhere", "lab01-subscriptions",
+          [('{"RawMessageDelivery": "true"} if name == "analytics" else {}',
+            '{"RawMessageDelivery": "true"}')],
+          {"raw-delivery"}, "raw delivery is on for thumbnails, transcoding as well as analytics"),
+        # five receives before the DLQ: the redrive exists, and the poison step takes longer
+        M("max-receive-5", "lab01-dlq",
+          [('"maxReceiveCount": "3"', '"maxReceiveCount": "5"')],
+          {"dlq", "poison"}, "maxReceiveCount 5 (expected 3)"),
+        M("zero-length-uploads-transcoded", "lab01-filters",
+          [('"duration_s": [{"numeric": [">", 0]}]', '"duration_s": [{"numeric": [">=", 0]}]')],
+          {"filter-edges"}, "an upload of duration 0 s was delivered to transcoding"),
+        M("batches-of-twenty", "lab01-consumers",
+          [("FunctionName=fn, BatchSize=10)",
+            "FunctionName=fn, BatchSize=20,\n                                            MaximumBatchingWindowInSeconds=1)")],
+          {"mappings"}, "has BatchSize 20 (use at most 10)"),
+        M("handler-ignores-envelope", "lab01-handler",
+          [('        if "Message" in body and "TopicArn" in body:  # the SNS envelope\n'
+            '            body = json.loads(body["Message"])\n', "")],
+          {"processing"}, "failed with KeyError: 'video_id'"),
+        # analytics gets bare bodies: a handler that always unwraps drops all of them
+        M("handler-always-unwraps", "lab01-handler",
+          [('if "Message" in body and "TopicArn" in body:', "if True:")],
+          {"processing", "batch"}, "failed with KeyError: 'Message'"),
+        M("poison-step-not-done", "lab01-poison", [], {"poison"}, "holds no message of yours",
+          whole_cell="raise NotImplementedError()"),
+        # correct alternatives: both graders give full marks
+        M("star-limited-by-source-arn", "lab01-policies",
+          [('"Principal": {"Service": "sns.amazonaws.com"}', '"Principal": "*"')], set(), ""),
+        M("sdk-helper-policy", "lab01-policies",
+          [('"Principal": {"Service": "sns.amazonaws.com"}', '"Principal": {"AWS": "*"}'),
+           ('"Action": "sqs:SendMessage"', '"Action": "SQS:SendMessage"'),
+           ('{"ArnEquals": {"aws:SourceArn": topic_arn}}', '{"ArnLike": {"aws:SourceArn": topic_arn}}')],
+          set(), ""),
+        M("limited-to-the-account", "lab01-policies",
+          [('{"ArnEquals": {"aws:SourceArn": topic_arn}}',
+            '{"StringEquals": {"aws:SourceAccount": topic_arn.split(":")[4]}}')], set(), ""),
+        M("owner-statement-too", "lab01-policies",
+          [('"Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]}',
+            '"Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}},\n'
+            '        {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": '
+            'f"arn:aws:iam::{topic_arn.split(\':\')[4]}:root"},\n'
+            '         "Action": "SQS:*", "Resource": queue_arns[name]}]}')], set(), ""),
+        M("raw-delivery-set-after-subscribing", "lab01-subscriptions",
+          [('{"RawMessageDelivery": "true"} if name == "analytics" else {}', "{}"),
+           ('ReturnSubscriptionArn=True)["SubscriptionArn"]',
+            'ReturnSubscriptionArn=True)["SubscriptionArn"]\n'
+            'sns.set_subscription_attributes(SubscriptionArn=subscription_arns["analytics"],\n'
+            '                                AttributeName="RawMessageDelivery", AttributeValue="true")')],
+          set(), ""),
+        M("batching-window", "lab01-consumers",
+          [("FunctionName=fn, BatchSize=10)",
+            "FunctionName=fn, BatchSize=10,\n                                            MaximumBatchingWindowInSeconds=5)")],
+          set(), ""),
+        M("poison-in-small-steps", "lab01-poison",
+          [("for _ in range(4):\n    sb.clock.advance(seconds=181)",
+            "for _ in range(60):\n    sb.clock.advance(seconds=10)")], set(), ""),
     ],
     "lab03": [
         M("inventory-matches-too-much", "lab03-rules",
@@ -107,6 +171,33 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
         M("no-target-dlq", "lab03-dlq",
           [(',\n    "DeadLetterConfig": {"Arn": dlq_arn}}])', "}])")],
           {"dlq-config", "dlq-probe"}, "no DeadLetterConfig pointing to payment-dlq"),
+        # the last five minutes: the clock has moved on since the last order, so nothing
+        M("replay-window-covers-nothing", "lab03-replay",
+          [("EventStartTime=LAB_START,", "EventStartTime=sb.clock.now() - timedelta(minutes=5),")],
+          {"replay"}, "so it replayed nothing"),
+        M("archive-kept-forever", "lab03-archive",
+          [("RetentionDays=30,", "RetentionDays=0,")], {"archive"}, "keeps events forever"),
+        M("retry-for-a-day", "lab03-dlq",
+          [('"MaximumEventAgeInSeconds": 3600', '"MaximumEventAgeInSeconds": 86400')],
+          {"dlq-config"}, "MaximumEventAgeInSeconds is 86400 (expected 60-3600)"),
+        M("subject-without-the-order", "lab03-transform",
+          [('"subject": "Order <order> confirmed"', '"subject": "Order confirmed"')],
+          {"transformer"}, '"subject": "Order confirmed"'),
+        # correct alternatives
+        M("inventory-by-wildcard", "lab03-rules",
+          [('{"orderId": [{"prefix": "ord-"}]}', '{"orderId": [{"wildcard": "ord-*"}]}')], set(), ""),
+        M("anything-but-a-string", "lab03-rules",
+          [('[{"anything-but": ["digital"]}]', '[{"anything-but": "digital"}]')], set(), ""),
+        M("transformer-other-names", "lab03-transform",
+          [('"InputPathsMap": {"order": "$.detail.orderId", "email": "$.detail.customer.email"}',
+            '"InputPathsMap": {"id": "$.detail.orderId", "to": "$.detail.customer.email"}'),
+           ('\'{"to": <email>, "subject": "Order <order> confirmed", "orderId": <order>}\'',
+            '\'{"to": <to>, "subject": "Order <id> confirmed", "orderId": <id>}\'')], set(), ""),
+        M("own-name-for-the-dlq-url", "lab03-dlq",
+          [("dlq_url", "payment_dlq_url")], set(), ""),
+        M("replay-of-the-whole-day", "lab03-replay",
+          [("EventStartTime=LAB_START,", "EventStartTime=LAB_START - timedelta(days=1),")],
+          set(), ""),
     ],
 }
 
@@ -140,6 +231,12 @@ _LAB02 = [
     M("lag-alarm-on-average", "lab02-metrics",
       [('Statistic="Maximum", Period=60', 'Statistic="Average", Period=60')],
       {"lag-alarm"}, "use Maximum"),
+    # Lambda's role: AWS would refuse to let Firehose assume it
+    M("firehose-with-lambda-role", "lab02-firehose",
+      [('"KinesisStreamARN": stream_arn, "RoleARN": FIREHOSE_ROLE_ARN}',
+        '"KinesisStreamARN": stream_arn, "RoleARN": ROLE_ARN}'),
+       ('"RoleARN": FIREHOSE_ROLE_ARN,', '"RoleARN": ROLE_ARN,')],
+      {"firehose-source"}, "can be assumed only by lambda.amazonaws.com, not firehose.amazonaws.com"),
 ]
 
 WRONG_ORDER = '''\
@@ -241,6 +338,9 @@ _LAB05 = [
       [('MetricName="ApproximateNumberOfMessagesVisible",\n    Dimensions=[{"Name": "QueueName", "Value": "orders-dlq"}]',
         'MetricName="ApproximateAgeOfOldestMessage",\n    Dimensions=[{"Name": "QueueName", "Value": "orders-dlq"}]')],
       {"alarm"}, "ApproximateAgeOfOldestMessage"),
+    M("integration-with-lambda-role", "lab05-api",
+      [("credentials=APIGATEWAY_ROLE_ARN,", "credentials=ROLE_ARN,")],
+      {"api"}, "can be assumed only by lambda.amazonaws.com, not apigateway.amazonaws.com"),
     # a correct variant: the action/SendMessage URI with QueueUrl as a request parameter
     M("action-uri-variant", "lab05-api",
       [('uri=f"arn:aws:apigateway:{REGION}:sqs:path/{ACCOUNT}/orders-queue",',
@@ -534,8 +634,30 @@ def compare(expected: dict[str, dict[str, Any]], outcomes: list[dict[str, Any]])
     return problems
 
 
+def audit(lab: str) -> str:
+    """The mutation audit's table for ``lab``: for each graded check, the broken variants
+    that must fail it (tests/labs/test_grading.py proves both graders catch them), and the
+    correct alternatives every check must accept."""
+    from autograder.lab import checks_of
+
+    alternatives = [m.name for m in MUTATIONS[lab] if not m.fails]
+    rows = [f"{lab}: {len(MUTATIONS[lab]) - len(alternatives)} broken variants, "
+            f"{len(alternatives)} correct alternatives ({', '.join(alternatives) or 'none'})",
+            f"{'check':<22} {'points':>6}  broken variants that lose it"]
+    for c in checks_of(lab):
+        if not c.points:
+            continue
+        caught = [m.name for m in MUTATIONS[lab] if c.id in m.fails]
+        rows.append(f"{c.id:<22} {c.points:>6g}  {', '.join(caught) or 'NONE YET'}")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["audit"]:
+        for lab in argv[1:] or list(LABS_FOLDERS):
+            print(audit(lab) + "\n")
+        return 0
     if len(argv) >= 2 and argv[0] == "write":
         root = Path(argv[1])
         for lab in argv[2:] or list(LABS_FOLDERS):

@@ -56,7 +56,11 @@ class LabHost:
         self.started_by_notebook = True
         sb = self.sandbox
         return {"region": sb.region, "account_id": sb.account_id, "endpoint_url": sb.endpoint_url,
-                "role_arn": self.session.role_arn if self.session else ""}
+                "role_arn": self.session.role_arn if self.session else "",
+                "lab_start": self.session.started if self.session else None,
+                "roles": self.session.roles if self.session else {},
+                "steps": self.session.steps if self.session else [],
+                "folder": self.session.folder if self.session else self.lab}
 
     def _check(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         self._need_start()

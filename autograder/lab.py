@@ -1,7 +1,7 @@
 """What a lab notebook imports: one call to start its sandbox, one per check cell.
 
     from autograder.lab import start, check, hidden
-    sb = start("lab01")                 # a fresh sandbox; zip_code and ROLE_ARN in the notebook
+    sb = start("lab01")                 # a fresh sandbox; zip_code, ROLE_ARN, LAB_START in the notebook
     ...
     result = check("subscriptions")     # checklist + architecture picture; returns a Report
     result.score                        # the cell's value: nbgrader's partial credit
@@ -19,7 +19,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from autograder.checks import Check, Report, Result, run_check
@@ -43,6 +44,12 @@ class Session:
     sandbox: Any
     traffic: Traffic
     role_arn: str
+    started: float = 0.0   # virtual epoch seconds when the lab started (LAB_START)
+    roles: dict[str, str] = field(default_factory=dict)   # notebook name -> service role ARN
+    # [step, visible points, hidden points] in the lab's order, and each checked step's score
+    steps: list[list[Any]] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    folder: str = ""       # the lab's notebook folder (lab01_fanout)
 
 
 _session: Session | None = None
@@ -81,8 +88,12 @@ def start(lab: str) -> Any:
         lab_module_name(lab)   # an unknown lab fails here, as it does in JupyterLab
         info = remote.call("/_eventlab/lab/start", {"lab": lab})
         sandbox = remote.RemoteSandbox(info)
-        _session = Session(lab, None, sandbox, None, info["role_arn"])
-        _install_names({"zip_code": zip_code, "ROLE_ARN": info["role_arn"]})
+        started = float(info.get("lab_start") or sandbox.clock.time())
+        roles = dict(info.get("roles") or {})
+        _session = Session(lab, None, sandbox, None, info["role_arn"], started, roles,
+                           list(info.get("steps") or []), folder=str(info.get("folder") or lab))
+        _install_names({"zip_code": zip_code, "ROLE_ARN": info["role_arn"],
+                        "LAB_START": lab_start(started), **roles})
         return sandbox
     from eventlab.sandbox import Sandbox
 
@@ -92,22 +103,66 @@ def start(lab: str) -> Any:
         current.stop()
     sandbox = Sandbox().start()
     open_session(lab, sandbox)
-    _install_names({"zip_code": zip_code, "ROLE_ARN": session().role_arn})
+    _install_names({"zip_code": zip_code, "ROLE_ARN": session().role_arn,
+                    "LAB_START": lab_start(session().started), **session().roles})
     return sandbox
 
 
+def lab_start(epoch: float) -> Any:
+    """``LAB_START``: when the lab's sandbox started, as an aware UTC datetime.  Recorded
+    once, so a check that moves the clock later does not move it."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC)
+
+
 def open_session(lab: str, sandbox: Any) -> Session:
-    """The lab's session on a started sandbox: traffic counting and the lab's IAM role."""
+    """The lab's session on a started sandbox: traffic counting, the lab's Lambda role
+    (``ROLE_ARN``) and the service roles its module lists in ``ROLES``."""
     global _session
     module = lab_module(lab)
     traffic = Traffic(sandbox).install()
-    role = sandbox.client("iam").create_role(
-        RoleName=ROLE_NAME,
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    _session = Session(lab, module, sandbox, traffic, role)
+    role = _create_role(sandbox, ROLE_NAME, "lambda.amazonaws.com")
+    roles = {name: _create_role(sandbox, spec.role_name, spec.service,
+                                spec.policy(sandbox.region, sandbox.account_id))
+             for name, spec in getattr(module, "ROLES", {}).items()}
+    from autograder.batch import LABS_FOLDERS
+
+    _session = Session(lab, module, sandbox, traffic, role, sandbox.clock.time(), roles,
+                       step_points(module.CHECKS), folder=LABS_FOLDERS.get(lab, lab))
     return _session
+
+
+def step_points(checks: list[Check]) -> list[list[Any]]:
+    """[step, visible points, hidden points] for each step, in the order of the checks."""
+    out: dict[str, list[Any]] = {}
+    for c in checks:
+        row = out.setdefault(c.step, [c.step, 0.0, 0.0])
+        row[2 if c.hidden else 1] += float(c.points)
+    return list(out.values())
+
+
+@dataclass(frozen=True)
+class ServiceRole:
+    """A role a lab hands to a service (Firehose, API Gateway): only ``service`` may
+    assume it, and ``policy(region, account)`` is the permission policy the step needs."""
+
+    role_name: str
+    service: str
+    policy: Callable[[str, str], dict[str, Any]]
+
+
+def _create_role(sandbox: Any, name: str, service: str,
+                 policy: dict[str, Any] | None = None) -> str:
+    iam = sandbox.client("iam")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": service},
+            "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    if policy:
+        iam.put_role_policy(RoleName=name, PolicyName=f"{name}-permissions",
+                            PolicyDocument=json.dumps(policy))
+    return arn
 
 
 def stop() -> None:
@@ -166,10 +221,46 @@ def check(step: str) -> Report:
 
     s = session()
     report = Report(s.lab, _run(step, hidden=False), title=f"step '{step}'")
+    if report.points:
+        s.scores[step] = report.score
     display.show(report)
     _show_architecture()
+    print(running_score())
     return report
 
+
+def running_score() -> str:
+    """One line: the points the checks shown so far gave, out of the lab's visible points."""
+    s = session()
+    visible = sum(v for _, v, _ in s.steps)
+    hidden_points = sum(h for _, _, h in s.steps)
+    line = (f"Running score: {sum(s.scores.values()):g} of {visible:g} points from the "
+            f"checks you can see ({len(s.scores)} of {sum(1 for _, v, _ in s.steps if v)} steps "
+            "checked)")
+    if hidden_points:
+        line += f"; hidden checks add up to {hidden_points:g} more when graded"
+    return line + "."
+
+
+def score() -> str:
+    """The lab's scorecard so far, step by step, and how to have it graded."""
+    s = session()
+    lines = [f"{s.lab}: your score so far"]
+    for step, visible, hidden_points in s.steps:
+        if not visible and not hidden_points:
+            continue
+        got = s.scores.get(step)
+        shown = "not checked yet" if got is None else f"{got:g}/{visible:g}"
+        extra = f" (+{hidden_points:g} hidden)" if hidden_points else ""
+        lines.append(f"  {step:<16} {shown}{extra}")
+    lines.append(running_score())
+    folder = s.folder or s.lab
+    lines.append(f"Save the notebook, then grade it as your instructor will (every cell run "
+                 f"again in a fresh sandbox, hidden checks included): "
+                 f"eventlab grade {s.lab} {folder}.ipynb")
+    text = "\n".join(lines)
+    print(text)
+    return text
 
 def hidden(step: str) -> list[Result]:
     """The step's hidden checks (nbgrader's hidden tests); add them to the step's report."""

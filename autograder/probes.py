@@ -43,6 +43,27 @@ def subscription(sb: Any, topic_name: str, queue_name: str) -> Any:
     raise CheckFailed(f"no sqs subscription connects topic '{topic_name}' to queue '{queue_name}'")
 
 
+def sns_envelope(topic_arn: str, message: str, message_id: str,
+                 attributes: dict[str, str] | None = None) -> str:
+    """The JSON body SNS puts in an SQS queue when raw delivery is off (the fields of
+    https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html), for a
+    probe that must reach a queue the topic does not deliver to."""
+    from datetime import UTC, datetime
+
+    region, account = topic_arn.split(":")[3:5]
+    body: dict[str, Any] = {
+        "Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn,
+        "Message": message,
+        "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "SignatureVersion": "1", "Signature": "",
+        "SigningCertURL": f"https://sns.{region}.amazonaws.com/SimpleNotificationService.pem",
+        "UnsubscribeURL": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe"
+                          f"&SubscriptionArn={topic_arn}:{account}"}
+    if attributes:
+        body["MessageAttributes"] = {k: {"Type": "String", "Value": v} for k, v in attributes.items()}
+    return json.dumps(body)
+
+
 def function(sb: Any, name: str) -> Any:
     try:
         return sb.service("lambda").function(name)
@@ -57,6 +78,42 @@ def log_text(sb: Any, function_name: str) -> str:
     if group is None:
         return ""
     return "\n".join(e.message for stream in group.streams.values() for e in stream.events)
+
+
+def trust_problem(sb: Any, role_arn: str | None, service: str) -> str | None:
+    """None when ``service`` (``firehose.amazonaws.com``...) may assume the role, else what
+    was found: the role's trust policy is what AWS checks before the service can use it."""
+    if not role_arn:
+        return f"no role is given (it must be one that {service} may assume)"
+    name = str(role_arn).split("/")[-1]
+    try:
+        doc = sb.client("iam").get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    except Exception:
+        return f"the role {role_arn} does not exist"
+    trusted = []
+    for st in statements(doc):
+        actions = {str(a).lower() for a in as_list(st.get("Action"))}
+        principal = st.get("Principal")
+        if st.get("Effect") == "Allow" and actions & {"sts:assumerole", "sts:*"} \
+                and isinstance(principal, dict):
+            trusted += [str(p) for p in as_list(principal.get("Service"))]
+    if service in trusted:
+        return None
+    return (f"the role {name} can be assumed only by {', '.join(trusted) or 'nobody'}, "
+            f"not {service}")
+
+
+def last_error(sb: Any, function_name: str, marker: str) -> str | None:
+    """The error of the latest failed invocation of a function whose event mentions
+    ``marker`` (a probe id), as its runtime reported it (``KeyError: 'video_id'``)."""
+    for entry in reversed(sb.service("lambda").invocation_log):
+        if entry["function"] == function_name and not entry.get("ok") \
+                and marker in json.dumps(entry.get("event"), default=str):
+            error = entry.get("error")
+            if isinstance(error, dict):
+                return f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}"
+            return str(error) if error else "the invocation failed"
+    return None
 
 
 def queue_bodies(sb: Any, name: str) -> list[str]:

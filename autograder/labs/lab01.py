@@ -8,17 +8,20 @@ Names the lab asks for: topic ``video-uploads``; queues ``thumbnails``, ``transc
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from autograder.checks import Check, CheckFailed
 from autograder.probes import (
     as_list,
     function,
+    last_error,
     log_text,
     probe_id,
     queue,
     queue_bodies,
     queue_url,
+    sns_envelope,
     statements,
     subscription,
     topic,
@@ -61,34 +64,75 @@ def check_visibility(sb: Any) -> None:
 
 def check_dlq(sb: Any) -> None:
     dlq = queue(sb, DLQ)
-    wrong = []
+    missing, counts = [], []
     for name in QUEUES:
         policy = queue(sb, name).redrive_policy or {}
         if policy.get("deadLetterTargetArn") != dlq.queue_arn:
-            wrong.append(f"{name} has no RedrivePolicy to {DLQ}")
+            target = policy.get("deadLetterTargetArn")
+            missing.append(f"{name} has no RedrivePolicy to {DLQ}"
+                           + (f" (it points to {target})" if target else ""))
         elif int(policy.get("maxReceiveCount", 0)) != 3:
-            wrong.append(f"{name} has maxReceiveCount {policy.get('maxReceiveCount')}")
-    if wrong:
-        raise CheckFailed("; ".join(wrong))
+            counts.append(f"{name} has a RedrivePolicy to {DLQ} with maxReceiveCount "
+                          f"{policy.get('maxReceiveCount')} (expected 3)")
+    if missing:
+        raise CheckFailed("; ".join(missing + counts))
+    if counts:
+        raise CheckFailed("; ".join(counts), hint=(
+            "The redrive policies exist; only their maxReceiveCount differs. Set it to 3 with "
+            "set_queue_attributes(QueueUrl=..., Attributes={'RedrivePolicy': json.dumps("
+            "{'deadLetterTargetArn': dlq_arn, 'maxReceiveCount': '3'})}): a poison message "
+            "then reaches the DLQ after three failed receives."))
 
 
-def _statement_ok(st: dict[str, Any], topic_arn: str) -> str | None:
+_CONDITION_OPS = ("arnequals", "arnlike", "stringequals", "stringlike")
+
+
+def _condition_values(st: dict[str, Any], key: str) -> list[str]:
+    """The values a statement's condition requires for ``key`` (operators and keys
+    compared without regard to case, as IAM does for keys)."""
+    values: list[str] = []
+    for op, block in (st.get("Condition") or {}).items():
+        if op.lower() in _CONDITION_OPS and isinstance(block, dict):
+            for k, v in block.items():
+                if k.lower() == key.lower():
+                    values += [str(x) for x in as_list(v)]
+    return values
+
+
+def _limit(st: dict[str, Any], topic_arn: str) -> str | None:
+    """None when the condition limits senders to the topic (aws:SourceArn) or to the
+    topic's account (aws:SourceAccount); otherwise what was found."""
+    arns = _condition_values(st, "aws:SourceArn")
+    accounts = _condition_values(st, "aws:SourceAccount")
+    if arns == [topic_arn] or (not arns and accounts == [topic_arn.split(":")[4]]):
+        return None
+    if arns:
+        return f"its aws:SourceArn condition is {', '.join(arns)}, not {topic_arn}"
+    if accounts:
+        return f"its aws:SourceAccount condition is {', '.join(accounts)}, not {topic_arn.split(':')[4]}"
+    return "it has no aws:SourceArn (or aws:SourceAccount) condition"
+
+
+def _statement(st: dict[str, Any], topic_arn: str) -> tuple[bool, str | None]:
+    """(whether the statement lets the topic send, what is wrong with it if anything)."""
     principal = st.get("Principal")
+    account = topic_arn.split(":")[4]
+    aws = as_list(principal.get("AWS")) if isinstance(principal, dict) else []
     services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
-    if principal == "*" or (isinstance(principal, dict) and principal.get("AWS") in ("*", ["*"])):
-        return "Principal is everyone ('*')"
-    if services != ["sns.amazonaws.com"]:
-        return f"Principal is {json.dumps(principal)}, not the SNS service"
-    actions = {a.lower() for a in as_list(st.get("Action"))}
-    if not actions & {"sqs:sendmessage", "sqs:*"}:
-        return "the statement does not allow sqs:SendMessage"
-    condition = st.get("Condition") or {}
-    arns = []
-    for op in ("ArnEquals", "ArnLike", "StringEquals"):
-        arns += as_list((condition.get(op) or {}).get("aws:SourceArn"))
-    if arns != [topic_arn]:
-        return f"no aws:SourceArn condition equal to {topic_arn}"
-    return None
+    actions = {str(a).lower() for a in as_list(st.get("Action"))}
+    sends = bool(actions & {"sqs:sendmessage", "sqs:*", "*"})
+    everyone = principal == "*" or "*" in aws
+    if not everyone and not services and aws and all(
+            str(a) in (account, f"arn:aws:iam::{account}:root") for a in aws):
+        return False, None          # the queue's own account (what the console adds): fine
+    if not everyone and services != ["sns.amazonaws.com"]:
+        return False, f"Principal is {json.dumps(principal)}, not the SNS service"
+    if not sends:
+        return False, "the statement does not allow sqs:SendMessage"
+    problem = _limit(st, topic_arn)
+    if problem and everyone:
+        return False, f"Principal is everyone ('*') and {problem}"
+    return problem is None, problem
 
 
 def check_queue_policy(sb: Any) -> None:
@@ -96,14 +140,29 @@ def check_queue_policy(sb: Any) -> None:
     wrong = []
     for name in QUEUES:
         allows = [s for s in statements(queue(sb, name).policy) if s.get("Effect") == "Allow"]
-        if not allows:
-            wrong.append(f"{name} has no policy allowing the topic to send")
-            continue
-        problems = [p for p in (_statement_ok(s, topic_arn) for s in allows) if p]
+        verdicts = [_statement(s, topic_arn) for s in allows]
+        problems = [p for _, p in verdicts if p]
         if problems:
             wrong.append(f"{name}: {problems[0]}")
+        elif not any(ok for ok, _ in verdicts):
+            wrong.append(f"{name} has no policy statement allowing the topic to send")
     if wrong:
-        raise CheckFailed("; ".join(wrong))
+        raise CheckFailed("; ".join(wrong), hint=_policy_hint(wrong[0]))
+
+
+def _policy_hint(found: str) -> str | None:
+    """A hint for the first problem found (None: the check's general hint)."""
+    condition = "Condition {'ArnEquals': {'aws:SourceArn': topic_arn}}"
+    if "everyone ('*')" in found:
+        return (f"Principal '*' lets any account send unless a condition limits it: add {condition} "
+                "to that statement (or name the service, Principal {'Service': "
+                "'sns.amazonaws.com'}, with the same condition).")
+    if "condition is" in found:
+        return ("The condition names another topic or account: use the TopicArn that "
+                "create_topic(Name='video-uploads') returned.")
+    if "no aws:SourceArn" in found:
+        return (f"The SNS service principal alone lets every topic of every account send: add {condition}.")
+    return None
 
 
 def check_subscriptions(sb: Any) -> None:
@@ -122,11 +181,16 @@ def _raw(sub: Any) -> bool:
 
 
 def check_raw(sb: Any) -> None:
+    wrong = [name for name in ("thumbnails", "transcoding") if _raw(subscription(sb, TOPIC, name))]
     if not _raw(subscription(sb, TOPIC, "analytics")):
-        raise CheckFailed("the analytics subscription has RawMessageDelivery off")
-    for name in ("thumbnails", "transcoding"):
-        if _raw(subscription(sb, TOPIC, name)):
-            raise CheckFailed(f"the {name} subscription has RawMessageDelivery on")
+        raise CheckFailed("the analytics subscription has RawMessageDelivery off"
+                          + (f" (and {', '.join(wrong)} on)" if wrong else ""))
+    if wrong:
+        raise CheckFailed(f"raw delivery is on for {', '.join(wrong)} as well as analytics",
+                          hint="analytics is right; turn raw delivery off for " + " and ".join(wrong)
+                          + ": set_subscription_attributes(SubscriptionArn=..., AttributeName="
+                          "'RawMessageDelivery', AttributeValue='false'). Their consumers read "
+                          "the SNS envelope (TopicArn, MessageId, attributes).")
 
 
 def _publish(sb: Any, body: dict[str, Any], event_type: str | None) -> str:
@@ -224,40 +288,97 @@ def _send_direct(sb: Any, queue_name: str, bodies: list[str]) -> None:
     sb.settle()
 
 
+def _let_batches_go(sb: Any) -> None:
+    """Wait (virtual time) out the longest batching window of the lab's mappings, so a
+    probe is not judged before its mapping would hand it over."""
+    windows = []
+    for name in QUEUES:
+        try:
+            windows.append(float(_mapping(sb, name).max_batch_window or 0))
+        except CheckFailed:
+            continue
+    if max(windows, default=0) > 0:
+        sb.clock.advance(seconds=max(windows) + 1)
+
+
+def _reached(sb: Any, queue_name: str, message_id: str) -> bool:
+    try:
+        return _delivered(sb, queue_name, message_id)
+    except CheckFailed:
+        return False
+
+
 def check_processing(sb: Any) -> None:
-    missing = []
+    """One upload published to the topic: each function must log it, from the form SNS
+    delivers to its queue (the envelope for thumbnails and transcoding, the bare body for
+    analytics).  A queue the topic does not deliver the probe to (a subscription or
+    filter the other steps grade) gets what its subscription should have delivered."""
     for name in QUEUES:
         _mapping(sb, name)
-        vid = probe_id("vid")
-        _send_direct(sb, name, [json.dumps({"video_id": vid, "status": "uploaded", "duration_s": 5})])
-        if f"processed {vid}" not in log_text(sb, FUNCTIONS[name]):
-            missing.append(FUNCTIONS[name])
-    if missing:
-        raise CheckFailed("no 'processed <video_id>' log line for a probe sent to "
-                          + ", ".join(missing))
+    vid = probe_id("vid")
+    message = json.dumps({"video_id": vid, "status": "uploaded", "duration_s": 5})
+    topic_arn = topic(sb, TOPIC).arn
+    message_id = _publish(sb, json.loads(message), "VideoUploaded")
+    sb.settle()
+    for name in QUEUES:
+        if not _reached(sb, name, message_id):
+            raw = name == "analytics"
+            _send_direct(sb, name, [message if raw else sns_envelope(
+                topic_arn, message, message_id, {"event_type": "VideoUploaded"})])
+    _let_batches_go(sb)
+    wrong = []
+    for name in QUEUES:
+        fn = FUNCTIONS[name]
+        if f"processed {vid}" not in log_text(sb, fn):
+            error = last_error(sb, fn, vid)
+            form = "the bare body" if name == "analytics" else "the SNS envelope"
+            wrong.append(f"{fn} logged no 'processed {vid}' for an upload published to "
+                         f"{TOPIC} ({form})" + (f": it failed with {error}" if error else ""))
+    if wrong:
+        raise CheckFailed("; ".join(wrong))
 
 
 def check_batch(sb: Any) -> None:
-    _mapping(sb, "thumbnails")
+    _mapping(sb, "analytics")
     ids = [probe_id("vid") for _ in range(5)]
-    _send_direct(sb, "thumbnails", [json.dumps({"video_id": v, "status": "uploaded",
-                                                "duration_s": 5}) for v in ids])
-    text = log_text(sb, "thumbnailer")
+    _send_direct(sb, "analytics", [json.dumps({"video_id": v, "status": "uploaded",
+                                               "duration_s": 5}) for v in ids])
+    _let_batches_go(sb)
+    text = log_text(sb, "analytics-recorder")
     lost = [v for v in ids if f"processed {v}" not in text]
     if lost:
-        raise CheckFailed(f"{len(lost)} of 5 messages sent in one batch were never processed")
+        raise CheckFailed(f"{len(lost)} of 5 messages sent to analytics in one batch were never "
+                          "processed")
+
+
+_PROBE_POISON = re.compile(r"^not json poison-[0-9a-f]{10}$")
+
+
+def _not_json(body: str) -> bool:
+    try:
+        json.loads(body)
+    except ValueError:
+        return True
+    return False
 
 
 def check_poison(sb: Any) -> None:
     queue(sb, DLQ)
     _mapping(sb, "thumbnails")
+    mine = [b for b in queue_bodies(sb, DLQ) if _not_json(b) and not _PROBE_POISON.match(b)]
     body = "not json " + probe_id("poison")
     _send_direct(sb, "thumbnails", [body])
     for _ in range(4):
         sb.clock.advance(seconds=_visibility(sb, "thumbnails") + 1)
     if body not in queue_bodies(sb, DLQ):
-        raise CheckFailed(f"a poison message sent to thumbnails is not in {DLQ} after four "
-                          "visibility timeouts")
+        raise CheckFailed(f"a poison message the check sent to thumbnails is not in {DLQ} after "
+                          "four visibility timeouts")
+    if not mine:
+        raise CheckFailed(f"{DLQ} holds no message of yours that is not JSON (the check's own "
+                          "poison probe did get there)",
+                          hint="Your step 7 cell should send a body that is not JSON to "
+                          "thumbnails and advance the clock past three visibility timeouts "
+                          "(sb.clock.advance(seconds=181), four times).")
 
 
 def check_fifo(sb: Any) -> None:
@@ -293,12 +414,13 @@ CHECKS = [
        "Create video-dlq first, then set RedrivePolicy to json.dumps({'deadLetterTargetArn': "
        "dlq_arn, 'maxReceiveCount': '3'}) on each work queue."),
     _c("queue-policy", "policies", "queue policies allow only this topic", 2, check_queue_policy,
-       "Only sns.amazonaws.com, for video-uploads, may send to the queues.",
+       "Each queue lets only video-uploads (through SNS) send to it.",
        "A queue policy is missing or lets more than the topic send (moto does not enforce "
        "policies, so this check reads the document; AWS would).",
        "Each Allow statement: Principal {'Service': 'sns.amazonaws.com'}, Action "
        "'sqs:SendMessage', Resource the queue ARN, Condition {'ArnEquals': {'aws:SourceArn': "
-       "topic_arn}}. Never Principal '*' without a condition."),
+       "topic_arn}}. Principal '*' (what the SDKs' subscribe helpers write) is accepted only "
+       "with that condition (or aws:SourceAccount): without one, anyone may send."),
     _c("subscriptions", "subscriptions", "each queue subscribed to the topic", 2,
        check_subscriptions,
        "The topic fans out to all three queues.",
@@ -338,17 +460,19 @@ CHECKS = [
        "message can come back while the function still works on it.",
        "AWS recommends a visibility timeout of at least 6x the function timeout: 30 s -> 180 s, "
        "600 s -> 3600 s, 10 s -> 60 s."),
-    _c("processing", "consumers", "the handlers process probe messages", 2, check_processing,
-       "A probe sent to each queue was processed (its 'processed <video_id>' line is logged).",
-       "A function did not log 'processed <video_id>' for a probe message.",
-       "The handler should loop over event['Records'], unwrap the SNS envelope when the body "
-       "has 'Message', and print('processed', video_id)."),
+    _c("processing", "consumers", "the handlers process what SNS delivers", 2, check_processing,
+       "An upload published to video-uploads was processed by all three functions (the "
+       "envelope by thumbnailer and transcoder, the bare body by analytics-recorder).",
+       "A function did not log 'processed <video_id>' for an upload published to the topic.",
+       "The handler should loop over event['Records'], json.loads each body, unwrap the SNS "
+       "envelope when the body has 'Message' (json.loads(body['Message'])), and "
+       "print('processed', video_id). The function's log shows the error it raised."),
     _c("batch", "consumers", "no message of a batch is dropped", 1, check_batch,
-       "All five messages of a batch were processed.",
+       "All five messages of a batch sent to analytics were processed.",
        "The handler dropped messages of a batch.",
        "Process every record in event['Records'], not just the first.", hidden=True),
     _c("poison", "poison", "a poison message ends in the DLQ", 2, check_poison,
-       "A message the handler cannot parse failed 3 times and moved to video-dlq.",
+       "Your poison message and the check's both failed 3 times and moved to video-dlq.",
        "A poison message did not reach video-dlq.",
        "Let the handler raise on a body it cannot parse (do not catch and ignore), and make "
        "sure thumbnails has its RedrivePolicy."),

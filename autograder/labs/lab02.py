@@ -18,7 +18,8 @@ from collections import Counter
 from typing import Any
 
 from autograder.checks import Check, CheckFailed
-from autograder.probes import function, probe_id, queue, queue_bodies
+from autograder.lab import ServiceRole
+from autograder.probes import function, probe_id, queue, queue_bodies, trust_problem
 
 STREAM = "telemetry"
 TOPIC = "telemetry-alerts"
@@ -33,6 +34,27 @@ QUERY = "per-device-minute"
 ALARM = "telemetry-consumer-lag"
 DASHBOARD = "telemetry"
 THRESHOLD = 80.0
+
+
+def _firehose_policy(region: str, account: str) -> dict[str, Any]:
+    """What Firehose needs to read the stream, call the processor and write the bucket
+    (https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html)."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kinesis:DescribeStream", "kinesis:GetShardIterator",
+                                       "kinesis:GetRecords", "kinesis:ListShards"],
+         "Resource": f"arn:aws:kinesis:{region}:{account}:stream/{STREAM}"},
+        {"Effect": "Allow", "Action": ["s3:AbortMultipartUpload", "s3:GetBucketLocation",
+                                       "s3:GetObject", "s3:ListBucket",
+                                       "s3:ListBucketMultipartUploads", "s3:PutObject"],
+         "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]},
+        {"Effect": "Allow", "Action": ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"],
+         "Resource": f"arn:aws:lambda:{region}:{account}:function:{TRANSFORM}:*"},
+    ]}
+
+
+# FIREHOSE_ROLE_ARN in the notebook: a role only Firehose may assume (ROLE_ARN is Lambda's).
+ROLES = {"FIREHOSE_ROLE_ARN": ServiceRole("eventlab-firehose-role", "firehose.amazonaws.com",
+                                          _firehose_policy)}
 
 
 # -- look-ups ------------------------------------------------------------------------
@@ -193,7 +215,14 @@ def check_firehose_source(sb: Any) -> None:
     if stream.delivery_stream_type != "KinesisStreamAsSource" or arn != _stream(sb).arn:
         raise CheckFailed(f"'{DELIVERY}' is a {stream.delivery_stream_type} stream reading "
                           f"{arn or 'no data stream'}")
-    _s3(sb)
+    config = _s3(sb)
+    for where, role in (("KinesisStreamSourceConfiguration", (stream.source or {}).get("RoleARN")),
+                        ("ExtendedS3DestinationConfiguration", config.get("RoleARN"))):
+        problem = trust_problem(sb, role, "firehose.amazonaws.com")
+        if problem:
+            raise CheckFailed(f"{where}.RoleARN: {problem}", hint=(
+                "Firehose assumes the role you give it, so its trust policy must name "
+                "firehose.amazonaws.com: pass FIREHOSE_ROLE_ARN (ROLE_ARN is Lambda's role)."))
 
 
 def check_date_prefix(sb: Any) -> None:
@@ -436,11 +465,11 @@ CHECKS = [
        hidden=True),
     _c("firehose-source", "firehose", "Firehose reads the stream, writes telemetry-lake", 1,
        check_firehose_source,
-       "telemetry-to-s3 reads telemetry and writes to telemetry-lake.",
+       "telemetry-to-s3 reads telemetry and writes to telemetry-lake, with a role Firehose may assume.",
        "telemetry-to-s3 does not read the data stream or does not write to the bucket.",
        "DeliveryStreamType='KinesisStreamAsSource', KinesisStreamSourceConfiguration={'KinesisStreamARN': "
-       "stream_arn, 'RoleARN': ROLE_ARN}, ExtendedS3DestinationConfiguration={'BucketARN': "
-       "'arn:aws:s3:::telemetry-lake', ...}."),
+       "stream_arn, 'RoleARN': FIREHOSE_ROLE_ARN}, ExtendedS3DestinationConfiguration={'BucketARN': "
+       "'arn:aws:s3:::telemetry-lake', 'RoleARN': FIREHOSE_ROLE_ARN, ...}."),
     _c("date-prefix", "firehose", "date-partitioned prefix", 1, check_date_prefix,
        "Objects land under readings/year=.../month=.../day=...: Athena can prune by date.",
        "The S3 prefix has no date partitions.",

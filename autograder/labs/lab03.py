@@ -13,6 +13,7 @@ from typing import Any
 
 from autograder.checks import Check, CheckFailed
 from autograder.probes import function, probe_id, queue
+from eventlab.sandbox.events.input import epoch, iso_time
 
 BUS = "orders"
 SOURCE = "com.shop.orders"
@@ -163,8 +164,8 @@ def check_transformer(sb: Any) -> None:
     if not got:
         raise CheckFailed("the notification function received nothing for a confirmed order")
     if got[-1] != expected:
-        raise CheckFailed(f"notification received {json.dumps(got[-1])[:200]}, expected "
-                          f"{json.dumps(expected)}")
+        raise CheckFailed(f"notification received {json.dumps(got[-1])[:200]} where "
+                          f"{json.dumps(expected)} was expected")
 
 
 def check_dlq_config(sb: Any) -> None:
@@ -230,6 +231,18 @@ def check_replay(sb: Any) -> None:
         raise CheckFailed(f"the replay of {ARCHIVE} is {state}, not COMPLETED")
     if done[-1].destination.get("Arn") != _bus(sb).arn:
         raise CheckFailed(f"the replay's destination is {done[-1].destination}, not the bus '{BUS}'")
+    times = [epoch(e.get("time")) for e in archive.events]
+    covering = [r for r in done
+                if any(epoch(r.event_start_time) <= t <= epoch(r.event_end_time) for t in times)]
+    if not covering:
+        r = done[-1]
+        raise CheckFailed(
+            f"the replay {r.name} covered {iso_time(epoch(r.event_start_time))} to "
+            f"{iso_time(epoch(r.event_end_time))}, which holds none of the {len(times)} archived "
+            f"events ({iso_time(min(times))} to {iso_time(max(times))}), so it replayed nothing",
+            hint="Start a new replay (a new ReplayName) with EventStartTime=LAB_START (when the "
+                 "lab started) and EventEndTime=sb.clock.now(): the sandbox's clock is ahead of "
+                 "your computer's, so datetime.now() is not 'now' here.")
 
 
 # Check(id, step, title, points, run, passed, failed, hint, hidden=False), kept short in the table.
@@ -290,8 +303,8 @@ CHECKS = [
        "EventPattern=json.dumps({'source': ['com.shop.orders']}), RetentionDays=30) before "
        "putting events."),
     _c("replay", "replay", "a completed replay to the bus", 1, check_replay,
-       "orders-archive holds events and a replay of it into 'orders' completed.",
-       "The archive holds no events, or no replay of it into the bus completed.",
-       "start_replay(ReplayName=..., EventSourceArn=archive_arn, EventStartTime=..., "
+       "A replay of orders-archive into 'orders' completed over a window that holds its events.",
+       "The archive holds no events, or no replay of its events into the bus completed.",
+       "start_replay(ReplayName=..., EventSourceArn=archive_arn, EventStartTime=LAB_START, "
        "EventEndTime=sb.clock.now(), Destination={'Arn': bus_arn})."),
 ]

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from autograder.checks import Check, CheckFailed
+from autograder.lab import ServiceRole
 from autograder.probes import (
     function,
     log_text,
@@ -21,6 +22,7 @@ from autograder.probes import (
     queue_bodies,
     queue_url,
     subscription,
+    trust_problem,
 )
 
 API = "orders-api"
@@ -29,6 +31,18 @@ QUEUE = "orders-queue"
 DLQ = "orders-dlq"
 FUNCTION = "order-processor"
 TOPIC = "ops-alerts"
+
+
+def _apigateway_policy(region: str, account: str) -> dict[str, Any]:
+    """What the integration needs: send to the queue, nothing else."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sqs:SendMessage",
+        "Resource": f"arn:aws:sqs:{region}:{account}:{QUEUE}"}]}
+
+
+# APIGATEWAY_ROLE_ARN in the notebook: a role only API Gateway may assume (ROLE_ARN is Lambda's).
+ROLES = {"APIGATEWAY_ROLE_ARN": ServiceRole("eventlab-apigateway-sqs-role",
+                                            "apigateway.amazonaws.com", _apigateway_policy)}
 INBOX = "ops-inbox"
 ALARM = "orders-dlq-alarm"
 MAX_RECEIVES = 5
@@ -159,6 +173,12 @@ def check_api(sb: Any) -> None:
         raise CheckFailed(f"the integration URI {uri} is not SQS path/ACCOUNT/{QUEUE} or action/SendMessage")
     if integration.get("httpMethod") != "POST":
         raise CheckFailed(f"the integration's HTTP method is {integration.get('httpMethod')}, not POST")
+    problem = trust_problem(sb, integration.get("credentials"), "apigateway.amazonaws.com")
+    if problem:
+        raise CheckFailed(f"the integration's credentials: {problem}", hint=(
+            "API Gateway assumes the credentials role to call SQS, so its trust policy must name "
+            "apigateway.amazonaws.com and it needs sqs:SendMessage on orders-queue: pass "
+            "credentials=APIGATEWAY_ROLE_ARN (ROLE_ARN is Lambda's role)."))
     _stage(sb)
 
 
@@ -404,7 +424,7 @@ CHECKS = [
        "orders-api has POST /orders integrated with SQS and deployed to prod.",
        "The API, its /orders resource, its POST integration to SQS or the prod stage is missing.",
        "put_integration(type='AWS', integrationHttpMethod='POST', "
-       "uri=f'arn:aws:apigateway:{region}:sqs:path/{account}/orders-queue', credentials=ROLE_ARN, ...) "
+       "uri=f'arn:aws:apigateway:{region}:sqs:path/{account}/orders-queue', credentials=APIGATEWAY_ROLE_ARN, ...) "
        "then create_deployment(restApiId=..., stageName='prod')."),
     _c("content-type", "api", "the integration sends a form-encoded request", 1, check_content_type,
        "The integration request's Content-Type is application/x-www-form-urlencoded.",

@@ -64,6 +64,27 @@ def check(grade_id: str, step: str, *, hidden: bool = False,
     return new_code_cell("\n".join(lines), metadata=meta)
 
 
+def scorecard(lab: str) -> list[nbformat.NotebookNode]:
+    """The lab's last cells: the running score step by step, and how to be graded."""
+    return [
+        md(f"{lab}-score-md", """
+        ## Your score
+
+        The cell below adds up what the check cells you ran gave, step by step. Hidden
+        checks (marked in the table) only run when the notebook is graded. To be graded
+        as your instructor will grade you, save the notebook and run
+        `eventlab grade LAB NOTEBOOK` in a terminal: it runs every cell again in a fresh
+        sandbox, with the hidden checks, and prints the report (the cell prints the exact
+        command).
+        """),
+        given(f"{lab}-score", """
+        from autograder.lab import score
+
+        score();
+        """),
+    ]
+
+
 def notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.cells = cells

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labs.make.cells import check, given, md, notebook, solution
+from labs.make.cells import check, given, md, notebook, scorecard, solution
 
 NAME = "lab01_fanout"
 C = "../../../content"
@@ -93,9 +93,11 @@ def build():
         SNS delivers into a queue only if the **queue policy** (a resource policy) lets the
         service principal `sns.amazonaws.com` call `sqs:SendMessage`, and the condition
         `aws:SourceArn` = your topic's ARN keeps every other topic out (the confused-deputy
-        guard). A policy with `Principal: "*"` and no condition lets anyone send. The
-        sandbox, like moto, stores policies without enforcing them, so the check reads the
-        policy document the way AWS would apply it. See
+        guard). A policy with `Principal: "*"` and no condition lets anyone send; with the
+        `aws:SourceArn` condition (what the SDKs' subscribe helpers write) it admits only
+        the topic too, since a direct caller carries no `aws:SourceArn`. The sandbox, like
+        moto, stores policies without enforcing them, so the check reads the policy
+        document the way AWS would apply it. See
         [security]({C}/queues-and-notifications.md#security).
         """),
         solution("lab01-policies", "", """
@@ -214,7 +216,8 @@ def build():
         md("lab01-poison-md", f"""
         ## Step 7: a poison message
 
-        Send a body that is not JSON to `thumbnails`. The handler raises, the message comes
+        Send a body that is not JSON to `thumbnails` (the check looks for your message in
+        `video-dlq`, besides sending one of its own). The handler raises, the message comes
         back after each visibility timeout, and after the third receive SQS moves it to
         `video-dlq`. On AWS that takes 3 x 3 minutes; the sandbox's clock moves at once
         with `sb.clock.advance(seconds=...)`. In production you would alarm on the DLQ's
@@ -255,6 +258,7 @@ def build():
         print([m["Body"] for m in got])
         """),
         check("lab01-check-fifo", "fifo", graded=False),
+        *scorecard("lab01"),
         md("lab01-quiz-md", f"""
         ## Check your understanding
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labs.make.cells import check, given, md, notebook, solution
+from labs.make.cells import check, given, md, notebook, scorecard, solution
 
 NAME = "lab02_kinesis"
 C = "../../../content"
@@ -39,7 +39,8 @@ def build():
 
         from autograder.lab import architecture, check, hidden, start
 
-        sb = start("lab02")   # a fresh local AWS; also defines zip_code(...) and ROLE_ARN
+        sb = start("lab02")   # a fresh local AWS; also zip_code(...), ROLE_ARN (Lambda's role),
+                      # FIREHOSE_ROLE_ARN (Firehose's, for the delivery stream)
         kinesis, lam, sns, sqs = (sb.client(n) for n in ("kinesis", "lambda", "sns", "sqs"))
         firehose, s3, athena, cloudwatch = (sb.client(n) for n in ("firehose", "s3", "athena",
                                                                    "cloudwatch"))
@@ -224,7 +225,11 @@ def build():
 
         Write the processor `telemetry-transform`: decode each record, round the temperature
         to one decimal, and return it as JSON plus `"\\n"` with result `Ok`. Create the
-        bucket `telemetry-lake` and the delivery stream `telemetry-to-s3` (role `ROLE_ARN`):
+        bucket `telemetry-lake` and the delivery stream `telemetry-to-s3` with the role
+        `FIREHOSE_ROLE_ARN` for both its source and its destination. Firehose assumes that
+        role, so its trust policy names `firehose.amazonaws.com` (`ROLE_ARN` is Lambda's: AWS
+        would refuse it here) and its permissions let it read the stream, invoke the
+        processor and write the bucket; `start` made it for you. Give the stream the
         prefix `readings/year=!{{timestamp:yyyy}}/month=!{{timestamp:MM}}/day=!{{timestamp:dd}}/`,
         an error prefix under `errors/`, GZIP, a 60-second buffer and the processor.
         """),
@@ -249,9 +254,9 @@ def build():
         s3.create_bucket(Bucket="telemetry-lake")
         firehose.create_delivery_stream(
             DeliveryStreamName="telemetry-to-s3", DeliveryStreamType="KinesisStreamAsSource",
-            KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn, "RoleARN": ROLE_ARN},
+            KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn, "RoleARN": FIREHOSE_ROLE_ARN},
             ExtendedS3DestinationConfiguration={
-                "BucketARN": "arn:aws:s3:::telemetry-lake", "RoleARN": ROLE_ARN,
+                "BucketARN": "arn:aws:s3:::telemetry-lake", "RoleARN": FIREHOSE_ROLE_ARN,
                 "Prefix": "readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/",
                 "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/!{timestamp:yyyy}/!{timestamp:MM}/",
                 "BufferingHints": {"SizeInMBs": 5, "IntervalInSeconds": 60},
@@ -357,6 +362,7 @@ def build():
         cloudwatch.put_dashboard(DashboardName="telemetry", DashboardBody=json.dumps({"widgets": widgets}))
         """),
         check("lab02-check-metrics", "metrics"),
+        *scorecard("lab02"),
         md("lab02-quiz-md", f"""
         ## Check your understanding
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labs.make.cells import check, given, md, notebook, solution
+from labs.make.cells import check, given, md, notebook, scorecard, solution
 
 NAME = "lab03_eventbridge"
 C = "../../../content"
@@ -32,7 +32,7 @@ def build():
 
         from autograder.lab import architecture, check, hidden, start
 
-        sb = start("lab03")   # a fresh local AWS; also defines zip_code(...) and ROLE_ARN
+        sb = start("lab03")   # a fresh local AWS; also defines zip_code(...), ROLE_ARN, LAB_START
         events, lam, sqs = sb.client("events"), sb.client("lambda"), sb.client("sqs")
 
         def order(order_id, **detail):
@@ -182,9 +182,11 @@ def build():
         md("lab03-fail-md", """
         Now make payment fail the way a throttled or broken target would. The sandbox can
         inject a failure into a target (nothing in it fails on its own);
-        `sb.clock.advance(hours=2)` lets the retries run out at once.
+        `sb.clock.advance(hours=2)` lets the retries run out at once. The cell finds
+        `payment-dlq` by its name, so it works whatever you called your variables.
         """),
         given("lab03-fail", """
+        dlq_url = sqs.get_queue_url(QueueName="payment-dlq")["QueueUrl"]
         failures = sb.service("events-targets")
         failures.inject_failure(function_arns["payment"], code="THROTTLING")
         put("OrderPlaced", order("ord-2001", total=12.5))
@@ -199,13 +201,15 @@ def build():
 
         Suppose the inventory team shipped a bug and wants the last hours of orders again.
         Start a replay of `orders-archive` back into the bus, covering the time since the
-        lab started (use the sandbox's clock, `sb.clock.now()`, since it has moved ahead),
-        and check that it is `COMPLETED`. See
+        lab started: from `LAB_START` (recorded by `start`; the checks move the clock, not
+        it) to the sandbox's `sb.clock.now()` (the clock has moved hours ahead of your
+        computer's). A replay sends only the archived events whose time falls inside its
+        window, and the check makes sure yours held some. Check that it is `COMPLETED`. See
         [delivery, ordering and error handling]({C}/events.md#delivery-ordering-and-error-handling).
         """),
         solution("lab03-replay", "", """
         events.start_replay(ReplayName="inventory-fix", EventSourceArn=archive_arn,
-                            EventStartTime=sb.clock.now() - timedelta(hours=6),
+                            EventStartTime=LAB_START,
                             EventEndTime=sb.clock.now(), Destination={"Arn": bus_arn})
         print(events.describe_replay(ReplayName="inventory-fix")["State"])
         """),
@@ -219,6 +223,7 @@ def build():
         has no schema step. The event's shape is the `order(...)` helper above. See
         [Amazon EventBridge]({C}/events.md#amazon-eventbridge).
         """),
+        *scorecard("lab03"),
         md("lab03-quiz-md", f"""
         ## Check your understanding
 

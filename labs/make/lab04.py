@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labs.make.cells import check, given, md, notebook, solution
+from labs.make.cells import check, given, md, notebook, scorecard, solution
 
 NAME = "lab04_stepfunctions"
 C = "../../../content"
@@ -390,6 +390,7 @@ def build():
         print(len(events), "history events, each a billed transition or a record of one")
         """),
         check("lab04-check-express", "express"),
+        *scorecard("lab04"),
         md("lab04-quiz-md", f"""
         ## Check your understanding
 

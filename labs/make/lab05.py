@@ -3,7 +3,7 @@ labs/source/lab05_apigw_sqs)."""
 
 from __future__ import annotations
 
-from labs.make.cells import check, given, md, notebook, solution
+from labs.make.cells import check, given, md, notebook, scorecard, solution
 
 NAME = "lab05_apigw_sqs"
 C = "../../../content"
@@ -39,7 +39,8 @@ def build():
 
         from autograder.lab import architecture, check, hidden, start
 
-        sb = start("lab05")   # a fresh local AWS; also defines zip_code(...) and ROLE_ARN
+        sb = start("lab05")   # a fresh local AWS; also zip_code(...), ROLE_ARN (Lambda's role),
+                      # APIGATEWAY_ROLE_ARN (API Gateway's, for the SQS integration)
         sqs, lam, apigw = sb.client("sqs"), sb.client("lambda"), sb.client("apigateway")
         cw, sns = sb.client("cloudwatch"), sb.client("sns")
         REGION, ACCOUNT = sb.region, sb.account_id
@@ -79,8 +80,11 @@ def build():
         `uri` names the service action. For SQS either
         `arn:aws:apigateway:REGION:sqs:path/ACCOUNT/orders-queue` (the queue in the path) or
         `arn:aws:apigateway:REGION:sqs:action/SendMessage` (then pass `QueueUrl` as a request
-        parameter). `credentials` is a role API Gateway assumes, which on AWS needs
-        `sqs:SendMessage` on the queue (the sandbox does not check roles).
+        parameter). `credentials` is the role API Gateway assumes to call SQS: its trust
+        policy must let `apigateway.amazonaws.com` assume it, and its permissions must allow
+        `sqs:SendMessage` on the queue. `start` made one for you, `APIGATEWAY_ROLE_ARN`
+        (`ROLE_ARN` is for Lambda: AWS would refuse to let API Gateway assume it). The
+        sandbox does not enforce roles; the check reads the role's trust policy as AWS would.
 
         SQS speaks a **form-encoded** query protocol, so the integration request must say so
         and build the form:
@@ -110,7 +114,7 @@ def build():
                          authorizationType="NONE")
         apigw.put_integration(
             restApiId=api_id, resourceId=orders_id, httpMethod="POST", type="AWS",
-            integrationHttpMethod="POST", credentials=ROLE_ARN,
+            integrationHttpMethod="POST", credentials=APIGATEWAY_ROLE_ARN,
             uri=f"arn:aws:apigateway:{REGION}:sqs:path/{ACCOUNT}/orders-queue",
             requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},
             requestTemplates={"application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"},
@@ -319,6 +323,7 @@ def build():
             print(json.loads(m["Body"])["Subject"])
         """),
         check("lab05-check-monitoring", "monitoring"),
+        *scorecard("lab05"),
         md("lab05-quiz-md", f"""
         ## Check your understanding
 

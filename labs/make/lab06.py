@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labs.make.cells import check, given, md, notebook, solution
+from labs.make.cells import check, given, md, notebook, scorecard, solution
 
 NAME = "lab06_msk"
 C = "../../../content"
@@ -349,6 +349,7 @@ def build():
         for group, state in tools.list_groups(bootstrap):
             print(group, state, "lag", tools.describe_group(bootstrap, group).total_lag)
         """),
+        *scorecard("lab06"),
         md("lab06-quiz-md", f"""
         ## Check your understanding
 

@@ -31,6 +31,17 @@ def test_a_check_passes_fails_or_reports_a_crash_as_a_failure() -> None:
     assert not crash.ok and "could not run: ZeroDivisionError" in crash.message
 
 
+def test_a_failure_can_carry_a_hint_for_what_was_found() -> None:
+    """A learner who did too much (raw delivery on every queue) must not be told to turn
+    it on: the check names what it found and gives the hint for that case."""
+    def too_much(sb):
+        raise CheckFailed("raw delivery is on for thumbnails", hint="turn it off for thumbnails.")
+
+    result = run_check(_check(too_much), None)
+    assert result.message == "it is missing. Found: raw delivery is on for thumbnails"
+    assert result.hint == "turn it off for thumbnails."
+
+
 def test_a_check_never_writes_to_stderr(capsys) -> None:
     """nbgrader gives a test cell 0 when it prints anything on stderr."""
     import sys
@@ -90,6 +101,48 @@ def test_start_gives_a_sandbox_a_role_and_zip_code(lab_sandbox) -> None:
     assert callable(builtins.zip_code)
     with pytest.raises(KeyError, match="has no step 'nope'"):
         lab.check("nope")
+
+
+def test_each_service_gets_a_role_only_it_may_assume_and_lab_start_stays_put() -> None:
+    """Lab 2 hands Firehose FIREHOSE_ROLE_ARN, lab 5 API Gateway APIGATEWAY_ROLE_ARN:
+    each trusted by its own service principal only; LAB_START does not move with the clock."""
+    import builtins
+
+    from autograder.probes import trust_problem
+
+    try:
+        for name, lab_name, service in [("FIREHOSE_ROLE_ARN", "lab02", "firehose.amazonaws.com"),
+                                        ("APIGATEWAY_ROLE_ARN", "lab05", "apigateway.amazonaws.com")]:
+            sb = lab.start(lab_name)
+            arn = getattr(builtins, name)
+            assert trust_problem(sb, arn, service) is None
+            assert trust_problem(sb, arn, "lambda.amazonaws.com") is not None
+            assert trust_problem(sb, builtins.ROLE_ARN, service) == (
+                f"the role eventlab-lab-role can be assumed only by lambda.amazonaws.com, "
+                f"not {service}")
+            policy = sb.client("iam").get_role_policy(RoleName=arn.split("/")[-1],
+                                                      PolicyName=arn.split("/")[-1] + "-permissions")
+            assert policy["PolicyDocument"]["Statement"]
+            started = builtins.LAB_START
+            assert abs(started.timestamp() - sb.clock.time()) < 5
+            sb.clock.advance(hours=3)
+            assert builtins.LAB_START == started
+    finally:
+        lab.stop()
+
+
+def test_check_cells_keep_a_running_score_and_the_last_cell_says_how_to_be_graded(
+        lab_sandbox, capsys) -> None:
+    sns = lab_sandbox.client("sns")
+    sns.create_topic(Name="video-uploads")
+    lab.check("queues")      # the topic earns 1 of the step's 4 points
+    out = capsys.readouterr().out
+    assert "Running score: 1 of 22 points from the checks you can see (1 of 7 steps checked); " \
+           "hidden checks add up to 2 more when graded." in out
+    text = lab.score()
+    assert "  queues           1/4" in text
+    assert "  filters          not checked yet (+1 hidden)" in text
+    assert text.endswith("eventlab grade lab01 lab01_fanout.ipynb")
 
 
 def test_the_picture_draws_resources_and_counts_deliveries(lab_sandbox) -> None:

@@ -39,6 +39,8 @@ from tests.labs_support import (
 )
 
 NAME = LABS["lab01"]
+# the learner's graded cell of their own is appended: its 1-based number in the notebook
+APPENDED = len(nbformat.read(source_notebook("lab01"), as_version=4).cells) + 1
 NO_DLQ = next(m for m in MUTATIONS["lab01"] if m.name == "no-dlq")
 LOST = float(sum(c.points for c in checks_of("lab01") if c.id in NO_DLQ.fails))
 # the one learner cell that loops gets 2 s; every other cell the course's 120 s
@@ -97,7 +99,7 @@ GUARD = [
     f"edited-test: {WHERE}: test cell lab01-check-dlq was edited (nbgrader restored the "
     "original before grading)",
     f"kernel-death: {WHERE}: not graded: the kernel died (.nbgrader.log)",
-    f"made-up-cell: {WHERE}: cell 32 carries grade_id lab01-check-bonus, which the source "
+    f"made-up-cell: {WHERE}: cell {APPENDED} carries grade_id lab01-check-bonus, which the source "
     "does not have (added by the learner; not graded)",
     f"not-a-notebook: {WHERE}: not graded: the submitted file is JSON but not a notebook",
     f"not-json: {WHERE}: not graded: the submitted file is not valid JSON",

@@ -48,6 +48,20 @@ def iso_time(value: Any, *, millis: bool = False) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def epoch(value: Any) -> float:
+    """Epoch seconds from what moto keeps for a time: a number, its text, ISO 8601 text
+    or a datetime (a missing time counts as the epoch)."""
+    if value is None or value == "":
+        return 0.0
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def envelope(raw: dict[str, Any]) -> dict[str, Any]:
     """The event as a target sees it, from moto's internal event dict."""
     event = {

@@ -25,6 +25,10 @@ Functions, Kinesis and Firehose targets (failing the WHOLE PutEvents), ignores
 * :meth:`EventsTargetsService.inject_failure` makes a target fail with a transient
   error for a while (labs about retries; nothing in the sandbox fails transiently).
 * ``PutTargets`` refuses a sixth target on a rule (LimitExceededException).
+* ``StartReplay`` replays only the archived events whose time falls between
+  ``EventStartTime`` and ``EventEndTime`` ("based on the time in the event",
+  https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_StartReplay.html), in
+  time order, to the rules in ``Destination.FilterArns`` when it names any.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from typing import Any
 from eventlab.errors import FunctionNotFound, SandboxError
 from eventlab.sandbox.awslambda.service import deliver_to_arn
 from eventlab.sandbox.core.pump import DueQueue
-from eventlab.sandbox.events.input import envelope, json_path, missing, transform
+from eventlab.sandbox.events.input import envelope, epoch, json_path, missing, transform
 
 DEFAULT_MAX_RETRIES = 185
 DEFAULT_MAX_AGE = 86400
@@ -130,6 +134,28 @@ class EventsTargetsService:
 
         patches.wrap(EventsBackend, "put_targets", make_put_targets,
                      "a rule has at most 5 targets, as on AWS")
+
+        from moto.events.models import Replay, ReplayState, events_backends
+
+        def replay_events(replay: Any, archive: Any) -> None:
+            backend = events_backends[replay.account_id][replay.region]
+            bus = backend.describe_event_bus(replay.destination["Arn"].split("/")[-1])
+            only = set(replay.destination.get("FilterArns") or [])
+            start, end = epoch(replay.event_start_time), epoch(replay.event_end_time)
+            chosen = sorted((e for e in archive.events if start <= epoch(e.get("time")) <= end),
+                            key=lambda e: epoch(e.get("time")))
+            for event in chosen:
+                for rule in list(bus.rules.values()):
+                    if not only or rule.arn in only:
+                        rule.send_to_targets(dict(event, **{"id": str(uuid.uuid4()),
+                                                            "replay-name": replay.name}),
+                                             transform_input=False)
+            replay.state = ReplayState.COMPLETED
+            replay.end_time = service.sandbox.clock.time()
+
+        patches.replace(Replay, "replay_events", replay_events,
+                        "a replay sends only the archived events whose time is inside "
+                        "EventStartTime..EventEndTime (moto replays the whole archive)")
 
     # -- routing (inside PutEvents) --------------------------------------------------
     def route(self, rule: Any, raw_event: dict[str, Any], transform_input: bool = True,

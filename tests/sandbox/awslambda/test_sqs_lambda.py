@@ -196,3 +196,62 @@ def test_attribute_view_answers_like_moto(sandbox):
         view = _AttributeView(q, full)
         for key in [*expected, "ContentBasedDeduplication", "Policy", "RedrivePolicy", "Nope"]:
             assert view.get(key) == expected.get(key), (q.name, key)
+
+
+POISON_HANDLER = (
+    "import json\n"
+    "def handler(event, context):\n"
+    "    for record in event['Records']:\n"
+    "        json.loads(record['body'])\n"
+)
+
+
+def _splits(total: float, rng) -> list[list[float]]:
+    """Ways to advance the clock by ``total`` seconds: one jump, jumps that land on the
+    timers, and random splits into 1 to 40 pieces."""
+    fixed = [[total], [180.0, 180.0, 180.0, total - 540], [1.0] * 5 + [total - 5]]
+    for _ in range(25):
+        cuts = sorted(rng.uniform(0, total) for _ in range(rng.randint(0, 39)))
+        points = [0.0, *cuts, total]
+        fixed.append([b - a for a, b in zip(points, points[1:], strict=False) if b > a])
+    return fixed
+
+
+def test_redeliveries_and_dead_lettering_keep_their_times_for_any_split_of_an_advance(
+        sandbox, make_function):
+    """A poison message behind a 180 s visibility timeout and maxReceiveCount 3 is
+    received at 0, 180 and 360 s and reaches the DLQ at 540 s (not 218, 458 and 640 s,
+    as when a single advance stopped only at other timers), whether the clock moves
+    600 s in one jump or in any number of random steps (a seeded property test)."""
+    import random
+
+    rng = random.Random(20261206)
+    sqs = sandbox.client("sqs")
+    make_function("poison", POISON_HANDLER, timeout=30)
+    reached: dict[str, float] = {}
+
+    def watch_dlqs(now: float) -> None:
+        for q in sandbox.backend("sqs").queues.values():
+            if q.name.startswith("dlq-") and q._messages and q.name not in reached:
+                reached[q.name] = now
+
+    sandbox.clock.on_advance(watch_dlqs)
+    for trial, steps in enumerate(_splits(600.0, rng)):
+        _, dlq_arn = queue(sandbox, f"dlq-{trial}")
+        url, arn = queue(sandbox, f"work-{trial}", VisibilityTimeout=180, RedrivePolicy=json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}))
+        sandbox.client("lambda").create_event_source_mapping(EventSourceArn=arn,
+                                                             FunctionName="poison")
+        start = sandbox.clock.time()
+        sqs.send_message(QueueUrl=url, MessageBody="not json")
+        for step in steps:
+            sandbox.clock.advance(seconds=step)
+        runs = [e["time"] - start for e in sandbox.service("lambda").invocation_log
+                if e["function"] == "poison"
+                and e["event"]["Records"][0]["eventSourceARN"] == arn]
+        label = f"trial {trial}: {len(steps)} step(s) {[round(s, 1) for s in steps[:6]]}..."
+        # within 3 s: a cold handler and a busy machine take real time, which flows too
+        assert len(runs) == 3 and all(abs(t - want) < 3 for t, want in zip(
+            runs, (0, 180, 360), strict=True)), (label, runs)
+        assert abs(reached[f"dlq-{trial}"] - start - 540) < 3, (label, reached)
+        assert depth(sandbox, url) == (0, 0), label

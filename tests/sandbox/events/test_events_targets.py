@@ -318,3 +318,53 @@ def test_a_handler_publishing_over_http_reaches_another_function(sandbox: Sandbo
     assert event["source"] == "shop.orders"
     assert event["detail-type"] == "OrderPlaced"
     assert event["detail"] == {"orderId": "o-77"}
+
+
+def test_replay_sends_only_the_events_inside_its_window(sandbox: Sandbox) -> None:
+    """StartReplay: "only events that occurred between the EventStartTime and EventEndTime
+    are replayed" (API_StartReplay). Two hours apart, a 5-minute window around the second
+    event replays it alone; a window that covers neither replays nothing."""
+    from datetime import timedelta
+
+    events = sandbox.client("events")
+    bus = events.describe_event_bus()["Arn"]
+    archive = events.create_archive(ArchiveName="all", EventSourceArn=bus)["ArchiveArn"]
+    url, arn = make_queue(sandbox, "q")
+    _rule(sandbox, [{"Id": "q", "Arn": arn}])
+    _put(sandbox, {"orderId": "early"})
+    sandbox.clock.advance(hours=2)
+    _put(sandbox, {"orderId": "late"})
+    assert [e["detail"]["orderId"] for e in drain(sandbox, url)] == ["early", "late"]
+    now = sandbox.clock.now()
+    events.start_replay(ReplayName="last-5-minutes", EventSourceArn=archive,
+                        Destination={"Arn": bus}, EventStartTime=now - timedelta(minutes=5),
+                        EventEndTime=now + timedelta(seconds=1))
+    assert [(e["detail"]["orderId"], e["replay-name"]) for e in drain(sandbox, url)] == [
+        ("late", "last-5-minutes")]
+    events.start_replay(ReplayName="nothing", EventSourceArn=archive, Destination={"Arn": bus},
+                        EventStartTime=now - timedelta(hours=1), EventEndTime=now - timedelta(minutes=30))
+    assert drain(sandbox, url) == []
+    assert events.describe_replay(ReplayName="nothing")["State"] == "COMPLETED"
+    events.start_replay(ReplayName="both", EventSourceArn=archive, Destination={"Arn": bus},
+                        EventStartTime=now - timedelta(hours=3), EventEndTime=now + timedelta(seconds=1))
+    assert [e["detail"]["orderId"] for e in drain(sandbox, url)] == ["early", "late"]
+
+
+def test_replay_to_filter_arns_reaches_only_those_rules(sandbox: Sandbox) -> None:
+    from datetime import timedelta
+
+    events = sandbox.client("events")
+    bus = events.describe_event_bus()["Arn"]
+    archive = events.create_archive(ArchiveName="all", EventSourceArn=bus)["ArchiveArn"]
+    first_url, first_arn = make_queue(sandbox, "first")
+    second_url, second_arn = make_queue(sandbox, "second")
+    first_rule = _rule(sandbox, [{"Id": "q", "Arn": first_arn}], name="first")
+    _rule(sandbox, [{"Id": "q", "Arn": second_arn}], name="second")
+    _put(sandbox)
+    drain(sandbox, first_url), drain(sandbox, second_url)
+    now = sandbox.clock.now()
+    events.start_replay(ReplayName="first-only", EventSourceArn=archive,
+                        Destination={"Arn": bus, "FilterArns": [first_rule]},
+                        EventStartTime=now - timedelta(hours=1), EventEndTime=now + timedelta(seconds=1))
+    assert len(drain(sandbox, first_url)) == 1
+    assert drain(sandbox, second_url) == []

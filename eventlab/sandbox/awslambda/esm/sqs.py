@@ -15,7 +15,12 @@ The event source mapping polls as Lambda's SQS pollers do
   once ``maxReceiveCount`` is reached; with ``FunctionResponseTypes:
   ["ReportBatchItemFailures"]`` only the reported ``itemIdentifier`` s stay;
 * FIFO queues keep each message group in order (a group with messages in flight is not
-  polled).
+  polled);
+* the moment a message of a mapped queue becomes visible again (its visibility timeout
+  or its delay ends) is a stop for ``clock.advance``, so that a redelivery happens at
+  its own virtual time whatever the size of one advance: a poison message behind a
+  180 s timeout is received at 0, 180 and 360 s, in one ``advance(570)`` as in many
+  small ones.
 
 Long polling (``WaitTimeSeconds``) waits in *virtual* time: if a message becomes
 visible within the wait (a delay or a visibility timeout ending), the clock moves to
@@ -41,6 +46,7 @@ class SQSService:
     def __init__(self, sandbox: Any) -> None:
         self.sandbox = sandbox
         self._window_started: dict[str, float] = {}
+        self._wake_at: dict[str, float] = {}   # mapping uuid -> the clock stop registered
         self.batches: list[dict[str, Any]] = []
 
     def install(self, patches: Any) -> None:
@@ -127,7 +133,9 @@ class SQSService:
         batch_size = int(esm.batch_size or 10)
         window = float(esm.max_batch_window or 0)
         now_ms = self.sandbox.clock.time() * 1000
-        visible = sum(1 for m in list(queue._messages) if m.visible_at < now_ms and m.delayed_until <= now_ms)
+        messages = list(queue._messages)
+        visible = sum(1 for m in messages if m.visible_at < now_ms and m.delayed_until <= now_ms)
+        self._stop_when_visible(esm.uuid, messages, now_ms)
         if visible == 0:
             self._window_started.pop(esm.uuid, None)
             return False
@@ -156,6 +164,18 @@ class SQSService:
             if message.id not in failed:
                 sqs.delete_message(queue.name, message.receipt_handle)
         return True
+
+    def _stop_when_visible(self, key: str, messages: list[Any], now_ms: float) -> None:
+        """Make the next moment a hidden or delayed message becomes visible a stop of
+        ``clock.advance`` (moto counts a message visible strictly after ``visible_at``)."""
+        upcoming = [max(m.visible_at, m.delayed_until) for m in messages
+                    if max(m.visible_at, m.delayed_until) >= now_ms]
+        if not upcoming:
+            return
+        wake = (min(upcoming) + 1) / 1000
+        if self._wake_at.get(key) != wake:
+            self._wake_at[key] = wake
+            self.sandbox.clock.call_at(wake, lambda: None)
 
     @staticmethod
     def _failed_ids(esm: Any, result: Any, messages: list[Any]) -> set[str]:
