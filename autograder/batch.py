@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.lab import LABS
+from autograder.lab import LABS_FOLDERS
 
 # statuses, worst last
 GRADED = "graded"
@@ -125,17 +125,6 @@ def _student_of(path: Path, folder: str) -> str:
     return path.stem
 
 
-def _lab_folders() -> dict[str, str]:
-    from eventlab.paths import labs_dir
-
-    out = {}
-    for lab in LABS:
-        matches = sorted((labs_dir() / "source").glob(f"{lab}_*"))
-        out[lab] = matches[0].name if matches else lab
-    return out
-
-
-LABS_FOLDERS = _lab_folders()
 
 
 def source_notebook(lab: str) -> Path:

@@ -34,6 +34,20 @@ LABS = {
     "lab05": "autograder.labs.lab05",
     "lab06": "autograder.labs.lab06",
 }
+
+
+def _lab_folders() -> dict[str, str]:
+    """lab id -> its folder under labs/source (lab01 -> lab01_fanout)."""
+    from eventlab.paths import labs_dir
+
+    out = {}
+    for lab in LABS:
+        matches = sorted((labs_dir() / "source").glob(f"{lab}_*"))
+        out[lab] = matches[0].name if matches else lab
+    return out
+
+
+LABS_FOLDERS = _lab_folders()
 ROLE_NAME = "eventlab-lab-role"
 
 
@@ -126,8 +140,6 @@ def open_session(lab: str, sandbox: Any) -> Session:
     roles = {name: _create_role(sandbox, spec.role_name, spec.service,
                                 spec.policy(sandbox.region, sandbox.account_id))
              for name, spec in getattr(module, "ROLES", {}).items()}
-    from autograder.batch import LABS_FOLDERS
-
     _session = Session(lab, module, sandbox, traffic, role, sandbox.clock.time(), roles,
                        step_points(module.CHECKS), folder=LABS_FOLDERS.get(lab, lab))
     return _session
