@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from eventlab.errors import FunctionNotFound, SandboxError
 from eventlab.net import is_loopback
+from eventlab.sandbox.awslambda.concurrency import Throttled
 
 Response = tuple[int, dict[str, str], bytes]
 
@@ -128,7 +129,10 @@ def invoke_lambda(sandbox: Any, arn: str, event: Any) -> tuple[bool, Any, Any]:
         fn = service.function(arn)
     except FunctionNotFound as exc:
         return False, None, exc
-    result = service.invoke(fn, event)
+    try:
+        result = service.invoke(fn, event)
+    except Throttled as exc:   # API Gateway answers the caller 500, as for other failures
+        return False, None, exc
     if not result.ok:
         return False, None, result
     try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventlab.errors import FunctionNotFound
+from eventlab.sandbox.awslambda.concurrency import Throttled
 
 MB = 1024 * 1024
 
@@ -94,11 +95,18 @@ def _invoke_chunk(sandbox: Any, stream: Any, arn: str, retries: int, chunk: list
     except FunctionNotFound:
         return fail_all("Lambda.FunctionNotFound", f"Function not found: {arn}", 1)
     attempts, result = 0, None
+    throttled = None
     while attempts <= retries:
         attempts += 1
-        result = lam.invoke(fn, event)
+        try:
+            result = lam.invoke(fn, event)
+        except Throttled as exc:
+            throttled = exc
+            continue
         if result.ok:
             break
+    if result is None and throttled is not None:
+        return fail_all("Lambda.TooManyRequestsException", f"Rate Exceeded. ({throttled.reason})", attempts)
     assert result is not None
     if not result.ok:
         error = result.error() or {}

@@ -171,3 +171,27 @@ def test_throttled_async_events_past_their_maximum_age_go_to_the_on_failure_dest
     assert record["requestContext"]["condition"] == "EventAgeExceeded"
     assert record["responseContext"]["statusCode"] == 429
     assert record["requestPayload"] == {"seconds": 0}
+
+
+def test_a_throttled_kinesis_batch_holds_its_shard_until_the_function_has_concurrency(
+        sandbox, make_function):
+    make_function("slow", SLOW)
+    kinesis = sandbox.client("kinesis")
+    kinesis.create_stream(StreamName="readings", ShardCount=1)
+    arn = kinesis.describe_stream(StreamName="readings")["StreamDescription"]["StreamARN"]
+    client = lam(sandbox)
+    client.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=0)
+    client.create_event_source_mapping(EventSourceArn=arn, FunctionName="slow",
+                                       StartingPosition="TRIM_HORIZON", MaximumRetryAttempts=1)
+    for i in range(3):
+        kinesis.put_record(StreamName="readings", Data=json.dumps({"seconds": 0, "i": i}).encode(),
+                           PartitionKey="k")
+    sandbox.clock.advance(seconds=30)
+    batches = sandbox.service("kinesis").batches
+    assert batches and all(b.get("throttled") for b in batches)     # never ran, never skipped
+    assert sandbox.service("lambda").invocation_log == []
+    client.delete_function_concurrency(FunctionName="slow")
+    sandbox.clock.advance(seconds=2)
+    [ran] = sandbox.service("lambda").invocation_log
+    assert [json.loads(__import__("base64").b64decode(r["kinesis"]["data"]))["i"]
+            for r in ran["event"]["Records"]] == [0, 1, 2]

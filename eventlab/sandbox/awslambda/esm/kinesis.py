@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventlab.errors import FunctionNotFound
+from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.awslambda.service import deliver_to_arn, esm_enabled, lambda_backend_if_loaded
 
 MAX_BACKOFF = 60.0
@@ -125,7 +126,19 @@ class KinesisService:
         except FunctionNotFound:
             return False
         event = {"Records": [_record(r, shard.shard_id, esm.event_source_arn, region, fn.role) for r in batch]}
-        result = lam_service.invoke(fn, event)
+        try:
+            result = lam_service.invoke(fn, event)
+        except Throttled as exc:
+            # throttled: the shard waits (its iterator age grows) and the batch is tried
+            # again once the function has concurrency, without using up a retry attempt
+            backend = self.sandbox.backend("lambda", region)
+            free_at = lam_service.concurrency.next_free(backend, now)
+            cursor.retry_at = max(now + 1.0, free_at or 0.0)
+            self.sandbox.clock.call_at(cursor.retry_at, lambda: None)
+            self.batches.append({"mapping": esm.uuid, "shard": shard.shard_id, "size": len(batch),
+                                 "ok": False, "throttled": exc.reason, "function": fn.function_name,
+                                 "stream_arn": stream.arn, "time": now})
+            return True
         failed_from = _failure_point(esm, result, batch)
         self.batches.append({"mapping": esm.uuid, "shard": shard.shard_id, "size": len(batch),
                              "ok": failed_from is None,

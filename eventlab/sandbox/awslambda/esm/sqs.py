@@ -16,6 +16,16 @@ The event source mapping polls as Lambda's SQS pollers do
   ["ReportBatchItemFailures"]`` only the reported ``itemIdentifier`` s stay;
 * FIFO queues keep each message group in order (a group with messages in flight is not
   polled);
+* pollers (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html): a
+  mapping starts with 5 pollers when messages are waiting and adds up to 300 a minute
+  while they keep waiting, up to 1,000 or the mapping's ``ScalingConfig.MaximumConcurrency``
+  (provisioned mode: ``ProvisionedPollerConfig.MaximumPollers``); each poller takes one
+  batch and waits for its invocation to end (in virtual time) before the next;
+* a batch whose invocation is throttled (no concurrency left for the function) is not
+  processed: its messages stay in flight until the visibility timeout and come back with
+  a higher receive count, so with a small ``maxReceiveCount`` good messages reach the
+  dead-letter queue (AWS's documented trap; ``MaximumConcurrency`` is the cure).  The
+  throttled poller waits until the function has concurrency again (at least 1 s);
 * the moment a message of a mapped queue becomes visible again (its visibility timeout
   or its delay ends) is a stop for ``clock.advance``, so that a redelivery happens at
   its own virtual time whatever the size of one advance: a poison message behind a
@@ -37,6 +47,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from eventlab.errors import FunctionNotFound
+from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.awslambda.service import esm_enabled, lambda_backend_if_loaded
 
 
@@ -47,6 +58,7 @@ class SQSService:
         self.sandbox = sandbox
         self._window_started: dict[str, float] = {}
         self._wake_at: dict[str, float] = {}   # mapping uuid -> the clock stop registered
+        self._pollers: dict[str, Pollers] = {}
         self.batches: list[dict[str, Any]] = []
 
     def install(self, patches: Any) -> None:
@@ -138,8 +150,17 @@ class SQSService:
         self._stop_when_visible(esm.uuid, messages, now_ms)
         if visible == 0:
             self._window_started.pop(esm.uuid, None)
+            if esm.uuid in self._pollers:
+                self._pollers[esm.uuid].since = None   # nothing waiting: back to 5 next time
             return False
         now = self.sandbox.clock.time()
+        pollers = self._pollers.setdefault(esm.uuid, Pollers())
+        if pollers.since is None:
+            pollers.since = now
+        slot = pollers.free(now, _poller_cap(esm))
+        if slot is None:
+            self.sandbox.clock.call_at(pollers.next_free(), lambda: None)
+            return False
         if window > 0 and visible < batch_size:
             started = self._window_started.setdefault(esm.uuid, now)
             if now < started + window:
@@ -156,7 +177,20 @@ class SQSService:
             fn = lam_service.function(esm.function_arn)
         except FunctionNotFound:
             return False
-        result = lam_service.invoke(fn, event)
+        try:
+            result = lam_service.invoke(fn, event)
+        except Throttled as exc:
+            # the batch stays in flight: back after the visibility timeout
+            backend = self.sandbox.backend("lambda", region)
+            free_at = lam_service.concurrency.next_free(backend, now)
+            pollers.busy(slot, max(now + 1.0, free_at or 0.0))
+            self.sandbox.clock.call_at(pollers.until[slot], lambda: None)
+            self.batches.append({"mapping": esm.uuid, "size": len(messages), "ok": False,
+                                 "throttled": exc.reason, "failed": sorted(m.id for m in messages)})
+            return True
+        pollers.busy(slot, result.ended)
+        if result.ended > now:
+            self.sandbox.clock.call_at(result.ended, lambda: None)
         failed = self._failed_ids(esm, result, messages)
         self.batches.append({"mapping": esm.uuid, "size": len(messages), "ok": result.ok,
                              "failed": sorted(failed)})
@@ -176,6 +210,11 @@ class SQSService:
         if self._wake_at.get(key) != wake:
             self._wake_at[key] = wake
             self.sandbox.clock.call_at(wake, lambda: None)
+
+    def pollers(self, esm_uuid: str) -> int:
+        """How many pollers the mapping has now."""
+        pool = self._pollers.get(esm_uuid)
+        return len(pool.until) if pool else 0
 
     @staticmethod
     def _failed_ids(esm: Any, result: Any, messages: list[Any]) -> set[str]:
@@ -279,3 +318,42 @@ def _attribute(value: dict[str, Any]) -> dict[str, Any]:
         out["binaryValue"] = binary if isinstance(binary, str) else base64.b64encode(binary).decode()
     return out
 
+
+POLLERS_AT_START = 5
+POLLERS_PER_MINUTE = 300
+POLLERS_MAX = 1000
+
+
+def _poller_cap(esm: Any) -> int:
+    provisioned = (getattr(esm, "poller_config", None) or {}).get("MaximumPollers")
+    if provisioned:
+        return int(provisioned)
+    maximum = (getattr(esm, "scaling_config", None) or {}).get("MaximumConcurrency")
+    return int(maximum) if maximum else POLLERS_MAX
+
+
+class Pollers:
+    """A mapping's pollers while its queue has messages: how many there may be (5, then
+    up to 300 more a minute) and until when each is busy with its batch."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None    # when messages started waiting (None: none wait)
+        self.until: list[float] = []
+
+    def free(self, now: float, cap: int) -> int | None:
+        since = now if self.since is None else self.since
+        size = min(cap, POLLERS_AT_START + int(POLLERS_PER_MINUTE * (now - since) / 60))
+        while len(self.until) < size:
+            self.until.append(now)
+        if len(self.until) > size:   # scaling down: keep the busy ones
+            self.until = sorted(self.until, reverse=True)[:size]
+        for i, until in enumerate(self.until):
+            if until <= now:
+                return i
+        return None
+
+    def busy(self, slot: int, until: float) -> None:
+        self.until[slot] = until
+
+    def next_free(self) -> float:
+        return min(self.until)
