@@ -25,7 +25,6 @@ from eventlab.errors import InputError
 KDS_LIMITS = "https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html"
 KDS_ON_DEMAND = "https://docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html"
 LAMBDA_LIMITS = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
-LAMBDA_SCALING = "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html"
 
 
 class QuotaError(InputError, ValueError):
@@ -62,8 +61,6 @@ QUOTAS: dict[str, Quota] = {q.name: q for q in (
     Quota("lambda.unreserved-minimum", 100, "executions",
           "concurrency that reserved concurrency may never take from the unreserved pool",
           LAMBDA_LIMITS),
-    Quota("lambda.scaling-rate", 1_000, "executions per 10 s",
-          "how fast each function may add concurrency: 1,000 every 10 seconds", LAMBDA_SCALING),
 )}
 
 

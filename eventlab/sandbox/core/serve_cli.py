@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=4566,
                         help="port to listen on (default 4566; 0 picks a free port)")
     parser.add_argument("--region", default="us-east-1", help="the sandbox's region (default us-east-1)")
+    parser.add_argument("--quota", action="append", default=[], metavar="NAME=VALUE",
+                        help="change one of AWS's quotas, e.g. --quota kinesis.shard.write-records=10 "
+                             "(repeat for more; GET /_eventlab/quotas lists them)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,7 +28,14 @@ def run(args: argparse.Namespace) -> int:
     if not is_loopback(args.host):
         print(f"warning: listening on {args.host} makes the sandbox reachable from other machines; "
               "it has no authentication.", file=sys.stderr)
-    sandbox = Sandbox(region=args.region).start()
+    from eventlab.sandbox.core.capacity import QuotaError, Quotas
+
+    try:
+        quotas = Quotas.parse(args.quota)
+    except QuotaError as exc:
+        print(f"eventlab serve: {exc}", file=sys.stderr)
+        return 2
+    sandbox = Sandbox(region=args.region, quotas=quotas).start()
     try:
         try:
             server = sandbox.serve(args.host, args.port)

@@ -8,6 +8,8 @@ The wrapper adds what moto's server lacks: after each request the sandbox's pump
     POST /_eventlab/clock/advance          body {"seconds": 3600}  -> the new time
                                            (keys: seconds, minutes, hours, days; others: 400)
     POST /_eventlab/settle                 run deliveries now
+    GET  /_eventlab/quotas                 -> every quota: value, AWS default, unit, source
+    POST /_eventlab/quotas                 body {"kinesis.shard.write-records": 10} -> the same
     GET  /_eventlab/health                 -> {"status": "ok"}
 
 A service may claim paths of its own with ``http_route(path) -> WSGI app | None``: API
@@ -115,6 +117,17 @@ class AdminApp:
                 raw = environ["wsgi.input"].read(length) if length else b"{}"
                 clock.advance(**_advance_spec(json.loads(raw or b"{}")))
                 payload = _clock_json(clock)
+            elif path == "/_eventlab/quotas" and method == "GET":
+                payload = _quotas_json(self.sandbox.quotas)
+            elif path == "/_eventlab/quotas" and method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                raw = environ["wsgi.input"].read(length) if length else b"{}"
+                changes = json.loads(raw or b"{}")
+                if not isinstance(changes, dict) or not changes:
+                    raise ValueError('send {"NAME": VALUE, ...}; GET /_eventlab/quotas lists the names')
+                for name, value in changes.items():
+                    self.sandbox.quotas.set(name, value)
+                payload = _quotas_json(self.sandbox.quotas)
             elif path == "/_eventlab/settle" and method == "POST":
                 self.sandbox.pump.settle()
                 payload = {"settled": True, "errors": list(self.sandbox.pump.errors)}
@@ -127,6 +140,13 @@ class AdminApp:
         except (ValueError, TypeError, KeyError) as exc:
             status, payload = "400 Bad Request", {"message": f"bad request to {path}: {exc}"}
         return _json(start_response, status, payload)
+
+
+def _quotas_json(quotas: Any) -> dict[str, Any]:
+    from eventlab.sandbox.core.capacity import QUOTAS
+
+    return {"quotas": {name: {"value": quotas[name], "default": q.default, "unit": q.unit,
+                              "source": q.source} for name, q in sorted(QUOTAS.items())}}
 
 
 def _aws_shaped(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -59,3 +59,31 @@ def test_the_held_clock_stands_still_until_advanced():
             sb.clock.advance(seconds=2)
             assert sb.clock.time() == start + 2
         assert sb.clock.time() >= start + 2   # and flows on from there
+
+
+def test_quotas_over_http_list_and_change(sandbox):
+    import json
+    import urllib.request
+
+    base = sandbox.endpoint_url
+    listed = json.loads(urllib.request.urlopen(f"{base}/_eventlab/quotas").read())["quotas"]
+    assert listed["kinesis.shard.write-records"]["value"] == 1000
+    assert listed["kinesis.shard.write-records"]["source"].startswith("https://docs.aws.amazon.com/")
+    request = urllib.request.Request(f"{base}/_eventlab/quotas", method="POST",
+                                     data=json.dumps({"kinesis.shard.write-records": 2}).encode())
+    changed = json.loads(urllib.request.urlopen(request).read())["quotas"]
+    assert changed["kinesis.shard.write-records"]["value"] == 2 == sandbox.quotas["kinesis.shard.write-records"]
+    bad = urllib.request.Request(f"{base}/_eventlab/quotas", method="POST", data=b'{"nope": 1}')
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(bad)
+    assert raised.value.code == 400 and b"no quota named 'nope'" in raised.value.read()
+
+
+def test_serve_refuses_an_unknown_quota_naming_it():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "eventlab", "serve", "--port", "0", "--quota",
+                             "kinesis.shard.writes=1"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "no quota named 'kinesis.shard.writes'" in result.stderr

@@ -1,17 +1,21 @@
-"""docs/differences.md lists every patch the sandbox makes to moto, lazily applied ones
-included, and ``patches.describe()`` reads the live set."""
+"""docs/differences.md lists every patch the sandbox makes to moto (lazily applied ones
+included) and every quota with AWS's default and its source; ``patches.describe()`` reads
+the live set."""
 
 from __future__ import annotations
 
+import pytest
+
 from eventlab.sandbox import Sandbox
-from eventlab.sandbox.core import patch_table
+from eventlab.sandbox.core import doc_tables
 from eventlab.sandbox.core.patches import describe, markdown_table
 
 
-def test_the_differences_page_lists_exactly_the_patches_the_code_makes():
-    assert patch_table.page_table() == patch_table.current_table(), (
-        "docs/differences.md and the code disagree: run "
-        "`python -m eventlab.sandbox.core.patch_table --write` and review the diff")
+@pytest.mark.parametrize("name", sorted(doc_tables.TABLES))
+def test_the_differences_page_carries_the_table_the_code_makes(name):
+    assert doc_tables.page_table(name) == doc_tables.TABLES[name](), (
+        f"docs/differences.md and the code disagree on the {name} table: run "
+        "`python -m eventlab.sandbox.core.doc_tables --write` and review the diff")
 
 
 def test_describe_sees_a_patch_applied_after_start():
