@@ -116,6 +116,12 @@ class MetricsService:
         if value > datum.max:
             datum.max = value
 
+    def total(self, namespace: str, name: str, dimensions: dict[str, str] | None = None,
+              region: str | None = None) -> float:
+        """The sum of a metric the sandbox published, over all time."""
+        series = self._series.get((region or self.sandbox.region, namespace, name, _dims(dimensions)), {})
+        return sum(datum.sum for datum in list(series.values()))
+
     def _new_datum(self, region: str, namespace: str, name: str, dims: Dims, unit: str,
                    minute: int) -> Any:
         from moto.cloudwatch.models import MetricAggregatedDatum

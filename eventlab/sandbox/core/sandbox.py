@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -341,6 +341,14 @@ class Sandbox:
             client = boto3.client(service, region_name=key[1])
             self._clients[key] = client
         return client
+
+    def load(self, rate: float, seconds: float, send: Callable[[int], Any], **options: Any) -> Any:
+        """Call ``send(i)`` ``rate`` times per virtual second for ``seconds`` virtual seconds,
+        with the clock held, and report what became of the calls (see
+        :mod:`eventlab.sandbox.core.load`: ``queue=``, ``dlq=``, ``step=``, ``drain=``)."""
+        from eventlab.sandbox.core.load import run_load
+
+        return run_load(self, rate, seconds, send, **options)
 
     def service(self, name: str) -> Any:
         """One of the installed gap-filling services, by name (e.g. "lambda")."""
