@@ -202,9 +202,13 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
 }
 
 _LAB02 = [
+    # one hot key: 20 records/s in this lab, so six tries cannot get 120 through either
     M("constant-partition-key", "lab02-producer",
       [('"PartitionKey": r["device_id"]', '"PartitionKey": "telemetry"')],
-      {"partition-key"}, "have a partition key that is not their device_id"),
+      {"partition-key", "put-records"}, "have a partition key that is not their device_id"),
+    M("producer-drops-throttled-entries", "lab02-producer",
+      [("retry.append(entry)", "pass   # the throttled entry is dropped")],
+      {"put-records"}, "never reached the stream"),
     M("consumer-never-alerts", "lab02-alerts",
       [('if reading["temperature"] > THRESHOLD:', 'if reading.get("temp", 0) > THRESHOLD:')],
       {"alert-probe"}, "produced no message in alert-inbox"),

@@ -135,6 +135,8 @@ def open_session(lab: str, sandbox: Any) -> Session:
     (``ROLE_ARN``) and the service roles its module lists in ``ROLES``."""
     global _session
     module = lab_module(lab)
+    for name, value in getattr(module, "QUOTAS", {}).items():   # limits the lab makes small to hit
+        sandbox.quotas.set(name, value)
     traffic = Traffic(sandbox).install()
     role = _create_role(sandbox, ROLE_NAME, "lambda.amazonaws.com")
     roles = {name: _create_role(sandbox, spec.role_name, spec.service,

@@ -65,10 +65,12 @@ def test_the_lock_is_closed_over_dependencies():
     """Every package the installed locked set depends on is itself in the lock, so that
     `pip install --require-hashes -r requirements.lock` needs nothing unlisted (the
     installed environment here is the lock's)."""
+    import sysconfig
     from importlib.metadata import distributions
 
     pins = _lock_pins()
-    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in distributions()}
+    site = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in distributions(path=site)}
     for name, versions in pins.items():
         if name in installed and not any(m for _, m in versions):
             assert Version(installed[name]) == versions[0][0], (

@@ -53,6 +53,12 @@ def _firehose_policy(region: str, account: str) -> dict[str, Any]:
 
 
 # FIREHOSE_ROLE_ARN in the notebook: a role only Firehose may assume (ROLE_ARN is Lambda's).
+# The lab's stream gets a small share of AWS's on-demand capacity (4,000 records/s for a
+# new stream; 1,000/s per shard, which one partition key never exceeds), so that the
+# producer step's 120 readings really throttle and its retry code really runs.
+QUOTAS = {"kinesis.on-demand.write-records": 100, "kinesis.shard.write-records": 20}
+SEND_COUNT = 120
+
 ROLES = {"FIREHOSE_ROLE_ARN": ServiceRole("eventlab-firehose-role", "firehose.amazonaws.com",
                                           _firehose_policy)}
 
@@ -87,6 +93,7 @@ def _learner_records(sb: Any) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def _put(sb: Any, readings: list[dict[str, Any]]) -> None:
+    sb.clock.advance(seconds=1)   # a second of capacity: the learner's writes may have used it
     response = sb.client("kinesis").put_records(StreamName=STREAM, Records=[
         {"Data": json.dumps(r).encode(), "PartitionKey": r["device_id"]} for r in readings])
     if response["FailedRecordCount"]:
@@ -117,12 +124,57 @@ def check_on_demand(sb: Any) -> None:
 
 
 # -- step 2: the producer ----------------------------------------------------------------
+def _sent_readings(n: int = SEND_COUNT, seed: int = 2026) -> Counter[tuple[str, float, float]]:
+    """(device, temperature, humidity) of each reading ``make_readings(n, seed)`` makes (the
+    notebook's helper; its timestamps depend on when it runs, its values do not)."""
+    import random
+
+    rng = random.Random(seed)
+    devices = [f"sensor-{k:02d}" for k in range(12)]
+    out: Counter[tuple[str, float, float]] = Counter()
+    for i in range(n):
+        temperature = round(rng.uniform(55.0, 75.0), 1)
+        humidity = round(rng.uniform(40.0, 55.0), 1)
+        out[(devices[i % len(devices)], temperature, humidity)] += 1
+    return out
+
+
 def check_put_records(sb: Any) -> None:
+    """Every reading of ``send(make_readings(120))`` is on the stream, exactly once: the
+    stream's capacity in this lab is 100 records a second, so the first PutRecords answers
+    some entries with ProvisionedThroughputExceededException and only a producer that
+    resends them gets all 120 through."""
     records = _learner_records(sb)
-    devices = {r["device_id"] for _, _, r in records}
-    if len(records) < 50 or len(devices) < 8:
-        raise CheckFailed(f"the stream holds {len(records)} readings from {len(devices)} devices "
-                          "(expected at least 50 readings from at least 8 devices)")
+    on_stream = Counter((r.get("device_id"), r.get("temperature"), r.get("humidity"))
+                        for _, _, r in records)
+    wanted = _sent_readings()
+    found = sum(min(on_stream[k], n) for k, n in wanted.items())
+    extra = sum(max(0, on_stream[k] - n) for k, n in wanted.items())
+    if found == SEND_COUNT and not extra:
+        return
+    if found == 0:
+        raise CheckFailed(f"none of the {SEND_COUNT} readings of send(make_readings({SEND_COUNT})) is on "
+                          f"the stream (it holds {len(records)} other readings)")
+    if found < SEND_COUNT:
+        raise CheckFailed(
+            f"{SEND_COUNT - found} of the {SEND_COUNT} readings of send(make_readings({SEND_COUNT})) never "
+            f"reached the stream ({_throttled_writes(sb)} writes were throttled with "
+            "ProvisionedThroughputExceededException)",
+            hint="PutRecords is not atomic: resend the entries whose result has an ErrorCode, after a "
+                 "back-off on the virtual clock (sb.clock.advance), until none fail.")
+    raise CheckFailed(f"{extra} readings of send(make_readings({SEND_COUNT})) are on the stream more than "
+                      "once: resend only the entries that failed")
+
+
+def _throttled_writes(sb: Any) -> int:
+    from datetime import timedelta
+
+    now = sb.clock.now()
+    points = sb.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Kinesis", MetricName="WriteProvisionedThroughputExceeded",
+        Dimensions=[{"Name": "StreamName", "Value": STREAM}], StartTime=now - timedelta(days=1),
+        EndTime=now + timedelta(minutes=1), Period=86400 + 60, Statistics=["Sum"])["Datapoints"]
+    return int(sum(p["Sum"] for p in points))
 
 
 def _shard_counts(sb: Any, records: list[tuple[str, str, dict[str, Any]]]) -> str:
@@ -437,10 +489,12 @@ CHECKS = [
        "telemetry runs in on-demand mode: no shards to size.",
        "The stream is not in on-demand mode.",
        "StreamModeDetails={'StreamMode': 'ON_DEMAND'} (and no ShardCount)."),
-    _c("put-records", "producer", "a batch of readings on the stream", 1, check_put_records,
-       "The stream holds your readings from at least 8 devices.",
-       "Not enough readings on the stream.",
-       "Send the 120 readings of make_readings(120) with kinesis.put_records (up to 500 per call)."),
+    _c("put-records", "producer", "every reading on the stream, throttled ones resent", 1,
+       check_put_records,
+       "All 120 readings reached the stream, once each: the entries PutRecords throttled were resent.",
+       "Readings are missing from the stream.",
+       "Send the 120 readings of make_readings(120) with kinesis.put_records (up to 500 per call) "
+       "and resend every entry whose result has an ErrorCode, with a back-off (sb.clock.advance)."),
     _c("partition-key", "producer", "partition key = device id, spread over the shards", 2,
        check_partition_key,
        "Each reading's partition key is its device id and the readings spread over the shards.",

@@ -112,10 +112,17 @@ def build():
         others idle; more shards do not help. See
         [ordering and delivery guarantees]({C}/streams.md#ordering-and-delivery-guarantees).
 
+        The sandbox enforces Kinesis's limits on its virtual clock, and this lab gives the
+        stream a small share of AWS's capacity so that you meet them: 100 records per
+        second for the stream (AWS starts a new on-demand stream at 4,000) and 20 per
+        second for one partition key (one key always lands on one shard: 1,000/s on AWS).
+        Your first `PutRecords` of 120 readings **will** come back with throttled entries.
+
         Write `send(readings)`: batches of at most 500, partition key = device id, resend
         failed entries with back-off on the virtual clock (`sb.clock.advance(seconds=...)`,
         never `time.sleep`), and return a `Counter` of records per shard (each successful
-        entry of the answer has its `ShardId`). Then send `make_readings(120)`.
+        entry of the answer has its `ShardId`). Then send `make_readings(120)`: all 120
+        must reach the stream, once each.
         """),
         solution("lab02-producer", "", """
         def send(readings):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,14 @@ PAGE = Path(__file__).resolve().parents[3] / "docs" / "differences.md"
 
 
 def patch_table() -> str:
+    """In a fresh interpreter: which patches apply depends on what the process has
+    imported before (a deferred import of a module already loaded is no patch)."""
+    result = subprocess.run([sys.executable, "-m", "eventlab.sandbox.core.doc_tables", "--patches"],
+                            capture_output=True, text=True, timeout=120, check=True)
+    return result.stdout.rstrip("\n")
+
+
+def _patch_table_here() -> str:
     from eventlab.sandbox.core.sandbox import Sandbox
 
     with Sandbox(background=False) as sb:
@@ -65,7 +74,9 @@ def write(page: Path = PAGE) -> None:
 
 
 if __name__ == "__main__":
-    if "--write" in sys.argv[1:]:
+    if "--patches" in sys.argv[1:]:
+        print(_patch_table_here())
+    elif "--write" in sys.argv[1:]:
         write()
     else:
         for table in TABLES.values():
