@@ -104,6 +104,10 @@ class Concurrency:
             active = self._active((backend.account_id, backend.region_name), now)
         return sum(1 for s in active if function_arn is None or s.function_arn == function_arn)
 
+    def retry_at(self, backend: Any, now: float) -> float:
+        """When a throttled poller tries again: once a unit frees up, at least 1 s on."""
+        return max(now + 1.0, self.next_free(backend, now) or 0.0)
+
     def next_free(self, backend: Any, now: float) -> float | None:
         """When the next unit of concurrency frees up (None when none is held)."""
         with self._lock:

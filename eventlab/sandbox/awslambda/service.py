@@ -357,6 +357,15 @@ def lambda_backend_if_loaded(sandbox: Any) -> Any:
     return sandbox.backend("lambda") if LAMBDA_MODELS in sys.modules else None
 
 
+def enabled_mappings(sandbox: Any, source: str) -> list[Any]:
+    """The enabled event source mappings whose source ARN is of ``source`` ("sqs", "kinesis")."""
+    lam = lambda_backend_if_loaded(sandbox)
+    if lam is None:
+        return []
+    return [esm for esm in list(lam._event_source_mappings.values())
+            if esm.event_source_arn.startswith(f"arn:aws:{source}:") and esm_enabled(esm)]
+
+
 def esm_enabled(esm: Any) -> bool:
     """Whether an event source mapping is enabled (moto may keep ``Enabled`` as a string)."""
     enabled = esm.enabled

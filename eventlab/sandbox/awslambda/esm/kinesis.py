@@ -28,7 +28,7 @@ from typing import Any
 
 from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
-from eventlab.sandbox.awslambda.service import deliver_to_arn, esm_enabled, lambda_backend_if_loaded
+from eventlab.sandbox.awslambda.service import deliver_to_arn, enabled_mappings
 
 MAX_BACKOFF = 60.0
 
@@ -60,13 +60,8 @@ class KinesisService:
         patches.after_import("moto.kinesis.models", lambda: _install_iterators(patches))
 
     def poll(self) -> bool:
-        lam = lambda_backend_if_loaded(self.sandbox)
-        if lam is None:
-            return False
         worked = False
-        for esm in list(lam._event_source_mappings.values()):
-            if ":kinesis:" not in esm.event_source_arn or not esm_enabled(esm):
-                continue
+        for esm in enabled_mappings(self.sandbox, "kinesis"):
             worked = self._poll_mapping(esm) or worked
         return worked
 
@@ -131,9 +126,7 @@ class KinesisService:
         except Throttled as exc:
             # throttled: the shard waits (its iterator age grows) and the batch is tried
             # again once the function has concurrency, without using up a retry attempt
-            backend = self.sandbox.backend("lambda", region)
-            free_at = lam_service.concurrency.next_free(backend, now)
-            cursor.retry_at = max(now + 1.0, free_at or 0.0)
+            cursor.retry_at = lam_service.concurrency.retry_at(self.sandbox.backend("lambda", region), now)
             self.sandbox.clock.call_at(cursor.retry_at, lambda: None)
             self.batches.append({"mapping": esm.uuid, "shard": shard.shard_id, "size": len(batch),
                                  "ok": False, "throttled": exc.reason, "function": fn.function_name,

@@ -48,7 +48,7 @@ from typing import Any
 
 from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
-from eventlab.sandbox.awslambda.service import esm_enabled, lambda_backend_if_loaded
+from eventlab.sandbox.awslambda.service import enabled_mappings
 
 
 class SQSService:
@@ -125,13 +125,8 @@ class SQSService:
 
     # -- the event source mapping poller -------------------------------------------------
     def poll(self) -> bool:
-        lam = lambda_backend_if_loaded(self.sandbox)
-        if lam is None:
-            return False
         worked = False
-        for esm in list(lam._event_source_mappings.values()):
-            if not esm.event_source_arn.startswith("arn:aws:sqs:") or not esm_enabled(esm):
-                continue
+        for esm in enabled_mappings(self.sandbox, "sqs"):
             worked = self._poll_mapping(esm) or worked
         return worked
 
@@ -181,9 +176,7 @@ class SQSService:
             result = lam_service.invoke(fn, event)
         except Throttled as exc:
             # the batch stays in flight: back after the visibility timeout
-            backend = self.sandbox.backend("lambda", region)
-            free_at = lam_service.concurrency.next_free(backend, now)
-            pollers.busy(slot, max(now + 1.0, free_at or 0.0))
+            pollers.busy(slot, lam_service.concurrency.retry_at(self.sandbox.backend("lambda", region), now))
             self.sandbox.clock.call_at(pollers.until[slot], lambda: None)
             self.batches.append({"mapping": esm.uuid, "size": len(messages), "ok": False,
                                  "throttled": exc.reason, "failed": sorted(m.id for m in messages)})
