@@ -29,6 +29,7 @@ class Picture:
         self.nodes: dict[str, str] = {}
         self.labels: dict[str, str] = {}
         self.edges: list[tuple[str, str, str, bool]] = []
+        self.problems: set[str] = set()
 
     def node(self, kind: str, name: str, shape: str) -> str:
         nid = _id(kind, name)
@@ -41,12 +42,24 @@ class Picture:
     def edge(self, a: str, b: str, label: str, dashed: bool = False) -> None:
         self.edges.append((a, b, label, dashed))
 
+    def problem(self, nid: str, what: str, detail: str) -> None:
+        """Mark node ``nid`` as failing: a red node and a dashed edge to a note saying what
+        failed (function errors, throttles)."""
+        safe = _label(detail).replace("{", "(").replace("}", ")")   # node() formats the shape
+        note = self.node("problem", f"{nid}_{what}", '[/"' + safe + '"/]')
+        self.labels[note] = detail
+        self.edge(nid, note, what, dashed=True)
+        self.problems.add(nid)
+
     def mermaid(self) -> str:
         lines = ["flowchart LR"]
         lines += [f"    {nid}{shape}" for nid, shape in self.nodes.items()]
         for a, b, label, dashed in self.edges:
             arrow = "-.->" if dashed else "-->"
             lines.append(f'    {a} {arrow}|"{_label(label)}"| {b}')
+        if self.problems:
+            lines.append("    classDef problem fill:#fde2e2,stroke:#c62828,stroke-width:2px")
+            lines.append(f"    class {','.join(sorted(self.problems))} problem")
         if len(lines) == 1:
             lines.append('    empty["nothing created yet"]')
         return "\n".join(lines)
@@ -69,12 +82,38 @@ def picture(sandbox: Any, traffic: Traffic | None = None) -> Picture:
     pic = Picture()
     _sns_sqs_lambda(sandbox, pic, traffic)
     _eventbridge(sandbox, pic, traffic)
-    for section in (_kafka, _apigateway, _streams, _workflows):
+    for section in (_kafka, _apigateway, _streams, _workflows, _function_failures):
         try:
             section(sandbox, pic)
         except Exception:  # noqa: BLE001 - a picture must never break a check cell
             continue
     return pic
+
+
+def _function_failures(sb: Any, pic: Picture) -> None:
+    """Each function whose invocations failed or were throttled: a red node, and an edge to
+    what went wrong (the count and the last error, as its logs show it)."""
+    if not _loaded("moto.awslambda.models"):
+        return
+    service = sb.service("lambda")
+    errors: dict[str, list[dict[str, Any]]] = {}
+    for entry in list(service.invocation_log):
+        if not entry.get("ok", True):
+            errors.setdefault(entry["function"], []).append(entry.get("error") or {})
+    throttles: dict[str, int] = {}
+    for entry in list(service.throttle_log):
+        throttles[entry["function"]] = throttles.get(entry["function"], 0) + 1
+    for name in sorted(set(errors) | set(throttles)):
+        fid = pic.node("f", name, '("{} (Lambda)")')
+        if name in errors:
+            last = errors[name][-1]
+            kind = str(last.get("errorType") or "Error")
+            message = str(last.get("errorMessage") or "")[:60]
+            n = len(errors[name])
+            pic.problem(fid, "errors", f"{n} error{'s' if n != 1 else ''}, last {kind}: {message}".rstrip(": "))
+        if name in throttles:
+            n = throttles[name]
+            pic.problem(fid, "throttled", f"{n} invocation{'s' if n != 1 else ''} throttled (no concurrency left)")
 
 
 def _loaded(module: str) -> bool:

@@ -38,3 +38,27 @@ def test_data_paths_in_the_picture(sandbox):
     assert "telemetry (Kinesis, 2 shards, 1 record) -> to-lake (Firehose)  (reads)" in text
     assert "to-lake (Firehose) -> lake (S3)  (GZIP)" in text
     assert "saga (Step Functions STANDARD, 1 run)" in text
+
+
+def test_function_errors_and_throttles_show_as_red_nodes_with_an_error_edge(sandbox, make_function):
+    make_function("thumbnailer", "def handler(event, context):\n    return event['video_id']\n")
+    make_function("billing", "def handler(event, context):\n    return event\n")
+    lam = sandbox.client("lambda")
+    lam.invoke(FunctionName="thumbnailer", Payload=b'{"Records": []}')
+    lam.invoke(FunctionName="thumbnailer", Payload=b'{"Records": []}')
+    lam.put_function_concurrency(FunctionName="billing", ReservedConcurrentExecutions=0)
+    lam.invoke(FunctionName="billing", InvocationType="Event", Payload=b"{}")
+    lam.invoke(FunctionName="billing", InvocationType="Event", Payload=b"{}")
+    pic = picture(sandbox)
+    text = pic.text()
+    assert "thumbnailer (Lambda) -> 2 errors, last KeyError: 'video_id'  (errors)" in text
+    assert "billing (Lambda) -> 2 invocations throttled (no concurrency left)  (throttled)" in text
+    mermaid = pic.mermaid()
+    assert "class f_billing,f_thumbnailer problem" in mermaid
+    assert '-.->|"errors"|' in mermaid
+
+
+def test_a_healthy_function_is_not_marked(sandbox, make_function):
+    make_function("ok", "def handler(event, context):\n    return 1\n")
+    sandbox.client("lambda").invoke(FunctionName="ok")
+    assert "problem" not in picture(sandbox).mermaid()
