@@ -100,9 +100,13 @@ class Concurrency:
             self._slots.setdefault((backend.account_id, backend.region_name), []).append(slot)
 
     def in_flight(self, backend: Any, now: float, function_arn: str | None = None) -> int:
+        return self.counts(backend, now, function_arn)[function_arn is not None]
+
+    def counts(self, backend: Any, now: float, function_arn: str | None) -> tuple[int, int]:
+        """(in flight in the account, in flight for ``function_arn``) at ``now``."""
         with self._lock:
             active = self._active((backend.account_id, backend.region_name), now)
-        return sum(1 for s in active if function_arn is None or s.function_arn == function_arn)
+        return len(active), sum(1 for s in active if s.function_arn == function_arn)
 
     def retry_at(self, backend: Any, now: float) -> float:
         """When a throttled poller tries again: once a unit frees up, at least 1 s on."""

@@ -220,8 +220,7 @@ class LambdaService:
         ended = self.sandbox.clock.time() + result.virtual_ms / 1000.0
         self.concurrency.hold(fn, backend, started, ended)
         result.ended = ended
-        concurrent = self.concurrency.in_flight(backend, started, fn.function_arn)
-        account_concurrent = self.concurrency.in_flight(backend, started)
+        account_concurrent, concurrent = self.concurrency.counts(backend, started, fn.function_arn)
         self.invocation_log.append({
             "concurrent": max(1, concurrent), "account_concurrent": max(1, account_concurrent),
             "region": region,

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import threading
 from base64 import b64decode
+from dataclasses import dataclass
 from typing import Any
 
 from eventlab.sandbox.core.capacity import TokenBucket
@@ -50,7 +51,7 @@ class KinesisThroughputService:
         self.sandbox = sandbox
         self._lock = threading.Lock()
         self._buckets: dict[tuple[Any, ...], TokenBucket] = {}
-        self._peaks: dict[tuple[Any, ...], list[float]] = {}   # stream -> [second, bytes, records, peak b, peak r]
+        self._peaks: dict[tuple[Any, ...], _Peak] = {}   # on-demand stream -> its write peak
         sandbox.quotas.on_change(lambda _name: self._buckets.clear())
 
     # -- the buckets --------------------------------------------------------------------
@@ -79,9 +80,9 @@ class KinesisThroughputService:
         buckets = [(self._bucket(base + unit + ("wb",), q["kinesis.shard.write-bytes"]), size),
                    (self._bucket(base + unit + ("wr",), q["kinesis.shard.write-records"]), 1)]
         if on_demand:
-            peak = self._peaks.setdefault(base, [math.floor(now), 0.0, 0.0, 0.0, 0.0])
-            rate_b = max(q["kinesis.on-demand.write-bytes"], 2 * peak[3])
-            rate_r = max(q["kinesis.on-demand.write-records"], 2 * peak[4])
+            peak = self._peaks.setdefault(base, _Peak(math.floor(now)))
+            rate_b = max(q["kinesis.on-demand.write-bytes"], 2 * peak.peak_bytes)
+            rate_r = max(q["kinesis.on-demand.write-records"], 2 * peak.peak_records)
             buckets += [(self._bucket(base + ("stream", "wb"), rate_b), size),
                         (self._bucket(base + ("stream", "wr"), rate_r), 1)]
         with self._lock:
@@ -90,18 +91,8 @@ class KinesisThroughputService:
             for b, amount in buckets:
                 b.take(amount, now)
             if on_demand:
-                self._note_peak(base, now, size)
+                self._peaks[base].add(now, size)
         return True
-
-    def _note_peak(self, base: tuple[Any, ...], now: float, size: int) -> None:
-        peak = self._peaks[base]
-        second = math.floor(now)
-        if second != peak[0]:
-            peak[0], peak[1], peak[2] = second, 0.0, 0.0
-        peak[1] += size
-        peak[2] += 1
-        peak[3] = max(peak[3], peak[1])
-        peak[4] = max(peak[4], peak[2])
 
     def admit_read_call(self, backend: Any, stream_name: str, shard_id: str) -> bool:
         q = self.sandbox.quotas
@@ -214,6 +205,25 @@ class KinesisThroughputService:
         for name, value in values.items():
             emit(self.sandbox, "AWS/Kinesis", name, value, dimensions={"StreamName": stream_name},
                  region=backend.region_name, unit="Count")
+
+
+@dataclass
+class _Peak:
+    """An on-demand stream's writes in the current virtual second, and the highest second."""
+
+    second: int
+    bytes: float = 0.0
+    records: float = 0.0
+    peak_bytes: float = 0.0
+    peak_records: float = 0.0
+
+    def add(self, now: float, size: int) -> None:
+        if math.floor(now) != self.second:
+            self.second, self.bytes, self.records = math.floor(now), 0.0, 0.0
+        self.bytes += size
+        self.records += 1
+        self.peak_bytes = max(self.peak_bytes, self.bytes)
+        self.peak_records = max(self.peak_records, self.records)
 
 
 def _size(partition_key: str | None, data: str | None) -> int:
