@@ -99,6 +99,10 @@ class Report:
     def failed(self) -> list[Result]:
         return [r for r in self.results if not r.ok]
 
+    def attach(self, view: Any) -> None:
+        """Refresh ``view`` (the checklist widget showing this report) on every ``add``."""
+        self._view = view
+
     def add(self, results: Iterable[Result]) -> Report:
         self.results.extend(results)
         if self._view is not None:

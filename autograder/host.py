@@ -65,7 +65,7 @@ class LabHost:
     def _check(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         self._need_start()
         step, hidden = str(body["step"]), bool(body.get("hidden"))
-        results = [r.as_dict() for r in lab_api._run(step, hidden=hidden)]
+        results = [r.as_dict() for r in lab_api.run_step(step, hidden=hidden)]
         if self.verdicts:
             self._record("check", {"step": step, "hidden": hidden,
                                    "earned": sum(r["earned"] for r in results)})

@@ -214,7 +214,7 @@ def _install_names(names: dict[str, Any]) -> None:
             setattr(builtins, key, value)
 
 
-def _run(step: str, hidden: bool) -> list[Result]:
+def run_step(step: str, hidden: bool) -> list[Result]:
     s = session()
     if _remote():
         from autograder import remote
@@ -234,7 +234,7 @@ def check(step: str) -> Report:
     from autograder import display
 
     s = session()
-    report = Report(s.lab, _run(step, hidden=False), title=f"step '{step}'")
+    report = Report(s.lab, run_step(step, hidden=False), title=f"step '{step}'")
     if report.points:
         s.scores[step] = report.score
     display.show(report)
@@ -278,7 +278,7 @@ def score() -> str:
 
 def hidden(step: str) -> list[Result]:
     """The step's hidden checks (nbgrader's hidden tests); add them to the step's report."""
-    return _run(step, hidden=True)
+    return run_step(step, hidden=True)
 
 
 def architecture() -> None:

@@ -59,7 +59,7 @@ class Claim:
 
     @property
     def where(self) -> str:
-        return f"{content._display(self.path)}:{self.line}"
+        return f"{content.display_path(self.path)}:{self.line}"
 
     def __str__(self) -> str:
         return f"{self.where} [{self.id}]"
@@ -93,7 +93,7 @@ def parse(text: str, path: Path | str) -> list[Claim]:
         ids = [w.removeprefix("id=") for w in _info_words(tok.info)[2:] if w.startswith("id=")]
         if len(ids) != 1 or not _ID.match(ids[0]):
             raise ClaimError(
-                f"{content._display(Path(path))}:{first_line}: a 'python {MARKER}' block needs "
+                f"{content.display_path(Path(path))}:{first_line}: a 'python {MARKER}' block needs "
                 f"one id=<lowercase-words-with-hyphens>, got {tok.info.strip()!r}")
         found.append(Claim(Path(path), ids[0], first_line + 1, tok.content))
     return found

@@ -297,7 +297,7 @@ def _prepare(tokens: list[Token]) -> None:
     """Give headings their GitHub anchors and point links at the HTML pages."""
     opens = [t for t in tokens if t.type == "heading_open"]
     inlines = [tokens[i + 1] for i, t in enumerate(tokens) if t.type == "heading_open"]
-    texts = [content._inline_text(tok) for tok in inlines]
+    texts = [content.inline_text(tok) for tok in inlines]
     for tok, anchor in zip(opens, content.unique_anchors(texts), strict=True):
         tok.attrSet("id", anchor)
     for tok in tokens:

@@ -26,6 +26,7 @@ from autograder.probes import (
     subscription,
     topic,
 )
+from eventlab.sandbox import inspect
 
 TOPIC = "video-uploads"
 QUEUES = ("thumbnails", "transcoding", "analytics")
@@ -47,7 +48,7 @@ def check_topic(sb: Any) -> None:
 
 
 def check_queues(sb: Any) -> None:
-    missing = [q for q in QUEUES if q not in sb.backend("sqs").queues]
+    missing = [q for q in QUEUES if q not in inspect.queue_names(sb)]
     if missing:
         raise CheckFailed("missing queue(s): " + ", ".join(missing))
 
@@ -245,11 +246,11 @@ def check_filter_edges(sb: Any) -> None:
     _expect(sb, "thumbnails", [("a message without an event_type attribute", _upload(), None, False)])
 
 
-def _mapping(sb: Any, queue_name: str) -> Any:
+def _mapping(sb: Any, queue_name: str) -> inspect.Mapping:
     q = queue(sb, queue_name)
     fn = function(sb, FUNCTIONS[queue_name])
-    for esm in sb.backend("lambda")._event_source_mappings.values():
-        if esm.event_source_arn == q.queue_arn and esm.function_arn.split(":")[6] == fn.function_name:
+    for esm in inspect.mappings(sb, source_arn=q.queue_arn):
+        if esm.function_arn.split(":")[6] == fn.function_name:
             return esm
     raise CheckFailed(f"no event source mapping from {queue_name} to {FUNCTIONS[queue_name]}")
 
@@ -294,7 +295,7 @@ def _let_batches_go(sb: Any) -> None:
     windows = []
     for name in QUEUES:
         try:
-            windows.append(float(_mapping(sb, name).max_batch_window or 0))
+            windows.append(float(_mapping(sb, name).maximum_batching_window or 0))
         except CheckFailed:
             continue
     if max(windows, default=0) > 0:

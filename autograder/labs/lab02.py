@@ -20,6 +20,7 @@ from typing import Any
 from autograder.checks import Check, CheckFailed
 from autograder.lab import ServiceRole
 from autograder.probes import function, probe_id, queue, queue_bodies, trust_problem
+from eventlab.sandbox import inspect
 
 STREAM = "telemetry"
 TOPIC = "telemetry-alerts"
@@ -64,8 +65,8 @@ ROLES = {"FIREHOSE_ROLE_ARN": ServiceRole("eventlab-firehose-role", "firehose.am
 
 
 # -- look-ups ------------------------------------------------------------------------
-def _stream(sb: Any) -> Any:
-    stream = sb.backend("kinesis").streams.get(STREAM)
+def _stream(sb: Any) -> inspect.Stream:
+    stream = inspect.stream(sb, STREAM)
     if stream is None:
         raise CheckFailed(f"there is no Kinesis data stream named '{STREAM}'")
     return stream
@@ -84,7 +85,7 @@ def _learner_records(sb: Any) -> list[tuple[str, str, dict[str, Any]]]:
     """(shard id, partition key, reading) for every reading the learner put."""
     out = []
     for shard_id, shard in _stream(sb).shards.items():
-        for record in shard.records.values():
+        for record in shard.records:
             reading = _reading(record.data)
             if reading is None or str(reading.get("device_id", "")).startswith("probe-"):
                 continue
@@ -199,11 +200,11 @@ def check_partition_key(sb: Any) -> None:
 
 
 # -- step 3: the alerting consumer --------------------------------------------------------
-def _mapping(sb: Any) -> Any:
+def _mapping(sb: Any) -> inspect.Mapping:
     arn = _stream(sb).arn
     fn = function(sb, ALERTER)
-    for esm in sb.backend("lambda")._event_source_mappings.values():
-        if esm.event_source_arn == arn and esm.function_arn.split(":")[6] == fn.function_name:
+    for esm in inspect.mappings(sb, source_arn=arn):
+        if esm.function_arn.split(":")[6] == fn.function_name:
             return esm
     raise CheckFailed(f"no event source mapping from the stream '{STREAM}' to '{ALERTER}'")
 
@@ -243,17 +244,15 @@ def check_no_false_alert(sb: Any) -> None:
 
 
 # -- step 4: Firehose to S3 ---------------------------------------------------------------
-def _delivery(sb: Any) -> Any:
-    for backend in sb.service("firehose")._streams():
-        if backend[1].delivery_stream_name == DELIVERY:
-            return backend[1]
+def _delivery(sb: Any) -> inspect.DeliveryStream:
+    stream = inspect.delivery_stream(sb, DELIVERY)
+    if stream is not None:
+        return stream
     raise CheckFailed(f"there is no Firehose stream named '{DELIVERY}'")
 
 
 def _s3(sb: Any) -> dict[str, Any]:
-    from eventlab.sandbox.firehose.service import s3_config
-
-    config = s3_config(_delivery(sb))
+    config = _delivery(sb).s3
     if config is None:
         raise CheckFailed(f"'{DELIVERY}' has no S3 destination")
     if config.get("BucketARN", "").split(":")[-1] != BUCKET:
@@ -319,12 +318,12 @@ def _lines(body: bytes) -> list[bytes]:
 def check_delivery(sb: Any) -> None:
     _s3(sb)
     service = sb.service("firehose")
-    before = len(service.deliveries)
+    before = len(inspect.firehose_deliveries(sb))
     readings = [_probe_reading(20.0 + i, ts=_now(sb)) for i in range(5)]
     _put(sb, readings)
     service.flush(DELIVERY)
     sb.settle()
-    new = [d for d in service.deliveries[before:] if d["bucket"] == BUCKET]
+    new = [d for d in inspect.firehose_deliveries(sb)[before:] if d["bucket"] == BUCKET]
     s3 = sb.client("s3")
     wanted = {r["device_id"] for r in readings}
     whole, glued, failed = set(), set(), set()
@@ -442,11 +441,10 @@ def check_query(sb: Any) -> None:
 
 # -- step 6: CloudWatch ------------------------------------------------------------------
 def check_alarm(sb: Any) -> None:
-    alarm = sb.backend("cloudwatch").alarms.get(ALARM)
+    alarm = inspect.alarm(sb, ALARM)
     if alarm is None:
         raise CheckFailed(f"there is no alarm named '{ALARM}'")
-    dims = {d.name if hasattr(d, "name") else d["Name"]: d.value if hasattr(d, "value") else d["Value"]
-            for d in alarm.dimensions or []}
+    dims = alarm.dimensions
     if (alarm.namespace, alarm.metric_name) != ("AWS/Lambda", "IteratorAge"):
         raise CheckFailed(f"the alarm watches {alarm.namespace} {alarm.metric_name}, not AWS/Lambda "
                           "IteratorAge")

@@ -13,6 +13,7 @@ from typing import Any
 
 from autograder.checks import Check, CheckFailed
 from autograder.probes import function, probe_id, queue
+from eventlab.sandbox import inspect
 from eventlab.sandbox.events.input import epoch, iso_time
 
 BUS = "orders"
@@ -23,14 +24,14 @@ DLQ = "payment-dlq"
 ARCHIVE = "orders-archive"
 
 
-def _bus(sb: Any) -> Any:
-    bus = sb.backend("events").event_buses.get(BUS)
+def _bus(sb: Any) -> inspect.Bus:
+    bus = inspect.bus(sb, BUS)
     if bus is None:
         raise CheckFailed(f"there is no event bus named '{BUS}'")
     return bus
 
 
-def _rule(sb: Any, name: str) -> Any:
+def _rule(sb: Any, name: str) -> inspect.Rule:
     rule = _bus(sb).rules.get(name)
     if rule is None:
         raise CheckFailed(f"there is no rule '{name}' on the bus '{BUS}'")
@@ -79,7 +80,7 @@ def _put(sb: Any, detail_type: str, detail: dict[str, Any], source: str = SOURCE
 def received(sb: Any, fn_name: str, order_id: str) -> list[dict[str, Any]]:
     """Events (as the handler got them) that carry ``order_id``, from successful runs."""
     out = []
-    for entry in sb.service("lambda").invocation_log:
+    for entry in inspect.invocations(sb):
         event = entry.get("event")
         if entry["function"] != fn_name or not entry.get("ok") or not isinstance(event, dict):
             continue
@@ -193,7 +194,7 @@ def check_dlq_probe(sb: Any) -> None:
         sb.clock.advance(hours=2)
     finally:
         service.clear_failure(target["Arn"])
-    found = [m for m in dlq._messages if order in m.body]
+    found = [m for m in inspect.messages(sb, DLQ) if order in m.body]
     if not found:
         raise CheckFailed(f"an OrderPlaced that the payment target kept failing on is not in "
                           f"{DLQ} after two hours")
@@ -202,8 +203,8 @@ def check_dlq_probe(sb: Any) -> None:
         raise CheckFailed("the dead-lettered event has no ERROR_CODE attribute")
 
 
-def _archive(sb: Any) -> Any:
-    archive = getattr(sb.backend("events"), "archives", {}).get(ARCHIVE)
+def _archive(sb: Any) -> inspect.Archive:
+    archive = inspect.archive(sb, ARCHIVE)
     if archive is None:
         raise CheckFailed(f"there is no archive named '{ARCHIVE}'")
     return archive
@@ -221,14 +222,12 @@ def check_replay(sb: Any) -> None:
     archive = _archive(sb)
     if not archive.events:
         raise CheckFailed(f"{ARCHIVE} holds no events: was it created before the events were put?")
-    replays = [r for r in sb.backend("events").replays.values()
-               if r.source_arn == archive.arn]
+    replays = [r for r in inspect.replays(sb) if r.source_arn == archive.arn]
     if not replays:
         raise CheckFailed(f"no replay of {ARCHIVE} was started")
-    done = [r for r in replays if getattr(r.state, "value", r.state) == "COMPLETED"]
+    done = [r for r in replays if r.state == "COMPLETED"]
     if not done:
-        state = getattr(replays[-1].state, "value", replays[-1].state)
-        raise CheckFailed(f"the replay of {ARCHIVE} is {state}, not COMPLETED")
+        raise CheckFailed(f"the replay of {ARCHIVE} is {replays[-1].state}, not COMPLETED")
     if done[-1].destination.get("Arn") != _bus(sb).arn:
         raise CheckFailed(f"the replay's destination is {done[-1].destination}, not the bus '{BUS}'")
     times = [epoch(e.get("time")) for e in archive.events]

@@ -20,6 +20,7 @@ from typing import Any
 
 from autograder.checks import Check, CheckFailed
 from autograder.probes import function, probe_id, queue
+from eventlab.sandbox import inspect
 
 MACHINE = "travel-booking"
 EXPRESS = "travel-booking-express"
@@ -123,7 +124,7 @@ def _cached(sb: Any, kind: str, probe: Callable[[], Any]) -> Any:
     unchanged (checks of one step, and grading, share the saga and happy-path probes)."""
     definition = _machine(sb)["definition"]
     code = tuple(sorted((f.function_name, f.code_sha_256)
-                        for f in sb.backend("lambda").list_functions()))
+                        for f in inspect.functions(sb)))
     cache = sb.__dict__.setdefault("_lab04_probes", {})
     key = (kind, definition, code)
     if key not in cache:
@@ -270,7 +271,8 @@ def _probe_approval(sb: Any, how: str) -> tuple[dict[str, Any], list[str]]:
     if out["status"] != "RUNNING":
         raise CheckFailed(f"a trip of 5000 did not wait for approval: it ended {out['status']} "
                           f"after running {_short(ran(history(sb, arn)))}")
-    bodies = [b for b in (m.body for m in queue(sb, QUEUE)._messages) if trip["tripId"] in b]
+    queue(sb, QUEUE)
+    bodies = [m.body for m in inspect.messages(sb, QUEUE) if trip["tripId"] in m.body]
     if not bodies:
         raise CheckFailed(f"a trip of 5000 is waiting but sent no message with its tripId to {QUEUE}")
     try:
@@ -312,7 +314,7 @@ def check_map(sb: Any) -> None:
     if not any(e["type"] == "MapStateEntered" for e in events):
         raise CheckFailed("a booked trip's history has no Map state")
     got = []
-    for entry in sb.service("lambda").invocation_log:
+    for entry in inspect.invocations(sb):
         event = entry.get("event")
         if entry["function"] == "issue-ticket" and isinstance(event, dict) \
                 and event.get("tripId") == trip["tripId"]:
@@ -347,7 +349,7 @@ def check_express(sb: Any) -> None:
     if out["status"] != "SUCCEEDED":
         raise CheckFailed(f"StartSyncExecution of a trip of 400 answered {out['status']} "
                           f"({out.get('error', '')}: {str(out.get('cause', ''))[:120]})")
-    reserved = {e["function"] for e in sb.service("lambda").invocation_log
+    reserved = {e["function"] for e in inspect.invocations(sb)
                 if isinstance(e.get("event"), dict) and e["event"].get("tripId") == trip["tripId"]}
     if not {f"reserve-{i}" for i in ITEMS} <= reserved:
         raise CheckFailed(f"the Express run of a trip reserved only {_short(sorted(reserved))}")

@@ -24,6 +24,8 @@ from autograder.probes import (
     subscription,
     trust_problem,
 )
+from eventlab.sandbox import inspect
+from eventlab.sandbox.sqs.discard import discard_messages
 
 API = "orders-api"
 STAGE = "prod"
@@ -107,12 +109,12 @@ def delivered_bodies(sb: Any, queue_name: str = QUEUE) -> list[str]:
     """Every body the queue got: still queued, handed to a function, or dead-lettered."""
     arn = _queue_arn(sb, queue_name)
     out = list(queue_bodies(sb, queue_name))
-    for entry in sb.service("lambda").invocation_log:
+    for entry in inspect.invocations(sb):
         event = entry.get("event")
         if isinstance(event, dict):
             out += [r.get("body", "") for r in event.get("Records") or []
                     if isinstance(r, dict) and r.get("eventSourceARN") == arn]
-    if DLQ in sb.backend("sqs").queues:
+    if DLQ in inspect.queue_names(sb):
         out += queue_bodies(sb, DLQ)
     return out
 
@@ -120,7 +122,7 @@ def delivered_bodies(sb: Any, queue_name: str = QUEUE) -> list[str]:
 def _deliveries(sb: Any, order_id: str) -> int:
     """How many times the function was handed a record carrying ``order_id``."""
     n = 0
-    for entry in sb.service("lambda").invocation_log:
+    for entry in inspect.invocations(sb):
         event = entry.get("event")
         if entry["function"] == FUNCTION and isinstance(event, dict):
             n += sum(1 for r in event.get("Records") or [] if order_id in str(r.get("body", "")))
@@ -227,7 +229,7 @@ def _record(message_id: str, body: str, arn: str) -> dict[str, Any]:
 
 def check_handler(sb: Any) -> None:
     function(sb, FUNCTION)
-    arn = _queue_arn(sb, QUEUE) if QUEUE in sb.backend("sqs").queues else "arn:aws:sqs:us-east-1:123456789012:x"
+    arn = _queue_arn(sb, QUEUE) if QUEUE in inspect.queue_names(sb) else "arn:aws:sqs:us-east-1:123456789012:x"
     good1, good2, bad = probe_id("probe"), probe_id("probe"), probe_id("probe")
     records = [_record("m-good-1", json.dumps(_order(good1)), arn),
                _record("m-bad", json.dumps(_order(bad, quantity=0)), arn),
@@ -343,7 +345,7 @@ def _alarm(sb: Any) -> dict[str, Any]:
 
 
 def _topic_arn(sb: Any) -> str:
-    for t in sb.backend("sns").topics.values():
+    for t in inspect.topics(sb):
         if t.name == TOPIC:
             return t.arn
     raise CheckFailed(f"there is no SNS topic named '{TOPIC}'")
@@ -402,8 +404,8 @@ def check_alarm_probe(sb: Any) -> None:
             raise CheckFailed(f"a message put on {DLQ} brought no ALARM notification from {ALARM} to "
                               f"{INBOX} within three minutes (the alarm is {state})")
     finally:
-        dlq = queue(sb, DLQ)
-        dlq._messages = [m for m in dlq._messages if marker not in m.body]
+        queue(sb, DLQ)
+        discard_messages(sb, DLQ, containing=marker)
 
 
 # Check(id, step, title, points, run, passed, failed, hint, hidden=False), kept short in the table.

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urlsplit
 
 from eventlab import errors
@@ -34,6 +34,41 @@ from eventlab.sandbox.core.capacity import Quotas
 from eventlab.sandbox.core.clock import VirtualClock
 from eventlab.sandbox.core.patches import MotoTimeSweeper, PatchSet, remember
 from eventlab.sandbox.core.pump import Pump
+
+if TYPE_CHECKING:  # the services' types, without importing them (or moto) at start-up
+    from moto.apigateway.models import APIGatewayBackend
+    from moto.awslambda.models import LambdaBackend
+    from moto.cloudwatch.models import CloudWatchBackend
+    from moto.events.models import EventsBackend
+    from moto.firehose.models import FirehoseBackend
+    from moto.iam.models import IAMBackend
+    from moto.kafka.models import KafkaBackend
+    from moto.kinesis.models import KinesisBackend
+    from moto.logs.models import LogsBackend
+    from moto.s3.models import S3Backend
+    from moto.sns.models import SNSBackend
+    from moto.sqs.models import SQSBackend
+
+    from eventlab.sandbox.apigateway.service import ApiGatewayService
+    from eventlab.sandbox.appscaling.service import AppScalingService
+    from eventlab.sandbox.athena.service import AthenaService
+    from eventlab.sandbox.awslambda.esm.kinesis import KinesisService
+    from eventlab.sandbox.awslambda.esm.sqs import SQSService
+    from eventlab.sandbox.awslambda.service import LambdaService
+    from eventlab.sandbox.cloudwatch.alarms import AlarmsService
+    from eventlab.sandbox.cloudwatch.metrics import MetricsService
+    from eventlab.sandbox.datasync.service import DataSyncService
+    from eventlab.sandbox.events.pattern import EventPatternService
+    from eventlab.sandbox.events.targets import EventsTargetsService
+    from eventlab.sandbox.firehose.service import FirehoseService
+    from eventlab.sandbox.kinesis.throughput import KinesisThroughputService
+    from eventlab.sandbox.msk.service import MSKService
+    from eventlab.sandbox.scheduler.service import SchedulesService
+    from eventlab.sandbox.sns.envelope import SNSEnvelopeService
+    from eventlab.sandbox.sns.fifo import SNSFifoService
+    from eventlab.sandbox.sns.lambda_delivery import SNSLambdaService
+    from eventlab.sandbox.sqs.fifo_sequence import FifoSequenceService
+    from eventlab.sandbox.stepfunctions.service import StepFunctionsService
 
 DEFAULT_REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -350,6 +385,51 @@ class Sandbox:
 
         return run_load(self, rate, seconds, send, **options)
 
+    # One overload per installed service (its registry name, eventlab/sandbox/core/registry.py),
+    # so that ``sb.service("lambda")`` is a LambdaService to the type checker.
+    @overload
+    def service(self, name: Literal["lambda"]) -> LambdaService: ...
+    @overload
+    def service(self, name: Literal["sqs"]) -> SQSService: ...
+    @overload
+    def service(self, name: Literal["kinesis"]) -> KinesisService: ...
+    @overload
+    def service(self, name: Literal["kinesis-throughput"]) -> KinesisThroughputService: ...
+    @overload
+    def service(self, name: Literal["sns-lambda"]) -> SNSLambdaService: ...
+    @overload
+    def service(self, name: Literal["sns-fifo"]) -> SNSFifoService: ...
+    @overload
+    def service(self, name: Literal["sns-envelope"]) -> SNSEnvelopeService: ...
+    @overload
+    def service(self, name: Literal["fifo-sequence"]) -> FifoSequenceService: ...
+    @overload
+    def service(self, name: Literal["events-targets"]) -> EventsTargetsService: ...
+    @overload
+    def service(self, name: Literal["events-pattern"]) -> EventPatternService: ...
+    @overload
+    def service(self, name: Literal["stepfunctions"]) -> StepFunctionsService: ...
+    @overload
+    def service(self, name: Literal["firehose"]) -> FirehoseService: ...
+    @overload
+    def service(self, name: Literal["athena"]) -> AthenaService: ...
+    @overload
+    def service(self, name: Literal["apigateway"]) -> ApiGatewayService: ...
+    @overload
+    def service(self, name: Literal["metrics"]) -> MetricsService: ...
+    @overload
+    def service(self, name: Literal["alarms"]) -> AlarmsService: ...
+    @overload
+    def service(self, name: Literal["appscaling"]) -> AppScalingService: ...
+    @overload
+    def service(self, name: Literal["schedules"]) -> SchedulesService: ...
+    @overload
+    def service(self, name: Literal["msk"]) -> MSKService: ...
+    @overload
+    def service(self, name: Literal["datasync"]) -> DataSyncService: ...
+    @overload
+    def service(self, name: str) -> Any: ...
+
     def service(self, name: str) -> Any:
         """One of the installed gap-filling services, by name (e.g. "lambda")."""
         for service in self._services:
@@ -357,8 +437,39 @@ class Sandbox:
                 return service
         raise KeyError(name)
 
+    # moto's backends, typed for the services the sandbox reads (moto ships its types).
+    @overload
+    def backend(self, service: Literal["sqs"], region: str | None = None) -> SQSBackend: ...
+    @overload
+    def backend(self, service: Literal["sns"], region: str | None = None) -> SNSBackend: ...
+    @overload
+    def backend(self, service: Literal["lambda"], region: str | None = None) -> LambdaBackend: ...
+    @overload
+    def backend(self, service: Literal["kinesis"], region: str | None = None) -> KinesisBackend: ...
+    @overload
+    def backend(self, service: Literal["firehose"], region: str | None = None) -> FirehoseBackend: ...
+    @overload
+    def backend(self, service: Literal["events"], region: str | None = None) -> EventsBackend: ...
+    @overload
+    def backend(self, service: Literal["logs"], region: str | None = None) -> LogsBackend: ...
+    @overload
+    def backend(self, service: Literal["cloudwatch"], region: str | None = None) -> CloudWatchBackend: ...
+    @overload
+    def backend(self, service: Literal["apigateway"], region: str | None = None) -> APIGatewayBackend: ...
+    @overload
+    def backend(self, service: Literal["kafka"], region: str | None = None) -> KafkaBackend: ...
+    @overload
+    def backend(self, service: Literal["s3"], region: str | None = None) -> S3Backend: ...
+    @overload
+    def backend(self, service: Literal["iam"], region: str | None = None) -> IAMBackend: ...
+    @overload
+    def backend(self, service: str, region: str | None = None) -> Any: ...
+
     def backend(self, service: str, region: str | None = None) -> Any:
-        """moto's backend for a service in this sandbox's account."""
+        """moto's backend for a service in this sandbox's account (for the sandbox's own
+        modules: code outside ``eventlab/sandbox/`` reads state through
+        :mod:`eventlab.sandbox.inspect`)."""
         from moto.backends import get_backend
 
-        return get_backend(service)[self.account_id][region or self.region]  # type: ignore[call-overload]
+        backends: Any = get_backend(service)  # type: ignore[call-overload]  # a name known at run time
+        return backends[self.account_id][region or self.region]
