@@ -185,7 +185,7 @@ def check_dlq_config(sb: Any) -> None:
 
 def check_dlq_probe(sb: Any) -> None:
     target = _target(sb, "take-payment")
-    dlq = queue(sb, DLQ)
+    queue(sb, DLQ)
     service = sb.service("events-targets")
     order = pid()
     service.inject_failure(target["Arn"], code="THROTTLING")
