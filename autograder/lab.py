@@ -56,7 +56,7 @@ class Session:
     lab: str
     module: Any
     sandbox: Any
-    traffic: Traffic
+    traffic: Traffic | None   # None in a kernel whose sandbox is remote (the host counts)
     role_arn: str
     started: float = 0.0   # virtual epoch seconds when the lab started (LAB_START)
     roles: dict[str, str] = field(default_factory=dict)   # notebook name -> service role ARN
@@ -101,14 +101,14 @@ def start(lab: str) -> Any:
     if remote.url():
         lab_module_name(lab)   # an unknown lab fails here, as it does in JupyterLab
         info = remote.call("/_eventlab/lab/start", {"lab": lab})
-        sandbox = remote.RemoteSandbox(info)
-        started = float(info.get("lab_start") or sandbox.clock.time())
+        proxy = remote.RemoteSandbox(info)
+        started = float(info.get("lab_start") or proxy.clock.time())
         roles = dict(info.get("roles") or {})
-        _session = Session(lab, None, sandbox, None, info["role_arn"], started, roles,
+        _session = Session(lab, None, proxy, None, info["role_arn"], started, roles,
                            list(info.get("steps") or []), folder=str(info.get("folder") or lab))
         _install_names({"zip_code": zip_code, "ROLE_ARN": info["role_arn"],
                         "LAB_START": lab_start(started), **roles})
-        return sandbox
+        return proxy
     from eventlab.sandbox import Sandbox
 
     stop()

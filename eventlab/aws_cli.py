@@ -167,10 +167,10 @@ def _forced_endpoint(endpoint: str) -> Iterator[None]:
                 "eventlab aws only talks to the local sandbox")
         return original_send(self, request)
 
-    session.Session.create_client = create_client  # type: ignore[method-assign]
-    httpsession.URLLib3Session.send = send  # type: ignore[method-assign]
+    session.Session.create_client = create_client
+    httpsession.URLLib3Session.send = send
     try:
         yield
     finally:
-        session.Session.create_client = original_create  # type: ignore[method-assign]
-        httpsession.URLLib3Session.send = original_send  # type: ignore[method-assign]
+        session.Session.create_client = original_create
+        httpsession.URLLib3Session.send = original_send

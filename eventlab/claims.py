@@ -131,7 +131,7 @@ def run_claim(claim: Claim, sandbox: Any = None) -> None:
         exec(code, {"__name__": f"claim_{claim.id.replace('-', '_')}", "sb": sandbox})
     except Exception as exc:  # noqa: BLE001 - every failure of the example is reported
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
-        line = frames[-1].lineno if frames else claim.line
+        line = (frames[-1].lineno if frames else None) or claim.line
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         lines = claim.code.splitlines()
         offset = line - claim.line

@@ -28,6 +28,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable
+from typing import SupportsInt
 
 from eventlab.net import is_loopback
 
@@ -53,6 +54,8 @@ def _is_loopback(host: object) -> bool:
 
 def _stat(pid: object) -> list[bytes] | None:
     """``/proc/PID/stat`` after the command name: state, ppid, pgrp, session, ..."""
+    if not isinstance(pid, (str, bytes, SupportsInt)):
+        return None
     try:
         with open(f"/proc/{int(pid)}/stat", "rb") as f:   # noqa: PTH123
             return f.read().rsplit(b")", 1)[1].split()
@@ -128,7 +131,7 @@ def install(policy: dict) -> Callable[[], None]:
     deny_read_all = deny_read + ((log_path,) if log_path else ())
     me = os.getpid()
     kernelbase: list[str | None] = [None]   # ipykernel's own file, fixed when armed
-    realpath, fspath, getpid = os.path.realpath, os.fspath, os.getpid
+    realpath, fsdecode, getpid, PathLike = os.path.realpath, os.fsdecode, os.getpid, os.PathLike
     O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND = (os.O_WRONLY, os.O_RDWR, os.O_CREAT,
                                                     os.O_TRUNC, os.O_APPEND)
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if log_path else -1
@@ -147,10 +150,10 @@ def install(policy: dict) -> Callable[[], None]:
         raise PermissionError(message)
 
     def path_of(value: object) -> str | None:
-        if isinstance(value, int) or value is None:
+        if not isinstance(value, (str, bytes, PathLike)):   # a descriptor, None...
             return None
         try:
-            return realpath(fspath(value))   # type: ignore[arg-type]
+            return realpath(fsdecode(value))   # bytes paths are checked as text
         except (TypeError, ValueError):
             return None
 

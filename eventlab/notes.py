@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from rich.console import Console
 from rich.markdown import Markdown
@@ -309,7 +310,9 @@ def _prepare(tokens: list[Token]) -> None:
 def render_html(text: str) -> str:
     """The HTML body for one note."""
     md = content.markdown_parser()
-    default_fence = md.renderer.rules["fence"]
+    renderer = md.renderer
+    assert isinstance(renderer, RendererHTML)   # markdown-it's default, the one with rules
+    default_fence = renderer.rules["fence"]
 
     def fence(self, tokens, idx, options, env):
         tok = tokens[idx]

@@ -205,7 +205,8 @@ def _delivered(sb: Any, queue_name: str, message_id: str) -> bool:
     from autograder.lab import session
 
     sub = subscription(sb, TOPIC, queue_name)
-    return message_id in session().traffic.delivered_to_subscription(sub.arn)
+    traffic = session().traffic
+    return traffic is not None and message_id in traffic.delivered_to_subscription(sub.arn)
 
 
 def _expect(sb: Any, queue_name: str, cases: list[tuple[str, dict[str, Any], str | None, bool]]) -> None:

@@ -377,6 +377,13 @@ def check_table(sb: Any) -> None:
         raise CheckFailed("the table has no column(s) " + ", ".join(sorted(missing)))
 
 
+def _number(row: list[str | None], header: list[str], column: str) -> float:
+    value = row[header.index(column)]
+    if value is None:
+        raise CheckFailed(f"the query returned no {column} (NULL) for the probe device")
+    return float(value)
+
+
 def _athena(sb: Any, sql: str, database: str) -> list[list[str | None]]:
     athena = sb.client("athena")
     qid = athena.start_query_execution(
@@ -427,8 +434,8 @@ def check_query(sb: Any) -> None:
     needed = ["device_id", "min_temp", "avg_temp", "max_temp"]
     if any(n not in header for n in needed):
         raise CheckFailed(f"the query's columns are {header}; expected {needed} among them")
-    got = sorted((float(r[header.index("min_temp")]), float(r[header.index("avg_temp")]),
-                  float(r[header.index("max_temp")]))
+    got = sorted((_number(r, header, "min_temp"), _number(r, header, "avg_temp"),
+                  _number(r, header, "max_temp"))
                  for r in rows[1:] if r[header.index("device_id")] == device)
     expected = [(20.0, 23.0, 27.0), (30.0, 30.5, 31.0)]
     ok = len(got) == 2 and all(abs(a - b) < 0.011 for g, e in zip(got, expected, strict=True)

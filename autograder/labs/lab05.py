@@ -311,7 +311,8 @@ def check_buffer(sb: Any) -> None:
     _mapping(sb)
     sb.clock.advance(hours=2)            # let earlier work finish: a quiet queue to start from
     start = sb.clock.now()
-    sent, failed = [], []
+    sent: list[str] = []
+    failed: list[str] = []
     step = 60.0 / BURST_PER_MINUTE
     for _ in range(BURST_MINUTES * BURST_PER_MINUTE):
         order_id = probe_id("probe")

@@ -77,9 +77,9 @@ def read_topic(bs: str, topic: str) -> dict[int, list[tuple[int, str | None, Any
     count = _partitions(bs, topic)
     ends = tools.end_offsets(bs, [(topic, p) for p in range(count)])
     starts = tools.end_offsets(bs, [(topic, p) for p in range(count)], "earliest")
-    key = (bs, topic, tuple(sorted(ends.items())), tuple(sorted(starts.items())))
-    if key in _READ:  # topics only grow: the same offsets mean the same records
-        return _READ[key]
+    seen = (bs, topic, tuple(sorted(ends.items())), tuple(sorted(starts.items())))
+    if seen in _READ:  # topics only grow: the same offsets mean the same records
+        return _READ[seen]
     out: dict[int, list[tuple[int, str | None, Any]]] = {p: [] for p in range(count)}
     wanted = {p for p in range(count) if ends[(topic, p)] > starts[(topic, p)]}
     if not wanted:
@@ -94,16 +94,17 @@ def read_topic(bs: str, topic: str) -> dict[int, list[tuple[int, str | None, Any
             batch = consumer.consume(max(1, min(1000, left)), 0.05)
             left -= len(batch)
             for m in batch:
-                if m.error() is not None:
+                raw_key, partition, offset = m.key(), m.partition(), m.offset()
+                if m.error() is not None or partition is None or offset is None:
                     continue
-                key = m.key().decode("utf-8", "replace") if m.key() is not None else None
+                key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else raw_key
                 try:
                     value = json.loads(m.value() or b"")
                 except ValueError:
                     value = None
-                out[m.partition()].append((m.offset(), key, value))
-                if m.offset() + 1 >= ends[(topic, m.partition())]:
-                    wanted.discard(m.partition())
+                out[partition].append((offset, key, value))
+                if offset + 1 >= ends[(topic, partition)]:
+                    wanted.discard(partition)
             if not wanted:
                 break
     finally:
@@ -112,7 +113,7 @@ def read_topic(bs: str, topic: str) -> dict[int, list[tuple[int, str | None, Any
         raise CheckFailed(f"could not read partitions {sorted(wanted)} of '{topic}' to their end")
     if len(_READ) > 8:
         _READ.clear()
-    _READ[key] = out
+    _READ[seen] = out
     return out
 
 
@@ -211,7 +212,7 @@ def check_topic_probe(sb: Any) -> None:
 
 def check_keyed(sb: Any) -> None:
     trades = learner_trades(bootstrap(sb))
-    wrong_key = Counter()
+    wrong_key: Counter[str | None] = Counter()
     where: dict[str, set[int]] = defaultdict(set)
     for part, rows in trades.items():
         for _, key, value in rows:
@@ -333,7 +334,7 @@ def check_bars(sb: Any) -> None:
     bs = bootstrap(sb)
     expected = _expected_bars(learner_trades(bs))
     got: dict[tuple[str, str], dict[str, Any]] = {}
-    sizes = Counter()
+    sizes: Counter[timedelta] = Counter()
     for rows in read_topic(bs, BARS).values():
         for _, _key, bar in rows:
             if not isinstance(bar, dict) or bar.get("symbol") not in SYMBOLS:

@@ -147,7 +147,7 @@ def _lambda(call: Call, uri: str) -> Response:
     if refused is not None:
         return refused
     try:
-        event: Any = json.loads(body) if (body or "").strip() else {}
+        event: Any = json.loads(body) if body is not None and body.strip() else {}
     except ValueError:
         event = body
     ok, payload, result = invoke_lambda(call.sandbox, arn or "", event)

@@ -123,7 +123,8 @@ class ApiGatewayService:
         from moto.backends import get_backend
 
         for kind, service in (("rest", "apigateway"), ("http", "apigatewayv2")):
-            per_region = get_backend(service)[self.sandbox.account_id]  # type: ignore[index]
+            # one of two names, chosen at run time: moto's overloads want a literal
+            per_region = get_backend(service)[self.sandbox.account_id]  # type: ignore[call-overload]
             regions = [self.sandbox.region] + [r for r in list(per_region.keys()) if r != self.sandbox.region]
             for region in regions:
                 backend = per_region[region]

@@ -168,6 +168,7 @@ def view_sql(sandbox: Any, files: TableFiles, table: dict[str, Any], con: Any) -
                  for c in table.get("PartitionKeys", [])]
     props = table.get("Parameters") or {}
     kind = _kind(descriptor)
+    groups: list[tuple[list[str], str]]
     if not part_cols:
         groups = [([], descriptor["Location"])]
     elif props.get("projection.enabled", "").lower() == "true":

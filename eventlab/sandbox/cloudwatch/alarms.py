@@ -183,7 +183,7 @@ class AlarmsService:
         words, breaches = _OPERATORS.get(alarm.comparison_operator, _OPERATORS["GreaterThanThreshold"])
         threshold = float(alarm.threshold)
         treat = alarm.treat_missing_data or "missing"
-        judged = []  # (start, value, breaching)
+        judged: list[tuple[float, float | None, bool]] = []  # (start, value, breaching)
         for start, value, _ in points:
             if value is None:
                 if treat in ("breaching", "notBreaching"):

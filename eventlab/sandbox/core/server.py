@@ -106,7 +106,8 @@ class AdminApp:
     def _admin(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         clock = self.sandbox.clock
-        status, payload = "200 OK", {}
+        status = "200 OK"
+        payload: object = {}   # each route's own JSON
         try:
             if path == "/_eventlab/health":
                 payload = {"status": "ok"}
@@ -220,6 +221,12 @@ def _clock_json(clock: Any) -> dict[str, Any]:
     return {"now": clock.now().isoformat(), "epoch": clock.time(), "offset": clock.offset}
 
 
+def _address(server: BaseWSGIServer) -> tuple[str, int]:
+    """The (host, port) an IP server is bound to."""
+    host, port = server.server_address[:2]
+    return host.decode() if isinstance(host, bytes) else str(host), int(port)
+
+
 class SandboxServer:
     """A threaded HTTP server for one sandbox, on 127.0.0.1 by default."""
 
@@ -230,9 +237,9 @@ class SandboxServer:
         app = AdminApp(DomainDispatcherApplication(create_backend_app), sandbox)
         if sock is not None:   # a socket bound and listening already (its URL given out early)
             host, port = sock.getsockname()[:2]
-            self._server = make_server(host, port, app, threaded=True,
-                                       request_handler=QuietHandler, fd=sock.detach())
-            self.host, self.port = self._server.server_address[:2]
+            self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
+                                                      request_handler=QuietHandler, fd=sock.detach())
+            self.host, self.port = _address(self._server)
             self._thread = threading.Thread(target=self._server.serve_forever,
                                             name="eventlab-server", daemon=True)
             return
@@ -250,11 +257,10 @@ class SandboxServer:
                         raise in_use from exc
                     raise
         try:
-            self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
-                                                      request_handler=QuietHandler)
+            self._server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
         except SystemExit as exc:  # lost a race for the port
             raise in_use from exc
-        self.host, self.port = self._server.server_address[:2]
+        self.host, self.port = _address(self._server)
         self._thread = threading.Thread(target=self._server.serve_forever, name="eventlab-server",
                                         daemon=True)
 

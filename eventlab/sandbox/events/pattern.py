@@ -10,7 +10,10 @@ must be JSON with ``id``, ``account``, ``source``, ``time``, ``region``, ``resou
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from moto.events.models import EventMessageType
 
 REQUIRED_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
 
@@ -54,4 +57,5 @@ def matches(raw_pattern: Any, raw_event: Any) -> bool:
         raise JsonRESTError("ValidationException",
                             f"Parameter Event is not valid: it lacks {', '.join(missing)} "
                             f"(an event needs {', '.join(REQUIRED_FIELDS)}).")
-    return bool(EventPattern.load(raw_pattern).matches_event(event))
+    # the fields moto's EventMessageType names are there (checked just above)
+    return bool(EventPattern.load(raw_pattern).matches_event(cast("EventMessageType", event)))

@@ -37,12 +37,15 @@ import copy
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from eventlab.errors import FunctionNotFound, SandboxError
 from eventlab.sandbox.awslambda.service import deliver_to_arn
 from eventlab.sandbox.core.pump import DueQueue
 from eventlab.sandbox.events.input import envelope, epoch, json_path, missing, transform
+
+if TYPE_CHECKING:
+    from moto.events.models import EventMessageType
 
 DEFAULT_MAX_RETRIES = 185
 DEFAULT_MAX_AGE = 86400
@@ -147,9 +150,10 @@ class EventsTargetsService:
             for event in chosen:
                 for rule in list(bus.rules.values()):
                     if not only or rule.arn in only:
-                        rule.send_to_targets(dict(event, **{"id": str(uuid.uuid4()),
-                                                            "replay-name": replay.name}),
-                                             transform_input=False)
+                        # an archived event (moto's own shape) with a new id and the replay's name
+                        replayed = cast("EventMessageType", dict(event, **{
+                            "id": str(uuid.uuid4()), "replay-name": replay.name}))
+                        rule.send_to_targets(replayed, transform_input=False)
             replay.state = ReplayState.COMPLETED
             replay.end_time = service.sandbox.clock.time()
 
@@ -334,7 +338,7 @@ class EventsTargetsService:
 
         group = resource.split(":", 1)[1] if resource.startswith("log-group:") else resource
         group = group[:-2] if group.endswith(":*") else group
-        logs = get_backend("logs")[account or self.sandbox.account_id][region]  # type: ignore[index]
+        logs = get_backend("logs")[account or self.sandbox.account_id][region]
         stream = str(uuid.uuid4())
         logs.create_log_stream(group, stream)
         logs.put_log_events(group, stream, [{"timestamp": int(self.sandbox.clock.time() * 1000),
@@ -345,7 +349,7 @@ class EventsTargetsService:
 
         if d.hops + 1 > MAX_BUS_HOPS:
             raise TargetError("INVALID_PARAMETER", "event bus hop limit reached (a bus loop?)", False)
-        backend = get_backend("events")[account or self.sandbox.account_id][region]  # type: ignore[index]
+        backend = get_backend("events")[account or self.sandbox.account_id][region]
         bus = backend.describe_event_bus(bus_name)
         raw = dict(d.event)
         raw["ingestion-time"] = self.sandbox.clock.time()

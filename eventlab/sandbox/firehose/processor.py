@@ -57,7 +57,7 @@ def run_lambda(sandbox: Any, stream: Any, processor: dict[str, Any], records: li
     out: list[tuple[Rec, bytes]] = []
     chunk: list[tuple[Rec, bytes]] = []
     size = 0
-    for item in records + [None]:  # type: ignore[list-item]
+    for item in [*records, None]:
         if item is not None:
             chunk.append(item)
             size += len(item[1])

@@ -33,6 +33,7 @@ import uuid
 from typing import Any
 
 from moto.core.exceptions import AWSError
+from moto.stepfunctions.parser.api import SyncExecutionStatus
 
 from eventlab.sandbox.core.patches import SLEEPY_TIME_SHIM
 from eventlab.sandbox.stepfunctions.threads import latch_methods, make_primitives, threading_module
@@ -258,7 +259,7 @@ class StepFunctionsService:
         if execution.sync_execution_status == "SUCCEEDED":
             out["output"] = execution.output  # already JSON text (see _install_outcomes)
         if execution.sync_execution_status is None:  # the worker died without an outcome
-            out["status"] = "FAILED"
+            out["status"] = SyncExecutionStatus.FAILED
             out["error"] = "States.Runtime"
             out["cause"] = "the execution ended without reporting an outcome"
         elapsed_ms = max(1.0, (self.clock.time() - started) * 1000.0)

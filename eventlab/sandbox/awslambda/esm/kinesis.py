@@ -224,6 +224,8 @@ def _failure_point(esm: Any, result: Any, batch: list[Any]) -> int | None:
     for failure in failures:
         ident = failure.get("itemIdentifier") if isinstance(failure, dict) else None
         try:
+            if not isinstance(ident, (str, int, float)):
+                raise TypeError(ident)
             number = int(ident)
         except (TypeError, ValueError):
             return batch[0].sequence_number  # malformed: the whole batch failed

@@ -100,7 +100,7 @@ class SQSService:
         # key-by-key view instead (the full dict on iteration).
         from moto.sqs.models import Queue
 
-        full_attributes = Queue.attributes.fget
+        full_attributes = vars(Queue)["attributes"].fget   # the property object's getter
         sending = threading.local()
 
         def attributes(queue: Any) -> Any:
