@@ -20,7 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # moto ships its types: the conversions below are checked against them
+    from moto.awslambda.models import LambdaFunction
+    from moto.cloudwatch.models import Dimension
+    from moto.events.models import EventBus
+    from moto.kinesis.models import Stream as MotoStream
+    from moto.sqs.models import Queue as MotoQueue
+
     from eventlab.sandbox.core.sandbox import Sandbox
 
 # service -> the moto module that holds its objects once the sandbox has used it
@@ -44,7 +50,7 @@ class Message:
     """One message in a queue, as a reader that does not receive it sees it."""
     message_id: str
     body: str
-    message_attributes: dict[str, Any]
+    message_attributes: dict[str, Any]   # as sent: {name: {"DataType", "StringValue"...}}
     attributes: dict[str, Any]           # system attributes (AWSTraceHeader...)
     receive_count: int                   # ApproximateReceiveCount
     visible: bool                        # False while in flight or delayed
@@ -64,18 +70,19 @@ class Queue:
     attributes: dict[str, Any]
 
 
-def _queue(q: Any, sb: Sandbox) -> Queue:
+def _queue(q: MotoQueue) -> Queue:
     return Queue(
         name=q.name, queue_arn=q.queue_arn,
         url=f"https://sqs.{q.region}.amazonaws.com/{q.account_id}/{q.name}",
-        visibility_timeout=int(q.visibility_timeout), redrive_policy=q.redrive_policy,
+        # set from the queue's attributes (setattr), so not among moto's declared fields
+        visibility_timeout=int(vars(q)["visibility_timeout"]), redrive_policy=q.redrive_policy,
         policy=q.policy, fifo_queue=bool(q.fifo_queue),
         approximate_number_of_messages=int(q.approximate_number_of_messages),
         attributes=dict(q.attributes))
 
 
 def queues(sb: Sandbox) -> list[Queue]:
-    return [_queue(q, sb) for q in list(sb.backend("sqs").queues.values())]
+    return [_queue(q) for q in list(sb.backend("sqs").queues.values())]
 
 
 def queue_names(sb: Sandbox) -> list[str]:
@@ -85,7 +92,7 @@ def queue_names(sb: Sandbox) -> list[str]:
 
 def queue(sb: Sandbox, name: str) -> Queue | None:
     q = sb.backend("sqs").queues.get(name)
-    return None if q is None else _queue(q, sb)
+    return None if q is None else _queue(q)
 
 
 def messages(sb: Sandbox, queue_name: str) -> list[Message]:
@@ -149,14 +156,15 @@ def watch_sns_deliveries(sb: Sandbox, record: Callable[[str, str], None]) -> Non
     through its filter policy, from now until the sandbox stops."""
     from moto.sns.models import Subscription as MotoSubscription
 
-    def make_publish(original: Any) -> Any:
-        def publish(sub: Any, message: str, message_id: str, *args: Any, **kwargs: Any) -> Any:
+    def make_publish(original: Callable[..., None]) -> Callable[..., None]:
+        def publish(sub: MotoSubscription, message: str, message_id: str, *args: object,
+                    **kwargs: object) -> None:
             attrs = kwargs.get("message_attributes") if "message_attributes" in kwargs else (
                 args[1] if len(args) > 1 else None)
             matcher = sub._filter_policy_matcher
-            if matcher is None or matcher.matches(attrs, message):
+            if matcher is None or matcher.matches(attrs if isinstance(attrs, dict) else None, message):
                 record(sub.arn, message_id)
-            return original(sub, message, message_id, *args, **kwargs)
+            original(sub, message, message_id, *args, **kwargs)
         return publish
 
     sb.patches.wrap(MotoSubscription, "publish", make_publish,
@@ -190,7 +198,7 @@ class Mapping:
     filter_criteria: dict[str, Any] | None
 
 
-def _function(fn: Any) -> Function:
+def _function(fn: LambdaFunction) -> Function:
     reserved = fn.reserved_concurrency
     return Function(function_name=fn.function_name, function_arn=fn.function_arn,
                     timeout=int(fn.timeout or 3), runtime=fn.run_time, handler=fn.handler,
@@ -252,7 +260,7 @@ def log_text(sb: Sandbox, group: str) -> str:
 @dataclass(frozen=True)
 class Record:
     partition_key: str
-    data: Any                        # as moto keeps it (base64 text)
+    data: str                        # as moto keeps it (base64 text)
     sequence_number: str
 
 
@@ -271,7 +279,7 @@ class Stream:
     shards: dict[str, Shard]
 
 
-def _stream(s: Any) -> Stream:
+def _stream(s: MotoStream) -> Stream:
     return Stream(
         stream_name=s.stream_name, arn=s.arn, status=s.status, stream_mode=s.stream_mode,
         shards={sid: Shard(sid, [Record(r.partition_key, r.data, str(r.sequence_number))
@@ -358,11 +366,11 @@ class Replay:
     source_arn: str
     state: str
     destination: dict[str, Any]
-    event_start_time: Any
-    event_end_time: Any
+    event_start_time: str
+    event_end_time: str
 
 
-def _bus(b: Any) -> Bus:
+def _bus(b: EventBus) -> Bus:
     return Bus(name=b.name, arn=b.arn, rules={
         name: Rule(name=r.name, bus=b.name, arn=r.arn, event_pattern=r.event_pattern._raw_pattern,
                    targets=[dict(t) for t in r.targets], state=str(r.state))
@@ -481,7 +489,7 @@ def alarm(sb: Sandbox, name: str) -> Alarm | None:
                  alarm_actions=list(a.alarm_actions or []))
 
 
-def _dimension(d: Any) -> tuple[str, str]:
+def _dimension(d: Dimension | dict[str, str]) -> tuple[str, str]:
     """moto keeps a dimension as an object or, from some calls, as the API's dict."""
     if isinstance(d, dict):
         return str(d["Name"]), str(d["Value"])
