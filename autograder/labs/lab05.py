@@ -25,7 +25,7 @@ from autograder.probes import (
     trust_problem,
 )
 from eventlab.sandbox import inspect
-from eventlab.sandbox.sqs.discard import discard_messages
+from eventlab.sandbox.sqs.queues import discard_messages
 
 API = "orders-api"
 STAGE = "prod"

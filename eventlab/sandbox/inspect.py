@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from eventlab.sandbox.sqs.queues import visibility_timeout
+
 if TYPE_CHECKING:  # moto ships its types: the conversions below are checked against them
     from moto.awslambda.models import LambdaFunction
     from moto.cloudwatch.models import Dimension
@@ -74,8 +76,7 @@ def _queue(q: MotoQueue) -> Queue:
     return Queue(
         name=q.name, queue_arn=q.queue_arn,
         url=f"https://sqs.{q.region}.amazonaws.com/{q.account_id}/{q.name}",
-        # set from the queue's attributes (setattr), so not among moto's declared fields
-        visibility_timeout=int(vars(q)["visibility_timeout"]), redrive_policy=q.redrive_policy,
+        visibility_timeout=visibility_timeout(q), redrive_policy=q.redrive_policy,
         policy=q.policy, fifo_queue=bool(q.fifo_queue),
         approximate_number_of_messages=int(q.approximate_number_of_messages),
         attributes=dict(q.attributes))

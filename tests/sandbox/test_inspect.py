@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from eventlab.sandbox import Sandbox, inspect
-from eventlab.sandbox.sqs.discard import discard_messages
+from eventlab.sandbox.sqs.queues import discard_messages
 from tests.sandbox.helpers import make_function, make_queue
 
 HANDLER = "def handler(event, context):\n    return {'n': len(event.get('Records', []))}\n"

@@ -8,12 +8,15 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from eventlab.errors import FunctionNotFound, SandboxError
 from eventlab.net import is_loopback
 from eventlab.sandbox.awslambda.concurrency import Throttled
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 Response = tuple[int, dict[str, str], bytes]
 
@@ -122,7 +125,7 @@ def lambda_arn_from_uri(uri: str) -> str | None:
     return match.group(1) if match else None
 
 
-def invoke_lambda(sandbox: Any, arn: str, event: Any) -> tuple[bool, Any, Any]:
+def invoke_lambda(sandbox: Sandbox, arn: str, event: Any) -> tuple[bool, Any, Any]:
     """Invoke synchronously: (ok, decoded payload or None, the InvocationResult or error)."""
     service = sandbox.service("lambda")
     try:

@@ -7,7 +7,7 @@ import json
 import re
 import urllib.error
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from eventlab.sandbox.apigateway.common import (
@@ -28,10 +28,13 @@ from eventlab.sandbox.apigateway.mapping import (
     transform_request,
 )
 
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
+
 
 @dataclass
 class Call:
-    sandbox: Any
+    sandbox: Sandbox
     request: ApiRequest
     api: Any
     resource: Any

@@ -29,11 +29,15 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from eventlab.sandbox.apigateway.common import ApiRequest, Response, message
 from eventlab.sandbox.apigateway.limits import UsageLimits
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 # The stage may be missing after execute-api: an HTTP API's ApiEndpoint + "/" is its $default stage.
 _ROUTE = re.compile(r"^/(?:restapis/([^/]+)/([^/]+)/_user_request_|_aws/execute-api/([^/]+)(?:/([^/]*))?)(/.*)?$")
@@ -44,12 +48,12 @@ Query = dict[str, str | list[str]] | list[tuple[str, str]] | str | None
 class ApiGatewayService:
     name = "apigateway"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.limits = UsageLimits(sandbox.clock)
         self.errors: deque[str] = deque(maxlen=200)  # why requests got a 5xx (API Gateway's execution log)
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         """The data plane sits beside moto (see the module doc); moto's control plane gets
         HTTP API quick create and local ApiEndpoints (apigateway_quick.py)."""
         from eventlab.sandbox.apigateway import quick as apigateway_quick

@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.errors import SandboxError
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
 ACCOUNT = "ConcurrentInvocationLimitExceeded"
@@ -62,7 +65,7 @@ def reserved_concurrency(fn: Any) -> int | None:
 class Concurrency:
     """The invocations in flight in one account and region, on the virtual clock."""
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._slots: dict[tuple[str, str], list[Slot]] = {}
         self._lock = threading.Lock()

@@ -29,7 +29,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.core.exceptions import JsonRESTError
 
@@ -37,6 +37,11 @@ from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Concurrency, Throttled, reserved_concurrency
 from eventlab.sandbox.awslambda.runtime import FunctionConfig, InvocationResult, LambdaRuntime
 from eventlab.sandbox.core.pump import DueQueue
+from eventlab.sandbox.sqs.queues import visibility_timeout
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 LAMBDA_MODELS = "moto.awslambda.models"
 ASYNC_RETRY_DELAYS = (60.0, 120.0)  # seconds before the first and the second retry
@@ -57,7 +62,7 @@ class AsyncInvocation:
 class LambdaService:
     name = "lambda"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         assert sandbox.workdir is not None
         self.runtime = LambdaRuntime(
@@ -76,11 +81,11 @@ class LambdaService:
         self.concurrency = Concurrency(sandbox)
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         # moto's Lambda models pull in S3, DynamoDB and ECR: patch them when first used.
         patches.after_import(LAMBDA_MODELS, lambda: self._install(patches))
 
-    def _install(self, patches: Any) -> None:
+    def _install(self, patches: PatchSet) -> None:
         from moto.awslambda.models import LambdaBackend, LambdaFunction
 
         service = self
@@ -130,16 +135,17 @@ class LambdaService:
             def create_event_source_mapping(backend: Any, spec: dict[str, Any]) -> Any:
                 _check_visibility_covers_timeout(service.sandbox, backend, spec)
                 esm = original(backend, spec)
+                function_arn, source_arn = esm.function_arn, esm.event_source_arn
                 # moto's inline triggers fire inside SendMessage/PutRecord, once per item;
                 # our pollers take over (batching, windows, retries).
                 sqs = service.sandbox.backend("sqs", backend.region_name)
                 for queue in sqs.queues.values():
-                    if queue.lambda_event_source_mappings.get(esm.function_arn) is esm:
-                        del queue.lambda_event_source_mappings[esm.function_arn]
+                    if queue.lambda_event_source_mappings.get(function_arn) is esm:
+                        del queue.lambda_event_source_mappings[function_arn]
                 kinesis = service.sandbox.backend("kinesis", backend.region_name)
                 for stream in kinesis.streams.values():
-                    if stream.lambda_event_source_mappings.get(esm.event_source_arn) is esm:
-                        del stream.lambda_event_source_mappings[esm.event_source_arn]
+                    if stream.lambda_event_source_mappings.get(source_arn) is esm:
+                        del stream.lambda_event_source_mappings[source_arn]
                 esm.eventlab_created = service.sandbox.clock.time()
                 return esm
             return create_event_source_mapping
@@ -350,7 +356,7 @@ class LambdaService:
                 logs.put_log_events(group, stream, events)
 
 
-def _check_visibility_covers_timeout(sandbox: Any, backend: Any, spec: dict[str, Any]) -> None:
+def _check_visibility_covers_timeout(sandbox: Sandbox, backend: Any, spec: dict[str, Any]) -> None:
     """Lambda refuses an SQS mapping whose function may run longer than the queue hides a
     message: "Your function's timeout must be less than or equal to the queue's visibility
     timeout" (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html)."""
@@ -366,21 +372,21 @@ def _check_visibility_covers_timeout(sandbox: Any, backend: Any, spec: dict[str,
         return
     if queue is None:
         return
-    visibility, timeout = int(queue.visibility_timeout), int(fn.timeout)
+    visibility, timeout = visibility_timeout(queue), int(fn.timeout)
     if timeout > visibility:
         raise InvalidParameterValueException(
             f"Queue visibility timeout: {visibility} seconds is less than Function timeout: "
             f"{timeout} seconds")
 
 
-def lambda_backend_if_loaded(sandbox: Any) -> Any:
+def lambda_backend_if_loaded(sandbox: Sandbox) -> Any:
     """moto's Lambda backend, or None while no one has used Lambda (so no mapping exists)."""
     import sys
 
     return sandbox.backend("lambda") if LAMBDA_MODELS in sys.modules else None
 
 
-def enabled_mappings(sandbox: Any, source: str) -> list[Any]:
+def enabled_mappings(sandbox: Sandbox, source: str) -> list[Any]:
     """The enabled event source mappings whose source ARN is of ``source`` ("sqs", "kinesis")."""
     lam = lambda_backend_if_loaded(sandbox)
     if lam is None:
@@ -415,7 +421,7 @@ def _event_invoke_config(fn: Any) -> dict[str, Any]:
     return dict(configs[0].config) if configs else {}
 
 
-def deliver_to_arn(sandbox: Any, arn: str, body: str, *, attributes: dict[str, Any] | None = None,
+def deliver_to_arn(sandbox: Sandbox, arn: str, body: str, *, attributes: dict[str, Any] | None = None,
                    source: str = "eventlab", detail_type: str = "Event",
                    group_id: str | None = None) -> None:
     """Send ``body`` to an SQS queue, SNS topic, Lambda function or event bus, by ARN."""

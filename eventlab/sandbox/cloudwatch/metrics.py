@@ -39,12 +39,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 Dims = tuple[tuple[str, str], ...]
 
 
-def emit(sandbox: Any, namespace: str, name: str, value: float, *,
+def emit(sandbox: Sandbox, namespace: str, name: str, value: float, *,
          dimensions: dict[str, str] | None = None, unit: str = "Count",
          region: str | None = None, timestamp: float | None = None) -> None:
     """Publish one value of an AWS-namespace metric (as the service itself would)."""
@@ -53,7 +57,7 @@ def emit(sandbox: Any, namespace: str, name: str, value: float, *,
                  unit, sandbox.clock.time() if timestamp is None else timestamp)
 
 
-def record_api_request(sandbox: Any, api_name: str, stage: str, status: int,
+def record_api_request(sandbox: Sandbox, api_name: str, stage: str, status: int,
                        latency_ms: float) -> None:
     """Count one API Gateway request: ``Count``, ``4XXError``, ``5XXError``, ``Latency``.
 
@@ -77,7 +81,7 @@ def _dims(dimensions: dict[str, str] | None) -> Dims:
 class MetricsService:
     name = "metrics"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._lock = threading.Lock()
         # (region, namespace, name, dims) -> {minute: datum}; ours are also in moto's list.
@@ -173,7 +177,7 @@ class MetricsService:
             slot[3] = max(slot[3], add[3])
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         self._install_cloudwatch(patches)
         self._install_sqs(patches)
         self._install_sns(patches)
@@ -184,7 +188,7 @@ class MetricsService:
         self._install_kinesis(patches)
         self.arm()
 
-    def _install_cloudwatch(self, patches: Any) -> None:
+    def _install_cloudwatch(self, patches: PatchSet) -> None:
         from moto.cloudwatch.models import CloudWatchBackend
 
         service = self
@@ -200,7 +204,7 @@ class MetricsService:
         patches.wrap(CloudWatchBackend, "put_metric_data", make_put,
                      "PutMetricData is indexed so that alarms evaluate it on the clock")
 
-    def _install_sqs(self, patches: Any) -> None:
+    def _install_sqs(self, patches: PatchSet) -> None:
         from moto.sqs.models import SQSBackend
 
         service = self
@@ -249,7 +253,7 @@ class MetricsService:
         patches.wrap(SQSBackend, "delete_message", make_delete, "AWS/SQS NumberOfMessagesDeleted")
         patches.wrap(SQSBackend, "create_queue", make_create, "queues get their gauges sampled")
 
-    def _install_sns(self, patches: Any) -> None:
+    def _install_sns(self, patches: PatchSet) -> None:
         from moto.sns.models import Subscription, Topic
 
         service = self
@@ -289,7 +293,7 @@ class MetricsService:
         patches.wrap(Subscription, "publish", make_deliver,
                      "AWS/SNS NumberOfNotificationsDelivered/Failed/FilteredOut")
 
-    def _install_states(self, patches: Any) -> None:
+    def _install_states(self, patches: PatchSet) -> None:
         from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -327,7 +331,7 @@ class MetricsService:
         patches.wrap(BaseExecutionWorkerCommunication, "_reflect_execution_status", make_reflect,
                      "AWS/States ExecutionsSucceeded/Failed/Aborted/TimedOut, ExecutionTime")
 
-    def _install_kinesis(self, patches: Any) -> None:
+    def _install_kinesis(self, patches: PatchSet) -> None:
         from moto.kinesis.models import KinesisBackend
 
         service = self
@@ -437,7 +441,7 @@ class MetricsService:
                         in_flight += 1
                     else:
                         visible += 1
-                    if oldest is None or m.sent_timestamp < oldest:
+                    if m.sent_timestamp is not None and (oldest is None or m.sent_timestamp < oldest):
                         oldest = m.sent_timestamp
                 dims = (("QueueName", queue.name),)
                 self.emit(region, "AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, float(visible), "Count", stamp)

@@ -27,7 +27,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 THROTTLING = ("Throttling", "ThrottlingException", "TooManyRequestsException",
               "ProvisionedThroughputExceededException", "RequestLimitExceeded",
@@ -85,7 +88,7 @@ def _throttling(exc: BaseException) -> bool:
     return getattr(exc, "code", None) == 429 or type(exc).__name__ in THROTTLING
 
 
-def run_load(sandbox: Any, rate: float, seconds: float, send: Callable[[int], Any], *,
+def run_load(sandbox: Sandbox, rate: float, seconds: float, send: Callable[[int], Any], *,
              queue: str | None = None, dlq: str | None = None, step: float = 1.0,
              drain: bool = True, max_drain: float = 3600.0, progress: bool | None = None) -> LoadResult:
     if rate <= 0 or seconds <= 0 or step <= 0:
@@ -139,20 +142,20 @@ def run_load(sandbox: Any, rate: float, seconds: float, send: Callable[[int], An
     return result
 
 
-def _url(sandbox: Any, queue: str) -> str:
+def _url(sandbox: Sandbox, queue: str) -> str:
     if queue.startswith(("http://", "https://")):
         return queue
     return sandbox.client("sqs").get_queue_url(QueueName=queue)["QueueUrl"]
 
 
-def _depth(sandbox: Any, url: str) -> int:
+def _depth(sandbox: Sandbox, url: str) -> int:
     attributes = sandbox.client("sqs").get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
                                       "ApproximateNumberOfMessagesDelayed"])["Attributes"]
     return sum(int(v) for v in attributes.values())
 
 
-def _deleted(sandbox: Any, url: str) -> int:
+def _deleted(sandbox: Sandbox, url: str) -> int:
     return int(sandbox.service("metrics").total("AWS/SQS", "NumberOfMessagesDeleted",
                                                 {"QueueName": url.rsplit("/", 1)[-1]}))
 

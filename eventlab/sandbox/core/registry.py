@@ -7,7 +7,10 @@ PatchSet), optionally ``poll() -> bool`` (its part of the delivery pump) and ``c
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 # module:Class, installed in this order; a poller's position is its turn in the pump.
 SERVICES = [
@@ -35,7 +38,7 @@ SERVICES = [
 ]
 
 
-def install_all(sandbox: Any) -> list[Any]:
+def install_all(sandbox: Sandbox) -> list[Any]:
     installed: list[Any] = []
     sandbox._services = installed  # so that a service can find those installed before it
     for spec in SERVICES:

@@ -33,11 +33,14 @@ import json
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from eventlab import errors
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 PortInUse = errors.PortInUse   # one class for every server that cannot get its port
 
@@ -52,7 +55,7 @@ class QuietHandler(WSGIRequestHandler):
 class AdminApp:
     """WSGI middleware: the ``/_eventlab/`` admin API, then moto, then a settle."""
 
-    def __init__(self, moto_app: Any, sandbox: Any) -> None:
+    def __init__(self, moto_app: Any, sandbox: Sandbox) -> None:
         self.moto_app = moto_app
         self.sandbox = sandbox
 
@@ -230,7 +233,7 @@ def _address(server: BaseWSGIServer) -> tuple[str, int]:
 class SandboxServer:
     """A threaded HTTP server for one sandbox, on 127.0.0.1 by default."""
 
-    def __init__(self, sandbox: Any, host: str = "127.0.0.1", port: int = 0,
+    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0,
                  sock: socket.socket | None = None) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 

@@ -13,6 +13,10 @@ import json
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
+
+if TYPE_CHECKING:
     from moto.events.models import EventMessageType
 
 REQUIRED_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
@@ -21,13 +25,13 @@ REQUIRED_FIELDS = ("id", "account", "source", "time", "region", "resources", "de
 class EventPatternService:
     name = "events-pattern"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         patches.after_import("moto.events.responses", lambda: self._install(patches))
 
-    def _install(self, patches: Any) -> None:
+    def _install(self, patches: PatchSet) -> None:
         from moto.events.responses import EventsHandler
 
         def test_event_pattern(handler: Any) -> str:

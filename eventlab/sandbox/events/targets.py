@@ -45,6 +45,10 @@ from eventlab.sandbox.core.pump import DueQueue
 from eventlab.sandbox.events.input import envelope, epoch, json_path, missing, transform
 
 if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
+
+if TYPE_CHECKING:
     from moto.events.models import EventMessageType
 
 DEFAULT_MAX_RETRIES = 185
@@ -90,7 +94,7 @@ class Delivery:
 class EventsTargetsService:
     name = "events-targets"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._queue: DueQueue[Delivery] = DueQueue(sandbox.clock)
         self._failures: dict[str, dict[str, Any]] = {}
@@ -100,7 +104,7 @@ class EventsTargetsService:
         self.dropped: list[dict[str, Any]] = []
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.events.models import EventsBackend, Rule
 
         service = self

@@ -29,11 +29,15 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.firehose import convert
 from eventlab.sandbox.firehose import prefix as prefixes
 from eventlab.sandbox.firehose.processor import Failure, Rec, param, record_id, run_lambda
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 MB = 1024 * 1024
 
@@ -64,7 +68,7 @@ def _processors(config: dict[str, Any]) -> list[dict[str, Any]]:
 class FirehoseService:
     name = "firehose"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._buffers: dict[str, Buffer] = {}
         self._lock = threading.RLock()
@@ -72,7 +76,7 @@ class FirehoseService:
         self.deliveries: list[dict[str, Any]] = []  # every object written: bucket, key, records
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.firehose.exceptions import InvalidArgumentException
         from moto.firehose.models import FirehoseBackend
 

@@ -30,10 +30,14 @@ import json
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.events.targets import BACKOFF_CAP, BACKOFF_FIRST, classify
 from eventlab.sandbox.scheduler.cron import ScheduleExpressionError, parse
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 DEFAULT_MAX_RETRIES = 185
 DEFAULT_MAX_AGE = 86400
@@ -54,7 +58,7 @@ def _iso(epoch: float) -> str:
 class SchedulesService:
     name = "schedules"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._lock = threading.Lock()
         self._plans: dict[str, dict[str, Any]] = {}  # ARN -> {sig, next, anchor, ...}
@@ -65,7 +69,7 @@ class SchedulesService:
         self.dead_lettered: list[dict[str, Any]] = []
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.events.models import EventsBackend, Rule
         from moto.scheduler.models import EventBridgeSchedulerBackend
 

@@ -24,11 +24,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.awslambda.service import deliver_to_arn, enabled_mappings
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 MAX_BACKOFF = 60.0
 
@@ -49,12 +53,12 @@ class MappingState:
 class KinesisService:
     name = "kinesis"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._states: dict[str, MappingState] = {}
         self.batches: list[dict[str, Any]] = []
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         """Shard iterators as AWS hands them out and checks them (moto's inline trigger is
         removed when the mapping is created)."""
         patches.after_import("moto.kinesis.models", lambda: _install_iterators(patches))
@@ -244,7 +248,7 @@ def _iso(epoch: float) -> str:
 
 
 
-def _install_iterators(patches: Any) -> None:
+def _install_iterators(patches: PatchSet) -> None:
     """moto encodes iterators with ``base64.encodebytes`` (a trailing newline, and one
     every 76 characters) and decodes them unchecked: a mistyped iterator escaped as
     ``binascii.Error``.  AWS: an opaque token without newlines, and

@@ -44,24 +44,29 @@ import base64
 import json
 import threading
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.awslambda.service import enabled_mappings
+from eventlab.sandbox.sqs.queues import visibility_timeout
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 
 class SQSService:
     name = "sqs"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._window_started: dict[str, float] = {}
         self._wake_at: dict[str, float] = {}   # mapping uuid -> the clock stop registered
         self._pollers: dict[str, Pollers] = {}
         self.batches: list[dict[str, Any]] = []
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.sqs.models import SQSBackend
 
         clock = self.sandbox.clock
@@ -162,7 +167,7 @@ class SQSService:
                 self.sandbox.clock.call_at(started + window, lambda: None)
                 return False
         self._window_started.pop(esm.uuid, None)
-        messages = sqs.receive_message(queue.name, batch_size, 0, queue.visibility_timeout,
+        messages = sqs.receive_message(queue.name, batch_size, 0, visibility_timeout(queue),
                                        message_attribute_names=["All"])
         if not messages:
             return False
@@ -188,7 +193,7 @@ class SQSService:
         self.batches.append({"mapping": esm.uuid, "size": len(messages), "ok": result.ok,
                              "failed": sorted(failed)})
         for message in messages:
-            if message.id not in failed:
+            if message.id not in failed and message.receipt_handle is not None:  # received: set
                 sqs.delete_message(queue.name, message.receipt_handle)
         return True
 
