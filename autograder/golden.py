@@ -338,7 +338,8 @@ def handler(event, context):
 _LAB05 = [
     M("wrong-template-body", "lab05-api",
       [("MessageBody=$util.urlEncode($input.body)", "MessageBody=$util.urlEncode($input.json('$.orderId'))")],
-      {"api-probe", "url-encoding", "e2e", "buffer"}, "did not get the body"),
+      # the probe over SQS's size limit arrives as its orderId: no SQS error to map
+      {"api-probe", "url-encoding", "api-errors", "e2e", "buffer"}, "did not get the body"),
     M("no-url-encoding", "lab05-api",
       [("MessageBody=$util.urlEncode($input.body)", "MessageBody=$input.body")],
       {"url-encoding"}, "fragile & heavy"),
@@ -395,6 +396,10 @@ _LAB05 = [
     M("errors-mapped-for-5xx-only", "lab05-api",
       [(ERROR_RESPONSE, ERROR_RESPONSE.replace('"4\\\\d{2}|5\\\\d{2}"', '"5\\\\d{2}"'))],
       {"api-errors"}, "yet POST /orders answered 202"),
+    # the topic and the inbox exist, but the inbox never subscribed: the alarm tells nobody
+    M("inbox-not-subscribed", "lab05-monitoring",
+      [('sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)\n', "")],
+      {"alarm-probe"}, "no sqs subscription connects topic 'ops-alerts'"),
     # a handler that trusts every body: a record that is not JSON raises and fails the batch
     M("handler-trusts-the-body", "lab05-handler", [], {"handler"}, "the handler raised",
       whole_cell=TRUSTING_HANDLER),
@@ -530,6 +535,13 @@ _LAB06 = [
       [('    poll("dash-1", dash1)', '    read["dash-1"] += len(dash1.consume(100, timeout=0.1))'),
        ("        poll(name, consumer)", "        read[name] += len(consumer.consume(100, timeout=0.1))")],
       {"dashboard-committed"}, "group 'dashboard' has not committed all the trades"),
+    # two partitions "for two dashboard consumers": no room for a third consumer per group
+    M("two-partitions", "lab06-topic",
+      [('NewTopic("trades", num_partitions=6,', 'NewTopic("trades", num_partitions=2,')],
+      {"topic"}, "has 2 partition(s)"),
+    # tidy, but the check looks at the live group: no member is left to own a partition
+    M("dashboard-consumers-closed", "lab06-dashboard", [], {"split"}, "0 live member(s)",
+      transform=lambda src: src + "\ndash1.close()\ndash2.close()"),
     # correct alternatives
     M("commit-per-message-after-flush", "lab06-settle",
       [(SETTLE_WRITE, SETTLE_WRITE + "\n        out.flush()\n"

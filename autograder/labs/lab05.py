@@ -241,6 +241,12 @@ def check_api_errors(sb: Any) -> None:
     order = _order(probe_id("probe"), note="x" * SQS_MAX_BYTES)   # over SQS's limit
     status, answer = post(sb, order)
     if 200 <= status < 300:
+        arrived = [b for b in delivered_bodies(sb) if order["orderId"] in b]
+        if arrived:   # the integration sent something else, small enough for SQS
+            raise CheckFailed(f"an order of {len(json.dumps(order))} bytes, over SQS's "
+                              f"{SQS_MAX_BYTES}-byte limit, was answered {status} and {QUEUE} got "
+                              f"{arrived[-1][:80]!r} instead: the integration does not send the "
+                              "posted order, so no error from SQS could be seen")
         raise CheckFailed(f"an order of {len(json.dumps(order))} bytes, over SQS's "
                           f"{SQS_MAX_BYTES}-byte limit, was refused by SQS (400 InvalidParameterValue), "
                           f"yet POST /orders answered {status} "
