@@ -6,11 +6,11 @@ TooManyRequestsException, counted in Count and 4XXError
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import requests
 
 from tests.sandbox.apigateway.apigw import deploy, integration_response, method, resource, rest_api
+from tests.sandbox.helpers import metric
 
 
 def mock_api(sandbox, name):
@@ -28,12 +28,7 @@ def statuses(sandbox, api_id, n):
 
 
 def total(sandbox, name, api_name):
-    now = sandbox.clock.now()
-    points = sandbox.client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/ApiGateway", MetricName=name, Dimensions=[{"Name": "ApiName", "Value": api_name}, {"Name": "Stage", "Value": "prod"}],
-        StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=1), Period=600,
-        Statistics=["Sum"])["Datapoints"]
-    return sum(p["Sum"] for p in points)
+    return metric(sandbox, "AWS/ApiGateway", name, {"ApiName": api_name, "Stage": "prod"})
 
 
 def test_the_account_throttle_spans_every_api_bursts_then_refills_at_its_rate(sandbox):

@@ -8,12 +8,10 @@ import urllib.request
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import serve_process
-
-NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+from tests.sandbox.helpers import NO_RETRY
 
 
 def test_serve_quota_option_throttles_a_fifo_queue_and_put_events(tmp_path):

@@ -6,20 +6,18 @@ ThrottledRules, IngestionToInvocationStartLatency and FailedInvocations
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+from tests.sandbox.helpers import api_client, depth
+from tests.sandbox.helpers import metric as any_metric
+
 ENTRY = {"Source": "shop.orders", "DetailType": "OrderPlaced", "Detail": json.dumps({"id": 1})}
 
 
 def events(sandbox, over="in-process"):
-    endpoint = {"endpoint_url": sandbox.endpoint_url} if over == "http" else {}
-    return boto3.client("events", region_name="us-east-1", config=NO_RETRY, **endpoint)
+    return api_client(sandbox, "events", over)
 
 
 def rule_to_queue(sandbox, name="orders", bus="default"):
@@ -32,18 +30,8 @@ def rule_to_queue(sandbox, name="orders", bus="default"):
     return url
 
 
-def depth(sandbox, url):
-    attrs = sandbox.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-    return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
-
-
 def metric(sandbox, name, dimensions, stat="Sum"):
-    now = sandbox.clock.now()
-    points = sandbox.client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/Events", MetricName=name, Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
-        StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=1), Period=600,
-        Statistics=[stat])["Datapoints"]
-    return max((p[stat] for p in points), default=0) if stat == "Maximum" else sum(p[stat] for p in points)
+    return any_metric(sandbox, "AWS/Events", name, dimensions, stat)
 
 
 @pytest.mark.parametrize("over", ["in-process", "http"])

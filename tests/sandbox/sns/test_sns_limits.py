@@ -3,28 +3,14 @@ topic's and a message group's (https://docs.aws.amazon.com/general/latest/gr/sns
 
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+from tests.sandbox.helpers import api_client, depth, outcomes
 
 
 def sns(sandbox, over="in-process"):
-    endpoint = {"endpoint_url": sandbox.endpoint_url} if over == "http" else {}
-    return boto3.client("sns", region_name="us-east-1", config=NO_RETRY, **endpoint)
-
-
-def outcomes(call, n):
-    results = []
-    for i in range(n):
-        try:
-            call(i)
-            results.append("ok")
-        except ClientError as exc:
-            results.append(exc.response["Error"]["Code"])
-    return results
+    return api_client(sandbox, "sns", over)
 
 
 def queue_on(sandbox, topic, name, fifo=False):
@@ -35,11 +21,6 @@ def queue_on(sandbox, topic, name, fifo=False):
     sandbox.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
                                     Attributes={"RawMessageDelivery": "true"})
     return url
-
-
-def depth(sandbox, url):
-    attrs = sandbox.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-    return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
 
 
 @pytest.mark.parametrize("over", ["in-process", "http"])

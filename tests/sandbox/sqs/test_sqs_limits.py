@@ -5,30 +5,16 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quota
 
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+from tests.sandbox.helpers import api_client, outcomes
+
 FIFO = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
 
 
 def sqs(sandbox, over="in-process"):
-    endpoint = {"endpoint_url": sandbox.endpoint_url} if over == "http" else {}
-    return boto3.client("sqs", region_name="us-east-1", config=NO_RETRY, **endpoint)
-
-
-def outcomes(call, n):
-    """'ok' or the error code of each of ``n`` calls."""
-    results = []
-    for i in range(n):
-        try:
-            call(i)
-            results.append("ok")
-        except ClientError as exc:
-            results.append(exc.response["Error"]["Code"])
-    return results
+    return api_client(sandbox, "sqs", over)
 
 
 @pytest.mark.parametrize("over", ["in-process", "http"])
@@ -128,3 +114,11 @@ def test_under_the_default_quotas_the_normal_path_is_unchanged(sandbox):
         client.send_message(QueueUrl=url, MessageBody=f"m{i}", MessageGroupId="g")
     got = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in got] == [f"m{i}" for i in range(10)]
+
+
+def test_a_load_above_the_fifo_rate_is_throttled_second_by_second(sandbox):
+    client = sqs(sandbox)
+    url = client.create_queue(QueueName="load.fifo", Attributes=FIFO)["QueueUrl"]
+    result = sandbox.load(400, 2, lambda i: client.send_message(
+        QueueUrl=url, MessageBody=f"m{i}", MessageGroupId=f"g{i % 8}"), drain=False)
+    assert (result.sent, result.accepted, result.throttled) == (800, 600, 200)

@@ -5,21 +5,18 @@ each their own, StartSyncExecution sharing Express's, ThrottlingException past t
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+from tests.sandbox.helpers import api_client, metric, outcomes
+
 ROLE = "arn:aws:iam::123456789012:role/sfn-role"
 PASS = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 
 
 def sfn(sandbox, over="in-process"):
-    endpoint = {"endpoint_url": sandbox.endpoint_url} if over == "http" else {}
-    return boto3.client("stepfunctions", region_name="us-east-1", config=NO_RETRY, **endpoint)
+    return api_client(sandbox, "stepfunctions", over)
 
 
 def machine(sandbox, name, kind="STANDARD"):
@@ -27,24 +24,8 @@ def machine(sandbox, name, kind="STANDARD"):
         name=name, definition=PASS, roleArn=ROLE, type=kind)["stateMachineArn"]
 
 
-def outcomes(call, n):
-    results = []
-    for i in range(n):
-        try:
-            call(i)
-            results.append("ok")
-        except ClientError as exc:
-            results.append(exc.response["Error"]["Code"])
-    return results
-
-
 def throttled_events(sandbox, api):
-    now = sandbox.clock.now()
-    points = sandbox.client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/States", MetricName="ThrottledEvents", Dimensions=[{"Name": "APIName", "Value": api}],
-        StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=1), Period=600,
-        Statistics=["Sum"])["Datapoints"]
-    return sum(p["Sum"] for p in points)
+    return metric(sandbox, "AWS/States", "ThrottledEvents", {"APIName": api})
 
 
 @pytest.mark.parametrize("over", ["in-process", "http"])
