@@ -427,6 +427,11 @@ _LAB04 = [
       [('"BackoffRate": 2, "MaxAttempts": 3}]',
         '"BackoffRate": 2.0, "MaxAttempts": 3,\n          "MaxDelaySeconds": 60}]')],
       set(), ""),
+    # full jitter: random waits up to the doubling delay, which AWS recommends
+    M("retry-with-full-jitter", "lab04-retry",
+      [('"BackoffRate": 2, "MaxAttempts": 3}]',
+        '"BackoffRate": 2, "MaxAttempts": 3,\n          "JitterStrategy": "FULL"}]')],
+      set(), ""),
     # States.TaskFailed matches every error a task raises except States.Timeout
     M("catch-task-failed", "lab04-saga",
       [(_CATCH % item, (_CATCH % item).replace("States.ALL", "States.TaskFailed"))

@@ -202,16 +202,52 @@ def check_workflow(sb: Any) -> None:
                               "reference, to show it and to cancel it."))
 
 
+def _jittered_retriers(sb: Any) -> dict[str, dict[str, Any]]:
+    """The Retry entries with ``JitterStrategy: FULL`` of each reserve-<item> state that
+    cover ServiceUnavailable, by item.  Full jitter waits a random time up to the
+    exponential delay (AWS accepts it and recommends it against retry storms), so such a
+    retrier's back-off is judged by its definition, not by the waits one run happened to
+    draw."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(states: dict[str, Any]) -> None:
+        for state in states.values():
+            text = json.dumps(state.get("Resource", "")) + json.dumps(state.get("Parameters", {}))
+            for item in ITEMS:
+                if f"reserve-{item}" not in text:
+                    continue
+                for retrier in state.get("Retry") or []:
+                    names = retrier.get("ErrorEquals") or []
+                    covers = any(n in ("ServiceUnavailable", "States.ALL") for n in names)
+                    if covers and retrier.get("JitterStrategy") == "FULL":
+                        found[item] = retrier
+            for branch in state.get("Branches") or []:
+                walk(branch.get("States") or {})
+            for key in ("Iterator", "ItemProcessor"):
+                walk((state.get(key) or {}).get("States") or {})
+
+    walk(json.loads(_machine(sb)["definition"]).get("States") or {})
+    return found
+
+
 def check_retry(sb: Any) -> None:
     flaky = {i: 3 for i in ITEMS}
     arn, out = execute(sb, _trip(flaky=flaky))
     made = calls(history(sb, arn))
+    jittered = _jittered_retriers(sb)
     wrong = []
     for item in ITEMS:
         mine = [c for c in made if c["fn"] == f"reserve-{item}"]
         if len(mine) != 4:
             wrong.append(f"reserve-{item} ran {len(mine)} time(s) when its first 3 attempts "
                          "fail with ServiceUnavailable (expected 4: MaxAttempts 3)")
+            continue
+        if item in jittered:
+            retrier = jittered[item]
+            rate, first = float(retrier.get("BackoffRate", 2.0)), float(retrier.get("IntervalSeconds", 1))
+            if rate < 2 or first < 1:
+                wrong.append(f"reserve-{item}'s jittered retry has IntervalSeconds {first:g} and "
+                             f"BackoffRate {rate:g}: its delays do not double")
             continue
         gaps = [(nxt["at"] - c["failed_at"]).total_seconds()
                 for c, nxt in zip(mine, mine[1:], strict=False) if c["failed_at"] is not None]
