@@ -65,6 +65,7 @@ class Queue:
     queue_arn: str
     url: str
     visibility_timeout: int
+    message_retention_period: int        # seconds
     redrive_policy: dict[str, Any] | None
     policy: str | dict[str, Any] | None
     fifo_queue: bool
@@ -76,7 +77,8 @@ def _queue(q: MotoQueue) -> Queue:
     return Queue(
         name=q.name, queue_arn=q.queue_arn,
         url=f"https://sqs.{q.region}.amazonaws.com/{q.account_id}/{q.name}",
-        visibility_timeout=visibility_timeout(q), redrive_policy=q.redrive_policy,
+        visibility_timeout=visibility_timeout(q),
+        message_retention_period=int(vars(q)["message_retention_period"]), redrive_policy=q.redrive_policy,
         policy=q.policy, fifo_queue=bool(q.fifo_queue),
         approximate_number_of_messages=int(q.approximate_number_of_messages),
         attributes=dict(q.attributes))
