@@ -67,6 +67,9 @@ class Sandbox:
     ``background`` runs a ticker that fires timers as real time passes; ``quotas``
     changes AWS's default quotas (:data:`eventlab.sandbox.core.capacity.QUOTAS`), e.g.
     ``{"kinesis.shard.write-records": 10}``; ``sb.quotas.set(...)`` changes them later.
+    ``policies`` says how resource policies decide deliveries and cross-account calls
+    (``"enforce"``, ``"strict"``, ``"off"``: :mod:`eventlab.sandbox.iam.enforce`);
+    ``sb.account("111111111111")`` is another account of the same sandbox.
     """
 
     _active: Sandbox | None = None
@@ -74,7 +77,12 @@ class Sandbox:
 
     def __init__(self, region: str = DEFAULT_REGION, *, lambda_time_scale: float = 1.0,
                  background: bool = True, workdir: str | os.PathLike[str] | None = None,
-                 quotas: Mapping[str, float] | None = None) -> None:
+                 quotas: Mapping[str, float] | None = None, policies: str = "enforce") -> None:
+        from eventlab.sandbox.iam.enforce import MODES
+
+        if policies not in MODES:
+            raise SandboxError(f"policies={policies!r}: choose one of {', '.join(MODES)}")
+        self.policies = policies
         self.region = region
         self.quotas = Quotas(quotas)
         self.account_id = ACCOUNT_ID
@@ -331,16 +339,25 @@ class Sandbox:
             self._server = SandboxServer(self, host=host, port=port, sock=sock).start()
             return self._server
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client for the sandbox (cached: creating clients is the slow part)."""
-        key = (service, region or self.region)
+    def client(self, service: str, region: str | None = None, account: str | None = None) -> Any:
+        """A boto3 client for the sandbox (cached: creating clients is the slow part), acting
+        in ``account`` (default: this sandbox's account)."""
+        key = (service, region or self.region, account or self.account_id)
         client = self._clients.get(key)
         if client is None:
             import boto3
 
-            client = boto3.client(service, region_name=key[1])
+            keys = {} if key[2] == self.account_id else {  # a 12-digit key selects the account
+                "aws_access_key_id": key[2], "aws_secret_access_key": "sandbox", "aws_session_token": None}
+            client = boto3.client(service, region_name=key[1], **keys)
             self._clients[key] = client
         return client
+
+    def account(self, account_id: str) -> Any:
+        """Another AWS account in this sandbox: ``sb.account("111111111111").client("sqs")``."""
+        from eventlab.sandbox.iam.accounts import Account
+
+        return Account(self, account_id)
 
     def load(self, rate: float, seconds: float, send: Callable[[int], Any], **options: Any) -> Any:
         """Call ``send(i)`` ``rate`` times per virtual second for ``seconds`` virtual seconds,
@@ -357,8 +374,24 @@ class Sandbox:
                 return service
         raise KeyError(name)
 
-    def backend(self, service: str, region: str | None = None) -> Any:
-        """moto's backend for a service in this sandbox's account."""
+    def backend(self, service: str, region: str | None = None, account: str | None = None) -> Any:
+        """moto's backend for a service in ``account`` (default: this sandbox's account)."""
         from moto.backends import get_backend
 
-        return get_backend(service)[self.account_id][region or self.region]  # type: ignore[call-overload]
+        return get_backend(service)[account or self.account_id][region or self.region]  # type: ignore[call-overload]
+
+    def backend_for(self, service: str, arn: str) -> Any:
+        """moto's backend of ``service`` in the account and region that ``arn`` names."""
+        parts = arn.split(":", 5)
+        return self.backend(service, parts[3] or None, parts[4] or None)
+
+    def backends(self, service: str) -> list[Any]:
+        """moto's backends of ``service`` that exist, in every account and region."""
+        import sys
+
+        from moto.backends import ALT_SERVICE_NAMES, get_backend
+
+        if f"moto.{ALT_SERVICE_NAMES.get(service, service)}.models" not in sys.modules:
+            return []   # never used: no backend exists (and importing moto's models is slow)
+        return [backend for per_region in list(get_backend(service).values())  # type: ignore[call-overload]
+                for backend in list(per_region.values())]
