@@ -99,9 +99,8 @@ def add_to_organization(sandbox: Any, member: str, management: str) -> str:
     if getattr(backend, "org", None) is None:
         backend.create_organization(region=sandbox.region, feature_set="ALL")
     if not any(a.id == member for a in backend.accounts):
-        account = FakeAccount(backend.org, {"AccountName": f"account-{member}",
-                                            "Email": f"{member}@example.com"})
-        account.id = member
+        account = FakeAccount(backend.org, AccountName=f"account-{member}", Email=f"{member}@example.com")
+        account.id, account.joined_method = member, "INVITED"
         backend.accounts.append(account)
     return str(backend.org.id)
 

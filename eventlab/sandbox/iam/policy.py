@@ -207,8 +207,11 @@ def _principal_matches(principals: list[tuple[str, str]], request: Request) -> b
             continue
         if kind != "AWS":
             continue
-        if ident == request.principal or ident == f"arn:aws:iam::{request.account}:root":
+        root = f"arn:aws:iam::{request.account}:root"
+        if ident == request.principal or ident == root:
             return True
+        if "*" in ident and _wildcard(ident, False).match(root):   # moto's PutPermission writes
+            return True                                            # "arn:aws:iam::*:root" for "*"
         session_role = _role_of_session(request.principal)
         if session_role is not None and ident == session_role:
             return True
