@@ -68,7 +68,8 @@ class Sandbox:
     changes AWS's default quotas (:data:`eventlab.sandbox.core.capacity.QUOTAS`), e.g.
     ``{"kinesis.shard.write-records": 10}``; ``sb.quotas.set(...)`` changes them later.
     ``policies`` says how resource policies decide deliveries and cross-account calls
-    (``"enforce"``, ``"strict"``, ``"off"``: :mod:`eventlab.sandbox.iam.enforce`);
+    (``"enforce"``, ``"strict"``, ``"off"``: :mod:`eventlab.sandbox.iam.enforce`; default: the
+    ``EVENTLAB_POLICIES`` environment variable, else ``"enforce"``);
     ``sb.account("111111111111")`` is another account of the same sandbox.
     """
 
@@ -77,11 +78,12 @@ class Sandbox:
 
     def __init__(self, region: str = DEFAULT_REGION, *, lambda_time_scale: float = 1.0,
                  background: bool = True, workdir: str | os.PathLike[str] | None = None,
-                 quotas: Mapping[str, float] | None = None, policies: str = "enforce") -> None:
+                 quotas: Mapping[str, float] | None = None, policies: str | None = None) -> None:
         from eventlab.sandbox.iam.enforce import MODES
 
+        policies = policies or os.environ.get("EVENTLAB_POLICIES") or "enforce"
         if policies not in MODES:
-            raise SandboxError(f"policies={policies!r}: choose one of {', '.join(MODES)}")
+            raise SandboxError(f"policies={policies!r} (or EVENTLAB_POLICIES): choose one of {', '.join(MODES)}")
         self.policies = policies
         self.region = region
         self.quotas = Quotas(quotas)

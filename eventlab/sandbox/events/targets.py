@@ -255,6 +255,7 @@ class EventsTargetsService:
         if exhausted:
             attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
         try:
+            check_target(self.sandbox, "events", dlq, delivery.rule_arn)   # the DLQ's queue policy
             deliver_to_arn(self.sandbox, dlq, json.dumps(delivery.event), attributes={
                 k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()})
         except Exception as exc:  # InvocationsFailedToBeSentToDLQ

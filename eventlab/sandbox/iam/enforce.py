@@ -25,6 +25,10 @@ Modes (``Sandbox(policies=...)``, ``eventlab serve --policies ...``):
   enforced keep working.  A policy that exists decides, as on AWS.
 * ``"strict"``: AWS's behaviour everywhere: such deliveries are refused too.
 * ``"off"``: nothing is checked (calls across accounts still reach the other account).
+
+KMS (any mode but ``"off"``): a queue or topic encrypted with a KMS key receives from SNS and
+EventBridge only if the key policy lets the service use the key; with an AWS managed key
+(``alias/aws/sqs``, ``alias/aws/sns``) such deliveries always fail, as on AWS.
 """
 
 from __future__ import annotations
@@ -119,16 +123,50 @@ def check_function(sandbox: Any, service: str, fn: Any, source_arn: str) -> None
                    "lambda:InvokeFunction")
 
 
+def check_key(sandbox: Any, service: str, key_id: str | None, target_arn: str, source_arn: str) -> None:
+    """A queue or topic encrypted with ``key_id``: the key policy must let ``service`` use it
+    (``kms:GenerateDataKey`` and ``kms:Decrypt``).  An AWS managed key (``alias/aws/sqs``,
+    ``alias/aws/sns``) has a policy nobody can change that admits no service: refused
+    (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services)."""
+    if not key_id or mode_of(sandbox) == "off":
+        return
+    principal = f"{service}.amazonaws.com"
+    if key_id.startswith("alias/aws/") or ":alias/aws/" in key_id:
+        raise DeliveryRefused(f"{target_arn} is encrypted with the AWS managed key {key_id}, whose key "
+                              f"policy does not let {principal} use it; use a customer managed key whose "
+                              f"policy allows {principal} kms:GenerateDataKey* and kms:Decrypt")
+    parts = key_id.split(":") if key_id.startswith("arn:") else ["", "", "", "", "", ""]
+    _, _, _, region, account = target_arn.split(":")[:5]
+    backend = sandbox.backend("kms", parts[3] or region, parts[4] or account)
+    try:
+        key = backend.describe_key(key_id)
+    except Exception:
+        raise DeliveryRefused(f"{target_arn} is encrypted with the KMS key {key_id}, which does not "
+                              "exist") from None
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        request = Request(principal, action, key.arn, {"aws:SourceArn": source_arn,
+                                                       "aws:SourceAccount": arn_account(source_arn) or ""})
+        if evaluate(key.policy, request) is not Decision.ALLOW:
+            raise DeliveryRefused(f"the key policy of {key.arn} (encrypting {target_arn}) does not let "
+                                  f"{principal} perform {action}")
+
+
 def check_target(sandbox: Any, service: str, target_arn: str, source_arn: str) -> None:
-    """The resource-policy check of a delivery by ``service`` to an SQS queue, SNS topic or
-    Lambda function (other targets are reached with a role: nothing to check)."""
+    """The resource-policy (and key-policy) check of a delivery by ``service`` to an SQS
+    queue, SNS topic or Lambda function (other targets are reached with a role: nothing to
+    check)."""
     kind = target_arn.split(":")[2]
     if kind == "sqs":
-        _, document = queue_policy(sandbox, target_arn)
-        check_delivery(sandbox, service, target_arn, source_arn, document, "sqs:SendMessage")
+        queue, document = queue_policy(sandbox, target_arn)
+        if queue is not None:    # a missing queue fails as such when the delivery is tried
+            check_delivery(sandbox, service, target_arn, source_arn, document, "sqs:SendMessage")
+            check_key(sandbox, service, queue.kms_master_key_id, target_arn, source_arn)
     elif kind == "sns":
-        check_delivery(sandbox, service, target_arn, source_arn, topic_policy(sandbox, target_arn),
-                       "sns:Publish")
+        topic = sandbox.backend_for("sns", target_arn).topics.get(target_arn)
+        if topic is not None:
+            check_delivery(sandbox, service, target_arn, source_arn, topic_policy(sandbox, target_arn),
+                           "sns:Publish")
+            check_key(sandbox, service, topic.kms_master_key_id, target_arn, source_arn)
     elif kind == "lambda":
         check_function(sandbox, service, sandbox.service("lambda").function(target_arn), source_arn)
 
@@ -268,9 +306,7 @@ class PoliciesService:
 
     def _check_subscription(self, sub: Any) -> None:
         if sub.protocol == "sqs":
-            queue, document = queue_policy(self.sandbox, sub.endpoint)
-            if queue is not None:
-                check_delivery(self.sandbox, "sns", sub.endpoint, sub.topic.arn, document, "sqs:SendMessage")
+            check_target(self.sandbox, "sns", sub.endpoint, sub.topic.arn)
         else:
             from eventlab.errors import FunctionNotFound
 

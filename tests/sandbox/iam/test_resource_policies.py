@@ -233,3 +233,40 @@ def test_a_bus_to_bus_target_in_another_account_needs_that_bus_policy(sandbox):
     events.put_permission(EventBusName="central", Action="events:PutEvents", Principal=MEMBER, StatementId="m")
     _put(sandbox, MEMBER)
     assert len(received(sandbox, url)) == 1
+
+
+def _sns_to_encrypted_queue(sb, key_id):
+    sns = sb.client("sns")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    url, arn = make_queue(sb, "encrypted", KmsMasterKeyId=key_id)
+    set_queue_policy(sb, url, statement({"Service": "sns.amazonaws.com"}, "sqs:SendMessage", arn,
+                                        {"ArnEquals": {"aws:SourceArn": topic}}))
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    sns.publish(TopicArn=topic, Message="secret")
+    return url
+
+
+def test_sns_cannot_deliver_to_a_queue_encrypted_with_the_aws_managed_key(sandbox):
+    url = _sns_to_encrypted_queue(sandbox, "alias/aws/sqs")
+    assert received(sandbox, url) == [] and failed(sandbox, "orders") == 1
+    assert "AWS managed key" in sandbox.service("policies").refused[0]["reason"]
+
+
+@pytest.mark.parametrize("allow_sns", [True, False])
+def test_a_customer_managed_key_delivers_only_if_its_policy_lets_sns_use_it(sandbox, allow_sns):
+    statements = [statement({"AWS": f"arn:aws:iam::{CENTRAL}:root"}, "kms:*", "*")]
+    if allow_sns:
+        statements.append(statement({"Service": "sns.amazonaws.com"}, ["kms:GenerateDataKey*", "kms:Decrypt"], "*"))
+    key = sandbox.client("kms").create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    url = _sns_to_encrypted_queue(sandbox, key["KeyMetadata"]["Arn"])
+    assert len(received(sandbox, url)) == (1 if allow_sns else 0)
+    assert failed(sandbox, "orders") == (0 if allow_sns else 1)
+
+
+def test_eventbridge_to_a_queue_with_the_aws_managed_key_dead_letters(sandbox):
+    url, arn = make_queue(sandbox, "encrypted", KmsMasterKeyId="alias/aws/sqs")
+    dlq_url, dlq_arn = make_queue(sandbox, "dlq")
+    _rule_to(sandbox, arn, DeadLetterConfig={"Arn": dlq_arn})
+    _put(sandbox)
+    assert received(sandbox, url) == []
+    assert _dlq_attributes(sandbox, dlq_url)["ERROR_CODE"] == "NO_PERMISSIONS"
