@@ -7,8 +7,9 @@ What is checked (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_poli
   root, its role, ``aws:PrincipalOrgID``...), and no statement may deny it.  Refused:
   SQS ``AccessDenied``, SNS ``AuthorizationError``, EventBridge ``AccessDeniedException``.
   The call then acts on the other account's resource (moto looked in the caller's own).
-* **Same-account API calls** need no resource policy (AWS lets identity policies allow
-  them; the sandbox has no identity policies), but an explicit ``Deny`` refuses them.
+* **Same-account API calls** are not checked (AWS lets identity policies allow them and the
+  sandbox has no identity policies; an explicit ``Deny`` in the resource policy, which AWS
+  would apply, is not looked at).
 * **Service deliveries**: SNS -> SQS and SNS -> Lambda (principal ``sns.amazonaws.com``,
   ``aws:SourceArn`` = the topic), EventBridge -> SQS, SNS and Lambda targets (principal
   ``events.amazonaws.com``, ``aws:SourceArn`` = the rule), EventBridge bus -> bus in
