@@ -245,10 +245,10 @@ def _arn_like(actual: str, wanted: str) -> bool:
     return all(_wildcard(wp, False).match(ap) is not None for ap, wp in zip(a, w, strict=True))
 
 
-def _number(op: Callable[[float, float], bool]) -> Compare:
+def _ordered(parse: Callable[[str], float], op: Callable[[float, float], bool]) -> Compare:
     def compare(actual: str, wanted: str) -> bool:
         try:
-            return op(float(actual), float(wanted))
+            return op(parse(actual), parse(wanted))
         except ValueError:
             return False
     return compare
@@ -261,13 +261,12 @@ def _epoch(value: str) -> float:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+def _number(op: Callable[[float, float], bool]) -> Compare:
+    return _ordered(float, op)
+
+
 def _date(op: Callable[[float, float], bool]) -> Compare:
-    def compare(actual: str, wanted: str) -> bool:
-        try:
-            return op(_epoch(actual), _epoch(wanted))
-        except ValueError:
-            return False
-    return compare
+    return _ordered(_epoch, op)
 
 
 def _ip(actual: str, wanted: str) -> bool:
