@@ -233,7 +233,7 @@ class PoliciesService:
             owner = _owner_from_queue_url(response)
             backend = sqs_backends[owner if owner else account][response.region]
             if owner and owner != account and mode_of(service.sandbox) != "off":
-                queue = backend.queues.get(response._get_queue_name())
+                queue = backend.queues.get(response._get_param("QueueName") or response._get_queue_name())
                 action = f"sqs:{response._get_action()}"
                 if queue is not None and not allows_call(queue.policy, caller_of(response), action,
                                                          queue.queue_arn, owner):

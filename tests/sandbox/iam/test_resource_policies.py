@@ -87,7 +87,11 @@ def test_cross_account_send_message_needs_the_queue_policy(sandbox):
     with pytest.raises(ClientError) as denied:
         member.client("sqs").send_message(QueueUrl=url, MessageBody="x")
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
-    set_queue_policy(sandbox, url, statement({"AWS": f"arn:aws:iam::{MEMBER}:root"}, "sqs:SendMessage", arn))
+    with pytest.raises(ClientError):
+        member.client("sqs").get_queue_url(QueueName="orders", QueueOwnerAWSAccountId=CENTRAL)
+    set_queue_policy(sandbox, url, statement({"AWS": f"arn:aws:iam::{MEMBER}:root"},
+                                             ["sqs:SendMessage", "sqs:GetQueueUrl"], arn))
+    assert member.client("sqs").get_queue_url(QueueName="orders", QueueOwnerAWSAccountId=CENTRAL)["QueueUrl"] == url
     member.client("sqs").send_message(QueueUrl=url, MessageBody="from member")
     with pytest.raises(ClientError):     # the policy allows sending, not receiving
         member.client("sqs").receive_message(QueueUrl=url)
