@@ -2,7 +2,7 @@
 
 SNS -> SQS deliveries are recorded by wrapping moto's ``Subscription.publish`` (through
 the sandbox's PatchSet, undone when the sandbox stops): a message counts for a
-subscription only when its filter policy let it through.  Lambda invocations come from
+subscription only when its filter policy let it through and no resource policy refused it.  Lambda invocations come from
 the sandbox's own ``invocation_log``; EventBridge deliveries from the ``events-targets``
 service's ``delivered`` and ``dead_lettered`` lists.
 """
@@ -30,9 +30,12 @@ class Traffic:
                 attrs = kwargs.get("message_attributes") if "message_attributes" in kwargs else (
                     args[1] if len(args) > 1 else None)
                 matcher = getattr(sub, "_filter_policy_matcher", None)
-                if matcher is None or matcher.matches(attrs, message):
+                refused = traffic.sandbox.service("policies").refused   # by a resource policy
+                before = len(refused)
+                result = original(sub, message, message_id, *args, **kwargs)
+                if (matcher is None or matcher.matches(attrs, message)) and len(refused) == before:
                     traffic.sns_deliveries.setdefault(sub.arn, []).append(message_id)
-                return original(sub, message, message_id, *args, **kwargs)
+                return result
             return publish
 
         self.sandbox.patches.wrap(Subscription, "publish", make_publish,
