@@ -82,7 +82,7 @@ def picture(sandbox: Any, traffic: Traffic | None = None) -> Picture:
     pic = Picture()
     _sns_sqs_lambda(sandbox, pic, traffic)
     _eventbridge(sandbox, pic, traffic)
-    for section in (_kafka, _apigateway, _streams, _workflows, _function_failures):
+    for section in (_kafka, _apigateway, _streams, _workflows, _function_failures, _refused):
         try:
             section(sandbox, pic)
         except Exception:  # noqa: BLE001 - a picture must never break a check cell
@@ -114,6 +114,23 @@ def _function_failures(sb: Any, pic: Picture) -> None:
         if name in throttles:
             n = throttles[name]
             pic.problem(fid, "throttled", f"{n} invocation{'s' if n != 1 else ''} throttled (no concurrency left)")
+
+
+def _refused(sb: Any, pic: Picture) -> None:
+    """Each queue, topic or function whose resource policy refused deliveries (SNS's, and
+    EventBridge's ``NO_PERMISSIONS``): a red node, and an edge saying from where."""
+    refused: dict[str, list[str]] = {}
+    for entry in list(sb.service("policies").refused):
+        refused.setdefault(entry["target"], []).append(entry["source"].split(":")[-1])
+    targets = sb.service("events-targets")
+    for entry in list(targets.dead_lettered) + list(targets.dropped):
+        if entry.get("error_code") == "NO_PERMISSIONS":
+            refused.setdefault(entry["arn"], []).append(f"rule {entry['rule']}")
+    for arn, sources in sorted(refused.items()):
+        n = len(sources)
+        pic.problem(_target_node(pic, arn), "refused",
+                    f"{n} deliver{'ies' if n != 1 else 'y'} from {', '.join(sorted(set(sources)))} "
+                    "refused by its resource policy")
 
 
 def _loaded(module: str) -> bool:
