@@ -89,7 +89,7 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
         M("star-with-another-topic", "lab01-policies",
           [('"Principal": {"Service": "sns.amazonaws.com"}', '"Principal": "*"'),
            ('{"aws:SourceArn": topic_arn}', '{"aws:SourceArn": topic_arn + "-old"}')],
-          {"queue-policy", "processing"}, "aws:SourceArn condition is"),
+          {"queue-policy", "thumbnail-filter", "transcoding-filter"}, "aws:SourceArn condition is"),
         M("service-without-condition", "lab01-policies",
           [(',\n        "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]}', "}]}")],
           {"queue-policy"}, "no aws:SourceArn (or aws:SourceAccount) condition"),

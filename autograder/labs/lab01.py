@@ -21,6 +21,7 @@ from autograder.probes import (
     queue,
     queue_bodies,
     queue_url,
+    refused_note,
     sns_envelope,
     statements,
     subscription,
@@ -215,7 +216,7 @@ def _expect(sb: Any, queue_name: str, cases: list[tuple[str, dict[str, Any], str
         if got != should:
             wrong.append(f"{label} {'was not' if should else 'was'} delivered to {queue_name}")
     if wrong:
-        raise CheckFailed("; ".join(wrong))
+        raise CheckFailed("; ".join(wrong) + refused_note(sb, queue_name))
 
 
 def _upload(duration: int = 620, status: str = "uploaded") -> dict[str, Any]:

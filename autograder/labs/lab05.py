@@ -21,6 +21,7 @@ from autograder.probes import (
     queue,
     queue_bodies,
     queue_url,
+    refused_note,
     subscription,
     trust_problem,
 )
@@ -400,7 +401,7 @@ def check_alarm_probe(sb: Any) -> None:
         if not fired:
             state = _alarm(sb)["StateValue"]
             raise CheckFailed(f"a message put on {DLQ} brought no ALARM notification from {ALARM} to "
-                              f"{INBOX} within three minutes (the alarm is {state})")
+                              f"{INBOX} within three minutes (the alarm is {state})" + refused_note(sb, INBOX))
     finally:
         dlq = queue(sb, DLQ)
         dlq._messages = [m for m in dlq._messages if marker not in m.body]
