@@ -44,8 +44,8 @@ class Caller:
 def current_caller() -> Caller:
     """Who made the request being answered on this thread (the default account's root
     when no request is being answered)."""
-    caller: Caller | None = getattr(_local, "caller", None)
-    return caller if caller is not None else Caller.root(DEFAULT_ACCOUNT)
+    response = getattr(_local, "response", None)
+    return caller_of(response) if response is not None else Caller.root(DEFAULT_ACCOUNT)
 
 
 def check_account_id(account_id: str) -> str:
@@ -151,7 +151,7 @@ class AccountsService:
 
         def make_authorize(original: Any) -> Any:
             def authorize(response: Any, resource: str) -> None:
-                _local.caller = caller_of(response)
+                _local.response = response   # read (rarely) by current_caller()
                 return original(response, resource)
             return authorize
 
@@ -168,4 +168,4 @@ class AccountsService:
                      "GetCallerIdentity with a 12-digit key names that account's root, as AWS does")
 
         patches.wrap(BaseResponse, "_authenticate_and_authorize_normal_action", make_authorize,
-                     "each request records who made it (account, principal) for resource policies")
+                     "each request is remembered, so that resource policies can ask who made it")
