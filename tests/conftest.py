@@ -81,8 +81,8 @@ def no_network(monkeypatch):
 
 @contextlib.contextmanager
 def serve_process(folder, *options):
-    """``eventlab serve --port 0 [options]`` in its own process: (its URL, the process).  Its
-    log (stderr) goes to ``folder / "serve.log"``: a pipe nobody reads would fill and stall it."""
+    """``eventlab serve --port 0 [options]`` in its own process: (its URL, the process).  Its log
+    (stderr) goes to ``folder / "serve.log"``: a pipe nobody reads would fill and stall it."""
     log_path = folder / "serve.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "eventlab", "serve", "--port", "0", *options],
