@@ -81,7 +81,7 @@ def picture(sandbox: Any, traffic: Traffic | None = None) -> Picture:
     pic = Picture()
     _sns_sqs_lambda(sandbox, pic, traffic)
     _eventbridge(sandbox, pic, traffic)
-    for section in (_kafka, _apigateway, _streams, _workflows, _function_failures):
+    for section in (_kafka, _apigateway, _streams, _workflows, _function_failures, _refused):
         try:
             section(sandbox, pic)
         except Exception:  # noqa: BLE001 - a picture must never break a check cell
@@ -112,6 +112,19 @@ def _function_failures(sb: Any, pic: Picture) -> None:
         if name in throttles:
             n = throttles[name]
             pic.problem(fid, "throttled", f"{n} invocation{'s' if n != 1 else ''} throttled (no concurrency left)")
+
+
+def _refused(sb: Any, pic: Picture) -> None:
+    """Each queue, topic or function whose resource policy refused deliveries (SNS's, and
+    EventBridge's ``NO_PERMISSIONS``): a red node, and an edge saying from where."""
+    refused: dict[str, list[str]] = {}
+    for refusal in inspect.refused_deliveries(sb):
+        refused.setdefault(refusal.target, []).append(refusal.source)
+    for arn, sources in sorted(refused.items()):
+        n = len(sources)
+        pic.problem(_target_node(pic, arn), "refused",
+                    f"{n} deliver{'ies' if n != 1 else 'y'} from {', '.join(sorted(set(sources)))} "
+                    "refused by its resource policy")
 
 
 def _apigateway(sb: Any, pic: Picture) -> None:

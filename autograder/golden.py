@@ -87,10 +87,11 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
         M("short-visibility", "lab01-queues",
           [('"transcoding": 3600', '"transcoding": 600')],
           {"visibility", "timeouts"}, "transcoding has 600 s"),
+        # the policy admits another topic: SNS's deliveries are refused, as on AWS
         M("star-with-another-topic", "lab01-policies",
           [('"Principal": {"Service": "sns.amazonaws.com"}', '"Principal": "*"'),
            ('{"aws:SourceArn": topic_arn}', '{"aws:SourceArn": topic_arn + "-old"}')],
-          {"queue-policy"}, "aws:SourceArn condition is"),
+          {"queue-policy", "thumbnail-filter", "transcoding-filter"}, "aws:SourceArn condition is"),
         M("service-without-condition", "lab01-policies",
           [(',\n        "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]}', "}]}")],
           {"queue-policy"}, "no aws:SourceArn (or aws:SourceAccount) condition"),

@@ -43,6 +43,17 @@ def subscription(sb: Any, topic_name: str, queue_name: str) -> inspect.Subscript
     raise CheckFailed(f"no sqs subscription connects topic '{topic_name}' to queue '{queue_name}'")
 
 
+def refused_note(sb: Any, queue_name: str) -> str:
+    """"" or, when a resource policy refused deliveries to the queue, a sentence saying which
+    policy is missing what (the learner's most common silent failure on AWS)."""
+    arn = queue(sb, queue_name).queue_arn
+    reasons = [r.reason for r in inspect.refused_deliveries(sb) if r.target == arn]
+    if not reasons:
+        return ""
+    return (f"; {len(reasons)} deliver{'ies' if len(reasons) != 1 else 'y'} to {queue_name} were "
+            f"refused by its queue policy: {reasons[-1]}")
+
+
 def sns_envelope(topic_arn: str, message: str, message_id: str,
                  attributes: dict[str, str] | None = None) -> str:
     """The JSON body SNS puts in an SQS queue when raw delivery is off (the fields of

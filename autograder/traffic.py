@@ -2,8 +2,8 @@
 
 Everything is read through :mod:`eventlab.sandbox.inspect`: SNS -> SQS deliveries as the
 sandbox reports them (a message counts for a subscription only when its filter policy let
-it through), Lambda invocations from its invocation log, EventBridge deliveries from its
-delivered and dead-lettered lists.
+it through and no resource policy refused it), Lambda invocations from its invocation log,
+EventBridge deliveries from its delivered and dead-lettered lists.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from autograder.probes import (
     queue,
     queue_bodies,
     queue_url,
+    refused_note,
     sns_envelope,
     statements,
     subscription,
@@ -217,7 +218,7 @@ def _expect(sb: Any, queue_name: str, cases: list[tuple[str, dict[str, Any], str
         if got != should:
             wrong.append(f"{label} {'was not' if should else 'was'} delivered to {queue_name}")
     if wrong:
-        raise CheckFailed("; ".join(wrong))
+        raise CheckFailed("; ".join(wrong) + refused_note(sb, queue_name))
 
 
 def _upload(duration: int = 620, status: str = "uploaded") -> dict[str, Any]:
@@ -417,8 +418,9 @@ CHECKS = [
        "dlq_arn, 'maxReceiveCount': '3'}) on each work queue."),
     _c("queue-policy", "policies", "queue policies allow only this topic", 2, check_queue_policy,
        "Each queue lets only video-uploads (through SNS) send to it.",
-       "A queue policy is missing or lets more than the topic send (moto does not enforce "
-       "policies, so this check reads the document; AWS would).",
+       "A queue policy is missing or lets more than the topic send (the check reads the "
+       "document; a policy that names another topic also makes the sandbox drop SNS's "
+       "deliveries, as AWS does).",
        "Each Allow statement: Principal {'Service': 'sns.amazonaws.com'}, Action "
        "'sqs:SendMessage', Resource the queue ARN, Condition {'ArnEquals': {'aws:SourceArn': "
        "topic_arn}}. Principal '*' (what the SDKs' subscribe helpers write) is accepted only "

@@ -19,7 +19,7 @@ from typing import Any
 
 from autograder.checks import Check, CheckFailed
 from autograder.lab import ServiceRole
-from autograder.probes import function, probe_id, queue, queue_bodies, trust_problem
+from autograder.probes import function, probe_id, queue, queue_bodies, refused_note, trust_problem
 from eventlab.sandbox import inspect
 
 STREAM = "telemetry"
@@ -236,7 +236,7 @@ def check_alert(sb: Any) -> None:
     device = _send_probe(sb, 95.5)
     if not _alerts_for(sb, device):
         raise CheckFailed(f"a reading of 95.5 from {device} put on the stream produced no message "
-                          f"in {INBOX} ten seconds later")
+                          f"in {INBOX} ten seconds later" + refused_note(sb, INBOX))
 
 
 def check_no_false_alert(sb: Any) -> None:

@@ -22,6 +22,7 @@ from autograder.probes import (
     queue,
     queue_bodies,
     queue_url,
+    refused_note,
     subscription,
     trust_problem,
 )
@@ -445,7 +446,7 @@ def check_alarm_probe(sb: Any) -> None:
         if not fired:
             state = _alarm(sb)["StateValue"]
             raise CheckFailed(f"a message put on {DLQ} brought no ALARM notification from {ALARM} to "
-                              f"{INBOX} within three minutes (the alarm is {state})")
+                              f"{INBOX} within three minutes (the alarm is {state})" + refused_note(sb, INBOX))
     finally:
         queue(sb, DLQ)
         discard_messages(sb, DLQ, containing=marker)

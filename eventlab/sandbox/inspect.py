@@ -156,7 +156,8 @@ def subscriptions(sb: Sandbox, topic_arn: str | None = None) -> list[Subscriptio
 
 def watch_sns_deliveries(sb: Sandbox, record: Callable[[str, str], None]) -> None:
     """Call ``record(subscription_arn, message_id)`` for each message a subscription lets
-    through its filter policy, from now until the sandbox stops."""
+    through its filter policy and no resource policy refused, from now until the sandbox
+    stops."""
     from moto.sns.models import Subscription as MotoSubscription
 
     def make_publish(original: Callable[..., None]) -> Callable[..., None]:
@@ -165,9 +166,12 @@ def watch_sns_deliveries(sb: Sandbox, record: Callable[[str, str], None]) -> Non
             attrs = kwargs.get("message_attributes") if "message_attributes" in kwargs else (
                 args[1] if len(args) > 1 else None)
             matcher = sub._filter_policy_matcher
-            if matcher is None or matcher.matches(attrs if isinstance(attrs, dict) else None, message):
-                record(sub.arn, message_id)
+            refused = sb.service("policies").refused      # deliveries a resource policy refused
+            before = len(refused)
             original(sub, message, message_id, *args, **kwargs)
+            if len(refused) == before and (
+                    matcher is None or matcher.matches(attrs if isinstance(attrs, dict) else None, message)):
+                record(sub.arn, message_id)
         return publish
 
     sb.patches.wrap(MotoSubscription, "publish", make_publish,
@@ -414,6 +418,25 @@ def rule_deliveries(sb: Sandbox) -> list[dict[str, Any]]:
 def dead_letters(sb: Sandbox) -> list[dict[str, Any]]:
     """Every event a target's dead-letter queue received instead (``rule``, ``arn``...)."""
     return list(sb.service("events-targets").dead_lettered)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    target: str        # the ARN of the queue, topic or function that refused
+    source: str        # from where: a topic's name or "rule NAME"
+    reason: str        # which policy said no, and why
+
+
+def refused_deliveries(sb: Sandbox) -> list[Refusal]:
+    """Each delivery a resource policy refused: SNS's to queues and functions, and
+    EventBridge's ``NO_PERMISSIONS`` (dead-lettered or dropped)."""
+    found = [Refusal(e["target"], e["source"].split(":")[-1], str(e.get("reason", "")))
+             for e in list(sb.service("policies").refused)]
+    targets = sb.service("events-targets")
+    found += [Refusal(e["arn"], f"rule {e['rule']}", str(e.get("error_message", "")))
+              for e in list(targets.dead_lettered) + list(targets.dropped)
+              if e.get("error_code") == "NO_PERMISSIONS"]
+    return found
 
 
 # -- Step Functions, API Gateway, CloudWatch, MSK -----------------------------------------

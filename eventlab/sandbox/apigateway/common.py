@@ -125,12 +125,18 @@ def lambda_arn_from_uri(uri: str) -> str | None:
     return match.group(1) if match else None
 
 
-def invoke_lambda(sandbox: Sandbox, arn: str, event: Any) -> tuple[bool, Any, Any]:
-    """Invoke synchronously: (ok, decoded payload or None, the InvocationResult or error)."""
+def invoke_lambda(sandbox: Sandbox, arn: str, event: Any, source_arn: str | None = None) -> tuple[bool, Any, Any]:
+    """Invoke synchronously: (ok, decoded payload or None, the InvocationResult or error).
+    With ``source_arn`` (the ``execute-api`` ARN of the method; None when the integration has
+    credentials) the function's resource policy must let API Gateway invoke it."""
+    from eventlab.sandbox.iam.enforce import DeliveryRefused, check_function
+
     service = sandbox.service("lambda")
     try:
         fn = service.function(arn)
-    except FunctionNotFound as exc:
+        if source_arn is not None:
+            check_function(sandbox, "apigateway", fn, source_arn)
+    except (FunctionNotFound, DeliveryRefused) as exc:
         return False, None, exc
     try:
         result = service.invoke(fn, event)

@@ -133,14 +133,12 @@ class ApiGatewayService:
                           request_id=str(uuid.uuid4()), time=self.sandbox.clock.time())
 
     def _find_api(self, api_id: str) -> tuple[str, Any, Any] | None:
-        from moto.backends import get_backend
-
+        home = (self.sandbox.account_id, self.sandbox.region)
         for kind, service in (("rest", "apigateway"), ("http", "apigatewayv2")):
-            # one of two names, chosen at run time: moto's overloads want a literal
-            per_region = get_backend(service)[self.sandbox.account_id]  # type: ignore[call-overload]
-            regions = [self.sandbox.region] + [r for r in list(per_region.keys()) if r != self.sandbox.region]
-            for region in regions:
-                backend = per_region[region]
+            # every account's and region's, the sandbox's own first (API ids are random)
+            backends = sorted(self.sandbox.backends(service),
+                              key=lambda b: (b.account_id, b.region_name) != home)
+            for backend in backends:
                 api = backend.apis.get(api_id)
                 if api is not None:
                     return kind, backend, api

@@ -45,6 +45,7 @@ from typing import Any
 
 from eventlab.errors import SandboxError
 from eventlab.sandbox.awslambda.worker import read_message, write_message
+from eventlab.sandbox.iam.accounts import DEFAULT_ACCOUNT
 
 LOG_TAIL_BYTES = 4096
 # The worker runs from its file, not as ``-m eventlab.sandbox.awslambda.worker``: importing
@@ -132,6 +133,9 @@ class Worker:
             "AWS_LAMBDA_LOG_STREAM_NAME": self.stream_name,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
         })
+        account = config.arn.split(":")[4] if config.arn.count(":") >= 4 else ""
+        if account.isdigit() and account != DEFAULT_ACCOUNT:
+            env["AWS_ACCESS_KEY_ID"] = account   # the function's calls act in its own account
         env.update({k: str(v) for k, v in config.env.items()})
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT, str(child_read), str(child_write)],

@@ -138,11 +138,11 @@ class LambdaService:
                 function_arn, source_arn = esm.function_arn, esm.event_source_arn
                 # moto's inline triggers fire inside SendMessage/PutRecord, once per item;
                 # our pollers take over (batching, windows, retries).
-                sqs = service.sandbox.backend("sqs", backend.region_name)
+                sqs = service.sandbox.backend("sqs", backend.region_name, backend.account_id)
                 for queue in sqs.queues.values():
                     if queue.lambda_event_source_mappings.get(function_arn) is esm:
                         del queue.lambda_event_source_mappings[function_arn]
-                kinesis = service.sandbox.backend("kinesis", backend.region_name)
+                kinesis = service.sandbox.backend("kinesis", backend.region_name, backend.account_id)
                 for stream in kinesis.streams.values():
                     if stream.lambda_event_source_mappings.get(source_arn) is esm:
                         del stream.lambda_event_source_mappings[source_arn]
@@ -190,10 +190,10 @@ class LambdaService:
 
     # -- invoking ------------------------------------------------------------------
     def function(self, name_or_arn: str) -> Any:
-        region = name_or_arn.split(":")[3] if name_or_arn.startswith("arn:") else self.sandbox.region
         from moto.awslambda.exceptions import CrossAccountNotAllowed, UnknownFunctionException
 
-        backend = self.sandbox.backend("lambda", region)
+        backend = (self.sandbox.backend_for("lambda", name_or_arn) if name_or_arn.startswith("arn:")
+                   else self.sandbox.backend("lambda"))
         try:
             return backend.get_function(name_or_arn, None)
         except (UnknownFunctionException, CrossAccountNotAllowed):
@@ -205,7 +205,7 @@ class LambdaService:
         Raises :class:`Throttled` (and runs nothing) when the function has no concurrency
         left at this moment of virtual time."""
         region = fn.function_arn.split(":")[3]
-        backend = self.sandbox.backend("lambda", region)
+        backend = self.sandbox.backend_for("lambda", fn.function_arn)
         started = self.sandbox.clock.time()
         reason = self.concurrency.throttle_reason(fn, backend, started)
         if reason is not None:
@@ -365,7 +365,7 @@ def _check_visibility_covers_timeout(sandbox: Sandbox, backend: Any, spec: dict[
         return
     from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
 
-    queue = sandbox.backend("sqs", backend.region_name).queues.get(source.rsplit(":", 1)[1])
+    queue = sandbox.backend_for("sqs", source).queues.get(source.rsplit(":", 1)[1])
     try:
         fn = backend.get_function(spec.get("FunctionName") or "")
     except LambdaClientError:   # moto reports the missing function itself
@@ -379,19 +379,11 @@ def _check_visibility_covers_timeout(sandbox: Sandbox, backend: Any, spec: dict[
             f"{timeout} seconds")
 
 
-def lambda_backend_if_loaded(sandbox: Sandbox) -> Any:
-    """moto's Lambda backend, or None while no one has used Lambda (so no mapping exists)."""
-    import sys
-
-    return sandbox.backend("lambda") if LAMBDA_MODELS in sys.modules else None
-
-
 def enabled_mappings(sandbox: Sandbox, source: str) -> list[Any]:
-    """The enabled event source mappings whose source ARN is of ``source`` ("sqs", "kinesis")."""
-    lam = lambda_backend_if_loaded(sandbox)
-    if lam is None:
-        return []
-    return [esm for esm in list(lam._event_source_mappings.values())
+    """The enabled event source mappings, of every account and region, whose source ARN is
+    of ``source`` ("sqs", "kinesis")."""
+    return [esm for lam in sandbox.backends("lambda")
+            for esm in list(lam._event_source_mappings.values())
             if esm.event_source_arn.startswith(f"arn:aws:{source}:") and esm_enabled(esm)]
 
 
@@ -425,10 +417,9 @@ def deliver_to_arn(sandbox: Sandbox, arn: str, body: str, *, attributes: dict[st
                    source: str = "eventlab", detail_type: str = "Event",
                    group_id: str | None = None) -> None:
     """Send ``body`` to an SQS queue, SNS topic, Lambda function or event bus, by ARN."""
-    service = arn.split(":")[2]
-    region = arn.split(":")[3]
+    _, _, service, region, account = arn.split(":")[:5]
     if service == "sqs":
-        sqs = sandbox.client("sqs", region)
+        sqs = sandbox.client("sqs", region, account)
         url = sqs.get_queue_url(QueueName=arn.split(":")[5])["QueueUrl"]
         kwargs: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
         if attributes:
@@ -440,12 +431,12 @@ def deliver_to_arn(sandbox: Sandbox, arn: str, body: str, *, attributes: dict[st
     elif service == "sns":
         sns_attributes = {k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
                           for k, v in (attributes or {}).items()}
-        sandbox.client("sns", region).publish(TopicArn=arn, Message=body,
+        sandbox.client("sns", region, account).publish(TopicArn=arn, Message=body,
                                               MessageAttributes=sns_attributes)
     elif service == "lambda":
         sandbox.service("lambda").invoke_async(arn, json.loads(body))
     elif service == "events":
-        sandbox.client("events", region).put_events(Entries=[{
+        sandbox.client("events", region, account).put_events(Entries=[{
             "Source": source, "DetailType": detail_type, "Detail": body,
             "EventBusName": arn}])
     else:

@@ -257,7 +257,7 @@ class AlarmsService:
         try:
             if arn.split(":")[2] == "sns":
                 subject = f'{alarm.state_value}: "{alarm.name}" in {REGION_NAMES.get(region, region)}'
-                self.sandbox.client("sns", arn.split(":")[3]).publish(
+                self.sandbox.client("sns", arn.split(":")[3], arn.split(":")[4]).publish(
                     TopicArn=arn, Subject=subject[:100], Message=json.dumps(message))
                 self.notifications.append({"alarm": alarm.name, "topic": arn, "message": message})
             elif ":autoscaling:" in arn:

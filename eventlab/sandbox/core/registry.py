@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 # module:Class, installed in this order; a poller's position is its turn in the pump.
 SERVICES = [
+    "eventlab.sandbox.iam.accounts:AccountsService",
     "eventlab.sandbox.awslambda.service:LambdaService",
     "eventlab.sandbox.awslambda.esm.sqs:SQSService",
     "eventlab.sandbox.awslambda.esm.kinesis:KinesisService",
@@ -39,6 +40,8 @@ SERVICES = [
     "eventlab.sandbox.scheduler.service:SchedulesService",
     "eventlab.sandbox.msk.service:MSKService",
     "eventlab.sandbox.datasync.service:DataSyncService",
+    # last: its SNS delivery check wraps the metrics counters (a refusal counts as Failed)
+    "eventlab.sandbox.iam.enforce:PoliciesService",
 ]
 
 

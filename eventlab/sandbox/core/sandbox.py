@@ -102,6 +102,10 @@ class Sandbox:
     ``background`` runs a ticker that fires timers as real time passes; ``quotas``
     changes AWS's default quotas (:data:`eventlab.sandbox.core.capacity.QUOTAS`), e.g.
     ``{"kinesis.shard.write-records": 10}``; ``sb.quotas.set(...)`` changes them later.
+    ``policies`` says how resource policies decide deliveries and cross-account calls
+    (``"enforce"``, ``"strict"``, ``"off"``: :mod:`eventlab.sandbox.iam.enforce`; default: the
+    ``EVENTLAB_POLICIES`` environment variable, else ``"enforce"``);
+    ``sb.account("111111111111")`` is another account of the same sandbox.
     """
 
     _active: Sandbox | None = None
@@ -109,7 +113,13 @@ class Sandbox:
 
     def __init__(self, region: str = DEFAULT_REGION, *, lambda_time_scale: float = 1.0,
                  background: bool = True, workdir: str | os.PathLike[str] | None = None,
-                 quotas: Mapping[str, float] | None = None) -> None:
+                 quotas: Mapping[str, float] | None = None, policies: str | None = None) -> None:
+        from eventlab.sandbox.iam.enforce import MODES
+
+        policies = policies or os.environ.get("EVENTLAB_POLICIES") or "enforce"
+        if policies not in MODES:
+            raise SandboxError(f"policies={policies!r} (or EVENTLAB_POLICIES): choose one of {', '.join(MODES)}")
+        self.policies = policies
         self.region = region
         self.quotas = Quotas(quotas)
         self.account_id = ACCOUNT_ID
@@ -125,7 +135,7 @@ class Sandbox:
         self._mock: Any = None
         self._server: Any = None
         self._server_lock = threading.Lock()
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
         self._ticker: threading.Thread | None = None
         self._stopping = threading.Event()
         self._services: list[Any] = []
@@ -366,16 +376,25 @@ class Sandbox:
             self._server = SandboxServer(self, host=host, port=port, sock=sock).start()
             return self._server
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client for the sandbox (cached: creating clients is the slow part)."""
-        key = (service, region or self.region)
+    def client(self, service: str, region: str | None = None, account: str | None = None) -> Any:
+        """A boto3 client for the sandbox (cached: creating clients is the slow part), acting
+        in ``account`` (default: this sandbox's account)."""
+        key = (service, region or self.region, account or self.account_id)
         client = self._clients.get(key)
         if client is None:
             import boto3
 
-            client = boto3.client(service, region_name=key[1])
+            keys = {} if key[2] == self.account_id else {  # a 12-digit key selects the account
+                "aws_access_key_id": key[2], "aws_secret_access_key": "sandbox", "aws_session_token": None}
+            client = boto3.client(service, region_name=key[1], **keys)
             self._clients[key] = client
         return client
+
+    def account(self, account_id: str) -> Any:
+        """Another AWS account in this sandbox: ``sb.account("111111111111").client("sqs")``."""
+        from eventlab.sandbox.iam.accounts import Account
+
+        return Account(self, account_id)
 
     def load(self, rate: float, seconds: float, send: Callable[[int], Any], **options: Any) -> Any:
         """Call ``send(i)`` ``rate`` times per virtual second for ``seconds`` virtual seconds,
@@ -439,37 +458,53 @@ class Sandbox:
 
     # moto's backends, typed for the services the sandbox reads (moto ships its types).
     @overload
-    def backend(self, service: Literal["sqs"], region: str | None = None) -> SQSBackend: ...
+    def backend(self, service: Literal["sqs"], region: str | None = None, account: str | None = None) -> SQSBackend: ...
     @overload
-    def backend(self, service: Literal["sns"], region: str | None = None) -> SNSBackend: ...
+    def backend(self, service: Literal["sns"], region: str | None = None, account: str | None = None) -> SNSBackend: ...
     @overload
-    def backend(self, service: Literal["lambda"], region: str | None = None) -> LambdaBackend: ...
+    def backend(self, service: Literal["lambda"], region: str | None = None, account: str | None = None) -> LambdaBackend: ...
     @overload
-    def backend(self, service: Literal["kinesis"], region: str | None = None) -> KinesisBackend: ...
+    def backend(self, service: Literal["kinesis"], region: str | None = None, account: str | None = None) -> KinesisBackend: ...
     @overload
-    def backend(self, service: Literal["firehose"], region: str | None = None) -> FirehoseBackend: ...
+    def backend(self, service: Literal["firehose"], region: str | None = None, account: str | None = None) -> FirehoseBackend: ...
     @overload
-    def backend(self, service: Literal["events"], region: str | None = None) -> EventsBackend: ...
+    def backend(self, service: Literal["events"], region: str | None = None, account: str | None = None) -> EventsBackend: ...
     @overload
-    def backend(self, service: Literal["logs"], region: str | None = None) -> LogsBackend: ...
+    def backend(self, service: Literal["logs"], region: str | None = None, account: str | None = None) -> LogsBackend: ...
     @overload
-    def backend(self, service: Literal["cloudwatch"], region: str | None = None) -> CloudWatchBackend: ...
+    def backend(self, service: Literal["cloudwatch"], region: str | None = None, account: str | None = None) -> CloudWatchBackend: ...
     @overload
-    def backend(self, service: Literal["apigateway"], region: str | None = None) -> APIGatewayBackend: ...
+    def backend(self, service: Literal["apigateway"], region: str | None = None, account: str | None = None) -> APIGatewayBackend: ...
     @overload
-    def backend(self, service: Literal["kafka"], region: str | None = None) -> KafkaBackend: ...
+    def backend(self, service: Literal["kafka"], region: str | None = None, account: str | None = None) -> KafkaBackend: ...
     @overload
-    def backend(self, service: Literal["s3"], region: str | None = None) -> S3Backend: ...
+    def backend(self, service: Literal["s3"], region: str | None = None, account: str | None = None) -> S3Backend: ...
     @overload
-    def backend(self, service: Literal["iam"], region: str | None = None) -> IAMBackend: ...
+    def backend(self, service: Literal["iam"], region: str | None = None, account: str | None = None) -> IAMBackend: ...
     @overload
-    def backend(self, service: str, region: str | None = None) -> Any: ...
+    def backend(self, service: str, region: str | None = None, account: str | None = None) -> Any: ...
 
-    def backend(self, service: str, region: str | None = None) -> Any:
-        """moto's backend for a service in this sandbox's account (for the sandbox's own
-        modules: code outside ``eventlab/sandbox/`` reads state through
+    def backend(self, service: str, region: str | None = None, account: str | None = None) -> Any:
+        """moto's backend for a service in ``account`` (default: this sandbox's account; for
+        the sandbox's own modules: code outside ``eventlab/sandbox/`` reads state through
         :mod:`eventlab.sandbox.inspect`)."""
         from moto.backends import get_backend
 
         backends: Any = get_backend(service)  # type: ignore[call-overload]  # a name known at run time
-        return backends[self.account_id][region or self.region]
+        return backends[account or self.account_id][region or self.region]
+
+    def backend_for(self, service: str, arn: str) -> Any:
+        """moto's backend of ``service`` in the account and region that ``arn`` names."""
+        parts = arn.split(":", 5)
+        return self.backend(service, parts[3] or None, parts[4] or None)
+
+    def backends(self, service: str) -> list[Any]:
+        """moto's backends of ``service`` that exist, in every account and region."""
+        import sys
+
+        from moto.backends import ALT_SERVICE_NAMES, get_backend
+
+        if f"moto.{ALT_SERVICE_NAMES.get(service, service)}.models" not in sys.modules:
+            return []   # never used: no backend exists (and importing moto's models is slow)
+        return [backend for per_region in list(get_backend(service).values())  # type: ignore[call-overload]
+                for backend in list(per_region.values())]

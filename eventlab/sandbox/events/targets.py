@@ -46,6 +46,7 @@ from eventlab.sandbox.awslambda.service import deliver_to_arn
 from eventlab.sandbox.core.pump import DueQueue
 from eventlab.sandbox.events.input import envelope, epoch, json_path, missing, transform
 from eventlab.sandbox.events.throughput import Invocations
+from eventlab.sandbox.iam.enforce import DeliveryRefused, check_bus_to_bus, check_target
 
 if TYPE_CHECKING:
     from eventlab.sandbox.core.patches import PatchSet
@@ -269,6 +270,7 @@ class EventsTargetsService:
         if exhausted:
             attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
         try:
+            check_target(self.sandbox, "events", dlq, delivery.rule_arn)   # the DLQ's queue policy
             deliver_to_arn(self.sandbox, dlq, json.dumps(delivery.event), attributes={
                 k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()})
         except Exception as exc:  # InvocationsFailedToBeSentToDLQ
@@ -303,6 +305,11 @@ class EventsTargetsService:
         arn = d.target["Arn"]
         _, _, service, region, account, resource = (arn.split(":", 5) + [""] * 6)[:6]
         sb = self.sandbox
+        if service in ("lambda", "sns", "sqs") and not d.target.get("RoleArn"):
+            try:
+                check_target(sb, "events", arn, d.rule_arn)   # the target's resource policy
+            except FunctionNotFound as exc:
+                raise TargetError("NO_RESOURCE", f"Function not found: {arn}", False) from exc
         if service == "lambda":
             lam = sb.service("lambda")
             try:
@@ -311,31 +318,28 @@ class EventsTargetsService:
                 raise TargetError("NO_RESOURCE", f"Function not found: {arn}", False) from exc
             lam.invoke_async(fn.function_arn, _as_event(d.payload))
         elif service == "sns":
-            sb.client("sns", region).publish(TopicArn=arn, Message=d.payload)
+            sb.client("sns", region, account).publish(TopicArn=arn, Message=d.payload)
         elif service == "sqs":
-            sqs = sb.client("sqs", region)
-            kwargs: dict[str, Any] = {"QueueName": resource}
-            if account and account != sb.account_id:
-                kwargs["QueueOwnerAWSAccountId"] = account
-            url = sqs.get_queue_url(**kwargs)["QueueUrl"]
+            sqs = sb.client("sqs", region, account)
+            url = sqs.get_queue_url(QueueName=resource)["QueueUrl"]
             send: dict[str, Any] = {"QueueUrl": url, "MessageBody": d.payload}
             group = (d.target.get("SqsParameters") or {}).get("MessageGroupId")
             if group:
                 send["MessageGroupId"] = group
             sqs.send_message(**send)
         elif service == "states":
-            sb.client("stepfunctions", region).start_execution(
+            sb.client("stepfunctions", region, account).start_execution(
                 stateMachineArn=arn, name=str(uuid.uuid4()), input=d.payload)
         elif service == "kinesis":
             key_path = (d.target.get("KinesisParameters") or {}).get("PartitionKeyPath")
             key: Any = json_path(d.event, key_path) if key_path else missing()
             if key is missing() or key is None:
                 key = d.event["id"]
-            sb.client("kinesis", region).put_record(
+            sb.client("kinesis", region, account).put_record(
                 StreamName=resource.split("/", 1)[-1], Data=d.payload.encode(),
                 PartitionKey=key if isinstance(key, str) else json.dumps(key))
         elif service == "firehose":
-            sb.client("firehose", region).put_record(
+            sb.client("firehose", region, account).put_record(
                 DeliveryStreamName=resource.split("/", 1)[-1], Record={"Data": d.payload.encode()})
         elif service == "logs":
             self._to_logs(resource, region, account, d.payload)
@@ -362,6 +366,7 @@ class EventsTargetsService:
             raise TargetError("INVALID_PARAMETER", "event bus hop limit reached (a bus loop?)", False)
         backend = get_backend("events")[account or self.sandbox.account_id][region]
         bus = backend.describe_event_bus(bus_name)
+        check_bus_to_bus(self.sandbox, bus, d.rule_arn.split(":")[4], d.target.get("RoleArn"))
         raw = dict(d.event)
         raw["ingestion-time"] = self.sandbox.clock.time()
         for rule in list(bus.rules.values()):
@@ -379,6 +384,8 @@ def classify(exc: BaseException) -> TargetError:
     """AWS's DLQ error code for an exception, and whether EventBridge would retry."""
     if isinstance(exc, TargetError):
         return exc
+    if isinstance(exc, DeliveryRefused):
+        return TargetError("NO_PERMISSIONS", str(exc), False)
     code, message = type(exc).__name__, str(exc)
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and "Error" in response:

@@ -70,8 +70,7 @@ class KinesisService:
         return worked
 
     def _stream(self, arn: str) -> Any:
-        region = arn.split(":")[3]
-        kinesis = self.sandbox.backend("kinesis", region)
+        kinesis = self.sandbox.backend_for("kinesis", arn)
         return next((s for s in kinesis.streams.values() if s.arn == arn), None)
 
     def _start(self, esm: Any, shard: Any) -> int:
@@ -130,7 +129,7 @@ class KinesisService:
         except Throttled as exc:
             # throttled: the shard waits (its iterator age grows) and the batch is tried
             # again once the function has concurrency, without using up a retry attempt
-            cursor.retry_at = lam_service.concurrency.retry_at(self.sandbox.backend("lambda", region), now)
+            cursor.retry_at = lam_service.concurrency.retry_at(self.sandbox.backend_for("lambda", fn.function_arn), now)
             self.sandbox.clock.call_at(cursor.retry_at, lambda: None)
             self.batches.append({"mapping": esm.uuid, "shard": shard.shard_id, "size": len(batch),
                                  "ok": False, "throttled": exc.reason, "function": fn.function_name,

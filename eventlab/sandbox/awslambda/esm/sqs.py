@@ -138,7 +138,7 @@ class SQSService:
     def _poll_mapping(self, esm: Any) -> bool:
         arn = esm.event_source_arn
         region = arn.split(":")[3]
-        sqs = self.sandbox.backend("sqs", region)
+        sqs = self.sandbox.backend_for("sqs", arn)
         queue = next((q for q in sqs.queues.values() if q.queue_arn == arn), None)
         if queue is None:
             return False
@@ -181,7 +181,7 @@ class SQSService:
             result = lam_service.invoke(fn, event)
         except Throttled as exc:
             # the batch stays in flight: back after the visibility timeout
-            pollers.busy(slot, lam_service.concurrency.retry_at(self.sandbox.backend("lambda", region), now))
+            pollers.busy(slot, lam_service.concurrency.retry_at(self.sandbox.backend_for("lambda", fn.function_arn), now))
             self.sandbox.clock.call_at(pollers.until[slot], lambda: None)
             self.batches.append({"mapping": esm.uuid, "size": len(messages), "ok": False,
                                  "throttled": exc.reason, "failed": sorted(m.id for m in messages)})
