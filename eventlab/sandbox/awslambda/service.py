@@ -200,7 +200,7 @@ class LambdaService:
         region = fn.function_arn.split(":")[3]
         backend = self.sandbox.backend("lambda", region)
         started = self.sandbox.clock.time()
-        reason = self.concurrency.throttle_reason(fn, backend, started)
+        reason = self.concurrency.start(fn, backend, started)
         if reason is not None:
             self.throttle_log.append({"function": fn.function_name, "time": started,
                                       "reason": reason, "region": region})
@@ -212,6 +212,7 @@ class LambdaService:
         )
         code = getattr(fn, "code_bytes", b"") or b""
         if not code:
+            self.concurrency.hold(fn, backend, started, started)
             return self.runtime._error_result(
                 config, "Sandbox.NoCode",
                 f"{config.name} has no zip code the sandbox can run (image functions and empty "

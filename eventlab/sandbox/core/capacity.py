@@ -25,6 +25,7 @@ from eventlab.errors import InputError
 KDS_LIMITS = "https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html"
 KDS_ON_DEMAND = "https://docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html"
 LAMBDA_LIMITS = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
+LAMBDA_SCALING = "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html"
 
 
 class QuotaError(InputError, ValueError):
@@ -61,6 +62,9 @@ QUOTAS: dict[str, Quota] = {q.name: q for q in (
     Quota("lambda.unreserved-minimum", 100, "executions",
           "concurrency that reserved concurrency may never take from the unreserved pool",
           LAMBDA_LIMITS),
+    Quota("lambda.scaling-rate", 1_000, "environments/10 s",
+          "new execution environments one function may add every 10 seconds (refilled "
+          "continuously, never accumulated beyond one period's worth)", LAMBDA_SCALING),
 )}
 
 
