@@ -17,6 +17,11 @@
   (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
   ``PutFunctionConcurrency`` refuses a reservation that would leave less than 100
   unreserved.
+* The asynchronous queue's metrics
+  (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html):
+  ``async_log`` holds ``AsyncEventsReceived`` (an event queued), ``AsyncEventAge`` (from
+  queueing to each invocation that runs, retries included) and ``AsyncEventsDropped``
+  (an event given up on, whether or not it then went to a destination or DLQ).
 * moto's own trigger code (which invokes once per SQS message inside ``SendMessage``
   and once per Kinesis record) is switched off: the event source mappings in
   :mod:`eventlab.sandbox.awslambda.esm.sqs` and :mod:`eventlab.sandbox.awslambda.esm.kinesis` poll instead.
@@ -73,6 +78,7 @@ class LambdaService:
         self._log_lock = threading.Lock()
         self.invocation_log: list[dict[str, Any]] = []
         self.throttle_log: list[dict[str, Any]] = []
+        self.async_log: list[tuple[str, str, float, float]] = []  # (metric, function ARN, time, value)
         self.concurrency = Concurrency(sandbox)
 
     # -- installation --------------------------------------------------------------
@@ -233,8 +239,10 @@ class LambdaService:
     def invoke_async(self, function_arn: str, event: Any) -> str:
         """Accept an asynchronous invocation (as AWS's ``Event`` type does); returns the request id."""
         request_id = str(uuid.uuid4())
-        item = AsyncInvocation(function_arn, event, request_id, self.sandbox.clock.time())
-        self._schedule(self.sandbox.clock.time(), item)
+        now = self.sandbox.clock.time()
+        item = AsyncInvocation(function_arn, event, request_id, now)
+        self.async_log.append(("AsyncEventsReceived", function_arn, now, 1.0))
+        self._schedule(now, item)
         return request_id
 
     def _schedule(self, when: float, item: AsyncInvocation) -> None:
@@ -255,11 +263,14 @@ class LambdaService:
         config = _event_invoke_config(fn)
         max_retries = int(config.get("MaximumRetryAttempts", 2))
         max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE))
+        started = self.sandbox.clock.time()
         try:
             result = self.invoke(fn, item.event)
         except Throttled as exc:
             self._throttled_async(fn, config, item, exc, max_age)
             return
+        self.async_log.append(("AsyncEventAge", item.function_arn, started,
+                               (started - item.first_seen) * 1000.0))
         item.attempts += 1
         now = self.sandbox.clock.time()
         if result.ok:
@@ -274,8 +285,15 @@ class LambdaService:
             condition = "EventAgeExceeded"
         else:
             condition = "RetriesExhausted"
-        if not self._destination(fn, config, "OnFailure", item, result, condition):
-            self._dead_letter(fn, item, result)
+        self._drop(fn, config, item, result, condition)
+
+    def _drop(self, fn: Any, config: dict[str, Any], item: AsyncInvocation,
+              result: InvocationResult, condition: str, status: int = 200) -> None:
+        """Give up on an event: counted as dropped, then sent to the on-failure
+        destination or else the dead-letter queue, if there is one."""
+        self.async_log.append(("AsyncEventsDropped", item.function_arn, self.sandbox.clock.time(), 1.0))
+        if not self._destination(fn, config, "OnFailure", item, result, condition, status=status):
+            self._dead_letter(fn, item, result, status=status)
 
     def _throttled_async(self, fn: Any, config: dict[str, Any], item: AsyncInvocation,
                          exc: Throttled, max_age: float) -> None:
@@ -293,8 +311,7 @@ class LambdaService:
                                               "Reason": exc.reason}).encode(),
                                   None, "", 0.0, item.request_id)
         condition = "EventAgeExceeded" if reserved_concurrency(fn) != 0 else "RetriesExhausted"
-        if not self._destination(fn, config, "OnFailure", item, result, condition, status=429):
-            self._dead_letter(fn, item, result, status=429)
+        self._drop(fn, config, item, result, condition, status=429)
 
     def _destination(self, fn: Any, config: dict[str, Any], which: str, item: AsyncInvocation,
                      result: InvocationResult, condition: str, status: int = 200) -> bool:

@@ -252,3 +252,41 @@ def test_async_events_throttled_by_the_scaling_rate_run_once_it_refills(sandbox,
     # the one refilled by 25 s at 31 s
     assert [round(e["time"] - log[0]["time"]) for e in log] == [0, 15, 31]
     assert {t["reason"] for t in sandbox.service("lambda").throttle_log} == {"FunctionInvocationRateLimitExceeded"}
+
+
+FAILING = "def handler(event, context):\n    raise ValueError('no')\n"
+
+
+@pytest.mark.parametrize("over", ["in-process", "http"])
+def test_async_metrics_count_received_age_and_dropped_events(sandbox, make_function, over):
+    # https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+    url, arn = make_queue(sandbox, "failed-events")
+    make_function("failing", FAILING, DeadLetterConfig={"TargetArn": arn})
+    make_function("slow", SLOW, timeout=60)
+    client = lam(sandbox, over)
+    client.put_function_event_invoke_config(FunctionName="failing", MaximumRetryAttempts=1)
+    with sandbox.clock.held():
+        for _ in range(2):
+            client.invoke(FunctionName="failing", InvocationType="Event", Payload=b"{}")
+        client.invoke(FunctionName="slow", InvocationType="Event", Payload=b'{"seconds": 0}')
+        sandbox.clock.advance(minutes=5)
+    assert metric(sandbox, "AsyncEventsReceived", "failing") == [2.0]
+    assert metric(sandbox, "AsyncEventsReceived", "slow") == [1.0]
+    # each event ran at once (age 0) and once more after the 1-minute retry delay
+    assert metric(sandbox, "AsyncEventAge", "failing", "SampleCount") == [4.0]
+    assert metric(sandbox, "AsyncEventAge", "failing", "Maximum") == [pytest.approx(60_000, abs=1_000)]
+    assert metric(sandbox, "AsyncEventAge", "failing", "Minimum") == [0.0]
+    assert metric(sandbox, "AsyncEventsDropped", "failing") == [2.0]     # then to the DLQ
+    assert len(drain(sandbox, url)) == 2
+    assert metric(sandbox, "AsyncEventsDropped", "slow") == []
+
+
+def test_async_events_dropped_counts_events_refused_by_reserved_concurrency_zero(sandbox, make_function):
+    make_function("slow", SLOW, timeout=60)
+    client = lam(sandbox)
+    client.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=0)
+    client.invoke(FunctionName="slow", InvocationType="Event", Payload=b'{"seconds": 0}')
+    sandbox.clock.advance(seconds=10)
+    assert metric(sandbox, "AsyncEventsReceived", "slow") == [1.0]
+    assert metric(sandbox, "AsyncEventsDropped", "slow") == [1.0]       # no destination: gone
+    assert metric(sandbox, "AsyncEventAge", "slow") == []               # it never ran
