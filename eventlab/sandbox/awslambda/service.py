@@ -223,7 +223,7 @@ class LambdaService:
                 config, "Sandbox.NoCode",
                 f"{config.name} has no zip code the sandbox can run (image functions and empty "
                 "code are not supported).", str(uuid.uuid4()))
-        result = self.runtime.invoke(config, code, event)
+        result = self._run_with_faults(fn, config, code, event)
         ended = self.sandbox.clock.time() + result.virtual_ms / 1000.0
         self.concurrency.hold(fn, backend, started, ended)
         result.ended = ended
@@ -234,6 +234,35 @@ class LambdaService:
             "function": fn.function_name, "event": event, "ok": result.ok,
             "time": self.sandbox.clock.time(), "request_id": result.request_id,
             "error": result.error(), "duration_ms": result.duration_ms})
+        return result
+
+    def _run_with_faults(self, fn: Any, config: FunctionConfig, code: bytes, event: Any) -> InvocationResult:
+        """Run the handler, with the faults in force (``sb.faults``, FIS experiments): a
+        delay before it starts (billed, counted against the timeout) and an error."""
+        delay, error = self.sandbox.faults.for_invocation(fn.function_arn)
+        if not delay and error is None:
+            return self.runtime.invoke(config, code, event)
+        request_id = str(uuid.uuid4())
+        if delay >= config.timeout:
+            result = self.runtime._error_result(
+                config, "Sandbox.Timedout",
+                f"RequestId: {request_id} Error: Task timed out after {config.timeout:.2f} seconds",
+                request_id)
+            delay = config.timeout
+        elif error is not None and error.prevent_execution:
+            result = InvocationResult(b"null", None, "", 0.0, request_id)
+        else:
+            result = self.runtime.invoke(config, code, event)
+        result.virtual_ms += delay * 1000.0
+        result.duration_ms += delay * 1000.0
+        if error is not None and result.ok:
+            result.function_error = "Unhandled"
+            result.payload = json.dumps({
+                "errorMessage": "Invocation failed by the fault injected with "
+                                f"{'an FIS experiment' if error.source != 'sandbox' else 'sb.faults'} "
+                                "(aws:lambda:invocation-error).",
+                "errorType": "FaultInjectionError", "requestId": result.request_id or request_id,
+                "stackTrace": []}).encode()
         return result
 
     def invoke_async(self, function_arn: str, event: Any) -> str:

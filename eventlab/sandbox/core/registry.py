@@ -32,6 +32,8 @@ SERVICES = [
     "eventlab.sandbox.scheduler.service:SchedulesService",
     "eventlab.sandbox.msk.service:MSKService",
     "eventlab.sandbox.datasync.service:DataSyncService",
+    "eventlab.sandbox.core.faults:FaultsService",
+    "eventlab.sandbox.fis.service:FisService",
 ]
 
 

@@ -350,6 +350,12 @@ class Sandbox:
 
         return run_load(self, rate, seconds, send, **options)
 
+    @property
+    def faults(self) -> Any:
+        """Fault injection on the virtual clock (:mod:`eventlab.sandbox.core.faults`):
+        ``throttle(api)``, ``fail_target(arn)``, ``slow_function(name, seconds)``..."""
+        return self.service("faults")
+
     def service(self, name: str) -> Any:
         """One of the installed gap-filling services, by name (e.g. "lambda")."""
         for service in self._services:
