@@ -32,6 +32,7 @@ SERVICES = [
     "eventlab.sandbox.scheduler.service:SchedulesService",
     "eventlab.sandbox.msk.service:MSKService",
     "eventlab.sandbox.datasync.service:DataSyncService",
+    "eventlab.sandbox.ecs.workers:EcsWorkersService",
     "eventlab.sandbox.core.faults:FaultsService",
     "eventlab.sandbox.fis.service:FisService",
 ]
