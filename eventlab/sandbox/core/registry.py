@@ -13,6 +13,7 @@ from typing import Any
 SERVICES = [
     "eventlab.sandbox.awslambda.service:LambdaService",
     "eventlab.sandbox.awslambda.esm.sqs:SQSService",
+    "eventlab.sandbox.sqs.deep:DeepQueuesService",
     "eventlab.sandbox.awslambda.esm.kinesis:KinesisService",
     "eventlab.sandbox.kinesis.throughput:KinesisThroughputService",
     "eventlab.sandbox.sns.lambda_delivery:SNSLambdaService",
