@@ -10,7 +10,9 @@ run costs the square of its depth.  The same answers, found from the front:
   in order (a receive stops after ``count``); ``len()`` and truth count them all, as
   before;
 * ``Queue.delete_message`` finds the message by its current or an earlier receipt
-  handle in one pass and removes it in place.
+  handle in one pass and removes it in place;
+* a receipt handle (185 random lowercase letters, as moto makes them) is drawn in one
+  call instead of 185.
 """
 
 from __future__ import annotations
@@ -46,8 +48,18 @@ class DeepQueuesService:
         self.sandbox = sandbox
 
     def install(self, patches: Any) -> None:
+        import string
+
+        from moto.moto_api._internal import mock_random
+        from moto.sqs import models
         from moto.sqs.exceptions import ReceiptHandleIsInvalid
         from moto.sqs.models import Queue
+
+        def receipt_handle() -> str:
+            return "".join(mock_random.choices(string.ascii_lowercase, k=185))
+
+        patches.replace(models, "generate_receipt_handle", receipt_handle,
+                        "receipt handles drawn in one call (a receive makes one per message)")
 
         patches.replace(Queue, "messages", property(VisibleMessages),
                         "a receive takes the first visible messages without listing them all")
