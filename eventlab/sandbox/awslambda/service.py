@@ -256,7 +256,7 @@ class LambdaService:
             result = self.runtime.invoke(config, code, event)
         result.virtual_ms += delay * 1000.0
         result.duration_ms += delay * 1000.0
-        if error is not None and result.ok:
+        if error is not None:   # the invocation is marked failed, whatever its code did
             result.function_error = "Unhandled"
             result.payload = json.dumps({
                 "errorMessage": "Invocation failed by the fault injected with "
