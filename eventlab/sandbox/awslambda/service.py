@@ -17,6 +17,11 @@
   (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
   ``PutFunctionConcurrency`` refuses a reservation that would leave less than 100
   unreserved.
+* The asynchronous queue's metrics
+  (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html):
+  ``async_log`` holds ``AsyncEventsReceived`` (an event queued), ``AsyncEventAge`` (from
+  queueing to each invocation that runs, retries included) and ``AsyncEventsDropped``
+  (an event given up on, whether or not it then went to a destination or DLQ).
 * moto's own trigger code (which invokes once per SQS message inside ``SendMessage``
   and once per Kinesis record) is switched off: the event source mappings in
   :mod:`eventlab.sandbox.awslambda.esm.sqs` and :mod:`eventlab.sandbox.awslambda.esm.kinesis` poll instead.
@@ -78,6 +83,7 @@ class LambdaService:
         self._log_lock = threading.Lock()
         self.invocation_log: list[dict[str, Any]] = []
         self.throttle_log: list[dict[str, Any]] = []
+        self.async_log: list[tuple[str, str, float, float]] = []  # (metric, function ARN, time, value)
         self.concurrency = Concurrency(sandbox)
 
     # -- installation --------------------------------------------------------------
@@ -207,7 +213,7 @@ class LambdaService:
         region = fn.function_arn.split(":")[3]
         backend = self.sandbox.backend_for("lambda", fn.function_arn)
         started = self.sandbox.clock.time()
-        reason = self.concurrency.throttle_reason(fn, backend, started)
+        reason = self.concurrency.start(fn, backend, started)
         if reason is not None:
             self.throttle_log.append({"function": fn.function_name, "time": started,
                                       "reason": reason, "region": region})
@@ -219,11 +225,12 @@ class LambdaService:
         )
         code = getattr(fn, "code_bytes", b"") or b""
         if not code:
+            self.concurrency.hold(fn, backend, started, started)
             return self.runtime._error_result(
                 config, "Sandbox.NoCode",
                 f"{config.name} has no zip code the sandbox can run (image functions and empty "
                 "code are not supported).", str(uuid.uuid4()))
-        result = self.runtime.invoke(config, code, event)
+        result = self._run_with_faults(fn, config, code, event)
         ended = self.sandbox.clock.time() + result.virtual_ms / 1000.0
         self.concurrency.hold(fn, backend, started, ended)
         result.ended = ended
@@ -236,11 +243,42 @@ class LambdaService:
             "error": result.error(), "duration_ms": result.duration_ms})
         return result
 
+    def _run_with_faults(self, fn: Any, config: FunctionConfig, code: bytes, event: Any) -> InvocationResult:
+        """Run the handler, with the faults in force (``sb.faults``, FIS experiments): a
+        delay before it starts (billed, counted against the timeout) and an error."""
+        delay, error = self.sandbox.faults.for_invocation(fn.function_arn)
+        if not delay and error is None:
+            return self.runtime.invoke(config, code, event)
+        request_id = str(uuid.uuid4())
+        if delay >= config.timeout:
+            result = self.runtime._error_result(
+                config, "Sandbox.Timedout",
+                f"RequestId: {request_id} Error: Task timed out after {config.timeout:.2f} seconds",
+                request_id)
+            delay = config.timeout
+        elif error is not None and error.prevent_execution:
+            result = InvocationResult(b"null", None, "", 0.0, request_id)
+        else:
+            result = self.runtime.invoke(config, code, event)
+        result.virtual_ms += delay * 1000.0
+        result.duration_ms += delay * 1000.0
+        if error is not None:   # the invocation is marked failed, whatever its code did
+            result.function_error = "Unhandled"
+            result.payload = json.dumps({
+                "errorMessage": "Invocation failed by the fault injected with "
+                                f"{'an FIS experiment' if error.source != 'sandbox' else 'sb.faults'} "
+                                "(aws:lambda:invocation-error).",
+                "errorType": "FaultInjectionError", "requestId": result.request_id or request_id,
+                "stackTrace": []}).encode()
+        return result
+
     def invoke_async(self, function_arn: str, event: Any) -> str:
         """Accept an asynchronous invocation (as AWS's ``Event`` type does); returns the request id."""
         request_id = str(uuid.uuid4())
-        item = AsyncInvocation(function_arn, event, request_id, self.sandbox.clock.time())
-        self._schedule(self.sandbox.clock.time(), item)
+        now = self.sandbox.clock.time()
+        item = AsyncInvocation(function_arn, event, request_id, now)
+        self.async_log.append(("AsyncEventsReceived", function_arn, now, 1.0))
+        self._schedule(now, item)
         return request_id
 
     def _schedule(self, when: float, item: AsyncInvocation) -> None:
@@ -261,11 +299,14 @@ class LambdaService:
         config = _event_invoke_config(fn)
         max_retries = int(config.get("MaximumRetryAttempts", 2))
         max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE))
+        started = self.sandbox.clock.time()
         try:
             result = self.invoke(fn, item.event)
         except Throttled as exc:
             self._throttled_async(fn, config, item, exc, max_age)
             return
+        self.async_log.append(("AsyncEventAge", item.function_arn, started,
+                               (started - item.first_seen) * 1000.0))
         item.attempts += 1
         now = self.sandbox.clock.time()
         if result.ok:
@@ -280,8 +321,15 @@ class LambdaService:
             condition = "EventAgeExceeded"
         else:
             condition = "RetriesExhausted"
-        if not self._destination(fn, config, "OnFailure", item, result, condition):
-            self._dead_letter(fn, item, result)
+        self._drop(fn, config, item, result, condition)
+
+    def _drop(self, fn: Any, config: dict[str, Any], item: AsyncInvocation,
+              result: InvocationResult, condition: str, status: int = 200) -> None:
+        """Give up on an event: counted as dropped, then sent to the on-failure
+        destination or else the dead-letter queue, if there is one."""
+        self.async_log.append(("AsyncEventsDropped", item.function_arn, self.sandbox.clock.time(), 1.0))
+        if not self._destination(fn, config, "OnFailure", item, result, condition, status=status):
+            self._dead_letter(fn, item, result, status=status)
 
     def _throttled_async(self, fn: Any, config: dict[str, Any], item: AsyncInvocation,
                          exc: Throttled, max_age: float) -> None:
@@ -299,8 +347,7 @@ class LambdaService:
                                               "Reason": exc.reason}).encode(),
                                   None, "", 0.0, item.request_id)
         condition = "EventAgeExceeded" if reserved_concurrency(fn) != 0 else "RetriesExhausted"
-        if not self._destination(fn, config, "OnFailure", item, result, condition, status=429):
-            self._dead_letter(fn, item, result, status=429)
+        self._drop(fn, config, item, result, condition, status=429)
 
     def _destination(self, fn: Any, config: dict[str, Any], which: str, item: AsyncInvocation,
                      result: InvocationResult, condition: str, status: int = 200) -> bool:

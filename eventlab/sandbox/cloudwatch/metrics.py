@@ -21,7 +21,9 @@ names, dimensions and units:
   ``ConcurrentExecutions`` (per function and for the account, no dimension; read its
   Maximum), read from the Lambda service's ``invocation_log``; ``Throttles`` from its
   ``throttle_log`` (an invocation refused for want of concurrency: not an invocation); ``IteratorAge`` (Milliseconds) for
-  Kinesis mappings: from when the batch's last record arrived to when it was handed over.
+  Kinesis mappings: from when the batch's last record arrived to when it was handed over;
+  ``AsyncEventsReceived``, ``AsyncEventAge`` (Milliseconds) and ``AsyncEventsDropped``
+  from its ``async_log``.
 * ``AWS/Kinesis`` (``StreamName``): ``IncomingRecords``/``IncomingBytes`` stay moto's own;
   ``GetRecords.IteratorAgeMilliseconds`` from ``GetRecords`` calls and mapping batches.
 * ``AWS/States`` (``StateMachineArn``): ``ExecutionsStarted``, ``ExecutionsSucceeded``,
@@ -89,6 +91,7 @@ class MetricsService:
         self._user: dict[tuple[str, str, str, Dims], dict[int, list[float]]] = {}
         self._lambda_seen = 0
         self._throttles_seen = 0
+        self._async_seen = 0
         self._kinesis_seen = 0
         self._regions: set[str] = {sandbox.region}
         self._armed = False
@@ -388,6 +391,7 @@ class MetricsService:
                           float(entry["concurrent"]), "Count", when)
                 self.emit(region, "AWS/Lambda", "ConcurrentExecutions", (),
                           float(entry["account_concurrent"]), "Count", when)
+        self._emit_async()
         batches = self._kinesis.batches
         if self._kinesis_seen > len(batches):
             self._kinesis_seen = 0
@@ -404,6 +408,16 @@ class MetricsService:
                       (("StreamName", batch["stream_arn"].split("/", 1)[1]),), age,
                       "Milliseconds", batch["time"])
         return False
+
+    def _emit_async(self) -> None:
+        log = self._lambda.async_log
+        if self._async_seen > len(log):
+            self._async_seen = 0
+        while self._async_seen < len(log):
+            name, arn, when, value = log[self._async_seen]
+            self._async_seen += 1
+            self.emit(arn.split(":")[3], "AWS/Lambda", name, (("FunctionName", arn.split(":")[6]),),
+                      value, "Milliseconds" if name == "AsyncEventAge" else "Count", when)
 
     # -- the minute tick: gauges, then listeners (alarms) -----------------------------
     def arm(self) -> None:

@@ -17,6 +17,7 @@ SERVICES = [
     "eventlab.sandbox.iam.accounts:AccountsService",
     "eventlab.sandbox.awslambda.service:LambdaService",
     "eventlab.sandbox.awslambda.esm.sqs:SQSService",
+    "eventlab.sandbox.sqs.deep:DeepQueuesService",
     "eventlab.sandbox.awslambda.esm.kinesis:KinesisService",
     "eventlab.sandbox.kinesis.throughput:KinesisThroughputService",
     "eventlab.sandbox.sns.lambda_delivery:SNSLambdaService",
@@ -40,6 +41,9 @@ SERVICES = [
     "eventlab.sandbox.scheduler.service:SchedulesService",
     "eventlab.sandbox.msk.service:MSKService",
     "eventlab.sandbox.datasync.service:DataSyncService",
+    "eventlab.sandbox.ecs.workers:EcsWorkersService",
+    "eventlab.sandbox.core.faults:FaultsService",
+    "eventlab.sandbox.fis.service:FisService",
     # last: its SNS delivery check wraps the metrics counters (a refusal counts as Failed)
     "eventlab.sandbox.iam.enforce:PoliciesService",
 ]

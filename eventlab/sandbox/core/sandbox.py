@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # the services' types, without importing them (or moto) at st
     from eventlab.sandbox.awslambda.service import LambdaService
     from eventlab.sandbox.cloudwatch.alarms import AlarmsService
     from eventlab.sandbox.cloudwatch.metrics import MetricsService
+    from eventlab.sandbox.core.faults import FaultsService
     from eventlab.sandbox.datasync.service import DataSyncService
     from eventlab.sandbox.events.pattern import EventPatternService
     from eventlab.sandbox.events.targets import EventsTargetsService
@@ -447,6 +448,8 @@ class Sandbox:
     @overload
     def service(self, name: Literal["datasync"]) -> DataSyncService: ...
     @overload
+    def service(self, name: Literal["faults"]) -> FaultsService: ...
+    @overload
     def service(self, name: str) -> Any: ...
 
     def service(self, name: str) -> Any:
@@ -455,6 +458,12 @@ class Sandbox:
             if getattr(service, "name", None) == name:
                 return service
         raise KeyError(name)
+
+    @property
+    def faults(self) -> FaultsService:
+        """Fault injection on the virtual clock (:mod:`eventlab.sandbox.core.faults`):
+        ``throttle(api)``, ``fail_target(arn)``, ``slow_function(name, seconds)``..."""
+        return self.service("faults")
 
     # moto's backends, typed for the services the sandbox reads (moto ships its types).
     @overload

@@ -10,6 +10,9 @@ The wrapper adds what moto's server lacks: after each request the sandbox's pump
     POST /_eventlab/settle                 run deliveries now
     GET  /_eventlab/quotas                 -> every quota: value, AWS default, unit, source
     POST /_eventlab/quotas                 body {"kinesis.shard.write-records": 10} -> the same
+    POST /_eventlab/load                   body {"rate": 100, "seconds": 60, "call": {"service":
+                                           "sqs", "operation": "SendMessage", "params": {...}},
+                                           "queue": "orders"} -> what became of the calls
     GET  /_eventlab/health                 -> {"status": "ok"}
 
 A service may claim paths of its own with ``http_route(path) -> WSGI app | None``: API
@@ -132,6 +135,12 @@ class AdminApp:
                 for name, value in changes.items():
                     self.sandbox.quotas.set(name, value)
                 payload = _quotas_json(self.sandbox.quotas)
+            elif path == "/_eventlab/load" and method == "POST":
+                from eventlab.sandbox.core.load import http_load
+
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                raw = environ["wsgi.input"].read(length) if length else b"{}"
+                payload = http_load(self.sandbox, json.loads(raw or b"{}"))
             elif path == "/_eventlab/settle" and method == "POST":
                 self.sandbox.pump.settle()
                 payload = {"settled": True, "errors": list(self.sandbox.pump.errors)}

@@ -23,7 +23,8 @@ Functions, Kinesis and Firehose targets (failing the WHOLE PutEvents), ignores
   ERROR_CODE, ERROR_MESSAGE, RETRY_ATTEMPTS ("0" when nothing was retried) and, when a
   retry limit ended the delivery, EXHAUSTED_RETRY_CONDITION (rule-dlq.html).
 * :meth:`EventsTargetsService.inject_failure` makes a target fail with a transient
-  error for a while (labs about retries; nothing in the sandbox fails transiently).
+  error for a while (labs about retries; nothing in the sandbox fails transiently); it
+  is ``sb.faults.fail_target`` (:mod:`eventlab.sandbox.core.faults`).
 * ``PutTargets`` refuses a sixth target on a rule (LimitExceededException).
 * invocations past the account's quota wait their turn (never dropped), and the
   ``AWS/Events`` metrics show it (:mod:`eventlab.sandbox.events.throughput`).
@@ -103,7 +104,6 @@ class EventsTargetsService:
         self.sandbox = sandbox
         self._queue: DueQueue[Delivery] = DueQueue(sandbox.clock)
         self.invocations = Invocations(sandbox, self._schedule)
-        self._failures: dict[str, dict[str, Any]] = {}
         self._moto_send: Any = None
         self.delivered: list[dict[str, Any]] = []
         self.dead_lettered: list[dict[str, Any]] = []
@@ -283,22 +283,19 @@ class EventsTargetsService:
     def inject_failure(self, target_arn: str, *, code: str = "THROTTLING",
                        message: str = "Rate exceeded (injected by the sandbox)",
                        times: int | None = None, retriable: bool = True) -> None:
-        """Make deliveries to ``target_arn`` fail (``times`` times, or until cleared)."""
-        self._failures[target_arn] = {"code": code, "message": message, "left": times,
-                                      "retriable": retriable}
+        """Make deliveries to ``target_arn`` fail (``times`` times, or until cleared);
+        the same as ``sb.faults.fail_target``."""
+        self.sandbox.faults.clear(target_arn)
+        self.sandbox.faults.fail_target(target_arn, code=code, message=message, times=times,
+                                        retriable=retriable)
 
     def clear_failure(self, target_arn: str) -> None:
-        self._failures.pop(target_arn, None)
+        self.sandbox.faults.clear(target_arn)
 
     def _injected(self, arn: str) -> None:
-        failure = self._failures.get(arn)
-        if failure is None:
-            return
-        if failure["left"] is not None:
-            failure["left"] -= 1
-            if failure["left"] <= 0:
-                self._failures.pop(arn, None)
-        raise TargetError(failure["code"], failure["message"], failure["retriable"])
+        fault = self.sandbox.faults.target_failure(arn)
+        if fault is not None:
+            raise TargetError(fault.code, fault.message, fault.retriable)
 
     # -- one delivery ----------------------------------------------------------------
     def dispatch(self, d: Delivery) -> None:

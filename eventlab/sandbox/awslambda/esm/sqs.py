@@ -63,6 +63,7 @@ class SQSService:
         self.sandbox = sandbox
         self._window_started: dict[str, float] = {}
         self._wake_at: dict[str, float] = {}   # mapping uuid -> the clock stop registered
+        self._scanned: dict[str, float] = {}   # mapping uuid -> when its queue was last scanned
         self._pollers: dict[str, Pollers] = {}
         self.batches: list[dict[str, Any]] = []
 
@@ -75,6 +76,9 @@ class SQSService:
             def receive_message(backend: Any, queue_name: str, count: int, wait_seconds_timeout: int,
                                 visibility_timeout: int, *args: Any, **kwargs: Any) -> Any:
                 result = original(backend, queue_name, count, 0, visibility_timeout, *args, **kwargs)
+                if result:
+                    # the moment they become visible again is a stop of clock.advance
+                    clock.call_at((max(m.visible_at for m in result) + 1) / 1000, lambda: None)
                 if result or not wait_seconds_timeout:
                     return result
                 queue = backend.get_queue(queue_name)
@@ -145,9 +149,16 @@ class SQSService:
         batch_size = int(esm.batch_size or 10)
         window = float(esm.max_batch_window or 0)
         now_ms = self.sandbox.clock.time() * 1000
-        messages = list(queue._messages)
-        visible = sum(1 for m in messages if m.visible_at < now_ms and m.delayed_until <= now_ms)
-        self._stop_when_visible(esm.uuid, messages, now_ms)
+        if self._scanned.get(esm.uuid) != now_ms:
+            # once per moment of virtual time (a receive registers its own stop)
+            self._scanned[esm.uuid] = now_ms
+            self._stop_when_visible(esm.uuid, list(queue._messages), now_ms)
+        visible = 0   # counted up to a batch: all the window and the poller need to know
+        for m in queue._messages:
+            if m.visible_at < now_ms and m.delayed_until <= now_ms:
+                visible += 1
+                if visible >= batch_size:
+                    break
         if visible == 0:
             self._window_started.pop(esm.uuid, None)
             if esm.uuid in self._pollers:
