@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -60,13 +61,30 @@ def _quick_exit_once() -> None:
         atexit.register(gc.freeze)
 
 
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the sandbox's HTTP server (``sb.serve``) treats its callers; ``eventlab grade``
+    turns both on (:func:`autograder.host.serve_options`).
+
+    ``lockdown``: moto's own API (``/moto-api``) answers 403; each try is kept in
+    ``Sandbox.refused`` and handed to ``on_refused``.  ``wait_for_deliveries``: a caller
+    other than a Lambda handler gets its reply after the deliveries its request caused,
+    as in-process callers do.
+    """
+
+    lockdown: bool = False
+    wait_for_deliveries: bool = False
+    on_refused: Callable[[str], None] | None = None
+
+
 class Sandbox:
     """An isolated mocked AWS account in this process.
 
     ``lambda_time_scale`` multiplies Lambda ``Timeout`` values (1.0 = as configured);
     ``background`` runs a ticker that fires timers as real time passes; ``quotas``
     changes AWS's default quotas (:data:`eventlab.sandbox.core.capacity.QUOTAS`), e.g.
-    ``{"kinesis.shard.write-records": 10}``; ``sb.quotas.set(...)`` changes them later.
+    ``{"kinesis.shard.write-records": 10}``; ``sb.quotas.set(...)`` changes them later;
+    ``serving`` is how its HTTP server treats callers (:class:`ServeOptions`).
     """
 
     _active: Sandbox | None = None
@@ -74,7 +92,8 @@ class Sandbox:
 
     def __init__(self, region: str = DEFAULT_REGION, *, lambda_time_scale: float = 1.0,
                  background: bool = True, workdir: str | os.PathLike[str] | None = None,
-                 quotas: Mapping[str, float] | None = None) -> None:
+                 quotas: Mapping[str, float] | None = None,
+                 serving: ServeOptions | None = None) -> None:
         self.region = region
         self.quotas = Quotas(quotas)
         self.account_id = ACCOUNT_ID
@@ -98,12 +117,16 @@ class Sandbox:
         self.runtime: Any = None
         self.started = False
         # Over HTTP (see server.py): extra POST routes under /_eventlab/ (path -> handler of
-        # the JSON body), moto's /moto-api closed, and non-Lambda callers waiting for the
-        # deliveries their request caused.  ``eventlab grade`` sets all three.
+        # the JSON body; ``eventlab grade`` adds its own) and the serving options.
         self.admin_routes: dict[str, Any] = {}
-        self.http_lockdown = False
+        self.serving = serving or ServeOptions()
         self.refused: list[str] = []          # requests the lockdown turned away
-        self.http_waits_for_deliveries = False
+
+    def refuse(self, request: str) -> None:
+        """Keep a request the lockdown turned away (and hand it to ``on_refused``)."""
+        self.refused.append(request)
+        if self.serving.on_refused is not None:
+            self.serving.on_refused(request)
 
     # -- life cycle --------------------------------------------------------------------
     def __enter__(self) -> Sandbox:
