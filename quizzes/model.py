@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# How a learner runs one of the notes' examples (eventlab/notes.py, --run).
+# How a learner runs one of the notes' examples (eventlab notes --run, eventlab/notes.py).
 RUN_EXAMPLE = "eventlab notes --run {id}"
 
 

@@ -7,8 +7,6 @@ import signal
 import sys
 import threading
 
-HELP = "serve the local AWS over HTTP for the AWS CLI and SDKs"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -23,7 +23,6 @@ from typing import Any
 
 from eventlab import config
 
-HELP = "Kafka topic, group, lag, produce and consume tools"
 ENV = "KAFKA_BOOTSTRAP_SERVERS"
 DIR_ENV = config.KAFKA_DIR
 STATE_FILE = "eventlab-broker.json"

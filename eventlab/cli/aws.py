@@ -36,7 +36,6 @@ from urllib.parse import urlsplit
 from eventlab import config
 from eventlab.net import is_loopback, offline_variables
 
-HELP = "run the AWS CLI against the local sandbox only (every service, whatever your profile)"
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 _FAKE_KEY = "AKIASANDBOXEVENTLAB0"
 

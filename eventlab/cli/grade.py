@@ -17,8 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-HELP = "grade lab notebooks (one or a whole class) and report per criterion"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("lab", help="the lab: lab01 ... lab06 (or its folder name, lab01_fanout)")
