@@ -19,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from eventlab.errors import PortInUse
     from eventlab.net import is_loopback
     from eventlab.sandbox import Sandbox
-    from eventlab.sandbox.core.server import PortInUse
 
     if not is_loopback(args.host):
         print(f"warning: listening on {args.host} makes the sandbox reachable from other machines; "
