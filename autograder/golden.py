@@ -82,9 +82,11 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
         M("missing-subscription", "lab01-subscriptions",
           [("for name, arn in queue_arns.items():", "for name, arn in list(queue_arns.items())[:2]:")],
           {"subscriptions", "raw-delivery"}, "no subscription for: analytics"),
+        # equal to the function's timeout: Lambda accepts the mapping (a shorter one it
+        # refuses), but a throttled batch comes back before it could be retried
         M("short-visibility", "lab01-queues",
-          [('"transcoding": 3600', '"transcoding": 30')],
-          {"visibility", "timeouts"}, "transcoding has 30 s"),
+          [('"transcoding": 3600', '"transcoding": 600')],
+          {"visibility", "timeouts"}, "transcoding has 600 s"),
         M("star-with-another-topic", "lab01-policies",
           [('"Principal": {"Service": "sns.amazonaws.com"}', '"Principal": "*"'),
            ('{"aws:SourceArn": topic_arn}', '{"aws:SourceArn": topic_arn + "-old"}')],

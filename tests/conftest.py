@@ -41,12 +41,25 @@ def make_function(sandbox: Sandbox) -> Callable[..., str]:
 
 
 @pytest.fixture(scope="session")
-def lab_course(tmp_path_factory: pytest.TempPathFactory):
-    """Both labs through nbgrader (generate, autograde, feedback) and ``eventlab grade``,
-    once per session: the source, the learner's copy, the solution and each mistake."""
+def lab_course(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The labs through nbgrader (generate, autograde, feedback) and ``eventlab grade``,
+    once per session: the source, the learner's copy, the solution and each mistake.
+
+    Only the labs the session's selected tests ask for (their ``lab`` parameter) are
+    built, so ``-k lab03`` grades one lab, not six; a selected test without that
+    parameter gets them all."""
     from tests.labs_support import build_lab_course
 
-    return build_lab_course(tmp_path_factory.mktemp("labs"))
+    wanted: set[str] = set()
+    for item in request.session.items:
+        if "lab_course" not in getattr(item, "fixturenames", ()):
+            continue
+        lab = getattr(getattr(item, "callspec", None), "params", {}).get("lab")
+        if lab is None:
+            wanted = set()
+            break
+        wanted.add(lab)
+    return build_lab_course(tmp_path_factory.mktemp("labs"), sorted(wanted) or None)
 
 
 @pytest.fixture
@@ -67,12 +80,12 @@ def no_network(monkeypatch):
 
 
 @contextlib.contextmanager
-def serve_process(folder):
-    """``eventlab serve --port 0`` in its own process: (its URL, the process).  Its log
+def serve_process(folder, *options):
+    """``eventlab serve --port 0 [options]`` in its own process: (its URL, the process).  Its log
     (stderr) goes to ``folder / "serve.log"``: a pipe nobody reads would fill and stall it."""
     log_path = folder / "serve.log"
     with log_path.open("w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "eventlab", "serve", "--port", "0"],
+        proc = subprocess.Popen([sys.executable, "-m", "eventlab", "serve", "--port", "0", *options],
                                 stdout=subprocess.PIPE, stderr=log, text=True)
         line = proc.stdout.readline()
         assert line.startswith("eventlab sandbox listening on http://127.0.0.1:"), line + log_path.read_text()
