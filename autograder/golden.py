@@ -243,6 +243,86 @@ _LAB02 = [
         '"KinesisStreamARN": stream_arn, "RoleARN": ROLE_ARN}'),
        ('"RoleARN": FIREHOSE_ROLE_ARN,', '"RoleARN": ROLE_ARN,')],
       {"firehose-source"}, "can be assumed only by lambda.amazonaws.com, not firehose.amazonaws.com"),
+    # no stream named telemetry: every check that reads or writes the stream fails with it
+    # (the stream check cannot fail alone: its only failure is "no such stream")
+    M("stream-under-another-name", "lab02-stream",
+      [('kinesis.create_stream(StreamName="telemetry",', 'kinesis.create_stream(StreamName="telemetry-stream",'),
+       ('wait(StreamName="telemetry")', 'wait(StreamName="telemetry-stream")'),
+       ('describe_stream_summary(StreamName="telemetry")', 'describe_stream_summary(StreamName="telemetry-stream")')],
+      {"stream", "on-demand", "put-records", "partition-key", "mapping", "alert-probe",
+       "no-false-alert", "firehose-source", "delivery-probe"},
+      "there is no Kinesis data stream named 'telemetry'"),
+    # four provisioned shards take the 120 readings too (20/s each), but need sizing
+    M("provisioned-four-shards", "lab02-stream",
+      [('StreamModeDetails={"StreamMode": "ON_DEMAND"})', "ShardCount=4)")],
+      {"on-demand"}, "capacity mode is PROVISIONED"),
+    # PutRecords' FailedRecordCount read as all-or-nothing: the accepted entries go twice
+    M("producer-resends-the-whole-batch", "lab02-producer",
+      [("            entries = retry\n", "")],
+      {"put-records"}, "more than once"),
+    # a disabled mapping reads nothing, so the alert probe fails with it (the mapping
+    # check cannot fail alone: any mapping that exists and is enabled feeds the alerter)
+    M("mapping-created-disabled", "lab02-alerts",
+      [("MaximumBatchingWindowInSeconds=1)", "MaximumBatchingWindowInSeconds=1, Enabled=False)")],
+      {"mapping", "alert-probe"}, "the mapping is disabled"),
+    # the processor adds the newline: without it the probe's records are glued together
+    M("no-processor", "lab02-firehose",
+      [('"ProcessingConfiguration": {"Enabled": True,', '"ProcessingConfiguration": {"Enabled": False,')],
+      {"processor", "delivery-probe"}, "no enabled Lambda processor"),
+    M("processor-under-another-name", "lab02-firehose",
+      [('FunctionName="telemetry-transform"', 'FunctionName="telemetry-transformer"')],
+      {"processor"}, "telemetry-transform"),
+    # objects under year=.../ beside readings/: the table over readings/ never sees them
+    M("prefix-without-the-readings-folder", "lab02-firehose",
+      [('"Prefix": "readings/year=', '"Prefix": "year=')],
+      {"date-prefix"}, "not under 'readings/year=2026/month=03/day=04/'"),
+    # partitions live under readings/: MSCK REPAIR at the bucket's root finds none, so the
+    # query probe fails too (the table check cannot fail alone)
+    M("table-over-the-whole-bucket", "lab02-athena",
+      [("LOCATION 's3://telemetry-lake/readings/'", "LOCATION 's3://telemetry-lake/'")],
+      {"athena-table", "athena-query"}, "LOCATION is 's3://telemetry-lake'"),
+    M("dashboard-without-lag", "lab02-metrics",
+      [('DashboardBody=json.dumps({"widgets": widgets})', 'DashboardBody=json.dumps({"widgets": widgets[:1]})')],
+      {"dashboard"}, "no graph of IteratorAge"),
+    # correct alternatives: both graders give full marks
+    M("producer-while-failed-count", "lab02-producer", [], set(), "", whole_cell='''def send(readings):
+    per_shard = Counter()
+    for i in range(0, len(readings), 500):
+        pending = [{"Data": json.dumps(r).encode(), "PartitionKey": r["device_id"]}
+                   for r in readings[i:i + 500]]
+        delay = 0.05
+        while pending:
+            answer = kinesis.put_records(StreamName="telemetry", Records=pending)
+            per_shard.update(r["ShardId"] for r in answer["Records"] if "ErrorCode" not in r)
+            if answer["FailedRecordCount"] == 0:
+                break
+            pending = [e for e, r in zip(pending, answer["Records"]) if r.get("ErrorCode")]
+            sb.clock.advance(seconds=delay)
+            delay = min(delay * 2, 1.0)
+    return per_shard
+
+print(send(make_readings(120)))'''),
+    # the hash Kinesis would compute from the key, given explicitly: the same shards
+    M("explicit-hash-key", "lab02-producer",
+      [('"PartitionKey": r["device_id"]}',
+        '"PartitionKey": r["device_id"],\n                    "ExplicitHashKey": '
+        'str(int(hashlib.md5(r["device_id"].encode()).hexdigest(), 16))}'),
+       ("def send(readings):", "import hashlib\n\ndef send(readings):")],
+      set(), ""),
+    M("athena-minute-by-arithmetic", "lab02-athena",
+      [("date_trunc('minute', from_unixtime(ts)) AS minute,", "from_unixtime(ts - ts % 60) AS minute,"),
+       ("GROUP BY device_id, date_trunc('minute', from_unixtime(ts))", "GROUP BY 1, 2"),
+       ("ORDER BY device_id, minute", "ORDER BY 1, 2")],
+      set(), ""),
+    # one DateTimeFormatter pattern with quoted literals: the same folders
+    M("prefix-as-one-pattern", "lab02-firehose",
+      [('"Prefix": "readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"',
+        '"Prefix": "readings/!{timestamp:\'year=\'yyyy\'/month=\'MM\'/day=\'dd}/"')],
+      set(), ""),
+    M("mapping-at-timestamp", "lab02-alerts",
+      [('StartingPosition="LATEST",',
+        'StartingPosition="AT_TIMESTAMP",\n                                StartingPositionTimestamp=sb.clock.time(),')],
+      set(), ""),
 ]
 
 WRONG_ORDER = '''\
@@ -284,6 +364,7 @@ def _no_map(source: str) -> str:
     return source[:start] + task + source[end:]
 
 
+_CATCH = '{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Cancel%s"}'
 _LAB04 = [
     M("retry-without-backoff", "lab04-retry", [('"BackoffRate": 2', '"BackoffRate": 1')],
       {"retry"}, "not doubling"),
@@ -307,13 +388,116 @@ _LAB04 = [
     M("express-keeps-the-callback", "lab04-express",
       [('express_states["WaitForApproval"] = {', "unused = {")],
       {"express"}, "still has a .waitForTaskToken task"),
+    # "the car is booked last, nothing can undo it": but a rejected approval must, and a
+    # failed car may have half-happened. Every function is used by some step, so the
+    # functions check cannot fail alone; this one drags only the two that cancel the car.
+    M("no-cancel-car", "lab04-functions",
+      [("for name in FUNCTIONS:", 'for name in [n for n in FUNCTIONS if n != "cancel-car"]:')],
+      {"functions", "compensate", "approval-reject"}, "missing function(s): cancel-car"),
+    # each result at one path: the trip SUCCEEDS, but only the car's reference is kept
+    M("results-overwrite-each-other", "lab04-workflow",
+      [('"ResultPath": "$.flight"', '"ResultPath": "$.booking"'),
+       ('"ResultPath": "$.hotel"', '"ResultPath": "$.booking"'),
+       ('"ResultPath": "$.car"', '"ResultPath": "$.booking"')],
+      {"workflow"}, "has lost the reference of reserve-flight, reserve-hotel"),
+    # a Catch without ResultPath replaces the input with the error (ResultPath defaults to
+    # $): every cancellation runs, with no tripId to cancel
+    M("catch-replaces-the-trip", "lab04-saga",
+      [(_CATCH % item, (_CATCH % item).replace(' "ResultPath": "$.error",', ""))
+       for item in ("Flight", "Hotel", "Car")],
+      {"compensate"}, "without the trip's tripId"),
+    # catches only the error the lab injects with failAt: a supplier still busy after the
+    # retries (ServiceUnavailable) ends the execution with nothing cancelled
+    M("catch-only-booking-failed", "lab04-saga",
+      [(_CATCH % item, (_CATCH % item).replace("States.ALL", "BookingFailed"))
+       for item in ("Flight", "Hotel", "Car")],
+      {"compensate"}, "still busy after the retries (ServiceUnavailable), cancel-car never ran"),
+    M("rejection-replaces-the-trip", "lab04-approval",
+      [('"Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",\n               "Next": "CancelCar"}]',
+        '"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "CancelCar"}]')],
+      {"approval-reject"}, "without the trip's tripId"),
+    # correct alternatives: both graders give full marks
+    # AWS's recommended Lambda retry errors beside the lab's transient one
+    M("retry-also-lambda-errors", "lab04-retry",
+      [('"ErrorEquals": ["ServiceUnavailable"]',
+        '"ErrorEquals": ["ServiceUnavailable", "Lambda.ServiceException", "Lambda.AWSLambdaException",\n'
+        '                          "Lambda.SdkClientException", "Lambda.TooManyRequestsException"]')],
+      set(), ""),
+    M("retry-with-max-delay", "lab04-retry",
+      [('"BackoffRate": 2, "MaxAttempts": 3}]',
+        '"BackoffRate": 2.0, "MaxAttempts": 3,\n          "MaxDelaySeconds": 60}]')],
+      set(), ""),
+    # full jitter: random waits up to the doubling delay, which AWS recommends
+    M("retry-with-full-jitter", "lab04-retry",
+      [('"BackoffRate": 2, "MaxAttempts": 3}]',
+        '"BackoffRate": 2, "MaxAttempts": 3,\n          "JitterStrategy": "FULL"}]')],
+      set(), ""),
+    # States.TaskFailed matches every error a task raises except States.Timeout
+    M("catch-task-failed", "lab04-saga",
+      [(_CATCH % item, (_CATCH % item).replace("States.ALL", "States.TaskFailed"))
+       for item in ("Flight", "Hotel", "Car")],
+      set(), ""),
+    M("catch-both-named-errors", "lab04-saga",
+      [('"ErrorEquals": ["States.ALL"]', '"ErrorEquals": ["BookingFailed", "ServiceUnavailable"]')],
+      set(), ""),
+    M("result-selector-keeps-the-ref", "lab04-workflow",
+      [(f'"ResultPath": "$.{item}"', f'"ResultSelector": {{"ref.$": "$.ref"}}, "ResultPath": "$.{item}"')
+       for item in ("flight", "hotel", "car")],
+      set(), ""),
+    # the cancellations given just the trip id (what the handler reads)
+    M("cancel-with-parameters", "lab04-saga",
+      [(f'"Resource": fn["cancel-{item}"], "Retry": RETRY,',
+        f'"Resource": fn["cancel-{item}"], "Retry": RETRY,\n'
+        '                       "Parameters": {"tripId.$": "$.tripId"},')
+       for item in ("car", "hotel", "flight")],
+      set(), ""),
+    # the optimized Lambda integration instead of the function ARN as Resource
+    M("notify-through-lambda-invoke", "lab04-fanout",
+      [(f'"{state}": {{"Type": "Task", "Resource": fn["notify-{kind}"], "End": True}}',
+        f'"{state}": {{"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",\n'
+        f'                "Parameters": {{"FunctionName": fn["notify-{kind}"], "Payload.$": "$"}},\n'
+        '                "OutputPath": "$.Payload", "End": True}')
+       for state, kind in (("Email", "email"), ("Sms", "sms"))],
+      set(), ""),
+    # the Map's older fields, which AWS still accepts: Parameters and Iterator
+    M("map-with-iterator-and-parameters", "lab04-fanout",
+      [('"ItemSelector": {', '"Parameters": {'),
+       ('"ItemProcessor": {\n        "ProcessorConfig": {"Mode": "INLINE"}, "StartAt"',
+        '"Iterator": {\n        "StartAt"')],
+      set(), ""),
 ]
 
+
+ERROR_RESPONSE = '''    ("500", "4\\\\d{2}|5\\\\d{2}", '{"error": "$input.path(\\'$.Error.Code\\')"}'),\n'''
+OWN_ROLE = '''\
+iam = sb.client("iam")
+api_role = iam.create_role(RoleName="orders-api-sqs", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                            "Principal": {"Service": "apigateway.amazonaws.com"}}]}))["Role"]["Arn"]
+iam.put_role_policy(RoleName="orders-api-sqs", PolicyName="orders-queue", PolicyDocument=json.dumps({
+    "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": queue_arn,
+        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]}]}))
+'''
+TRUSTING_HANDLER = '''HANDLER = """
+import json
+
+def handler(event, context):
+    failures = []
+    for record in event["Records"]:
+        order = json.loads(record["body"])
+        if int(order.get("quantity", 0)) > 0:
+            print("processed", order["orderId"])
+        else:
+            print("failed", record["messageId"], "bad quantity")
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+"""'''
 
 _LAB05 = [
     M("wrong-template-body", "lab05-api",
       [("MessageBody=$util.urlEncode($input.body)", "MessageBody=$util.urlEncode($input.json('$.orderId'))")],
-      {"api-probe", "url-encoding", "e2e", "buffer"}, "did not get the body"),
+      # the probe over SQS's size limit arrives as its orderId: no SQS error to map
+      {"api-probe", "url-encoding", "api-errors", "e2e", "buffer"}, "did not get the body"),
     M("no-url-encoding", "lab05-api",
       [("MessageBody=$util.urlEncode($input.body)", "MessageBody=$input.body")],
       {"url-encoding"}, "fragile & heavy"),
@@ -347,7 +531,37 @@ _LAB05 = [
     M("integration-with-lambda-role", "lab05-api",
       [("credentials=APIGATEWAY_ROLE_ARN,", "credentials=ROLE_ARN,")],
       {"api"}, "can be assumed only by lambda.amazonaws.com, not apigateway.amazonaws.com"),
-    # a correct variant: the action/SendMessage URI with QueueUrl as a request parameter
+    # the DLQ with SQS's default retention (4 days), not the 14 days the step asks for
+    M("dlq-default-retention", "lab05-queues",
+      [('QueueName="orders-dlq",\n                           Attributes={"MessageRetentionPeriod": "1209600"})',
+        'QueueName="orders-dlq")')],
+      {"queues"}, "keeps messages 345600 s (4 days)"),
+    # 6 x the function timeout, but the step-5 batching window forgotten (graded on the
+    # final mapping, which has the window)
+    M("visibility-without-window", "lab05-queues",
+      [('"VisibilityTimeout": "360"', '"VisibilityTimeout": "60"')],
+      {"mapping"}, "visibility timeout is 60 s, below 6 x the function timeout"),
+    # its own API Gateway role, with the consumer's permissions copied: no sqs:SendMessage
+    M("integration-role-without-send", "lab05-api",
+      [("credentials=APIGATEWAY_ROLE_ARN,", "credentials=api_role,"),
+       ("apigw.put_integration(\n", OWN_ROLE + "apigw.put_integration(\n")],
+      {"api"}, "does not allow sqs:SendMessage"),
+    # only the default (202) response: SQS's 400 reaches the caller as a success
+    M("no-error-response", "lab05-api",
+      [(ERROR_RESPONSE, "")],
+      {"api-errors"}, "yet POST /orders answered 202"),
+    # errors mapped for 5xx only: SQS answers 400 to a message it refuses
+    M("errors-mapped-for-5xx-only", "lab05-api",
+      [(ERROR_RESPONSE, ERROR_RESPONSE.replace('"4\\\\d{2}|5\\\\d{2}"', '"5\\\\d{2}"'))],
+      {"api-errors"}, "yet POST /orders answered 202"),
+    # the topic and the inbox exist, but the inbox never subscribed: the alarm tells nobody
+    M("inbox-not-subscribed", "lab05-monitoring",
+      [('sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)\n', "")],
+      {"alarm-probe"}, "no sqs subscription connects topic 'ops-alerts'"),
+    # a handler that trusts every body: a record that is not JSON raises and fails the batch
+    M("handler-trusts-the-body", "lab05-handler", [], {"handler"}, "the handler raised",
+      whole_cell=TRUSTING_HANDLER),
+    # correct alternatives
     M("action-uri-variant", "lab05-api",
       [('uri=f"arn:aws:apigateway:{REGION}:sqs:path/{ACCOUNT}/orders-queue",',
         'uri=f"arn:aws:apigateway:{REGION}:sqs:action/SendMessage",'),
@@ -355,9 +569,69 @@ _LAB05 = [
         """requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",\n"""
         """                       "integration.request.querystring.QueueUrl": f"'{queue_url}'"},""")],
       set(), ""),
+    # Action as a query string parameter, only the body in the template
+    M("action-in-the-query-string", "lab05-api",
+      [("""requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},""",
+        """requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",\n"""
+        """                       "integration.request.querystring.Action": "'SendMessage'"},"""),
+       ('"Action=SendMessage&MessageBody=$util.urlEncode($input.body)"',
+        '"MessageBody=$util.urlEncode($input.body)"')],
+      set(), ""),
+    # the header name in lower case, the media type with its charset (what boto3 sends SQS)
+    M("content-type-with-charset", "lab05-api",
+      [("""{"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"}""",
+        """{"integration.request.header.content-type":\n"""
+        """                           "'application/x-www-form-urlencoded; charset=utf-8'"}""")],
+      set(), ""),
+    # the body re-serialized by $input.json('$') (compact JSON: the same order)
+    M("template-json-of-the-body", "lab05-api",
+      [('"Action=SendMessage&MessageBody=$util.urlEncode($input.body)"',
+        '"Action=SendMessage&MessageBody=$util.urlEncode($input.json(\'$\'))"')],
+      set(), ""),
+    # the buffering settings already when the mapping is created (step 5 then changes nothing)
+    M("batching-window-from-the-start", "lab05-consumer",
+      [("BatchSize=10,\n", "BatchSize=1000, MaximumBatchingWindowInSeconds=300,\n")],
+      set(), ""),
 ]
 
 PRODUCE = 'producer.produce("trades", key=trade["symbol"], value=json.dumps(trade))'
+SETTLE_WRITE = '                value=json.dumps({"id": trade["id"], "by": name}))'
+ANALYTICS_LOOP = '''\
+analytics = Consumer({"bootstrap.servers": bootstrap, "group.id": "analytics",
+                      "enable.auto.commit": False, "auto.offset.reset": "earliest", **QUIET})
+analytics.subscribe(["trades"])
+done = 0
+for _ in range(200):
+    batch = [m for m in analytics.consume(100, timeout=0.1) if m.error() is None]
+    if batch:
+        done += len(batch)
+        analytics.commit(asynchronous=False)
+    elif caught_up(analytics):
+        break
+analytics.close()
+print(done, "read; lag", tools.describe_group(bootstrap, "analytics").total_lag)'''
+DASHBOARD_LOOP = '''\
+def poll_one(name, consumer):
+    msg = consumer.poll(0.05)
+    if msg is not None and msg.error() is None:
+        read[name] += 1
+        try:
+            consumer.commit(message=msg, asynchronous=False)
+        except KafkaException:   # a rebalance took the partition: it is read again
+            pass
+
+dash1 = dashboard_consumer("dash-1")
+rounds = 0
+while not read["dash-1"] and rounds < 200:
+    poll_one("dash-1", dash1)
+    rounds += 1
+dash2 = dashboard_consumer("dash-2")
+for _ in range(2000):
+    poll_one("dash-1", dash1)
+    poll_one("dash-2", dash2)
+    if all(c.assignment() and caught_up(c) for c in (dash1, dash2)):
+        break
+'''
 _LAB06 = [
     M("random-key", "lab06-produce",
       [(PRODUCE, PRODUCE.replace('key=trade["symbol"]', "key=str(random.random())"))],
@@ -379,7 +653,79 @@ _LAB06 = [
       [("    for i, msg in enumerate(batch):",
         "    consumer.commit(asynchronous=False)\n    for i, msg in enumerate(batch):"),
        ("    out.flush()\n    consumer.commit(asynchronous=False)", "    out.flush()")],
-      {"settled", "redelivered"}, "committed but not processed"),
+      {"settled"}, "committed but not processed"),
+    # each message committed as soon as its settlement is produced, flushed only at the
+    # end of the batch: the crash loses the settlements still in the producer
+    M("commit-before-flush", "lab06-settle",
+      [(SETTLE_WRITE, SETTLE_WRITE + "\n        consumer.commit(message=msg, asynchronous=False)"),
+       ("    out.flush()\n    consumer.commit(asynchronous=False)", "    out.flush()")],
+      {"settled"}, "not flushed before the commit"),
+    M("settlements-without-key", "lab06-settle",
+      [('out.produce("settlements", key=msg.key(),', 'out.produce("settlements",')],
+      {"settled"}, "are not keyed by their trade's key"),
+    # auto-commit is off and handle_batch never commits: the next settler starts over
+    M("settlement-never-commits", "lab06-settle",
+      [("    out.flush()\n    consumer.commit(asynchronous=False)", "    out.flush()")],
+      {"redelivered"}, "group 'settlement' has not committed all the trades"),
+    # create_cluster_v2 with Provisioned: an MSK cluster, but not the serverless one asked for
+    M("provisioned-cluster", "lab06-cluster",
+      [('Serverless={\n    "VpcConfigs": [{"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-kafka"]}],',
+        'Provisioned={\n    "KafkaVersion": "3.6.0", "NumberOfBrokerNodes": 2,\n'
+        '    "BrokerNodeGroupInfo": {"InstanceType": "kafka.m7g.large",\n'
+        '                            "ClientSubnets": ["subnet-a", "subnet-b"], "SecurityGroups": ["sg-kafka"]},')],
+      {"cluster"}, "is a PROVISIONED cluster, not SERVERLESS"),
+    # BufferError handled as the client's docs show, but the retry dedented out of the
+    # except: every trade is produced twice in a row
+    M("retry-outside-except", "lab06-produce",
+      [("    " + PRODUCE, "    try:\n        " + PRODUCE + "\n    except BufferError:\n"
+        "        producer.poll(1)\n    " + PRODUCE)],
+      {"ordering"}, "were produced more than once"),
+    # the produce cell run twice (a notebook habit): the second copy of each minute comes
+    # after its window closed, so the bars drop it too
+    M("trades-produced-twice", "lab06-produce",
+      [("for trade in TRADES:\n    " + PRODUCE, "for trade in TRADES + TRADES:\n    " + PRODUCE)],
+      {"ordering", "bars"}, "were produced more than once"),
+    M("analytics-reads-one-batch", "lab06-analytics",
+      [('rest = tools.consume(bootstrap, "trades", "analytics", max_messages=backlog)', "rest = []")],
+      {"analytics-group"}, "group 'analytics' has not committed all the trades"),
+    # its own reads instead of poll(): auto-commit is off and nothing commits
+    M("dashboard-never-commits", "lab06-dashboard",
+      [('    poll("dash-1", dash1)', '    read["dash-1"] += len(dash1.consume(100, timeout=0.1))'),
+       ("        poll(name, consumer)", "        read[name] += len(consumer.consume(100, timeout=0.1))")],
+      {"dashboard-committed"}, "group 'dashboard' has not committed all the trades"),
+    # two partitions "for two dashboard consumers": no room for a third consumer per group
+    M("two-partitions", "lab06-topic",
+      [('NewTopic("trades", num_partitions=6,', 'NewTopic("trades", num_partitions=2,')],
+      {"topic"}, "has 2 partition(s)"),
+    # tidy, but the check looks at the live group: no member is left to own a partition
+    M("dashboard-consumers-closed", "lab06-dashboard", [], {"split"}, "0 live member(s)",
+      transform=lambda src: src + "\ndash1.close()\ndash2.close()"),
+    # correct alternatives
+    M("commit-per-message-after-flush", "lab06-settle",
+      [(SETTLE_WRITE, SETTLE_WRITE + "\n        out.flush()\n"
+                      "        consumer.commit(message=msg, asynchronous=False)"),
+       ("    out.flush()\n    consumer.commit(asynchronous=False)", "")],
+      set(), ""),
+    M("commit-explicit-offsets-after-flush", "lab06-settle",
+      [("    out.flush()\n    consumer.commit(asynchronous=False)",
+        "    out.flush()\n"
+        "    last = {(m.topic(), m.partition()): m.offset() for m in batch}\n"
+        "    consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()],\n"
+        "                    asynchronous=False)"),
+       ("def handle_batch(", "from confluent_kafka import TopicPartition\n\ndef handle_batch(")],
+      set(), ""),
+    # its own partition per symbol (still keyed by the symbol): order per symbol is kept
+    M("explicit-partition-per-symbol", "lab06-produce",
+      [(PRODUCE, 'producer.produce("trades", key=trade["symbol"], value=json.dumps(trade),\n'
+                 '                     partition=sorted(prices).index(trade["symbol"]))')],
+      set(), ""),
+    M("produce-with-the-lab-tools", "lab06-produce",
+      [("for trade in TRADES:\n    " + PRODUCE + "\nproducer.flush()",
+        'tools.produce(bootstrap, "trades", [(t["symbol"], json.dumps(t)) for t in TRADES])')],
+      set(), ""),
+    M("analytics-with-own-consumer", "lab06-analytics", [], set(), "", whole_cell=ANALYTICS_LOOP),
+    M("dashboard-one-message-polls", "lab06-dashboard", [], set(), "",
+      transform=lambda src: src[:src.index("dash1 = dashboard_consumer")] + DASHBOARD_LOOP),
 ]
 
 MUTATIONS: dict[str, list[Mutation]] = {**_LAB01_LAB03, "lab02": _LAB02, "lab04": _LAB04,

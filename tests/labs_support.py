@@ -52,7 +52,7 @@ def kernel_env(data_dir: Path) -> dict[str, str]:
 def nbgrader(course: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nbgrader", *args,
                            f"--CourseDirectory.root={course}"],
-                          cwd=course, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=course, env=env, capture_output=True, text=True, timeout=1800)
 
 
 def new_course(tmp: Path, labs: list[str] | None = None) -> Path:
@@ -116,7 +116,7 @@ def run_course(lab: str, course: Path, env: dict[str, str], log: list[str],
                             (("autograde", name, "--force", "--Autograde.create_student=True"), None),
                             (("generate_feedback", name, "--force"), None)):
             if args[0] == "autograde":
-                ready.wait(900)
+                ready.wait(1800)
             proc = nbgrader(course, env, *args)
             log.append(f"$ nbgrader {' '.join(args)} -> {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
             if after is not None:
