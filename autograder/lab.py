@@ -16,38 +16,16 @@ the kernel: ``start`` returns a :class:`autograder.remote.RemoteSandbox` and ``c
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograder import registry
 from autograder.checks import Check, Report, Result, run_check
 from autograder.traffic import Traffic
 
-LABS = {
-    "lab01": "autograder.labs.lab01",
-    "lab02": "autograder.labs.lab02",
-    "lab03": "autograder.labs.lab03",
-    "lab04": "autograder.labs.lab04",
-    "lab05": "autograder.labs.lab05",
-    "lab06": "autograder.labs.lab06",
-}
-
-
-def _lab_folders() -> dict[str, str]:
-    """lab id -> its folder under labs/source (lab01 -> lab01_fanout)."""
-    from eventlab.paths import labs_dir
-
-    out = {}
-    for lab in LABS:
-        matches = sorted((labs_dir() / "source").glob(f"{lab}_*"))
-        out[lab] = matches[0].name if matches else lab
-    return out
-
-
-LABS_FOLDERS = _lab_folders()
 ROLE_NAME = "eventlab-lab-role"
 
 
@@ -69,18 +47,13 @@ class Session:
 _session: Session | None = None
 
 
-def lab_module_name(lab: str) -> str:
-    if lab not in LABS:
-        raise KeyError(f"unknown lab '{lab}'; known: {', '.join(LABS)}")
-    return LABS[lab]
-
-
 def lab_module(lab: str) -> Any:
-    return importlib.import_module(lab_module_name(lab))
+    """The module of ``lab``'s checks (``CHECKS``, ``ROLES``, ``QUOTAS``)."""
+    return registry.lab(lab).module()
 
 
 def checks_of(lab: str) -> list[Check]:
-    return list(lab_module(lab).CHECKS)
+    return registry.lab(lab).checks
 
 
 def start(lab: str) -> Any:
@@ -94,12 +67,12 @@ def start(lab: str) -> Any:
     from eventlab.sandbox.core.code import zip_code
 
     if not remote.url() and os.environ.get("NBGRADER_EXECUTION") == "autograde":
-        lab_module_name(lab)
+        registry.lab(lab)
         from autograder.nbgrader_host import start_host
 
         start_host(lab)
     if remote.url():
-        lab_module_name(lab)   # an unknown lab fails here, as it does in JupyterLab
+        registry.lab(lab)   # an unknown lab fails here, as it does in JupyterLab
         info = remote.call("/_eventlab/lab/start", {"lab": lab})
         proxy = remote.RemoteSandbox(info)
         started = float(info.get("lab_start") or proxy.clock.time())
@@ -143,7 +116,7 @@ def open_session(lab: str, sandbox: Any) -> Session:
                                 spec.policy(sandbox.region, sandbox.account_id))
              for name, spec in getattr(module, "ROLES", {}).items()}
     _session = Session(lab, module, sandbox, traffic, role, sandbox.clock.time(), roles,
-                       step_points(module.CHECKS), folder=LABS_FOLDERS.get(lab, lab))
+                       step_points(module.CHECKS), folder=registry.lab(lab).folder)
     return _session
 
 

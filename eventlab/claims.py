@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from eventlab import content
+from eventlab.errors import EventlabError, InputError
 
 __all__ = ["MARKER", "Claim", "ClaimError", "ClaimFailed", "claims", "differences_claims", "parse", "run_all",
            "run_claim"]
@@ -45,7 +46,7 @@ MARKER = "sandbox"
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class ClaimError(ValueError):
+class ClaimError(InputError, ValueError):
     """A marked block that cannot be a claim (no id, a bad id, a repeated id)."""
 
 
@@ -66,7 +67,7 @@ class Claim:
         return f"{self.where} [{self.id}]"
 
 
-class ClaimFailed(AssertionError):
+class ClaimFailed(EventlabError, AssertionError):
     """A claim the sandbox does not bear out: names file, line and id, with the traceback."""
 
     def __init__(self, claim: Claim, detail: str) -> None:

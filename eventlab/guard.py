@@ -30,9 +30,10 @@ import sys
 from collections.abc import Callable
 from typing import SupportsInt
 
+from eventlab import config
 from eventlab.net import is_loopback
 
-ENV = "EVENTLAB_GUARD"
+ENV = config.GUARD
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _PATH_EVENTS = {   # event -> (indexes of path arguments, what it does)
     "os.remove": ((0,), "delete"), "os.rmdir": ((0,), "delete"), "shutil.rmtree": ((0,), "delete"),
@@ -112,7 +113,7 @@ def policy_env(write: list[str], deny_read: list[str], allow_read: list[str], lo
 def install_from_env() -> Callable[[], None] | None:
     """Install the guard if ``EVENTLAB_GUARD`` is set; returns its ``arm`` (see
     :func:`install`), or None when there is no policy."""
-    raw = os.environ.get(ENV)
+    raw = config.guard()
     if not raw:
         return None
     return install(json.loads(raw))

@@ -17,7 +17,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from autograder.checks import Check, CheckFailed
+from autograder.checks import CheckFailed, check, declared_checks
 from autograder.lab import ServiceRole
 from autograder.probes import function, probe_id, queue, queue_bodies, refused_note, trust_problem
 from eventlab.sandbox import inspect
@@ -112,12 +112,20 @@ def _now(sb: Any) -> int:
 
 
 # -- step 1: the stream -----------------------------------------------------------------
+@check("stream", step="stream", title="Kinesis data stream telemetry", points=1,
+       passed="The data stream telemetry is ACTIVE.",
+       failed="The data stream telemetry is missing.",
+       hint="kinesis.create_stream(StreamName='telemetry', StreamModeDetails=...).")
 def check_stream(sb: Any) -> None:
     stream = _stream(sb)
     if stream.status != "ACTIVE":
         raise CheckFailed(f"the stream is {stream.status}")
 
 
+@check("on-demand", step="stream", title="on-demand capacity mode", points=1,
+       passed="telemetry runs in on-demand mode: no shards to size.",
+       failed="The stream is not in on-demand mode.",
+       hint="StreamModeDetails={'StreamMode': 'ON_DEMAND'} (and no ShardCount).")
 def check_on_demand(sb: Any) -> None:
     mode = (_stream(sb).stream_mode or {}).get("StreamMode", "PROVISIONED")
     if mode != "ON_DEMAND":
@@ -140,6 +148,12 @@ def _sent_readings(n: int = SEND_COUNT, seed: int = 2026) -> Counter[tuple[str, 
     return out
 
 
+@check("put-records", step="producer",
+       title="every reading on the stream, throttled ones resent", points=1,
+       passed="All 120 readings reached the stream, once each: the entries PutRecords throttled were resent.",
+       failed="Readings are missing from the stream.",
+       hint="Send the 120 readings of make_readings(120) with kinesis.put_records (up to 500 per call) "
+            "and resend every entry whose result has an ErrorCode, with a back-off (sb.clock.advance).")
 def check_put_records(sb: Any) -> None:
     """Every reading of ``send(make_readings(120))`` is on the stream, exactly once: the
     stream's capacity in this lab is 100 records a second, so the first PutRecords answers
@@ -183,6 +197,12 @@ def _shard_counts(sb: Any, records: list[tuple[str, str, dict[str, Any]]]) -> st
     return ", ".join(f"{shard}: {counts.get(shard, 0)}" for shard in sorted(_stream(sb).shards))
 
 
+@check("partition-key", step="producer",
+       title="partition key = device id, spread over the shards", points=2,
+       passed="Each reading's partition key is its device id and the readings spread over the shards.",
+       failed="The readings are not partitioned by device: a hot shard.",
+       hint="PartitionKey=reading['device_id']: the key's MD5 hash picks the shard, so one constant "
+            "key sends everything to one shard (1 MB/s, 1,000 records/s of writes at most).")
 def check_partition_key(sb: Any) -> None:
     records = _learner_records(sb)
     if not records:
@@ -209,6 +229,11 @@ def _mapping(sb: Any) -> inspect.Mapping:
     raise CheckFailed(f"no event source mapping from the stream '{STREAM}' to '{ALERTER}'")
 
 
+@check("mapping", step="alerts", title="threshold-alerter consumes the stream", points=1,
+       passed="An enabled event source mapping feeds the stream to threshold-alerter.",
+       failed="No enabled event source mapping from telemetry to threshold-alerter.",
+       hint="lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName='threshold-alerter', "
+            "StartingPosition='LATEST', BatchSize=100).")
 def check_mapping(sb: Any) -> None:
     esm = _mapping(sb)
     if not esm.enabled:
@@ -232,6 +257,12 @@ def _send_probe(sb: Any, temperature: float) -> str:
     return reading["device_id"]
 
 
+@check("alert-probe", step="alerts", title="a hot reading raises an alert", points=2,
+       passed="Probe: a reading of 95.5 reached alert-inbox through telemetry-alerts.",
+       failed="A reading above 80 did not produce an alert.",
+       hint="For each record: json.loads(base64.b64decode(record['kinesis']['data'])); if temperature > 80, "
+            "sns.publish to telemetry-alerts with the device_id in the message. Subscribe alert-inbox "
+            "to the topic.")
 def check_alert(sb: Any) -> None:
     device = _send_probe(sb, 95.5)
     if not _alerts_for(sb, device):
@@ -239,6 +270,10 @@ def check_alert(sb: Any) -> None:
                           f"in {INBOX} ten seconds later" + refused_note(sb, INBOX))
 
 
+@check("no-false-alert", step="alerts", title="a normal reading raises no alert", points=1,
+       passed="Probe: a reading of 21.0 raised no alert.",
+       failed="A normal reading produced an alert.",
+       hint="Alert only when temperature > 80 (check the THRESHOLD you pass in the environment).", hidden=True)
 def check_no_false_alert(sb: Any) -> None:
     device = _send_probe(sb, 21.0)
     if _alerts_for(sb, device):
@@ -262,6 +297,13 @@ def _s3(sb: Any) -> dict[str, Any]:
     return config
 
 
+@check("firehose-source", step="firehose",
+       title="Firehose reads the stream, writes telemetry-lake", points=1,
+       passed="telemetry-to-s3 reads telemetry and writes to telemetry-lake, with a role Firehose may assume.",
+       failed="telemetry-to-s3 does not read the data stream or does not write to the bucket.",
+       hint="DeliveryStreamType='KinesisStreamAsSource', KinesisStreamSourceConfiguration={'KinesisStreamARN': "
+            "stream_arn, 'RoleARN': FIREHOSE_ROLE_ARN}, ExtendedS3DestinationConfiguration={'BucketARN': "
+            "'arn:aws:s3:::telemetry-lake', 'RoleARN': FIREHOSE_ROLE_ARN, ...}.")
 def check_firehose_source(sb: Any) -> None:
     stream = _delivery(sb)
     arn = (stream.source or {}).get("KinesisStreamARN")
@@ -278,6 +320,11 @@ def check_firehose_source(sb: Any) -> None:
                 "firehose.amazonaws.com: pass FIREHOSE_ROLE_ARN (ROLE_ARN is Lambda's role)."))
 
 
+@check("date-prefix", step="firehose", title="date-partitioned prefix", points=1,
+       passed="Objects land under readings/year=.../month=.../day=...: Athena can prune by date.",
+       failed="The S3 prefix has no date partitions.",
+       hint="Prefix='readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/' and an "
+            "ErrorOutputPrefix such as 'errors/!{firehose:error-output-type}/!{timestamp:yyyy}/'.")
 def check_date_prefix(sb: Any) -> None:
     """The prefix, evaluated as Firehose evaluates it, puts a reading under the folders the
     table loads as partitions: any expressions that yield readings/year=/month=/day=/ do
@@ -306,6 +353,10 @@ def check_date_prefix(sb: Any) -> None:
         raise CheckFailed("a prefix with expressions needs an ErrorOutputPrefix")
 
 
+@check("gzip", step="firehose", title="GZIP compression", points=1,
+       passed="Objects are GZIP-compressed: less storage and fewer bytes scanned by Athena.",
+       failed="The delivery stream does not compress.",
+       hint="CompressionFormat='GZIP' in ExtendedS3DestinationConfiguration.")
 def check_gzip(sb: Any) -> None:
     fmt = _s3(sb).get("CompressionFormat") or "UNCOMPRESSED"
     if fmt != "GZIP":
@@ -313,6 +364,11 @@ def check_gzip(sb: Any) -> None:
                           "keep and to scan)")
 
 
+@check("processor", step="firehose", title="a Lambda transformation processor", points=1,
+       passed="telemetry-transform processes every buffer before delivery.",
+       failed="There is no Lambda processor telemetry-transform.",
+       hint="ProcessingConfiguration={'Enabled': True, 'Processors': [{'Type': 'Lambda', 'Parameters': "
+            "[{'ParameterName': 'LambdaArn', 'ParameterValue': transform_arn}]}]}.")
 def check_processor(sb: Any) -> None:
     config = _s3(sb)
     processing = config.get("ProcessingConfiguration") or {}
@@ -332,6 +388,11 @@ def _lines(body: bytes) -> list[bytes]:
     return body.splitlines()
 
 
+@check("delivery-probe", step="firehose", title="every reading reaches S3 as a JSON line", points=2,
+       passed="Probe: five readings went stream -> Firehose -> processor -> S3, one JSON object per line.",
+       failed="Readings put on the stream did not all reach S3 as JSON lines.",
+       hint="The processor must answer every recordId with result 'Ok' and data = base64 of the JSON "
+            "followed by '\\n' ('Dropped' discards a record for good).")
 def check_delivery(sb: Any) -> None:
     _s3(sb)
     service = sb.service("firehose")
@@ -383,6 +444,12 @@ def _table(sb: Any) -> dict[str, Any]:
         raise CheckFailed(f"there is no table {DATABASE}.{TABLE} in the Glue catalog") from None
 
 
+@check("athena-table", step="athena", title="table telemetry.readings over the lake", points=1,
+       passed="telemetry.readings reads s3://telemetry-lake/readings/.",
+       failed="The Athena table telemetry.readings is missing or points elsewhere.",
+       hint="CREATE EXTERNAL TABLE readings (device_id string, temperature double, humidity double, ts "
+            "bigint) PARTITIONED BY (year string, month string, day string) ROW FORMAT SERDE "
+            "'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://telemetry-lake/readings/'.")
 def check_table(sb: Any) -> None:
     table = _table(sb)
     location = table.get("StorageDescriptor", {}).get("Location", "").rstrip("/")
@@ -423,6 +490,11 @@ def _named_query(sb: Any) -> dict[str, Any]:
     raise CheckFailed(f"there is no Athena named query '{QUERY}'")
 
 
+@check("athena-query", step="athena", title="per-device, per-minute min/avg/max", points=2,
+       passed="Probe: the named query gave one row per device and minute with the right numbers.",
+       failed="The named query per-device-minute does not give min/avg/max per device per minute.",
+       hint="GROUP BY device_id AND the minute (date_trunc('minute', from_unixtime(ts))), with columns "
+            "named min_temp, avg_temp, max_temp; save it with athena.create_named_query.")
 def check_query(sb: Any) -> None:
     from datetime import UTC, datetime
 
@@ -464,6 +536,12 @@ def check_query(sb: Any) -> None:
 
 
 # -- step 6: CloudWatch ------------------------------------------------------------------
+@check("lag-alarm", step="metrics", title="an alarm on the consumer's iterator age", points=2,
+       passed="telemetry-consumer-lag fires when threshold-alerter falls minutes behind.",
+       failed="The iterator-age alarm is missing or watches the wrong thing.",
+       hint="put_metric_alarm(AlarmName='telemetry-consumer-lag', Namespace='AWS/Lambda', "
+            "MetricName='IteratorAge', Dimensions=[{'Name': 'FunctionName', 'Value': "
+            "'threshold-alerter'}], Statistic='Maximum', Period=60, Threshold=60000, ...).")
 def check_alarm(sb: Any) -> None:
     alarm = inspect.alarm(sb, ALARM)
     if alarm is None:
@@ -484,6 +562,12 @@ def check_alarm(sb: Any) -> None:
                           "five minutes)")
 
 
+@check("dashboard", step="metrics", title="a dashboard of throughput and lag", points=1,
+       passed="The dashboard telemetry graphs IncomingRecords and IteratorAge.",
+       failed="The dashboard telemetry is missing a graph.",
+       hint="put_dashboard(DashboardName='telemetry', DashboardBody=json.dumps({'widgets': [...]})) with "
+            "metrics ['AWS/Kinesis', 'IncomingRecords', 'StreamName', 'telemetry'] and ['AWS/Lambda', "
+            "'IteratorAge', 'FunctionName', 'threshold-alerter'].")
 def check_dashboard(sb: Any) -> None:
     try:
         body = sb.client("cloudwatch").get_dashboard(DashboardName=DASHBOARD)["DashboardBody"]
@@ -499,93 +583,4 @@ def check_dashboard(sb: Any) -> None:
         raise CheckFailed("the dashboard has no graph of " + " or ".join(missing))
 
 
-# Check(id, step, title, points, run, passed, failed, hint, hidden=False), kept short in the table.
-_c = Check
-
-
-CHECKS = [
-    _c("stream", "stream", "Kinesis data stream telemetry", 1, check_stream,
-       "The data stream telemetry is ACTIVE.", "The data stream telemetry is missing.",
-       "kinesis.create_stream(StreamName='telemetry', StreamModeDetails=...)."),
-    _c("on-demand", "stream", "on-demand capacity mode", 1, check_on_demand,
-       "telemetry runs in on-demand mode: no shards to size.",
-       "The stream is not in on-demand mode.",
-       "StreamModeDetails={'StreamMode': 'ON_DEMAND'} (and no ShardCount)."),
-    _c("put-records", "producer", "every reading on the stream, throttled ones resent", 1,
-       check_put_records,
-       "All 120 readings reached the stream, once each: the entries PutRecords throttled were resent.",
-       "Readings are missing from the stream.",
-       "Send the 120 readings of make_readings(120) with kinesis.put_records (up to 500 per call) "
-       "and resend every entry whose result has an ErrorCode, with a back-off (sb.clock.advance)."),
-    _c("partition-key", "producer", "partition key = device id, spread over the shards", 2,
-       check_partition_key,
-       "Each reading's partition key is its device id and the readings spread over the shards.",
-       "The readings are not partitioned by device: a hot shard.",
-       "PartitionKey=reading['device_id']: the key's MD5 hash picks the shard, so one constant "
-       "key sends everything to one shard (1 MB/s, 1,000 records/s of writes at most)."),
-    _c("mapping", "alerts", "threshold-alerter consumes the stream", 1, check_mapping,
-       "An enabled event source mapping feeds the stream to threshold-alerter.",
-       "No enabled event source mapping from telemetry to threshold-alerter.",
-       "lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName='threshold-alerter', "
-       "StartingPosition='LATEST', BatchSize=100)."),
-    _c("alert-probe", "alerts", "a hot reading raises an alert", 2, check_alert,
-       "Probe: a reading of 95.5 reached alert-inbox through telemetry-alerts.",
-       "A reading above 80 did not produce an alert.",
-       "For each record: json.loads(base64.b64decode(record['kinesis']['data'])); if temperature > 80, "
-       "sns.publish to telemetry-alerts with the device_id in the message. Subscribe alert-inbox "
-       "to the topic."),
-    _c("no-false-alert", "alerts", "a normal reading raises no alert", 1, check_no_false_alert,
-       "Probe: a reading of 21.0 raised no alert.",
-       "A normal reading produced an alert.",
-       "Alert only when temperature > 80 (check the THRESHOLD you pass in the environment).",
-       hidden=True),
-    _c("firehose-source", "firehose", "Firehose reads the stream, writes telemetry-lake", 1,
-       check_firehose_source,
-       "telemetry-to-s3 reads telemetry and writes to telemetry-lake, with a role Firehose may assume.",
-       "telemetry-to-s3 does not read the data stream or does not write to the bucket.",
-       "DeliveryStreamType='KinesisStreamAsSource', KinesisStreamSourceConfiguration={'KinesisStreamARN': "
-       "stream_arn, 'RoleARN': FIREHOSE_ROLE_ARN}, ExtendedS3DestinationConfiguration={'BucketARN': "
-       "'arn:aws:s3:::telemetry-lake', 'RoleARN': FIREHOSE_ROLE_ARN, ...}."),
-    _c("date-prefix", "firehose", "date-partitioned prefix", 1, check_date_prefix,
-       "Objects land under readings/year=.../month=.../day=...: Athena can prune by date.",
-       "The S3 prefix has no date partitions.",
-       "Prefix='readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/' and an "
-       "ErrorOutputPrefix such as 'errors/!{firehose:error-output-type}/!{timestamp:yyyy}/'."),
-    _c("gzip", "firehose", "GZIP compression", 1, check_gzip,
-       "Objects are GZIP-compressed: less storage and fewer bytes scanned by Athena.",
-       "The delivery stream does not compress.",
-       "CompressionFormat='GZIP' in ExtendedS3DestinationConfiguration."),
-    _c("processor", "firehose", "a Lambda transformation processor", 1, check_processor,
-       "telemetry-transform processes every buffer before delivery.",
-       "There is no Lambda processor telemetry-transform.",
-       "ProcessingConfiguration={'Enabled': True, 'Processors': [{'Type': 'Lambda', 'Parameters': "
-       "[{'ParameterName': 'LambdaArn', 'ParameterValue': transform_arn}]}]}."),
-    _c("delivery-probe", "firehose", "every reading reaches S3 as a JSON line", 2, check_delivery,
-       "Probe: five readings went stream -> Firehose -> processor -> S3, one JSON object per line.",
-       "Readings put on the stream did not all reach S3 as JSON lines.",
-       "The processor must answer every recordId with result 'Ok' and data = base64 of the JSON "
-       "followed by '\\n' ('Dropped' discards a record for good)."),
-    _c("athena-table", "athena", "table telemetry.readings over the lake", 1, check_table,
-       "telemetry.readings reads s3://telemetry-lake/readings/.",
-       "The Athena table telemetry.readings is missing or points elsewhere.",
-       "CREATE EXTERNAL TABLE readings (device_id string, temperature double, humidity double, ts "
-       "bigint) PARTITIONED BY (year string, month string, day string) ROW FORMAT SERDE "
-       "'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://telemetry-lake/readings/'."),
-    _c("athena-query", "athena", "per-device, per-minute min/avg/max", 2, check_query,
-       "Probe: the named query gave one row per device and minute with the right numbers.",
-       "The named query per-device-minute does not give min/avg/max per device per minute.",
-       "GROUP BY device_id AND the minute (date_trunc('minute', from_unixtime(ts))), with columns "
-       "named min_temp, avg_temp, max_temp; save it with athena.create_named_query."),
-    _c("lag-alarm", "metrics", "an alarm on the consumer's iterator age", 2, check_alarm,
-       "telemetry-consumer-lag fires when threshold-alerter falls minutes behind.",
-       "The iterator-age alarm is missing or watches the wrong thing.",
-       "put_metric_alarm(AlarmName='telemetry-consumer-lag', Namespace='AWS/Lambda', "
-       "MetricName='IteratorAge', Dimensions=[{'Name': 'FunctionName', 'Value': "
-       "'threshold-alerter'}], Statistic='Maximum', Period=60, Threshold=60000, ...)."),
-    _c("dashboard", "metrics", "a dashboard of throughput and lag", 1, check_dashboard,
-       "The dashboard telemetry graphs IncomingRecords and IteratorAge.",
-       "The dashboard telemetry is missing a graph.",
-       "put_dashboard(DashboardName='telemetry', DashboardBody=json.dumps({'widgets': [...]})) with "
-       "metrics ['AWS/Kinesis', 'IncomingRecords', 'StreamName', 'telemetry'] and ['AWS/Lambda', "
-       "'IteratorAge', 'FunctionName', 'threshold-alerter']."),
-]
+CHECKS = declared_checks(globals())   # the @check functions above, in the order they are defined

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eventlab import config
 from eventlab.errors import SandboxError
 from eventlab.sandbox.awslambda.worker import read_message, write_message
 from eventlab.sandbox.iam.accounts import DEFAULT_ACCOUNT
@@ -279,7 +280,7 @@ class LambdaRuntime:
     # -- environments --------------------------------------------------------------
     def _base_env(self) -> dict[str, str]:
         keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "SYSTEMROOT",
-                                                           "EVENTLAB_GUARD")}
+                                                           config.GUARD)}
         python_path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
         keep.update({
             "PYTHONPATH": python_path,
@@ -296,7 +297,7 @@ class LambdaRuntime:
             # a host prefix (StartSyncExecution's "sync-") cannot go in front of 127.0.0.1
             "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
             "TZ": "UTC",
-            "EVENTLAB_CLOCK_OFFSET": repr(self.clock_time() - time.time()),   # for the init phase
+            config.CLOCK_OFFSET: repr(self.clock_time() - time.time()),   # for the init phase
         })
         return keep
 

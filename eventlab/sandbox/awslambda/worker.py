@@ -26,6 +26,7 @@ import time
 import traceback
 from typing import Any, SupportsIndex
 
+from eventlab import config
 from eventlab.net import is_loopback
 from eventlab.vtime import OffsetClock, install_process_wide
 
@@ -254,11 +255,11 @@ def main() -> None:
     _install_offline_guard()
     # time.time(), datetime.now() and logging timestamps follow the sandbox's clock: its
     # offset now, then as each invocation brings it
-    clock = OffsetClock(float(os.environ.get("EVENTLAB_CLOCK_OFFSET") or 0.0))
+    clock = OffsetClock(config.clock_offset())
     install_process_wide(clock)
     sleep = VirtualSleep(clock)
     time.sleep = sleep
-    if os.environ.get("EVENTLAB_GUARD"):   # under eventlab grade: the handler is fenced in too
+    if config.guard():   # under eventlab grade: the handler is fenced in too
         from eventlab.guard import install_from_env
 
         install_from_env()

@@ -23,12 +23,13 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urlsplit
 
-from eventlab import errors
+from eventlab import config, errors
 from eventlab.net import is_loopback, offline_variables
 from eventlab.sandbox.core.capacity import Quotas
 from eventlab.sandbox.core.clock import VirtualClock
@@ -96,6 +97,22 @@ def _quick_exit_once() -> None:
         atexit.register(gc.freeze)
 
 
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the sandbox's HTTP server (``sb.serve``) treats its callers; ``eventlab grade``
+    turns both on (:func:`autograder.host.serve_options`).
+
+    ``lockdown``: moto's own API (``/moto-api``) answers 403; each try is kept in
+    ``Sandbox.refused`` and handed to ``on_refused``.  ``wait_for_deliveries``: a caller
+    other than a Lambda handler gets its reply after the deliveries its request caused,
+    as in-process callers do.
+    """
+
+    lockdown: bool = False
+    wait_for_deliveries: bool = False
+    on_refused: Callable[[str], None] | None = None
+
+
 class Sandbox:
     """An isolated mocked AWS account in this process.
 
@@ -105,8 +122,9 @@ class Sandbox:
     ``{"kinesis.shard.write-records": 10}``; ``sb.quotas.set(...)`` changes them later.
     ``policies`` says how resource policies decide deliveries and cross-account calls
     (``"enforce"``, ``"strict"``, ``"off"``: :mod:`eventlab.sandbox.iam.enforce`; default: the
-    ``EVENTLAB_POLICIES`` environment variable, else ``"enforce"``);
-    ``sb.account("111111111111")`` is another account of the same sandbox.
+    ``EVENTLAB_POLICIES`` environment variable (:mod:`eventlab.config`), else ``"enforce"``);
+    ``sb.account("111111111111")`` is another account of the same sandbox;
+    ``serving`` is how its HTTP server treats callers (:class:`ServeOptions`).
     """
 
     _active: Sandbox | None = None
@@ -114,12 +132,13 @@ class Sandbox:
 
     def __init__(self, region: str = DEFAULT_REGION, *, lambda_time_scale: float = 1.0,
                  background: bool = True, workdir: str | os.PathLike[str] | None = None,
-                 quotas: Mapping[str, float] | None = None, policies: str | None = None) -> None:
+                 quotas: Mapping[str, float] | None = None, policies: str | None = None,
+                 serving: ServeOptions | None = None) -> None:
         from eventlab.sandbox.iam.enforce import MODES
 
-        policies = policies or os.environ.get("EVENTLAB_POLICIES") or "enforce"
+        policies = policies or config.policies() or "enforce"
         if policies not in MODES:
-            raise SandboxError(f"policies={policies!r} (or EVENTLAB_POLICIES): choose one of {', '.join(MODES)}")
+            raise SandboxError(f"policies={policies!r} (or {config.POLICIES}): choose one of {', '.join(MODES)}")
         self.policies = policies
         self.region = region
         self.quotas = Quotas(quotas)
@@ -144,12 +163,16 @@ class Sandbox:
         self.runtime: Any = None
         self.started = False
         # Over HTTP (see server.py): extra POST routes under /_eventlab/ (path -> handler of
-        # the JSON body), moto's /moto-api closed, and non-Lambda callers waiting for the
-        # deliveries their request caused.  ``eventlab grade`` sets all three.
+        # the JSON body; ``eventlab grade`` adds its own) and the serving options.
         self.admin_routes: dict[str, Any] = {}
-        self.http_lockdown = False
+        self.serving = serving or ServeOptions()
         self.refused: list[str] = []          # requests the lockdown turned away
-        self.http_waits_for_deliveries = False
+
+    def refuse(self, request: str) -> None:
+        """Keep a request the lockdown turned away (and hand it to ``on_refused``)."""
+        self.refused.append(request)
+        if self.serving.on_refused is not None:
+            self.serving.on_refused(request)
 
     # -- life cycle --------------------------------------------------------------------
     def __enter__(self) -> Sandbox:

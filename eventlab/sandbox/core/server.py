@@ -19,9 +19,10 @@ A service may claim paths of its own with ``http_route(path) -> WSGI app | None`
 Gateway's invoke URLs (``/restapis/{id}/{stage}/_user_request_/...``) are served that way.
 
 For ``eventlab grade`` (autograder/host.py) a sandbox can add POST routes under
-``/_eventlab/`` (``Sandbox.admin_routes``), close moto's own ``/moto-api`` (each refused
-request is kept in ``Sandbox.refused``), and make callers other than Lambda handlers wait
-for the deliveries their request caused, as in-process callers do.
+``/_eventlab/`` (``Sandbox.admin_routes``); the sandbox's ``ServeOptions``, given when it
+is made, close moto's own ``/moto-api`` (each refused request is kept in
+``Sandbox.refused``) and make callers other than Lambda handlers wait for the deliveries
+their request caused, as in-process callers do.
 
 Lambda handlers running in their own processes call the sandbox through this server
 (``AWS_ENDPOINT_URL``), so an in-process sandbox starts one on a free loopback port the
@@ -66,8 +67,8 @@ class AdminApp:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_eventlab/"):
             return self._admin(environ, start_response, path)
-        if path.startswith("/moto-api") and self.sandbox.http_lockdown:
-            self.sandbox.refused.append(f"{environ.get('REQUEST_METHOD', 'GET')} {path}")
+        if path.startswith("/moto-api") and self.sandbox.serving.lockdown:
+            self.sandbox.refuse(f"{environ.get('REQUEST_METHOD', 'GET')} {path}")
             return _json(start_response, "403 Forbidden", {
                 "message": "moto's own API (/moto-api) is closed while a submission is graded"})
         from eventlab.sandbox.sns.envelope import sns_link_host
@@ -81,7 +82,7 @@ class AdminApp:
         # block it.  Other callers (a graded kernel) get deliveries done before the reply,
         # as in-process callers do, when the sandbox asks for it.
         from_lambda = "exec-env/AWS_Lambda" in environ.get("HTTP_USER_AGENT", "")
-        wait = self.sandbox.http_waits_for_deliveries and not from_lambda
+        wait = self.sandbox.serving.wait_for_deliveries and not from_lambda
         with self.sandbox.server_thread():
             status, headers, body = _aws_shaped(app, environ)
             if not wait:

@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-HELP = "grade lab notebooks (one or a whole class) and report per criterion"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("lab", help="the lab: lab01 ... lab06 (or its folder name, lab01_fanout)")

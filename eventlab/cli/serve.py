@@ -7,8 +7,6 @@ import signal
 import sys
 import threading
 
-HELP = "serve the local AWS over HTTP for the AWS CLI and SDKs"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -26,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from eventlab.errors import PortInUse
     from eventlab.net import is_loopback
     from eventlab.sandbox import Sandbox
-    from eventlab.sandbox.core.server import PortInUse
 
     if not is_loopback(args.host):
         print(f"warning: listening on {args.host} makes the sandbox reachable from other machines; "
