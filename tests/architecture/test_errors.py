@@ -1,5 +1,6 @@
 """One error hierarchy (eventlab/errors.py): every exception class the project defines is
-an EventlabError, but for the errors AWS itself would answer (moto's JsonRESTError family)
+an EventlabError, but for the errors AWS itself would answer (moto's JsonRESTError and
+ServiceException families, which moto serializes in each API's protocol)
 and the Lambda worker's private timeout signal; there is one PortInUse."""
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ import importlib
 import inspect
 from pathlib import Path
 
-from moto.core.exceptions import JsonRESTError
-
 from eventlab import errors
+from eventlab.sandbox.core.aws_errors import aws_error_bases
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_OURS = {("eventlab.sandbox.awslambda.worker", "_TimedOut")}   # a BaseException on purpose
@@ -37,7 +37,7 @@ def test_every_error_is_an_eventlab_error_or_an_aws_answer() -> None:
     classes = _exception_classes()
     assert len(classes) > 20
     outside = [f"{module}.{name}" for module, name, cls in classes
-               if not issubclass(cls, errors.EventlabError | JsonRESTError)
+               if not issubclass(cls, (errors.EventlabError, *aws_error_bases()))
                and (module, name) not in NOT_OURS]
     assert outside == []
 
