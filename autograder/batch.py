@@ -252,6 +252,7 @@ def _run_notebook(lab: str, nb: Any, work: Path, guard_log: Path, limits: Limits
     from nbclient.exceptions import DeadKernelError
 
     from autograder.host import LabHost, serve_options
+    from autograder.lab import LAB_POLICIES
     from eventlab.guard import ENV, policy_env
     from eventlab.sandbox import Sandbox
 
@@ -306,7 +307,8 @@ def _run_notebook(lab: str, nb: Any, work: Path, guard_log: Path, limits: Limits
     client.km = client.create_kernel_manager()
     try:
         client.start_new_kernel(env=env, cwd=str(work))
-        sandbox = Sandbox(workdir=work / "sandbox", serving=serve_options()).start()
+        sandbox = Sandbox(workdir=work / "sandbox", serving=serve_options(),
+                          policies=LAB_POLICIES).start()
     except BaseException:
         _kill_manager(client)
         listener.close()

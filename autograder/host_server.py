@@ -39,13 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from autograder.host import LabHost, serve_options
+    from autograder.lab import LAB_POLICIES
     from eventlab.sandbox import Sandbox
 
     if args.fence:
         from eventlab.guard import ENV
 
         os.environ[ENV] = args.fence     # the Lambda environments inherit it
-    sandbox = Sandbox(workdir=args.workdir, serving=serve_options(args.verdicts)).start()
+    sandbox = Sandbox(workdir=args.workdir, serving=serve_options(args.verdicts),
+                      policies=LAB_POLICIES).start()
     try:
         LabHost(args.lab, sandbox, verdicts=args.verdicts).install()
         sys.stdout.write(json.dumps({"url": sandbox.endpoint_url}) + "\n")

@@ -27,6 +27,11 @@ from autograder.checks import Check, Report, Result, run_check
 from autograder.traffic import Traffic
 
 ROLE_NAME = "eventlab-lab-role"
+# Labs run with AWS's own rule for resource policies: a service delivery (SNS -> SQS,
+# EventBridge -> a target) with no policy allowing it is refused, even in one account, so
+# a learner who forgets a policy sees messages not arrive, as on AWS.  The sandbox's
+# default ("enforce") lets such same-account deliveries through for ad-hoc use.
+LAB_POLICIES = "strict"
 
 
 @dataclass
@@ -88,7 +93,7 @@ def start(lab: str) -> Any:
     current = Sandbox.current()
     if current is not None:
         current.stop()
-    sandbox = Sandbox().start()
+    sandbox = Sandbox(policies=LAB_POLICIES).start()
     open_session(lab, sandbox)
     _install_names({"zip_code": zip_code, "ROLE_ARN": session().role_arn,
                     "LAB_START": lab_start(session().started), **session().roles})
