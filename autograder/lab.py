@@ -33,6 +33,7 @@ LABS = {
     "lab04": "autograder.labs.lab04",
     "lab05": "autograder.labs.lab05",
     "lab06": "autograder.labs.lab06",
+    "lab07": "autograder.labs.lab07",
 }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 
 LABS_DIR = Path(__file__).resolve().parent.parent
-LAB_MODULES = ["labs.make.lab01", "labs.make.lab02", "labs.make.lab03", "labs.make.lab04", "labs.make.lab05", "labs.make.lab06"]
+LAB_MODULES = ["labs.make.lab01", "labs.make.lab02", "labs.make.lab03", "labs.make.lab04", "labs.make.lab05", "labs.make.lab06", "labs.make.lab07"]
 
 
 def lab_names() -> list[str]:
