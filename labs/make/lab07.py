@@ -238,19 +238,20 @@ def build():
         The cell below plays the burst: each virtual second it puts `BURST_RATE` orders on
         `orders-queue` (in batches of 10, `SendMessageBatch`: what that many `POST /orders`
         would do, but quicker to run here; the checks' own burst goes through the API),
-        moves the clock one second, and records the number of visible messages, until the
-        queue is empty. Write
-        `measured_drain(samples)`: from `samples`, a list of `(seconds since the burst began,
-        visible messages)`, return the seconds from the burst's end (`BURST_SECONDS`) to the
-        first sample at or after it with no visible message (`None` if there is none).
+        moves the clock one second, and records how many orders are in the queue (visible, and
+        in flight: taken by the consumer but not yet deleted), until the queue is empty.
+        Write `measured_drain(samples)`: from `samples`, a list of `(seconds since the burst
+        began, orders in the queue)`, return the seconds from the burst's end
+        (`BURST_SECONDS`) to the first sample at or after it with an empty queue (`None` if
+        there is none).
         The chart then shows the backlog with your prediction; CloudWatch's own
         per-minute `ApproximateNumberOfMessagesVisible` is the second line. See
         [backpressure arithmetic]({C}/performance.md#backpressure-arithmetic).
         """),
         solution("lab07-measure", "", """
         def measured_drain(samples):
-            for t, visible in samples:
-                if t >= BURST_SECONDS and visible == 0:
+            for t, waiting in samples:
+                if t >= BURST_SECONDS and waiting == 0:
                     return t - BURST_SECONDS
             return None
         """),
@@ -258,9 +259,9 @@ def build():
         sb.clock.advance(seconds=60 - sb.clock.time() % 60)    # start on a minute, as the metrics do
         began, samples = sb.clock.time(), []
 
-        def visible():
-            return int(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
-                "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+        def in_queue():    # visible, and in flight (taken by the consumer, not yet deleted)
+            return sum(int(v) for v in sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"].values())
 
         for second in range(BURST_SECONDS):
             for first in range(0, BURST_RATE, 10):
@@ -269,10 +270,10 @@ def build():
                                                               "sku": "SKU-7", "quantity": 1})}
                     for i in range(first, min(first + 10, BURST_RATE))])
             sb.clock.advance(seconds=1)
-            samples.append((sb.clock.time() - began, visible()))
+            samples.append((sb.clock.time() - began, in_queue()))
         while samples[-1][1] and samples[-1][0] < 3600:
             sb.clock.advance(seconds=5)
-            samples.append((sb.clock.time() - began, visible()))
+            samples.append((sb.clock.time() - began, in_queue()))
         sb.clock.advance(minutes=2)    # CloudWatch samples the queue at each minute's end
 
         points = cw.get_metric_statistics(
@@ -285,7 +286,7 @@ def build():
                       if p["Timestamp"].timestamp() + 60 >= began]
         drained = measured_drain(samples)
         print(f"predicted {PREDICTED_DRAIN_S:g} s, measured {drained} s after the burst")
-        line_chart([("visible messages, each second", samples),
+        line_chart([("orders in the queue (visible + in flight)", samples),
                     ("CloudWatch, end of each minute", per_minute)],
                    title="orders-queue during the burst", x_label="seconds since the burst began",
                    y_label="messages", marks=[(BURST_SECONDS, "burst ends"),
