@@ -40,13 +40,31 @@ def make_function(sandbox: Sandbox) -> Callable[..., str]:
     return make
 
 
+def _labs_selected(session: pytest.Session) -> list[str] | None:
+    """The labs the selected tests that use ``lab_course`` are about (their ``lab``
+    parameter, or their module's ``LAB``); None (every lab) when one of them names none."""
+    from tests.labs_support import LABS
+
+    wanted = set()
+    for item in session.items:
+        if "lab_course" not in getattr(item, "fixturenames", ()):
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        lab = params.get("lab") or getattr(getattr(item, "module", None), "LAB", None)
+        if lab not in LABS:
+            return None
+        wanted.add(lab)
+    return [lab for lab in LABS if lab in wanted] or None
+
+
 @pytest.fixture(scope="session")
-def lab_course(tmp_path_factory: pytest.TempPathFactory):
-    """Both labs through nbgrader (generate, autograde, feedback) and ``eventlab grade``,
-    once per session: the source, the learner's copy, the solution and each mistake."""
+def lab_course(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The labs through nbgrader (generate, autograde, feedback) and ``eventlab grade``,
+    once per session: the source, the learner's copy, the solution and each mistake.  Only
+    the labs the selected tests need (``-k lab07`` grades lab 7's set alone)."""
     from tests.labs_support import build_lab_course
 
-    return build_lab_course(tmp_path_factory.mktemp("labs"))
+    return build_lab_course(tmp_path_factory.mktemp("labs"), _labs_selected(request.session))
 
 
 @pytest.fixture
