@@ -13,8 +13,6 @@ from typing import Any
 
 from autograder.traffic import Traffic
 
-DISPLAY_ID = "eventlab-architecture"
-
 
 def _id(kind: str, name: str) -> str:
     return kind + "_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
@@ -320,7 +318,9 @@ def _pattern_summary(raw: Any) -> str:
 
 
 def show(sandbox: Any, traffic: Traffic | None = None) -> None:
-    """Display (or refresh) the picture; every earlier copy in the notebook updates too."""
+    """Display the picture as it is now, in the running cell.  Earlier cells keep the
+    picture of their own moment, so a saved notebook shows the architecture growing
+    step by step (and where it first went wrong)."""
     pic = picture(sandbox, traffic)
     show_text(pic.mermaid(), pic.text())
 
@@ -335,7 +335,4 @@ def show_text(mermaid: str, text: str) -> None:
     from IPython.display import display
 
     bundle = {"text/markdown": "```mermaid\n" + mermaid + "\n```", "text/plain": text}
-    display(bundle, raw=True, display_id=DISPLAY_ID)
-    from IPython.display import update_display
-
-    update_display(bundle, raw=True, display_id=DISPLAY_ID)
+    display(bundle, raw=True)

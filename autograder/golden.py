@@ -82,9 +82,11 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
         M("missing-subscription", "lab01-subscriptions",
           [("for name, arn in queue_arns.items():", "for name, arn in list(queue_arns.items())[:2]:")],
           {"subscriptions", "raw-delivery"}, "no subscription for: analytics"),
+        # equal to the function's timeout: Lambda accepts the mapping (a shorter one it
+        # refuses), but a throttled batch comes back before it could be retried
         M("short-visibility", "lab01-queues",
-          [('"transcoding": 3600', '"transcoding": 30')],
-          {"visibility", "timeouts"}, "transcoding has 30 s"),
+          [('"transcoding": 3600', '"transcoding": 600')],
+          {"visibility", "timeouts"}, "transcoding has 600 s"),
         M("star-with-another-topic", "lab01-policies",
           [('"Principal": {"Service": "sns.amazonaws.com"}', '"Principal": "*"'),
            ('{"aws:SourceArn": topic_arn}', '{"aws:SourceArn": topic_arn + "-old"}')],
@@ -241,6 +243,86 @@ _LAB02 = [
         '"KinesisStreamARN": stream_arn, "RoleARN": ROLE_ARN}'),
        ('"RoleARN": FIREHOSE_ROLE_ARN,', '"RoleARN": ROLE_ARN,')],
       {"firehose-source"}, "can be assumed only by lambda.amazonaws.com, not firehose.amazonaws.com"),
+    # no stream named telemetry: every check that reads or writes the stream fails with it
+    # (the stream check cannot fail alone: its only failure is "no such stream")
+    M("stream-under-another-name", "lab02-stream",
+      [('kinesis.create_stream(StreamName="telemetry",', 'kinesis.create_stream(StreamName="telemetry-stream",'),
+       ('wait(StreamName="telemetry")', 'wait(StreamName="telemetry-stream")'),
+       ('describe_stream_summary(StreamName="telemetry")', 'describe_stream_summary(StreamName="telemetry-stream")')],
+      {"stream", "on-demand", "put-records", "partition-key", "mapping", "alert-probe",
+       "no-false-alert", "firehose-source", "delivery-probe"},
+      "there is no Kinesis data stream named 'telemetry'"),
+    # four provisioned shards take the 120 readings too (20/s each), but need sizing
+    M("provisioned-four-shards", "lab02-stream",
+      [('StreamModeDetails={"StreamMode": "ON_DEMAND"})', "ShardCount=4)")],
+      {"on-demand"}, "capacity mode is PROVISIONED"),
+    # PutRecords' FailedRecordCount read as all-or-nothing: the accepted entries go twice
+    M("producer-resends-the-whole-batch", "lab02-producer",
+      [("            entries = retry\n", "")],
+      {"put-records"}, "more than once"),
+    # a disabled mapping reads nothing, so the alert probe fails with it (the mapping
+    # check cannot fail alone: any mapping that exists and is enabled feeds the alerter)
+    M("mapping-created-disabled", "lab02-alerts",
+      [("MaximumBatchingWindowInSeconds=1)", "MaximumBatchingWindowInSeconds=1, Enabled=False)")],
+      {"mapping", "alert-probe"}, "the mapping is disabled"),
+    # the processor adds the newline: without it the probe's records are glued together
+    M("no-processor", "lab02-firehose",
+      [('"ProcessingConfiguration": {"Enabled": True,', '"ProcessingConfiguration": {"Enabled": False,')],
+      {"processor", "delivery-probe"}, "no enabled Lambda processor"),
+    M("processor-under-another-name", "lab02-firehose",
+      [('FunctionName="telemetry-transform"', 'FunctionName="telemetry-transformer"')],
+      {"processor"}, "telemetry-transform"),
+    # objects under year=.../ beside readings/: the table over readings/ never sees them
+    M("prefix-without-the-readings-folder", "lab02-firehose",
+      [('"Prefix": "readings/year=', '"Prefix": "year=')],
+      {"date-prefix"}, "not under 'readings/year=2026/month=03/day=04/'"),
+    # partitions live under readings/: MSCK REPAIR at the bucket's root finds none, so the
+    # query probe fails too (the table check cannot fail alone)
+    M("table-over-the-whole-bucket", "lab02-athena",
+      [("LOCATION 's3://telemetry-lake/readings/'", "LOCATION 's3://telemetry-lake/'")],
+      {"athena-table", "athena-query"}, "LOCATION is 's3://telemetry-lake'"),
+    M("dashboard-without-lag", "lab02-metrics",
+      [('DashboardBody=json.dumps({"widgets": widgets})', 'DashboardBody=json.dumps({"widgets": widgets[:1]})')],
+      {"dashboard"}, "no graph of IteratorAge"),
+    # correct alternatives: both graders give full marks
+    M("producer-while-failed-count", "lab02-producer", [], set(), "", whole_cell='''def send(readings):
+    per_shard = Counter()
+    for i in range(0, len(readings), 500):
+        pending = [{"Data": json.dumps(r).encode(), "PartitionKey": r["device_id"]}
+                   for r in readings[i:i + 500]]
+        delay = 0.05
+        while pending:
+            answer = kinesis.put_records(StreamName="telemetry", Records=pending)
+            per_shard.update(r["ShardId"] for r in answer["Records"] if "ErrorCode" not in r)
+            if answer["FailedRecordCount"] == 0:
+                break
+            pending = [e for e, r in zip(pending, answer["Records"]) if r.get("ErrorCode")]
+            sb.clock.advance(seconds=delay)
+            delay = min(delay * 2, 1.0)
+    return per_shard
+
+print(send(make_readings(120)))'''),
+    # the hash Kinesis would compute from the key, given explicitly: the same shards
+    M("explicit-hash-key", "lab02-producer",
+      [('"PartitionKey": r["device_id"]}',
+        '"PartitionKey": r["device_id"],\n                    "ExplicitHashKey": '
+        'str(int(hashlib.md5(r["device_id"].encode()).hexdigest(), 16))}'),
+       ("def send(readings):", "import hashlib\n\ndef send(readings):")],
+      set(), ""),
+    M("athena-minute-by-arithmetic", "lab02-athena",
+      [("date_trunc('minute', from_unixtime(ts)) AS minute,", "from_unixtime(ts - ts % 60) AS minute,"),
+       ("GROUP BY device_id, date_trunc('minute', from_unixtime(ts))", "GROUP BY 1, 2"),
+       ("ORDER BY device_id, minute", "ORDER BY 1, 2")],
+      set(), ""),
+    # one DateTimeFormatter pattern with quoted literals: the same folders
+    M("prefix-as-one-pattern", "lab02-firehose",
+      [('"Prefix": "readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"',
+        '"Prefix": "readings/!{timestamp:\'year=\'yyyy\'/month=\'MM\'/day=\'dd}/"')],
+      set(), ""),
+    M("mapping-at-timestamp", "lab02-alerts",
+      [('StartingPosition="LATEST",',
+        'StartingPosition="AT_TIMESTAMP",\n                                StartingPositionTimestamp=sb.clock.time(),')],
+      set(), ""),
 ]
 
 WRONG_ORDER = '''\
@@ -282,6 +364,7 @@ def _no_map(source: str) -> str:
     return source[:start] + task + source[end:]
 
 
+_CATCH = '{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Cancel%s"}'
 _LAB04 = [
     M("retry-without-backoff", "lab04-retry", [('"BackoffRate": 2', '"BackoffRate": 1')],
       {"retry"}, "not doubling"),
@@ -305,6 +388,83 @@ _LAB04 = [
     M("express-keeps-the-callback", "lab04-express",
       [('express_states["WaitForApproval"] = {', "unused = {")],
       {"express"}, "still has a .waitForTaskToken task"),
+    # "the car is booked last, nothing can undo it": but a rejected approval must, and a
+    # failed car may have half-happened. Every function is used by some step, so the
+    # functions check cannot fail alone; this one drags only the two that cancel the car.
+    M("no-cancel-car", "lab04-functions",
+      [("for name in FUNCTIONS:", 'for name in [n for n in FUNCTIONS if n != "cancel-car"]:')],
+      {"functions", "compensate", "approval-reject"}, "missing function(s): cancel-car"),
+    # each result at one path: the trip SUCCEEDS, but only the car's reference is kept
+    M("results-overwrite-each-other", "lab04-workflow",
+      [('"ResultPath": "$.flight"', '"ResultPath": "$.booking"'),
+       ('"ResultPath": "$.hotel"', '"ResultPath": "$.booking"'),
+       ('"ResultPath": "$.car"', '"ResultPath": "$.booking"')],
+      {"workflow"}, "has lost the reference of reserve-flight, reserve-hotel"),
+    # a Catch without ResultPath replaces the input with the error (ResultPath defaults to
+    # $): every cancellation runs, with no tripId to cancel
+    M("catch-replaces-the-trip", "lab04-saga",
+      [(_CATCH % item, (_CATCH % item).replace(' "ResultPath": "$.error",', ""))
+       for item in ("Flight", "Hotel", "Car")],
+      {"compensate"}, "without the trip's tripId"),
+    # catches only the error the lab injects with failAt: a supplier still busy after the
+    # retries (ServiceUnavailable) ends the execution with nothing cancelled
+    M("catch-only-booking-failed", "lab04-saga",
+      [(_CATCH % item, (_CATCH % item).replace("States.ALL", "BookingFailed"))
+       for item in ("Flight", "Hotel", "Car")],
+      {"compensate"}, "still busy after the retries (ServiceUnavailable), cancel-car never ran"),
+    M("rejection-replaces-the-trip", "lab04-approval",
+      [('"Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",\n               "Next": "CancelCar"}]',
+        '"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "CancelCar"}]')],
+      {"approval-reject"}, "without the trip's tripId"),
+    # correct alternatives: both graders give full marks
+    # AWS's recommended Lambda retry errors beside the lab's transient one
+    M("retry-also-lambda-errors", "lab04-retry",
+      [('"ErrorEquals": ["ServiceUnavailable"]',
+        '"ErrorEquals": ["ServiceUnavailable", "Lambda.ServiceException", "Lambda.AWSLambdaException",\n'
+        '                          "Lambda.SdkClientException", "Lambda.TooManyRequestsException"]')],
+      set(), ""),
+    M("retry-with-max-delay", "lab04-retry",
+      [('"BackoffRate": 2, "MaxAttempts": 3}]',
+        '"BackoffRate": 2.0, "MaxAttempts": 3,\n          "MaxDelaySeconds": 60}]')],
+      set(), ""),
+    # full jitter: random waits up to the doubling delay, which AWS recommends
+    M("retry-with-full-jitter", "lab04-retry",
+      [('"BackoffRate": 2, "MaxAttempts": 3}]',
+        '"BackoffRate": 2, "MaxAttempts": 3,\n          "JitterStrategy": "FULL"}]')],
+      set(), ""),
+    # States.TaskFailed matches every error a task raises except States.Timeout
+    M("catch-task-failed", "lab04-saga",
+      [(_CATCH % item, (_CATCH % item).replace("States.ALL", "States.TaskFailed"))
+       for item in ("Flight", "Hotel", "Car")],
+      set(), ""),
+    M("catch-both-named-errors", "lab04-saga",
+      [('"ErrorEquals": ["States.ALL"]', '"ErrorEquals": ["BookingFailed", "ServiceUnavailable"]')],
+      set(), ""),
+    M("result-selector-keeps-the-ref", "lab04-workflow",
+      [(f'"ResultPath": "$.{item}"', f'"ResultSelector": {{"ref.$": "$.ref"}}, "ResultPath": "$.{item}"')
+       for item in ("flight", "hotel", "car")],
+      set(), ""),
+    # the cancellations given just the trip id (what the handler reads)
+    M("cancel-with-parameters", "lab04-saga",
+      [(f'"Resource": fn["cancel-{item}"], "Retry": RETRY,',
+        f'"Resource": fn["cancel-{item}"], "Retry": RETRY,\n'
+        '                       "Parameters": {"tripId.$": "$.tripId"},')
+       for item in ("car", "hotel", "flight")],
+      set(), ""),
+    # the optimized Lambda integration instead of the function ARN as Resource
+    M("notify-through-lambda-invoke", "lab04-fanout",
+      [(f'"{state}": {{"Type": "Task", "Resource": fn["notify-{kind}"], "End": True}}',
+        f'"{state}": {{"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",\n'
+        f'                "Parameters": {{"FunctionName": fn["notify-{kind}"], "Payload.$": "$"}},\n'
+        '                "OutputPath": "$.Payload", "End": True}')
+       for state, kind in (("Email", "email"), ("Sms", "sms"))],
+      set(), ""),
+    # the Map's older fields, which AWS still accepts: Parameters and Iterator
+    M("map-with-iterator-and-parameters", "lab04-fanout",
+      [('"ItemSelector": {', '"Parameters": {'),
+       ('"ItemProcessor": {\n        "ProcessorConfig": {"Mode": "INLINE"}, "StartAt"',
+        '"Iterator": {\n        "StartAt"')],
+      set(), ""),
 ]
 
 

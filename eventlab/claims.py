@@ -22,6 +22,7 @@ id.  Time passes only on the virtual clock (``sb.clock.advance(...)``).
 Public API::
 
     claims(root=None)              -> [Claim] every marked block under content/
+    differences_claims()           -> [Claim] every marked block in docs/differences.md
     parse(text, path)              -> [Claim] the marked blocks of one Markdown text
     run_claim(claim, sandbox=None) -> None, or raises ClaimFailed
     run_all(claim_list)            -> [ClaimFailed] (empty when every claim holds)
@@ -37,7 +38,7 @@ from typing import Any
 
 from eventlab import content
 
-__all__ = ["MARKER", "Claim", "ClaimError", "ClaimFailed", "claims", "parse", "run_all",
+__all__ = ["MARKER", "Claim", "ClaimError", "ClaimFailed", "claims", "differences_claims", "parse", "run_all",
            "run_claim"]
 
 MARKER = "sandbox"
@@ -110,6 +111,15 @@ def claims(root: Path | None = None) -> list[Claim]:
             seen[claim.id] = claim
             out.append(claim)
     return out
+
+
+def differences_claims() -> list[Claim]:
+    """The marked blocks of docs/differences.md: the page that says where the sandbox and
+    AWS differ shows each difference, so it cannot drift from the sandbox unnoticed."""
+    from eventlab.paths import project_root
+
+    path = project_root() / "docs" / "differences.md"
+    return parse(path.read_text(encoding="utf-8"), path)
 
 
 def run_claim(claim: Claim, sandbox: Any = None) -> None:

@@ -85,12 +85,12 @@ def no_network(monkeypatch):
 
 
 @contextlib.contextmanager
-def serve_process(folder):
-    """``eventlab serve --port 0`` in its own process: (its URL, the process).  Its log
+def serve_process(folder, *options):
+    """``eventlab serve --port 0 [options]`` in its own process: (its URL, the process).  Its log
     (stderr) goes to ``folder / "serve.log"``: a pipe nobody reads would fill and stall it."""
     log_path = folder / "serve.log"
     with log_path.open("w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "eventlab", "serve", "--port", "0"],
+        proc = subprocess.Popen([sys.executable, "-m", "eventlab", "serve", "--port", "0", *options],
                                 stdout=subprocess.PIPE, stderr=log, text=True)
         line = proc.stdout.readline()
         assert line.startswith("eventlab sandbox listening on http://127.0.0.1:"), line + log_path.read_text()

@@ -212,7 +212,9 @@ def check_mapping(sb: Any) -> None:
     esm = _mapping(sb)
     if not esm.enabled:
         raise CheckFailed("the mapping is disabled")
-    if esm.starting_position not in ("LATEST", "TRIM_HORIZON"):
+    # LATEST, TRIM_HORIZON and AT_TIMESTAMP (with StartingPositionTimestamp) are the three
+    # positions AWS accepts for a Kinesis source; the alert probe shows whether it reads.
+    if esm.starting_position not in ("LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"):
         raise CheckFailed(f"StartingPosition is {esm.starting_position}")
 
 
@@ -278,14 +280,29 @@ def check_firehose_source(sb: Any) -> None:
 
 
 def check_date_prefix(sb: Any) -> None:
+    """The prefix, evaluated as Firehose evaluates it, puts a reading under the folders the
+    table loads as partitions: any expressions that yield readings/year=/month=/day=/ do
+    (one ``!{timestamp:...}`` per field, or one pattern with 'quoted' literals)."""
+    from datetime import UTC, datetime
+
+    from eventlab.sandbox.firehose.prefix import PrefixError, object_prefix
+
     config = _s3(sb)
     prefix = config.get("Prefix") or ""
-    missing = [p for p in ("yyyy", "MM", "dd") if f"!{{timestamp:{p}}}" not in prefix]
-    if missing:
-        raise CheckFailed(f"the prefix is {prefix!r}, without "
-                          + ", ".join(f"!{{timestamp:{p}}}" for p in missing)
-                          + " (Firehose then adds yyyy/MM/dd/HH/ itself, folders Athena cannot "
-                          "load as year=/month=/day= partitions)")
+    if "!{timestamp:" not in prefix:
+        raise CheckFailed(f"the prefix is {prefix!r}, without !{{timestamp:yyyy}}, "
+                          "!{timestamp:MM}, !{timestamp:dd} (Firehose then adds yyyy/MM/dd/HH/ "
+                          "itself, folders Athena cannot load as year=/month=/day= partitions)")
+    when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    wanted = "readings/year=2026/month=03/day=04/"
+    try:
+        got = object_prefix(config, when)
+    except (PrefixError, KeyError) as exc:
+        raise CheckFailed(f"the prefix {prefix!r} cannot be evaluated: {exc}") from None
+    if not got.startswith(wanted):
+        raise CheckFailed(f"the prefix {prefix!r} puts a reading of 2026-03-04 under {got!r}, "
+                          f"not under {wanted!r} (the folders the table loads as year=/month=/"
+                          "day= partitions)")
     if not config.get("ErrorOutputPrefix"):
         raise CheckFailed("a prefix with expressions needs an ErrorOutputPrefix")
 

@@ -63,25 +63,40 @@ def history(sb: Any, execution_arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = page["nextToken"]
 
 
-def _function_of(event: dict[str, Any]) -> str | None:
-    """The function a Lambda task scheduled (direct ARN or the lambda:invoke integration)."""
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return text
+
+
+def _function_of(event: dict[str, Any]) -> tuple[str, Any] | None:
+    """The function a Lambda task scheduled (direct ARN or the lambda:invoke integration)
+    and the input it was given (the history's ``input``, or the integration's
+    ``Payload``)."""
     if event["type"] == "LambdaFunctionScheduled":
-        return event["lambdaFunctionScheduledEventDetails"]["resource"].split(":")[6]
+        details = event["lambdaFunctionScheduledEventDetails"]
+        return details["resource"].split(":")[6], _json(details.get("input"))
     if event["type"] == "TaskScheduled":
         details = event["taskScheduledEventDetails"]
         if details.get("resourceType") == "lambda":
-            name = json.loads(details.get("parameters") or "{}").get("FunctionName", "")
-            return name.split(":")[6] if name.startswith("arn:") else name
+            parameters = _json(details.get("parameters") or "{}")
+            name = parameters.get("FunctionName", "")
+            return (name.split(":")[6] if name.startswith("arn:") else name,
+                    _json(parameters.get("Payload")))
     return None
 
 
 def calls(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each Lambda call in the history: function, when scheduled, and error if it failed."""
+    """Each Lambda call in the history: function, its input, when scheduled, and error if
+    it failed."""
     out: list[dict[str, Any]] = []
     for event in events:
-        fn = _function_of(event)
-        if fn is not None:
-            out.append({"fn": fn, "at": event["timestamp"], "error": None, "failed_at": None})
+        scheduled = _function_of(event)
+        if scheduled is not None:
+            fn, given = scheduled
+            out.append({"fn": fn, "input": given, "at": event["timestamp"], "error": None,
+                        "failed_at": None})
         elif event["type"] in ("LambdaFunctionFailed", "TaskFailed") and out:
             details = (event.get("lambdaFunctionFailedEventDetails")
                        or event.get("taskFailedEventDetails") or {})
@@ -160,7 +175,7 @@ def check_workflow(sb: Any) -> None:
     machine = _machine(sb)
     if machine.get("type") != "STANDARD":
         raise CheckFailed(f"'{MACHINE}' is {machine.get('type')}, not STANDARD")
-    _, out, events = _happy(sb)
+    trip, out, events = _happy(sb)
     names = ran(events)
     if out["status"] != "SUCCEEDED":
         raise CheckFailed(f"a trip of 400 with nothing failing ended {out['status']} "
@@ -169,18 +184,70 @@ def check_workflow(sb: Any) -> None:
     if reserves != [f"reserve-{i}" for i in ITEMS]:
         raise CheckFailed(f"the reservations that ran were {_short(reserves)}, expected "
                           "reserve-flight, reserve-hotel, reserve-car once each, in that order")
+    blind = _without_trip(calls(events), reserves, trip["tripId"])
+    if blind:
+        raise CheckFailed(f"{blind[0]} (for a trip of 400 with nothing failing): the trip did "
+                          "not reach that step", hint=(
+                              "A Task's result replaces its input unless ResultPath puts it "
+                              "beside it: ResultPath '$.flight', '$.hotel', '$.car'."))
+    kept = set(_strings(json.loads(out.get("output") or "null")))
+    lost = [f"reserve-{i}" for i in ITEMS if f"{i.upper()}-{trip['tripId']}" not in kept]
+    if lost:
+        raise CheckFailed(f"the booked trip's output has lost the reference of {_short(lost)} "
+                          f"(each answers {{'ref': 'FLIGHT-<tripId>', ...}}; the output's "
+                          f"keys are {sorted(json.loads(out['output']))}): a later result "
+                          "overwrote it", hint=(
+                              "Give each reservation its own ResultPath ('$.flight', "
+                              "'$.hotel', '$.car'): the booking must keep every supplier's "
+                              "reference, to show it and to cancel it."))
+
+
+def _jittered_retriers(sb: Any) -> dict[str, dict[str, Any]]:
+    """The Retry entries with ``JitterStrategy: FULL`` of each reserve-<item> state that
+    cover ServiceUnavailable, by item.  Full jitter waits a random time up to the
+    exponential delay (AWS accepts it and recommends it against retry storms), so such a
+    retrier's back-off is judged by its definition, not by the waits one run happened to
+    draw."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(states: dict[str, Any]) -> None:
+        for state in states.values():
+            text = json.dumps(state.get("Resource", "")) + json.dumps(state.get("Parameters", {}))
+            for item in ITEMS:
+                if f"reserve-{item}" not in text:
+                    continue
+                for retrier in state.get("Retry") or []:
+                    names = retrier.get("ErrorEquals") or []
+                    covers = any(n in ("ServiceUnavailable", "States.ALL") for n in names)
+                    if covers and retrier.get("JitterStrategy") == "FULL":
+                        found[item] = retrier
+            for branch in state.get("Branches") or []:
+                walk(branch.get("States") or {})
+            for key in ("Iterator", "ItemProcessor"):
+                walk((state.get(key) or {}).get("States") or {})
+
+    walk(json.loads(_machine(sb)["definition"]).get("States") or {})
+    return found
 
 
 def check_retry(sb: Any) -> None:
     flaky = {i: 3 for i in ITEMS}
     arn, out = execute(sb, _trip(flaky=flaky))
     made = calls(history(sb, arn))
+    jittered = _jittered_retriers(sb)
     wrong = []
     for item in ITEMS:
         mine = [c for c in made if c["fn"] == f"reserve-{item}"]
         if len(mine) != 4:
             wrong.append(f"reserve-{item} ran {len(mine)} time(s) when its first 3 attempts "
                          "fail with ServiceUnavailable (expected 4: MaxAttempts 3)")
+            continue
+        if item in jittered:
+            retrier = jittered[item]
+            rate, first = float(retrier.get("BackoffRate", 2.0)), float(retrier.get("IntervalSeconds", 1))
+            if rate < 2 or first < 1:
+                wrong.append(f"reserve-{item}'s jittered retry has IntervalSeconds {first:g} and "
+                             f"BackoffRate {rate:g}: its delays do not double")
             continue
         gaps = [(nxt["at"] - c["failed_at"]).total_seconds()
                 for c, nxt in zip(mine, mine[1:], strict=False) if c["failed_at"] is not None]
@@ -203,37 +270,87 @@ def check_retry_transient_only(sb: Any) -> None:
                           "(no room: retrying cannot help)")
 
 
-def _saga(sb: Any) -> dict[str, tuple[str, list[str]]]:
-    """failAt -> (status, functions that ran)."""
+# The two error classes the saga step's Catch must handle, and the cancellations each
+# must start: a reservation that fails for good (BookingFailed) cancels every earlier
+# one; a supplier still busy when the retries ran out (the car's first 4 attempts fail
+# with ServiceUnavailable: MaxAttempts 3 cannot get past them) enters the chain at
+# CancelCar (busy too: the handler's flag makes every car call fail 4 times, so the
+# chain stops there; the check asks only that the Catch took the error).
+SAGA_CASES = {**{item: ({"failAt": item}, f"with {item} failing (BookingFailed)",
+                        [f"cancel-{i}" for i in ITEMS[:ITEMS.index(item)]])
+                 for item in ITEMS},
+              "car-busy": ({"flaky": {"car": 4}},
+                           "with the car's supplier still busy after the retries "
+                           "(ServiceUnavailable)", ["cancel-car"])}
+
+
+def _saga(sb: Any) -> dict[str, tuple[str, str, list[dict[str, Any]]]]:
+    """case -> (trip id, status, Lambda calls), for each of :data:`SAGA_CASES`."""
     def probe() -> Any:
         out = {}
-        for item in ITEMS:
-            arn, status = execute(sb, _trip(failAt=item))
-            out[item] = (status["status"], ran(history(sb, arn)))
+        for case, (flags, _, _) in SAGA_CASES.items():
+            trip = _trip(**flags)
+            arn, status = execute(sb, trip)
+            out[case] = (trip["tripId"], status["status"], calls(history(sb, arn)))
         return out
     return _cached(sb, "saga", probe)
 
 
+def _strings(value: Any) -> list[str]:
+    """Every string in a JSON value, keys and values, however deep."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def _without_trip(made: list[dict[str, Any]], names: Any, trip_id: str) -> list[str]:
+    """Each call to one of ``names`` whose input does not carry the trip (``tripId``, which
+    the handler reads), as 'function, given {...}'."""
+    out = []
+    for c in made:
+        given = c["input"]
+        if c["fn"] in names and not (isinstance(given, dict) and given.get("tripId") == trip_id):
+            out.append(f"{c['fn']} ran with input {json.dumps(given)[:120]}, without the "
+                       "trip's tripId")
+    return out
+
+
+def _cancels_without_trip(made: list[dict[str, Any]], trip_id: str) -> list[str]:
+    return _without_trip(made, [f"cancel-{i}" for i in ITEMS], trip_id)
+
+
+COMPENSATION_HINT = ("A Catch without ResultPath replaces the state's input with the error: put "
+                     "the error beside the trip (ResultPath '$.error') and keep ResultPath None "
+                     "on the cancellations, so each one gets the tripId it must cancel.")
+
+
 def check_compensate(sb: Any) -> None:
-    wrong = []
-    for item, (status, names) in _saga(sb).items():
-        booked = [i for i in ITEMS[:ITEMS.index(item)]]
-        missing = [f"cancel-{i}" for i in booked if f"cancel-{i}" not in names]
+    wrong, blind = [], []
+    for case, (trip_id, status, made) in _saga(sb).items():
+        _, label, expected = SAGA_CASES[case]
+        names = [c["fn"] for c in made]
+        missing = [n for n in expected if n not in names]
         if status != "FAILED":
-            wrong.append(f"with {item} failing the execution ended {status}, not FAILED")
+            wrong.append(f"{label} the execution ended {status}, not FAILED")
         if missing:
-            wrong.append(f"with {item} failing, {', '.join(missing)} never ran (ran: {_short(names)})")
+            wrong.append(f"{label}, {', '.join(missing)} never ran (ran: {_short(names)})")
+        blind += [f"{label}, {b}" for b in _cancels_without_trip(made, trip_id)[:1]]
     if wrong:
         raise CheckFailed("; ".join(wrong))
+    if blind:
+        raise CheckFailed("; ".join(blind[:2]) + ": it had nothing to cancel",
+                          hint=COMPENSATION_HINT)
 
 
 def check_compensate_order(sb: Any) -> None:
     wrong = []
-    for item, (_, names) in _saga(sb).items():
-        cancels = [n for n in names if n.startswith("cancel-")]
+    for case, (_, _, made) in _saga(sb).items():
+        cancels = [c["fn"] for c in made if c["fn"].startswith("cancel-")]
         expected = sorted(cancels, key=lambda n: -ITEMS.index(n.removeprefix("cancel-")))
         if cancels != expected:
-            wrong.append(f"with {item} failing the cancellations ran as {_short(cancels)}")
+            wrong.append(f"{SAGA_CASES[case][1]} the cancellations ran as {_short(cancels)}")
     if wrong:
         raise CheckFailed("; ".join(wrong) + " (expected car before hotel before flight)")
 
@@ -264,7 +381,7 @@ def check_inject(sb: Any) -> None:
                           "BookingFailed in its history)")
 
 
-def _probe_approval(sb: Any, how: str) -> tuple[dict[str, Any], list[str]]:
+def _probe_approval(sb: Any, how: str) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     trip = _trip(total=5000)
     arn, out = execute(sb, trip, wait=False)
     if out["status"] != "RUNNING":
@@ -284,7 +401,7 @@ def _probe_approval(sb: Any, how: str) -> tuple[dict[str, Any], list[str]]:
         _sfn(sb).send_task_failure(taskToken=token, error="BookingRejected",
                                    cause="the travel manager said no")
     sb.settle()
-    return _finish(sb, arn), ran(history(sb, arn))
+    return _finish(sb, arn), calls(history(sb, arn)), trip["tripId"]
 
 
 def check_approval(sb: Any) -> None:
@@ -292,7 +409,8 @@ def check_approval(sb: Any) -> None:
     if out["status"] != "SUCCEEDED":
         raise CheckFailed(f"a trip of 300 (under {THRESHOLD}) ended {out['status']} instead of "
                           "booking without approval")
-    out, names = _probe_approval(sb, "approve")
+    out, made, _ = _probe_approval(sb, "approve")
+    names = [c["fn"] for c in made]
     if out["status"] != "SUCCEEDED":
         raise CheckFailed(f"after SendTaskSuccess the trip of 5000 ended {out['status']}")
     if "issue-ticket" not in names:
@@ -300,11 +418,16 @@ def check_approval(sb: Any) -> None:
 
 
 def check_approval_reject(sb: Any) -> None:
-    out, names = _probe_approval(sb, "reject")
+    out, made, trip_id = _probe_approval(sb, "reject")
+    names = [c["fn"] for c in made]
     missing = [f"cancel-{i}" for i in ITEMS if f"cancel-{i}" not in names]
     if out["status"] != "FAILED" or missing:
         raise CheckFailed(f"after SendTaskFailure the trip ended {out['status']}, and "
                           f"{_short(missing)} did not run")
+    blind = _cancels_without_trip(made, trip_id)
+    if blind:
+        raise CheckFailed(f"after SendTaskFailure {blind[0]}: it had nothing to cancel",
+                          hint=COMPENSATION_HINT)
 
 
 def check_map(sb: Any) -> None:
@@ -362,7 +485,8 @@ CHECKS = [
        "All nine functions exist.", "A booking function is missing.",
        "create_function for each name in FUNCTIONS with zip_code(HANDLER)."),
     _c("workflow", "workflow", "travel-booking reserves flight, hotel, car", 2, check_workflow,
-       "A probe trip ran reserve-flight, reserve-hotel, reserve-car and SUCCEEDED.",
+       "A probe trip ran reserve-flight, reserve-hotel, reserve-car, each given the trip, "
+       "and SUCCEEDED with the three references in its output.",
        "The STANDARD state machine 'travel-booking' does not book a trip.",
        "Three Task states with the function ARNs as Resource, each with ResultPath "
        "'$.flight' (etc.) so that the trip's input stays, then a Succeed state."),
@@ -379,8 +503,9 @@ CHECKS = [
        "Retry only ServiceUnavailable; States.ALL in Retry also retries BookingFailed.",
        hidden=True),
     _c("compensate", "saga", "a failure cancels every reservation made", 2, check_compensate,
-       "With each reservation failing in turn, every earlier one was cancelled and the "
-       "execution FAILED.",
+       "With each reservation failing in turn (BookingFailed), every earlier one was "
+       "cancelled with the trip's tripId and the execution FAILED; a supplier still busy "
+       "after the retries (ServiceUnavailable) was compensated too.",
        "A failing reservation leaves an earlier reservation in place.",
        "Catch [{'ErrorEquals': ['States.ALL'], 'ResultPath': '$.error', 'Next': 'CancelHotel'}] "
        "on ReserveHotel (and likewise), a chain CancelCar -> CancelHotel -> CancelFlight, "
@@ -410,7 +535,8 @@ CHECKS = [
        "with MessageBody {'taskToken.$': '$$.Task.Token', 'tripId.$': '$.tripId', "
        "'total.$': '$.total'}."),
     _c("approval-reject", "approval", "a rejected trip is cancelled", 1, check_approval_reject,
-       "After SendTaskFailure all three reservations were cancelled.",
+       "After SendTaskFailure all three reservations were cancelled, each with the trip's "
+       "tripId.",
        "A rejected trip keeps its reservations.",
        "Catch on the approval task to CancelCar.", hidden=True),
     _c("express", "express", "an EXPRESS copy run with StartSyncExecution", 2, check_express,

@@ -139,7 +139,9 @@ def build():
         A **Task** state with a Lambda function ARN as its `Resource` invokes the function
         with the state's input and waits for its result. By default the result *replaces*
         the input; `ResultPath: "$.flight"` puts it beside the input instead, so that the
-        trip (and its flags) reaches the next step too. Build the states `ReserveFlight` ->
+        trip (and its flags) reaches the next step too, and each supplier's reference
+        (`ref`) stays in the booking: give each reservation its own path (`$.flight`,
+        `$.hotel`, `$.car`). Build the states `ReserveFlight` ->
         `ReserveHotel` -> `ReserveCar` -> `Booked` (a `Succeed` state) in a dict `states`
         and deploy it as the **Standard** state machine `travel-booking` with
         `deploy(...)` (given above). Standard workflows run up to a year, exactly once,
@@ -208,8 +210,11 @@ def build():
         When a reservation fails for good, the reservations made before it must be undone.
         A `Catch` rule routes an error (after the retries ran out) to another state, with
         the error and its cause at `ResultPath` (`$.error`), so the original trip input is
-        kept. Build one compensation chain, `CancelCar` -> `CancelHotel` -> `CancelFlight`
-        -> `BookingFailed` (a `Fail` state, so the execution ends `FAILED` for whoever
+        kept: without it the error *replaces* the input, and each cancellation runs with
+        no `tripId` to cancel. Catch every error a reservation can end with: `BookingFailed`,
+        and a `ServiceUnavailable` still failing when the retries ran out. Build one
+        compensation chain, `CancelCar` -> `CancelHotel` -> `CancelFlight` ->
+        `BookingFailed` (a `Fail` state, so the execution ends `FAILED` for whoever
         watches it), and let each Reserve state's `Catch` enter the chain at its own
         cancellation: a failed hotel runs `CancelHotel` (it may have half-happened, e.g. a
         timeout after the hotel said yes) then `CancelFlight`, and never cancels the car it

@@ -1,5 +1,7 @@
 """Lab 1's learner copy in a real JupyterLab and Chromium: with the solution cells filled
-in and every cell run, the checklist widget and the architecture picture render.
+in and every cell run, the checklist widget and the architecture picture render, each
+check cell keeping the picture of its own moment; with a handler that ignores the SNS
+envelope, the picture shows the failing function in red with an edge to its error.
 
 Debian chromium (/usr/bin/chromium) driven by Playwright's Python API; JupyterLab on a
 free port with a token made here.  The screenshot goes to test-artifacts/.
@@ -20,6 +22,7 @@ from urllib.parse import unquote
 import nbformat
 import pytest
 
+from autograder import golden
 from tests.labs_support import ROOT, filled, kernel_env
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -27,6 +30,16 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SHOWN = ".jp-NotebookPanel:not(.lm-mod-hidden)"   # the notebook tab in front
+
+
+class Server(tuple):
+    """``url, token = jupyterlab``; ``jupyterlab.workspace`` is the folder it serves."""
+
+    def __new__(cls, pair: tuple[str, str], workspace: Path) -> Server:
+        server = super().__new__(cls, pair)
+        server.workspace = workspace
+        return server
 
 
 def _free_port() -> int:
@@ -44,6 +57,8 @@ def jupyterlab(tmp_path):
     workspace = tmp_path / "ws"
     workspace.mkdir()
     nbformat.write(filled("lab01"), workspace / "lab01_fanout.ipynb")
+    broken = next(m for m in golden.MUTATIONS["lab01"] if m.name == "handler-ignores-envelope")
+    nbformat.write(golden.mutate(filled("lab01"), broken), workspace / "lab01_broken.ipynb")
     port, token = _free_port(), secrets.token_hex(16)
     env = kernel_env(tmp_path / "data")
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
@@ -65,7 +80,7 @@ def jupyterlab(tmp_path):
                 if time.time() > deadline or proc.poll() is not None:
                     raise RuntimeError((tmp_path / "jupyterlab.log").read_text()[-3000:]) from None
                 time.sleep(0.3)
-        yield url, token
+        yield Server((url, token), workspace)
     finally:
         proc.terminate()
         try:
@@ -73,6 +88,46 @@ def jupyterlab(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def _run_all(page, url: str, token: str, notebook: str, artifacts: Path) -> None:
+    """Open ``notebook``, run every cell and wait until the last check cell has run."""
+    page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        f" && window.jupyterapp.shell.currentWidget.context.path === '{notebook}'"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
+        timeout=60_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    try:
+        page.wait_for_selector(f"{SHOWN} .eventlab-checklist", timeout=90_000)
+        # the last check cell has run when the quiz widget appears
+        page.wait_for_selector(f"{SHOWN} >> text=Question 1/3", timeout=90_000)
+        page.wait_for_selector(f"{SHOWN} .jp-RenderedMermaid figure img", state="attached",
+                               timeout=60_000)
+    finally:
+        page.screenshot(path=str(artifacts / notebook.replace(".ipynb", "-jupyterlab.png")))
+
+
+def _saved_pictures(page, workspace: Path, notebook: str) -> list[str]:
+    """Save the open notebook; the Mermaid source of every picture in its outputs, in order."""
+    path = workspace / notebook
+    before = path.stat().st_mtime_ns
+    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+    deadline = time.time() + 30
+    while path.stat().st_mtime_ns == before and time.time() < deadline:
+        time.sleep(0.2)
+    nb = nbformat.read(path, as_version=4)
+    return [str(out["data"]["text/markdown"]) for cell in nb.cells if cell.cell_type == "code"
+            for out in cell.get("outputs", [])
+            if str(out.get("data", {}).get("text/markdown", "")).startswith("```mermaid")]
+
+
+def _svg(picture) -> str:
+    return unquote(picture.get_attribute("src") or "")
 
 
 def test_lab01_checklist_and_picture_render_in_jupyterlab(jupyterlab) -> None:
@@ -85,35 +140,33 @@ def test_lab01_checklist_and_picture_render_in_jupyterlab(jupyterlab) -> None:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/lab/tree/lab01_fanout.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-            page.wait_for_function(
-                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                " && window.jupyterapp.shell.currentWidget.sessionContext"
-                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
-                timeout=60_000)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            try:
-                page.wait_for_selector(".eventlab-checklist", timeout=90_000)
-                # the last check cell has run when the quiz widget appears
-                page.wait_for_selector("text=Question 1/3", timeout=90_000)
-                page.wait_for_selector(".jp-RenderedMermaid figure img", state="attached",
-                                       timeout=60_000)
-            finally:
-                page.screenshot(path=str(artifacts / "lab01-jupyterlab.png"))
+            _run_all(page, url, token, "lab01_fanout.ipynb", artifacts)
             texts = page.locator(".eventlab-checklist").all_text_contents()
             assert any("SNS topic video-uploads" in t and "4 of 4 points" in t for t in texts), texts
             assert page.locator(".eventlab-check-pass").count() >= 10
             assert page.locator(".eventlab-check-fail").count() == 0, texts
             pictures = page.locator(".jp-RenderedMermaid figure img")
-            svg = unquote(pictures.last.get_attribute("src") or "")
+            svg = _svg(pictures.last)
             assert svg.startswith("data:image/svg+xml")
             assert "thumbnails (SQS)" in svg and "video-uploads (SNS)" in svg and "msgs" in svg
+            # saved, each check cell keeps the picture of its own moment: step 1's shows
+            # the queues and no traffic, the last one the messages that flowed
+            saved = _saved_pictures(page, jupyterlab.workspace, "lab01_fanout.ipynb")
+            assert len(saved) >= 5
+            assert "thumbnails (SQS)" in saved[0] and "msg" not in saved[0] and "Lambda" not in saved[0]
+            assert "msgs" in saved[-1] and "(Lambda)" in saved[-1]
             picture = pictures.last
             picture.scroll_into_view_if_needed()
             picture.screenshot(path=str(artifacts / "lab01-architecture.png"))
             page.locator(".eventlab-checklist").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(artifacts / "lab01-jupyterlab.png"))
+            page.screenshot(path=str(artifacts / "lab01_fanout-jupyterlab.png"))
+
+            # a handler that ignores the SNS envelope: its function is red, with its error
+            _run_all(page, url, token, "lab01_broken.ipynb", artifacts)
+            pictures = page.locator(f"{SHOWN} .jp-RenderedMermaid figure img")
+            svg = _svg(pictures.last)
+            assert "(Lambda)" in svg and "KeyError" in svg and "errors" in svg, svg[-2000:]
+            pictures.last.scroll_into_view_if_needed()
+            pictures.last.screenshot(path=str(artifacts / "lab01-architecture-error.png"))
         finally:
             browser.close()

@@ -1,9 +1,15 @@
-"""Helpers for the SNS and EventBridge flow tests."""
+"""Helpers for the flow tests (SNS, EventBridge...) and the API-limit tests."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from eventlab.sandbox import Sandbox, zip_code
 
@@ -57,3 +63,43 @@ def drain(sb: Sandbox, url: str, *, attributes: bool = False) -> list[Any]:
         for m in messages:
             out.append(m if attributes else json.loads(m["Body"]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+# -- API limits ---------------------------------------------------------------------------
+NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+def api_client(sb: Sandbox, service: str, over: str = "in-process") -> Any:
+    """A boto3 client that does not retry (a throttled call fails at once), in-process or
+    over the sandbox's HTTP endpoint (``over="http"``)."""
+    endpoint = {"endpoint_url": sb.endpoint_url} if over == "http" else {}
+    return boto3.client(service, region_name=sb.region, config=NO_RETRY, **endpoint)
+
+
+def outcomes(call: Callable[[int], Any], n: int) -> list[str]:
+    """'ok' or the AWS error code of each of ``n`` calls ``call(0)``, ``call(1)``..."""
+    results = []
+    for i in range(n):
+        try:
+            call(i)
+            results.append("ok")
+        except ClientError as exc:
+            results.append(exc.response["Error"]["Code"])
+    return results
+
+
+def metric(sb: Sandbox, namespace: str, name: str, dimensions: dict[str, str], stat: str = "Sum") -> float:
+    """A metric's statistic over the last ten virtual minutes (Maximum: the highest point)."""
+    now = sb.clock.now()
+    points = sb.client("cloudwatch").get_metric_statistics(
+        Namespace=namespace, MetricName=name, Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+        StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=1), Period=600,
+        Statistics=[stat])["Datapoints"]
+    values = [p[stat] for p in points]
+    return max(values, default=0) if stat == "Maximum" else sum(values)
+
+
+def depth(sb: Sandbox, url: str) -> int:
+    """A queue's ApproximateNumberOfMessages."""
+    attrs = sb.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attrs["Attributes"]["ApproximateNumberOfMessages"])

@@ -14,7 +14,11 @@ moto keeps the control plane; this service is the data plane.  An API is invoked
   headers={...}, query={...}, body=...) -> (status, headers, body bytes)``.
 
 REST APIs: :mod:`apigateway_rest` (routing, keys and plans, integrations, mapping
-templates); HTTP APIs: :mod:`apigateway_v2`.  Importing moto's API Gateway costs seconds
+templates); HTTP APIs: :mod:`apigateway_v2`.  Before either, the account-level throttle
+(10,000 requests/s with a burst of 5,000 across all APIs of the region, quotas
+``apigateway.account.*``, https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html)
+answers 429 ``{"message":"Too Many Requests"}`` (``TooManyRequestsException``), counted in
+``Count`` and ``4XXError``.  Importing moto's API Gateway costs seconds
 (its OpenAPI validator), so nothing here touches it until an API is invoked; and the
 slowest part of that import, ``rfc3987_syntax`` (jsonschema's check of the ``iri`` format,
 which builds 37 Earley parsers when imported: about two seconds), waits for its first use.
@@ -34,6 +38,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from eventlab.sandbox.apigateway.common import ApiRequest, Response, message
 from eventlab.sandbox.apigateway.limits import UsageLimits
+from eventlab.sandbox.core.capacity import Buckets
 
 # The stage may be missing after execute-api: an HTTP API's ApiEndpoint + "/" is its $default stage.
 _ROUTE = re.compile(r"^/(?:restapis/([^/]+)/([^/]+)/_user_request_|_aws/execute-api/([^/]+)(?:/([^/]*))?)(/.*)?$")
@@ -47,6 +52,7 @@ class ApiGatewayService:
     def __init__(self, sandbox: Any) -> None:
         self.sandbox = sandbox
         self.limits = UsageLimits(sandbox.clock)
+        self.account_limit = Buckets(sandbox)   # the account's throttle, before any API's own
         self.errors: deque[str] = deque(maxlen=200)  # why requests got a 5xx (API Gateway's execution log)
 
     def install(self, patches: Any) -> None:
@@ -94,7 +100,10 @@ class ApiGatewayService:
                 return message(404, f"eventlab: no REST API or HTTP API with id {request.api_id!r} "
                                     f"in this sandbox (list them with get_rest_apis / get_apis)")
             kind, backend, api = found
-            if kind == "rest":
+            if not self.account_limit.take("apigateway.account.rate", self.sandbox.account_id,
+                                           backend.region_name, burst="apigateway.account.burst"):
+                response = message(429, "Too Many Requests")
+            elif kind == "rest":
                 from eventlab.sandbox.apigateway.rest import invoke_rest
 
                 response = invoke_rest(self, backend, api, request)

@@ -128,6 +128,7 @@ class LambdaService:
 
         def make_create_esm(original: Any) -> Any:
             def create_event_source_mapping(backend: Any, spec: dict[str, Any]) -> Any:
+                _check_visibility_covers_timeout(service.sandbox, backend, spec)
                 esm = original(backend, spec)
                 # moto's inline triggers fire inside SendMessage/PutRecord, once per item;
                 # our pollers take over (batching, windows, retries).
@@ -347,6 +348,29 @@ class LambdaService:
             events = [{"timestamp": int(ms), "message": line} for ms, line in lines]
             if events:
                 logs.put_log_events(group, stream, events)
+
+
+def _check_visibility_covers_timeout(sandbox: Any, backend: Any, spec: dict[str, Any]) -> None:
+    """Lambda refuses an SQS mapping whose function may run longer than the queue hides a
+    message: "Your function's timeout must be less than or equal to the queue's visibility
+    timeout" (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html)."""
+    source = spec.get("EventSourceArn") or ""
+    if not source.startswith("arn:aws:sqs:"):
+        return
+    from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
+
+    queue = sandbox.backend("sqs", backend.region_name).queues.get(source.rsplit(":", 1)[1])
+    try:
+        fn = backend.get_function(spec.get("FunctionName") or "")
+    except LambdaClientError:   # moto reports the missing function itself
+        return
+    if queue is None:
+        return
+    visibility, timeout = int(queue.visibility_timeout), int(fn.timeout)
+    if timeout > visibility:
+        raise InvalidParameterValueException(
+            f"Queue visibility timeout: {visibility} seconds is less than Function timeout: "
+            f"{timeout} seconds")
 
 
 def lambda_backend_if_loaded(sandbox: Any) -> Any:

@@ -15,16 +15,27 @@ full; its capacity is its burst (one second of the rate unless AWS documents ano
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from eventlab.errors import InputError
 
 KDS_LIMITS = "https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html"
 KDS_ON_DEMAND = "https://docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html"
 LAMBDA_LIMITS = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
+SQS_FIFO_TPS = ("https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
+                "troubleshooting-fifo-throttling-issues.html")
+SQS_MESSAGES = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html"
+SQS_STANDARD = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html"
+SQS_FIFO = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-fifo.html"
+SNS_LIMITS = "https://docs.aws.amazon.com/general/latest/gr/sns.html"
+EVENTS_LIMITS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html"
+APIGW_LIMITS = "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html"
+SFN_LIMITS = "https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html"
 
 
 class QuotaError(InputError, ValueError):
@@ -61,6 +72,48 @@ QUOTAS: dict[str, Quota] = {q.name: q for q in (
     Quota("lambda.unreserved-minimum", 100, "executions",
           "concurrency that reserved concurrency may never take from the unreserved pool",
           LAMBDA_LIMITS),
+    # -- service API limits (us-east-1's defaults) -----------------------------------------
+    Quota("sqs.fifo.calls", 300, "calls/s",
+          "calls per second to one FIFO queue, per action (SendMessage, ReceiveMessage, "
+          "DeleteMessage, ChangeMessageVisibility; a batch call counts once and carries up to "
+          "10 messages: 3,000 messages/s)", SQS_FIFO_TPS),
+    Quota("sqs.fifo-high-throughput.calls", 70_000, "calls/s",
+          "calls per second to one FIFO queue in high-throughput mode (FifoThroughputLimit "
+          "perMessageGroupId), per action", SQS_MESSAGES),
+    Quota("sqs.fifo-high-throughput.group-calls", 300, "calls/s",
+          "calls per second per message group (one partition) of a high-throughput FIFO queue, "
+          "per action", SQS_MESSAGES),
+    Quota("sqs.standard.in-flight", 120_000, "messages",
+          "messages received and not yet deleted in one standard queue (then ReceiveMessage "
+          "answers OverLimit, or nothing when it long-polls)", SQS_STANDARD),
+    Quota("sqs.fifo.in-flight", 120_000, "messages",
+          "messages received and not yet deleted in one FIFO queue (then ReceiveMessage "
+          "answers nothing, without an error)", SQS_FIFO),
+    Quota("sns.publish.messages", 30_000, "messages/s",
+          "messages published (Publish, each PublishBatch entry) per second by the account in "
+          "the region", SNS_LIMITS),
+    Quota("sns.fifo-topic.messages", 3_000, "messages/s",
+          "messages published per second to one FIFO topic whose FifoThroughputScope is Topic "
+          "(the default)", SNS_LIMITS),
+    Quota("sns.fifo.group-messages", 300, "messages/s",
+          "messages published per second to one message group of a FIFO topic", SNS_LIMITS),
+    Quota("events.put-events", 10_000, "requests/s",
+          "PutEvents requests per second by the account in the region", EVENTS_LIMITS),
+    Quota("events.invocations", 18_750, "invocations/s",
+          "target invocations per second by the account in the region; beyond it invocations "
+          "are delayed, never dropped", EVENTS_LIMITS),
+    Quota("apigateway.account.rate", 10_000, "requests/s",
+          "requests per second to all REST and HTTP APIs of the account in the region", APIGW_LIMITS),
+    Quota("apigateway.account.burst", 5_000, "requests",
+          "burst (token bucket capacity) of the account-level throttle", APIGW_LIMITS),
+    Quota("stepfunctions.standard.start-rate", 300, "calls/s",
+          "StartExecution refill rate for Standard state machines", SFN_LIMITS),
+    Quota("stepfunctions.standard.start-burst", 1_300, "calls",
+          "StartExecution bucket size for Standard state machines", SFN_LIMITS),
+    Quota("stepfunctions.express.start-rate", 6_000, "calls/s",
+          "StartExecution and StartSyncExecution refill rate for Express state machines", SFN_LIMITS),
+    Quota("stepfunctions.express.start-burst", 6_000, "calls",
+          "StartExecution and StartSyncExecution bucket size for Express state machines", SFN_LIMITS),
 )}
 
 
@@ -161,8 +214,87 @@ class TokenBucket:
         self._refill(now)
         return self.tokens
 
+    def reserve(self, amount: float, now: float) -> float:
+        """Spend ``amount`` now, in debt if need be; the seconds until the debt is paid (0: at
+        once).  Work that must wait its turn, never be refused, starts after that delay."""
+        self._refill(now)
+        self.tokens -= amount
+        return 0.0 if self.tokens >= -1e-9 else -self.tokens / self.rate if self.rate > 0 else math.inf
+
     def resize(self, rate: float, capacity: float | None = None) -> None:
         """New rate and capacity; the tokens in hand are kept (capped)."""
         self.rate = float(rate)
         self.capacity = float(rate if capacity is None else capacity)
         self.tokens = min(self.tokens, self.capacity)
+
+
+class Buckets:
+    """The token buckets of one sandbox's API limits, sized by its quotas, on its virtual
+    clock; emptied when a quota changes (they start full again at the new size)."""
+
+    def __init__(self, sandbox: Any) -> None:
+        self.clock = sandbox.clock
+        self.quotas: Quotas = sandbox.quotas
+        self._buckets: dict[tuple[Any, ...], TokenBucket] = {}
+        self._lock = threading.Lock()
+        self.quotas.on_change(lambda _name: self._buckets.clear())
+
+    def _get(self, key: tuple[Any, ...], rate: str, burst: str | None, now: float) -> TokenBucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            capacity = self.quotas[burst] if burst else None
+            bucket = self._buckets[key] = TokenBucket(self.quotas[rate], capacity, now)
+        return bucket
+
+    def take(self, rate: str, *scope: Any, amount: float = 1, burst: str | None = None) -> bool:
+        """Spend ``amount`` from the bucket of quota ``rate`` for ``scope`` (an account and
+        region, a queue...); False, spending nothing, when it has too little."""
+        now = self.clock.time()
+        with self._lock:
+            return self._get((rate, *scope), rate, burst, now).take(amount, now)
+
+    def take_all(self, wanted: list[tuple[str, tuple[Any, ...], float]]) -> bool:
+        """Spend from several buckets (quota, scope, amount) at once, or from none."""
+        now = self.clock.time()
+        with self._lock:
+            buckets = [(self._get((rate, *scope), rate, None, now), amount) for rate, scope, amount in wanted]
+            if not all(b.available(now) + 1e-9 >= amount for b, amount in buckets):
+                return False
+            for b, amount in buckets:
+                b.tokens -= amount
+        return True
+
+    def reserve(self, rate: str, *scope: Any, amount: float = 1) -> float:
+        """Spend ``amount`` even in debt; the seconds to wait for it (see TokenBucket.reserve)."""
+        now = self.clock.time()
+        with self._lock:
+            return self._get((rate, *scope), rate, None, now).reserve(amount, now)
+
+
+def throttled(code: str = "ThrottlingException", message: str = "Rate exceeded") -> Exception:
+    """The error a throttled API call answers, in the call's own wire protocol (moto
+    serializes it; HTTP 400 unless the service's model says otherwise)."""
+    return _throttled_class()(code, message)
+
+
+@functools.cache
+def _throttled_class() -> type[Exception]:
+    from moto.core.exceptions import ServiceException
+
+    class Throttled(ServiceException):
+        """Raised by a response handler; moto reads no service off this module's name."""
+
+    Throttled.__module__ = __name__
+    return Throttled
+
+
+def install_throttling_code(patches: Any) -> None:
+    """``ThrottlingException`` is common to AWS's APIs but absent from most service models
+    (SQS's, SNS's): without this moto warns at every throttled call that it has no shape.
+    Idempotent: each service with API limits calls it."""
+    import moto.core.errors as moto_errors
+
+    if "ThrottlingException" not in moto_errors.COMMON_ERROR_CODES:
+        patches.replace(moto_errors, "COMMON_ERROR_CODES",
+                        [*moto_errors.COMMON_ERROR_CODES, "ThrottlingException"],
+                        "ThrottlingException is a common error code (no warning per throttled call)")

@@ -25,6 +25,8 @@ Functions, Kinesis and Firehose targets (failing the WHOLE PutEvents), ignores
 * :meth:`EventsTargetsService.inject_failure` makes a target fail with a transient
   error for a while (labs about retries; nothing in the sandbox fails transiently).
 * ``PutTargets`` refuses a sixth target on a rule (LimitExceededException).
+* invocations past the account's quota wait their turn (never dropped), and the
+  ``AWS/Events`` metrics show it (:mod:`eventlab.sandbox.events.throughput`).
 * ``StartReplay`` replays only the archived events whose time falls between
   ``EventStartTime`` and ``EventEndTime`` ("based on the time in the event",
   https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_StartReplay.html), in
@@ -43,6 +45,7 @@ from eventlab.errors import FunctionNotFound, SandboxError
 from eventlab.sandbox.awslambda.service import deliver_to_arn
 from eventlab.sandbox.core.pump import DueQueue
 from eventlab.sandbox.events.input import envelope, epoch, json_path, missing, transform
+from eventlab.sandbox.events.throughput import Invocations
 
 DEFAULT_MAX_RETRIES = 185
 DEFAULT_MAX_AGE = 86400
@@ -82,6 +85,7 @@ class Delivery:
     hops: int = 0
     attempts: int = 0
     errors: list[str] = field(default_factory=list)
+    reserved: bool = False   # its turn under the invocation quota has come
 
 
 class EventsTargetsService:
@@ -90,6 +94,7 @@ class EventsTargetsService:
     def __init__(self, sandbox: Any) -> None:
         self.sandbox = sandbox
         self._queue: DueQueue[Delivery] = DueQueue(sandbox.clock)
+        self.invocations = Invocations(sandbox, self._schedule)
         self._failures: dict[str, dict[str, Any]] = {}
         self._moto_send: Any = None
         self.delivered: list[dict[str, Any]] = []
@@ -198,7 +203,8 @@ class EventsTargetsService:
     def poll(self) -> bool:
         due = self._queue.pop_due()
         for delivery in due:
-            self._attempt(delivery)
+            if not self.invocations.delayed(delivery):
+                self._attempt(delivery)
         return bool(due)
 
     def pending(self) -> int:
@@ -240,6 +246,7 @@ class EventsTargetsService:
                   "arn": delivery.target.get("Arn"), "error_code": error.code,
                   "error_message": error.message, "attempts": delivery.attempts,
                   "exhausted": exhausted, "event": delivery.event}
+        self.invocations.failed(delivery)
         dlq = (delivery.target.get("DeadLetterConfig") or {}).get("Arn")
         if not dlq:
             self.dropped.append(record)

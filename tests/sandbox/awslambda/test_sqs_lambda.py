@@ -255,3 +255,22 @@ def test_redeliveries_and_dead_lettering_keep_their_times_for_any_split_of_an_ad
             runs, (0, 180, 360), strict=True)), (label, runs)
         assert abs(reached[f"dlq-{trial}"] - start - 540) < 3, (label, reached)
         assert depth(sandbox, url) == (0, 0), label
+
+
+def test_a_mapping_is_refused_when_the_function_can_outlive_the_visibility_timeout(
+        sandbox, make_function) -> None:
+    """AWS validates it at CreateEventSourceMapping: the function's timeout must be at most
+    the queue's visibility timeout (services-sqs-configure.html)."""
+    from botocore.exceptions import ClientError
+
+    sqs, aws_lambda = sandbox.client("sqs"), sandbox.client("lambda")
+    url, arn = queue(sandbox, "slow", VisibilityTimeout="30")
+    make_function("slow", "def handler(event, context):\n    return None\n", timeout=60)
+    with pytest.raises(ClientError) as refused:
+        aws_lambda.create_event_source_mapping(EventSourceArn=arn, FunctionName="slow")
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert refused.value.response["Error"]["Message"] == (
+        "Queue visibility timeout: 30 seconds is less than Function timeout: 60 seconds")
+    assert aws_lambda.list_event_source_mappings(FunctionName="slow")["EventSourceMappings"] == []
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "60"})
+    assert aws_lambda.create_event_source_mapping(EventSourceArn=arn, FunctionName="slow")["UUID"]

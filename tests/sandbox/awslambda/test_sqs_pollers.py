@@ -81,7 +81,7 @@ def test_reserved_concurrency_below_the_pollers_sends_good_messages_to_the_dlq(s
     to the DLQ although nothing is wrong with them."""
     with sandbox.clock.held():
         url, dlq, _ = setup(sandbox, make_function, seconds=5.0, reserved=2, max_receive=2,
-                            visibility=30)
+                            timeout=30, visibility=30)
         send(sandbox, url, 100)
         for _ in range(10):
             sandbox.clock.advance(seconds=10)
@@ -94,7 +94,7 @@ def test_reserved_concurrency_below_the_pollers_sends_good_messages_to_the_dlq(s
 def test_maximum_concurrency_at_the_reservation_throttles_nothing(sandbox, make_function):
     with sandbox.clock.held():
         url, dlq, _ = setup(sandbox, make_function, seconds=5.0, reserved=2, max_concurrency=2,
-                            max_receive=2, visibility=30)
+                            max_receive=2, timeout=30, visibility=30)
         send(sandbox, url, 100)
         for _ in range(30):
             sandbox.clock.advance(seconds=10)

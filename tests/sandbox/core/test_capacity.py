@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from eventlab.sandbox import Sandbox
-from eventlab.sandbox.core.capacity import QUOTAS, QuotaError, Quotas, TokenBucket
+from eventlab.sandbox.core.capacity import QUOTAS, Buckets, QuotaError, Quotas, TokenBucket
 
 
 def test_defaults_are_aws_published_quotas_with_their_sources():
@@ -87,3 +87,21 @@ def test_serve_refuses_an_unknown_quota_naming_it():
                              "kinesis.shard.writes=1"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "no quota named 'kinesis.shard.writes'" in result.stderr
+
+
+def test_a_reservation_runs_into_debt_and_says_how_long_to_wait():
+    bucket = TokenBucket(rate=10, now=0.0)
+    assert [bucket.reserve(1, 0.0) for _ in range(10)] == [0.0] * 10
+    assert bucket.reserve(1, 0.0) == pytest.approx(0.1)   # the 11th waits its turn
+    assert bucket.reserve(1, 0.0) == pytest.approx(0.2)
+    assert bucket.reserve(1, 1.0) == 0.0                   # a second later the debt of 2 is paid
+
+def test_buckets_spend_from_several_at_once_or_from_none():
+    with Sandbox(background=False, quotas={"sns.publish.messages": 5, "sns.fifo.group-messages": 2}) as sb:
+        buckets = Buckets(sb)
+        both = [("sns.publish.messages", ("acct",), 1.0), ("sns.fifo.group-messages", ("topic", "g"), 1.0)]
+        assert [buckets.take_all(both) for _ in range(3)] == [True, True, False]
+        # the refused call spent nothing: the account bucket still has 3
+        assert [buckets.take("sns.publish.messages", "acct") for _ in range(4)] == [True, True, True, False]
+        sb.quotas.set("sns.publish.messages", 1)            # a new size: the buckets start full again
+        assert buckets.take("sns.publish.messages", "acct") and not buckets.take("sns.publish.messages", "acct")

@@ -1,0 +1,73 @@
+"""SNS Publish quotas on the virtual clock (https://docs.aws.amazon.com/general/latest/gr/sns.html).
+
+* The account publishes at most 30,000 messages per second in us-east-1
+  (``sns.publish.messages``), counting each ``Publish`` and each ``PublishBatch`` entry.
+* A FIFO topic whose ``FifoThroughputScope`` is ``Topic`` (the default) takes 3,000
+  messages/s (``sns.fifo-topic.messages``); with ``MessageGroup`` (high-throughput mode)
+  only the account's quota applies to the topic.  Each message group of a FIFO topic takes
+  300 messages/s (``sns.fifo.group-messages``).
+
+Past a limit the call fails, as a whole, with ``ThrottlingException`` ("Rate exceeded",
+HTTP 400) and nothing of it is published.  Every caller counts, the sandbox's own
+deliveries too (an EventBridge target, a Step Functions task): they retry as AWS's do.
+SNS publishes no metric of throttled calls.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from eventlab.sandbox.core.capacity import Buckets, install_throttling_code, throttled
+
+
+class SNSThroughputService:
+    name = "sns-throughput"
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        self.buckets = Buckets(sandbox)
+
+    def install(self, patches: Any) -> None:
+        install_throttling_code(patches)
+        patches.after_import("moto.sns.responses", lambda: self._install(patches))
+
+    def _install(self, patches: Any) -> None:
+        from moto.sns.responses import SNSResponse
+
+        service = self
+
+        def make_publish(original: Callable[..., Any]) -> Callable[..., Any]:
+            def publish(handler: Any) -> Any:
+                arn = handler._get_param("TopicArn") or handler._get_param("TargetArn")
+                service.admit(handler, arn, [handler._get_param("MessageGroupId")])
+                return original(handler)
+            return publish
+
+        def make_publish_batch(original: Callable[..., Any]) -> Callable[..., Any]:
+            def publish_batch(handler: Any) -> Any:
+                entries = handler._get_param("PublishBatchRequestEntries", []) or []
+                service.admit(handler, handler._get_param("TopicArn"),
+                              [e.get("MessageGroupId") for e in entries])
+                return original(handler)
+            return publish_batch
+
+        patches.wrap(SNSResponse, "publish", make_publish,
+                     "Publish is throttled past the account's, a FIFO topic's and a message group's rate")
+        patches.wrap(SNSResponse, "publish_batch", make_publish_batch,
+                     "PublishBatch is throttled past the account's, a FIFO topic's and a message group's rate")
+
+    def admit(self, handler: Any, arn: str | None, groups: list[str | None]) -> None:
+        count = float(len(groups))
+        if not count:
+            return   # moto refuses an empty batch with its own error
+        wanted = [("sns.publish.messages", (handler.current_account, handler.region), count)]
+        topic = handler.backend.topics.get(arn) if arn else None
+        if topic is not None and topic.fifo_topic:
+            if str(getattr(topic, "fifo_throughput_scope", "Topic")) != "MessageGroup":
+                wanted.append(("sns.fifo-topic.messages", (arn,), count))
+            wanted += [("sns.fifo.group-messages", (arn, group), float(n))
+                       for group, n in Counter(groups).items() if group]
+        if not self.buckets.take_all(wanted):
+            raise throttled()
