@@ -145,7 +145,8 @@ def check_handler(sb: Any) -> None:
     answer = sb.client("lambda").invoke(FunctionName=FUNCTION, Payload=json.dumps({"Records": records}))
     payload = answer["Payload"].read().decode()
     if answer.get("FunctionError"):
-        raise CheckFailed(f"the handler raised on a batch with one bad order: {payload[:200]}")
+        raise CheckFailed(f"the handler raised on a batch with one bad order: {payload[:200]} (a "
+                          "raise fails the whole batch: report the bad item instead)")
     try:
         reported = sorted(f["itemIdentifier"] for f in json.loads(payload)["batchItemFailures"])
     except (ValueError, KeyError, TypeError):
