@@ -55,7 +55,7 @@ def kernel_env(data_dir: Path) -> dict[str, str]:
 def nbgrader(course: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nbgrader", *args,
                            f"--CourseDirectory.root={course}"],
-                          cwd=course, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=course, env=env, capture_output=True, text=True, timeout=1800)
 
 
 def new_course(tmp: Path, labs: list[str] | None = None) -> Path:
