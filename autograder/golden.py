@@ -36,7 +36,7 @@ import nbformat
 
 from autograder.batch import LABS_FOLDERS, source_notebook
 
-TOTALS = {"lab01": 24.0, "lab02": 21.0, "lab03": 16.0, "lab04": 17.0, "lab05": 20.0,
+TOTALS = {"lab01": 24.0, "lab02": 21.0, "lab03": 16.0, "lab04": 17.0, "lab05": 21.0,
           "lab06": 18.0, "lab07": 23.0}
 
 
@@ -468,10 +468,36 @@ _LAB04 = [
 ]
 
 
+ERROR_RESPONSE = '''    ("500", "4\\\\d{2}|5\\\\d{2}", '{"error": "$input.path(\\'$.Error.Code\\')"}'),\n'''
+OWN_ROLE = '''\
+iam = sb.client("iam")
+api_role = iam.create_role(RoleName="orders-api-sqs", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                            "Principal": {"Service": "apigateway.amazonaws.com"}}]}))["Role"]["Arn"]
+iam.put_role_policy(RoleName="orders-api-sqs", PolicyName="orders-queue", PolicyDocument=json.dumps({
+    "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": queue_arn,
+        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]}]}))
+'''
+TRUSTING_HANDLER = '''HANDLER = """
+import json
+
+def handler(event, context):
+    failures = []
+    for record in event["Records"]:
+        order = json.loads(record["body"])
+        if int(order.get("quantity", 0)) > 0:
+            print("processed", order["orderId"])
+        else:
+            print("failed", record["messageId"], "bad quantity")
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+"""'''
+
 _LAB05 = [
     M("wrong-template-body", "lab05-api",
       [("MessageBody=$util.urlEncode($input.body)", "MessageBody=$util.urlEncode($input.json('$.orderId'))")],
-      {"api-probe", "url-encoding", "e2e", "buffer"}, "did not get the body"),
+      # the probe over SQS's size limit arrives as its orderId: no SQS error to map
+      {"api-probe", "url-encoding", "api-errors", "e2e", "buffer"}, "did not get the body"),
     M("no-url-encoding", "lab05-api",
       [("MessageBody=$util.urlEncode($input.body)", "MessageBody=$input.body")],
       {"url-encoding"}, "fragile & heavy"),
@@ -505,7 +531,37 @@ _LAB05 = [
     M("integration-with-lambda-role", "lab05-api",
       [("credentials=APIGATEWAY_ROLE_ARN,", "credentials=ROLE_ARN,")],
       {"api"}, "can be assumed only by lambda.amazonaws.com, not apigateway.amazonaws.com"),
-    # a correct variant: the action/SendMessage URI with QueueUrl as a request parameter
+    # the DLQ with SQS's default retention (4 days), not the 14 days the step asks for
+    M("dlq-default-retention", "lab05-queues",
+      [('QueueName="orders-dlq",\n                           Attributes={"MessageRetentionPeriod": "1209600"})',
+        'QueueName="orders-dlq")')],
+      {"queues"}, "keeps messages 345600 s (4 days)"),
+    # 6 x the function timeout, but the step-5 batching window forgotten (graded on the
+    # final mapping, which has the window)
+    M("visibility-without-window", "lab05-queues",
+      [('"VisibilityTimeout": "360"', '"VisibilityTimeout": "60"')],
+      {"mapping"}, "visibility timeout is 60 s, below 6 x the function timeout"),
+    # its own API Gateway role, with the consumer's permissions copied: no sqs:SendMessage
+    M("integration-role-without-send", "lab05-api",
+      [("credentials=APIGATEWAY_ROLE_ARN,", "credentials=api_role,"),
+       ("apigw.put_integration(\n", OWN_ROLE + "apigw.put_integration(\n")],
+      {"api"}, "does not allow sqs:SendMessage"),
+    # only the default (202) response: SQS's 400 reaches the caller as a success
+    M("no-error-response", "lab05-api",
+      [(ERROR_RESPONSE, "")],
+      {"api-errors"}, "yet POST /orders answered 202"),
+    # errors mapped for 5xx only: SQS answers 400 to a message it refuses
+    M("errors-mapped-for-5xx-only", "lab05-api",
+      [(ERROR_RESPONSE, ERROR_RESPONSE.replace('"4\\\\d{2}|5\\\\d{2}"', '"5\\\\d{2}"'))],
+      {"api-errors"}, "yet POST /orders answered 202"),
+    # the topic and the inbox exist, but the inbox never subscribed: the alarm tells nobody
+    M("inbox-not-subscribed", "lab05-monitoring",
+      [('sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)\n', "")],
+      {"alarm-probe"}, "no sqs subscription connects topic 'ops-alerts'"),
+    # a handler that trusts every body: a record that is not JSON raises and fails the batch
+    M("handler-trusts-the-body", "lab05-handler", [], {"handler"}, "the handler raised",
+      whole_cell=TRUSTING_HANDLER),
+    # correct alternatives
     M("action-uri-variant", "lab05-api",
       [('uri=f"arn:aws:apigateway:{REGION}:sqs:path/{ACCOUNT}/orders-queue",',
         'uri=f"arn:aws:apigateway:{REGION}:sqs:action/SendMessage",'),
@@ -513,9 +569,69 @@ _LAB05 = [
         """requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",\n"""
         """                       "integration.request.querystring.QueueUrl": f"'{queue_url}'"},""")],
       set(), ""),
+    # Action as a query string parameter, only the body in the template
+    M("action-in-the-query-string", "lab05-api",
+      [("""requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},""",
+        """requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",\n"""
+        """                       "integration.request.querystring.Action": "'SendMessage'"},"""),
+       ('"Action=SendMessage&MessageBody=$util.urlEncode($input.body)"',
+        '"MessageBody=$util.urlEncode($input.body)"')],
+      set(), ""),
+    # the header name in lower case, the media type with its charset (what boto3 sends SQS)
+    M("content-type-with-charset", "lab05-api",
+      [("""{"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"}""",
+        """{"integration.request.header.content-type":\n"""
+        """                           "'application/x-www-form-urlencoded; charset=utf-8'"}""")],
+      set(), ""),
+    # the body re-serialized by $input.json('$') (compact JSON: the same order)
+    M("template-json-of-the-body", "lab05-api",
+      [('"Action=SendMessage&MessageBody=$util.urlEncode($input.body)"',
+        '"Action=SendMessage&MessageBody=$util.urlEncode($input.json(\'$\'))"')],
+      set(), ""),
+    # the buffering settings already when the mapping is created (step 5 then changes nothing)
+    M("batching-window-from-the-start", "lab05-consumer",
+      [("BatchSize=10,\n", "BatchSize=1000, MaximumBatchingWindowInSeconds=300,\n")],
+      set(), ""),
 ]
 
 PRODUCE = 'producer.produce("trades", key=trade["symbol"], value=json.dumps(trade))'
+SETTLE_WRITE = '                value=json.dumps({"id": trade["id"], "by": name}))'
+ANALYTICS_LOOP = '''\
+analytics = Consumer({"bootstrap.servers": bootstrap, "group.id": "analytics",
+                      "enable.auto.commit": False, "auto.offset.reset": "earliest", **QUIET})
+analytics.subscribe(["trades"])
+done = 0
+for _ in range(200):
+    batch = [m for m in analytics.consume(100, timeout=0.1) if m.error() is None]
+    if batch:
+        done += len(batch)
+        analytics.commit(asynchronous=False)
+    elif caught_up(analytics):
+        break
+analytics.close()
+print(done, "read; lag", tools.describe_group(bootstrap, "analytics").total_lag)'''
+DASHBOARD_LOOP = '''\
+def poll_one(name, consumer):
+    msg = consumer.poll(0.05)
+    if msg is not None and msg.error() is None:
+        read[name] += 1
+        try:
+            consumer.commit(message=msg, asynchronous=False)
+        except KafkaException:   # a rebalance took the partition: it is read again
+            pass
+
+dash1 = dashboard_consumer("dash-1")
+rounds = 0
+while not read["dash-1"] and rounds < 200:
+    poll_one("dash-1", dash1)
+    rounds += 1
+dash2 = dashboard_consumer("dash-2")
+for _ in range(2000):
+    poll_one("dash-1", dash1)
+    poll_one("dash-2", dash2)
+    if all(c.assignment() and caught_up(c) for c in (dash1, dash2)):
+        break
+'''
 _LAB06 = [
     M("random-key", "lab06-produce",
       [(PRODUCE, PRODUCE.replace('key=trade["symbol"]', "key=str(random.random())"))],
@@ -537,7 +653,79 @@ _LAB06 = [
       [("    for i, msg in enumerate(batch):",
         "    consumer.commit(asynchronous=False)\n    for i, msg in enumerate(batch):"),
        ("    out.flush()\n    consumer.commit(asynchronous=False)", "    out.flush()")],
-      {"settled", "redelivered"}, "committed but not processed"),
+      {"settled"}, "committed but not processed"),
+    # each message committed as soon as its settlement is produced, flushed only at the
+    # end of the batch: the crash loses the settlements still in the producer
+    M("commit-before-flush", "lab06-settle",
+      [(SETTLE_WRITE, SETTLE_WRITE + "\n        consumer.commit(message=msg, asynchronous=False)"),
+       ("    out.flush()\n    consumer.commit(asynchronous=False)", "    out.flush()")],
+      {"settled"}, "not flushed before the commit"),
+    M("settlements-without-key", "lab06-settle",
+      [('out.produce("settlements", key=msg.key(),', 'out.produce("settlements",')],
+      {"settled"}, "are not keyed by their trade's key"),
+    # auto-commit is off and handle_batch never commits: the next settler starts over
+    M("settlement-never-commits", "lab06-settle",
+      [("    out.flush()\n    consumer.commit(asynchronous=False)", "    out.flush()")],
+      {"redelivered"}, "group 'settlement' has not committed all the trades"),
+    # create_cluster_v2 with Provisioned: an MSK cluster, but not the serverless one asked for
+    M("provisioned-cluster", "lab06-cluster",
+      [('Serverless={\n    "VpcConfigs": [{"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-kafka"]}],',
+        'Provisioned={\n    "KafkaVersion": "3.6.0", "NumberOfBrokerNodes": 2,\n'
+        '    "BrokerNodeGroupInfo": {"InstanceType": "kafka.m7g.large",\n'
+        '                            "ClientSubnets": ["subnet-a", "subnet-b"], "SecurityGroups": ["sg-kafka"]},')],
+      {"cluster"}, "is a PROVISIONED cluster, not SERVERLESS"),
+    # BufferError handled as the client's docs show, but the retry dedented out of the
+    # except: every trade is produced twice in a row
+    M("retry-outside-except", "lab06-produce",
+      [("    " + PRODUCE, "    try:\n        " + PRODUCE + "\n    except BufferError:\n"
+        "        producer.poll(1)\n    " + PRODUCE)],
+      {"ordering"}, "were produced more than once"),
+    # the produce cell run twice (a notebook habit): the second copy of each minute comes
+    # after its window closed, so the bars drop it too
+    M("trades-produced-twice", "lab06-produce",
+      [("for trade in TRADES:\n    " + PRODUCE, "for trade in TRADES + TRADES:\n    " + PRODUCE)],
+      {"ordering", "bars"}, "were produced more than once"),
+    M("analytics-reads-one-batch", "lab06-analytics",
+      [('rest = tools.consume(bootstrap, "trades", "analytics", max_messages=backlog)', "rest = []")],
+      {"analytics-group"}, "group 'analytics' has not committed all the trades"),
+    # its own reads instead of poll(): auto-commit is off and nothing commits
+    M("dashboard-never-commits", "lab06-dashboard",
+      [('    poll("dash-1", dash1)', '    read["dash-1"] += len(dash1.consume(100, timeout=0.1))'),
+       ("        poll(name, consumer)", "        read[name] += len(consumer.consume(100, timeout=0.1))")],
+      {"dashboard-committed"}, "group 'dashboard' has not committed all the trades"),
+    # two partitions "for two dashboard consumers": no room for a third consumer per group
+    M("two-partitions", "lab06-topic",
+      [('NewTopic("trades", num_partitions=6,', 'NewTopic("trades", num_partitions=2,')],
+      {"topic"}, "has 2 partition(s)"),
+    # tidy, but the check looks at the live group: no member is left to own a partition
+    M("dashboard-consumers-closed", "lab06-dashboard", [], {"split"}, "0 live member(s)",
+      transform=lambda src: src + "\ndash1.close()\ndash2.close()"),
+    # correct alternatives
+    M("commit-per-message-after-flush", "lab06-settle",
+      [(SETTLE_WRITE, SETTLE_WRITE + "\n        out.flush()\n"
+                      "        consumer.commit(message=msg, asynchronous=False)"),
+       ("    out.flush()\n    consumer.commit(asynchronous=False)", "")],
+      set(), ""),
+    M("commit-explicit-offsets-after-flush", "lab06-settle",
+      [("    out.flush()\n    consumer.commit(asynchronous=False)",
+        "    out.flush()\n"
+        "    last = {(m.topic(), m.partition()): m.offset() for m in batch}\n"
+        "    consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()],\n"
+        "                    asynchronous=False)"),
+       ("def handle_batch(", "from confluent_kafka import TopicPartition\n\ndef handle_batch(")],
+      set(), ""),
+    # its own partition per symbol (still keyed by the symbol): order per symbol is kept
+    M("explicit-partition-per-symbol", "lab06-produce",
+      [(PRODUCE, 'producer.produce("trades", key=trade["symbol"], value=json.dumps(trade),\n'
+                 '                     partition=sorted(prices).index(trade["symbol"]))')],
+      set(), ""),
+    M("produce-with-the-lab-tools", "lab06-produce",
+      [("for trade in TRADES:\n    " + PRODUCE + "\nproducer.flush()",
+        'tools.produce(bootstrap, "trades", [(t["symbol"], json.dumps(t)) for t in TRADES])')],
+      set(), ""),
+    M("analytics-with-own-consumer", "lab06-analytics", [], set(), "", whole_cell=ANALYTICS_LOOP),
+    M("dashboard-one-message-polls", "lab06-dashboard", [], set(), "",
+      transform=lambda src: src[:src.index("dash1 = dashboard_consumer")] + DASHBOARD_LOOP),
 ]
 
 _LAB07 = [

@@ -103,6 +103,37 @@ def trust_problem(sb: Any, role_arn: str | None, service: str) -> str | None:
             f"not {service}")
 
 
+def permission_problem(sb: Any, role_arn: str, action: str, resource: str) -> str | None:
+    """None when the role's permission policies (inline and attached) allow ``action`` on
+    ``resource`` and none denies it, else what was found.  Wildcards count as IAM reads
+    them; conditions, NotAction and NotResource are not evaluated."""
+    from fnmatch import fnmatchcase
+
+    iam = sb.client("iam")
+    name = str(role_arn).split("/")[-1]
+    docs = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+            for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
+    for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+        arn = attached["PolicyArn"]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        docs.append(iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"])
+    allowed, denied, granted = False, False, []
+    for st in (st for doc in docs for st in statements(doc)):
+        actions = [str(a) for a in as_list(st.get("Action"))]
+        hit = any(fnmatchcase(action.lower(), a.lower()) for a in actions) \
+            and any(fnmatchcase(resource, str(r)) for r in as_list(st.get("Resource")))
+        if st.get("Effect") == "Allow":
+            granted += [f"{a} on {', '.join(map(str, as_list(st.get('Resource'))))}" for a in actions]
+            allowed = allowed or hit
+        elif hit:
+            denied = True
+    if allowed and not denied:
+        return None
+    return (f"the role {name} does not allow {action} on {resource}"
+            + (" (a Deny statement refuses it)" if denied else
+               f" (it allows {'; '.join(granted[:4])})" if granted else " (it has no permission policy)"))
+
+
 def last_error(sb: Any, function_name: str, marker: str) -> str | None:
     """The error of the latest failed invocation of a function whose event mentions
     ``marker`` (a probe id), as its runtime reported it (``KeyError: 'video_id'``)."""

@@ -119,7 +119,7 @@ def run_course(lab: str, course: Path, env: dict[str, str], log: list[str],
                             (("autograde", name, "--force", "--Autograde.create_student=True"), None),
                             (("generate_feedback", name, "--force"), None)):
             if args[0] == "autograde":
-                ready.wait(900)
+                ready.wait(1800)
             proc = nbgrader(course, env, *args)
             log.append(f"$ nbgrader {' '.join(args)} -> {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
             if after is not None:

@@ -17,6 +17,7 @@ from autograder.lab import ServiceRole
 from autograder.probes import (
     function,
     log_text,
+    permission_problem,
     probe_id,
     queue,
     queue_bodies,
@@ -46,6 +47,8 @@ ROLES = {"APIGATEWAY_ROLE_ARN": ServiceRole("eventlab-apigateway-sqs-role",
 INBOX = "ops-inbox"
 ALARM = "orders-dlq-alarm"
 MAX_RECEIVES = 5
+SQS_MAX_BYTES = 1_048_576   # 1 MiB: the largest message SQS takes
+DLQ_RETENTION = 1_209_600   # 14 days: MessageRetentionPeriod's maximum
 BURST_MINUTES = 3
 BURST_PER_MINUTE = 20
 
@@ -146,6 +149,13 @@ def check_queues(sb: Any) -> None:
     for name in (QUEUE, DLQ):
         if queue(sb, name).fifo_queue:
             raise CheckFailed(f"{name} is a FIFO queue (this lab uses standard queues)")
+    # a dead letter keeps its first enqueue time: the DLQ must keep messages longer than
+    # the queue, and the step asks for SQS's maximum, 14 days
+    kept = int(queue(sb, DLQ).message_retention_period)
+    if kept != DLQ_RETENTION:
+        raise CheckFailed(f"{DLQ} keeps messages {kept} s ({kept / 86400:g} days); the step asks for "
+                          f"{DLQ_RETENTION} s (14 days, the maximum), so that a dead order waits "
+                          "long enough for someone to look at it")
 
 
 def check_dlq(sb: Any) -> None:
@@ -179,6 +189,12 @@ def check_api(sb: Any) -> None:
             "API Gateway assumes the credentials role to call SQS, so its trust policy must name "
             "apigateway.amazonaws.com and it needs sqs:SendMessage on orders-queue: pass "
             "credentials=APIGATEWAY_ROLE_ARN (ROLE_ARN is Lambda's role)."))
+    problem = permission_problem(sb, integration["credentials"], "sqs:SendMessage", _queue_arn(sb, QUEUE))
+    if problem:
+        raise CheckFailed(f"the integration's credentials: {problem}", hint=(
+            "SQS refuses API Gateway's SendMessage (AccessDenied) unless the credentials role "
+            "allows sqs:SendMessage on orders-queue's ARN: use APIGATEWAY_ROLE_ARN, or give your "
+            "role that permission."))
     _stage(sb)
 
 
@@ -187,7 +203,10 @@ def check_content_type(sb: Any) -> None:
     value = next((v for k, v in params.items() if k.lower() == "integration.request.header.content-type"), None)
     if value is None:
         raise CheckFailed("the integration maps no integration.request.header.Content-Type")
-    if value != "'application/x-www-form-urlencoded'":
+    # a literal in single quotes; the media type may carry parameters (boto3 itself sends
+    # "application/x-www-form-urlencoded; charset=utf-8" to SQS)
+    media = value[1:-1].split(";")[0].strip().lower() if len(value) > 1 and value[0] == value[-1] == "'" else ""
+    if media != "application/x-www-form-urlencoded":
         raise CheckFailed(f"Content-Type is mapped to {value}, not 'application/x-www-form-urlencoded' "
                           "(with the quotes: a literal)")
 
@@ -217,6 +236,23 @@ def check_url_encoding(sb: Any) -> None:
     _post_and_find(sb, _order(probe_id("probe"), note="fragile & heavy = 100% + care"))
 
 
+def check_api_errors(sb: Any) -> None:
+    _integration(sb)
+    order = _order(probe_id("probe"), note="x" * SQS_MAX_BYTES)   # over SQS's limit
+    status, answer = post(sb, order)
+    if 200 <= status < 300:
+        arrived = [b for b in delivered_bodies(sb) if order["orderId"] in b]
+        if arrived:   # the integration sent something else, small enough for SQS
+            raise CheckFailed(f"an order of {len(json.dumps(order))} bytes, over SQS's "
+                              f"{SQS_MAX_BYTES}-byte limit, was answered {status} and {QUEUE} got "
+                              f"{arrived[-1][:80]!r} instead: the integration does not send the "
+                              "posted order, so no error from SQS could be seen")
+        raise CheckFailed(f"an order of {len(json.dumps(order))} bytes, over SQS's "
+                          f"{SQS_MAX_BYTES}-byte limit, was refused by SQS (400 InvalidParameterValue), "
+                          f"yet POST /orders answered {status} "
+                          f"({answer[:120].decode(errors='replace')}): the caller thinks it was queued")
+
+
 # -- step 3: the consumer ------------------------------------------------------------
 def _record(message_id: str, body: str, arn: str) -> dict[str, Any]:
     return {"messageId": message_id, "receiptHandle": f"rh-{message_id}", "body": body,
@@ -228,15 +264,20 @@ def _record(message_id: str, body: str, arn: str) -> dict[str, Any]:
 def check_handler(sb: Any) -> None:
     function(sb, FUNCTION)
     arn = _queue_arn(sb, QUEUE) if QUEUE in sb.backend("sqs").queues else "arn:aws:sqs:us-east-1:123456789012:x"
-    good1, good2, bad = probe_id("probe"), probe_id("probe"), probe_id("probe")
+    good1, good2, bad, odd = probe_id("probe"), probe_id("probe"), probe_id("probe"), probe_id("probe")
+    # three kinds of bad record: a quantity of 0, no quantity at all, a body that is not JSON
     records = [_record("m-good-1", json.dumps(_order(good1)), arn),
                _record("m-bad", json.dumps(_order(bad, quantity=0)), arn),
+               _record("m-no-quantity", json.dumps({"orderId": odd, "sku": "SKU-42"}), arn),
+               _record("m-garbled", '{"orderId": "' + odd + '", "quantity": 2', arn),
                _record("m-good-2", json.dumps(_order(good2, quantity=3)), arn)]
+    bad_ids = ["m-bad", "m-garbled", "m-no-quantity"]
     answer = sb.client("lambda").invoke(FunctionName=FUNCTION, Payload=json.dumps({"Records": records}))
     payload = answer["Payload"].read().decode()
     if answer.get("FunctionError"):
-        raise CheckFailed(f"the handler raised on a batch with one bad order: {payload[:200]} "
-                          "(a raise fails the whole batch: report the bad item instead)")
+        raise CheckFailed(f"the handler raised on a batch with bad records (quantity 0, no "
+                          f"quantity, a body that is not JSON): {payload[:200]} (a raise fails "
+                          "the whole batch: catch the error and report the record instead)")
     try:
         response = json.loads(payload)
     except ValueError:
@@ -245,9 +286,10 @@ def check_handler(sb: Any) -> None:
         raise CheckFailed(f"the handler returned {payload[:200]}, not {{'batchItemFailures': [...]}}")
     ids = sorted(f.get("itemIdentifier", "?") for f in response["batchItemFailures"] or []
                  if isinstance(f, dict))
-    if ids != ["m-bad"]:
-        raise CheckFailed(f"for a batch of two good orders and one with quantity 0 the handler "
-                          f"reported {ids or 'no failures'}, not ['m-bad'] (the bad order would be lost)")
+    if ids != bad_ids:
+        raise CheckFailed(f"for a batch of two good orders and three bad records (m-bad: quantity 0, "
+                          f"m-no-quantity, m-garbled: not JSON) the handler reported "
+                          f"{ids or 'no failures'}, not {bad_ids} (a bad record not reported is lost)")
     missing = [o for o in (good1, good2) if not _processed(sb, o)]
     if missing:
         raise CheckFailed(f"the handler did not print 'processed <orderId>' for {missing}")
@@ -411,10 +453,11 @@ _c = Check
 
 
 CHECKS = [
-    _c("queues", "queues", "queues orders-queue and orders-dlq", 1, check_queues,
-       "orders-queue and orders-dlq exist (standard queues).",
-       "A queue is missing or is FIFO.",
-       "sqs.create_queue(QueueName='orders-dlq') and sqs.create_queue(QueueName='orders-queue', ...)."),
+    _c("queues", "queues", "queues orders-queue and orders-dlq (kept 14 days)", 1, check_queues,
+       "orders-queue and orders-dlq exist (standard queues); orders-dlq keeps messages 14 days.",
+       "A queue is missing or is FIFO, or orders-dlq does not keep messages 14 days.",
+       "sqs.create_queue(QueueName='orders-dlq', Attributes={'MessageRetentionPeriod': '1209600'}) "
+       "and sqs.create_queue(QueueName='orders-queue', ...)."),
     _c("dlq", "queues", "redrive to orders-dlq after 5 receives", 2, check_dlq,
        "orders-queue moves a message to orders-dlq on its 5th failed receive.",
        "orders-queue has no redrive policy to orders-dlq with maxReceiveCount 5.",
@@ -440,9 +483,15 @@ CHECKS = [
        "An order whose note holds & = % + arrived unchanged.",
        "An order with & = % + in it did not arrive intact.",
        "The body is form-encoded: wrap it in $util.urlEncode(...) or & and + break it.", hidden=True),
+    _c("api-errors", "api", "an error from SQS reaches the caller as an error", 1, check_api_errors,
+       "An order SQS refused (over 1 MiB) was answered with an error status, not 2xx.",
+       "An error from SQS reaches the caller as a success.",
+       "The integration's default response (selectionPattern '') answers 202 to whatever SQS "
+       "says: add a method response 500 and an integration response with statusCode 500 and "
+       "selectionPattern '4\\d{2}|5\\d{2}' (for an AWS integration it matches SQS's HTTP status)."),
     _c("handler", "consumer", "the handler reports only the bad order as failed", 2, check_handler,
-       "For two good orders and one with quantity 0 the handler returned batchItemFailures "
-       "[the bad one] and processed the others.",
+       "For two good orders and three bad records (quantity 0, no quantity, not JSON) the handler "
+       "returned batchItemFailures [the bad ones] and processed the others.",
        "The handler does not report exactly the failed records.",
        "Collect {'itemIdentifier': record['messageId']} for each record that fails and return "
        "{'batchItemFailures': failures}; print('processed', order['orderId']) for the others."),

@@ -152,8 +152,10 @@ def build():
         order just the same. See
         [delivery, visibility and error handling]({C}/queues-and-notifications.md#delivery-visibility-and-error-handling).
 
-        Write the handler: for each record parse the order; an order whose `quantity` is not
-        a positive number fails (report it); otherwise print `processed <orderId>`.
+        Write the handler: for each record parse the order; a record whose body is not a
+        JSON order, or whose `quantity` is missing or not a positive number, fails (report
+        it; never let one record's error escape the loop); otherwise print
+        `processed <orderId>`.
         """),
         solution("lab05-handler", "", '''
         HANDLER = """

@@ -269,7 +269,9 @@ def build():
         processing: if it crashes in between, the group gives the uncommitted messages to
         the next member, which processes them again (so processing must be idempotent).
         Committing **before** processing is at-most-once: a crash loses what was
-        committed but not yet processed. (Exactly-once needs Kafka transactions.)
+        committed but not yet processed, and so is committing before the writes it
+        covers are flushed. Commit per batch or per message, as long as each commit comes
+        after the flush of what it covers. (Exactly-once needs Kafka transactions.)
 
         `settle(name, crash_in_batch)` reads `trades` in batches of 50 with group
         `settlement` and hands each batch to `handle_batch`, which you write: for each
@@ -284,7 +286,9 @@ def build():
         broker never evicts a member that vanished without leaving
         (`docs/differences.md`), so here the crashing settler
         **closes** its consumer in `finally` (it leaves the group without committing): what
-        the next member gets is the same as after an eviction. See
+        the next member gets is the same as after an eviction. Like a dead process, it
+        loses the settlements its producer had not yet sent (`purge()`): only what
+        `flush()` returned for is safe, so flush before you commit. See
         [ordering and delivery]({C}/streams.md#ordering-and-delivery).
         """),
         solution("lab06-settle", """
@@ -298,7 +302,8 @@ def build():
                                  "client.id": name, "enable.auto.commit": False,
                                  "auto.offset.reset": "earliest", **QUIET})
             consumer.subscribe(["trades"])
-            out = Producer({"bootstrap.servers": bootstrap, **QUIET})
+            # linger.ms: writes wait in the producer (up to 1 s) unless flushed
+            out = Producer({"bootstrap.servers": bootstrap, "linger.ms": 1000, **QUIET})
             batches = 0
             try:
                 for _ in range(200):
@@ -309,6 +314,9 @@ def build():
                         batches += 1
                         crash_at = len(batch) // 2 if batches == crash_in_batch else None
                         handle_batch(consumer, out, batch, name, crash_at)
+            except RuntimeError:
+                out.purge()   # a process that dies loses what its producer had not sent
+                raise
             finally:
                 out.flush()
                 consumer.close()   # leaves the group (see the sandbox note)
