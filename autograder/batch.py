@@ -36,7 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.lab import LABS_FOLDERS
+from autograder import registry
+from eventlab import config
 
 # statuses, worst last
 GRADED = "graded"
@@ -85,7 +86,7 @@ class Outcome:
 def find_submissions(lab: str, paths: Iterable[Path]) -> list[Submission]:
     """Notebooks given one by one, flat folders of ``<student>.ipynb``, nbgrader's
     ``submitted/<student>/<lab>/`` layout (or a course folder holding ``submitted/``)."""
-    folder = LABS_FOLDERS[lab]
+    folder = registry.lab(lab).folder
     found: list[Submission] = []
     for path in paths:
         path = Path(path)
@@ -106,7 +107,7 @@ def find_submissions(lab: str, paths: Iterable[Path]) -> list[Submission]:
                 else:
                     what = "no notebook" if not notebooks else f"{len(notebooks)} notebooks and none named {folder}.ipynb"
                     found.append(Submission(student.name, student / folder, problem=f"{student.name}/{folder}/ has {what}"))
-            elif any(p.is_dir() and p.name in LABS_FOLDERS.values() for p in student.iterdir()):
+            elif any(p.is_dir() and p.name in registry.folders().values() for p in student.iterdir()):
                 found.append(Submission(student.name, student / folder,
                                         problem=f"{student.name}/ has no {folder}/ folder"))
     seen: dict[str, int] = {}
@@ -130,7 +131,7 @@ def _student_of(path: Path, folder: str) -> str:
 def source_notebook(lab: str) -> Path:
     from eventlab.paths import labs_dir
 
-    folder = LABS_FOLDERS[lab]
+    folder = registry.lab(lab).folder
     return labs_dir() / "source" / folder / f"{folder}.ipynb"
 
 
@@ -226,8 +227,8 @@ def _kernel_env(work: Path, url: str, guard: str) -> dict[str, str]:
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "HOME": str(home), "TMPDIR": str(work / "tmp"), "IPYTHONDIR": str(home / ".ipython"),
         "MPLCONFIGDIR": str(home / ".matplotlib"), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
-        "JUPYTER_DATA_DIR": str(home / ".jupyter-data"), "EVENTLAB_DATA_DIR": str(home / ".eventlab"),
-        "EVENTLAB_GUARD": guard,
+        "JUPYTER_DATA_DIR": str(home / ".jupyter-data"), config.DATA_DIR: str(home / ".eventlab"),
+        config.GUARD: guard,
         **client_env(url),
     })
     return keep
@@ -250,7 +251,7 @@ def _run_notebook(lab: str, nb: Any, work: Path, guard_log: Path, limits: Limits
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
-    from autograder.host import LabHost
+    from autograder.host import LabHost, serve_options
     from eventlab.guard import ENV, policy_env
     from eventlab.sandbox import Sandbox
 
@@ -305,7 +306,7 @@ def _run_notebook(lab: str, nb: Any, work: Path, guard_log: Path, limits: Limits
     client.km = client.create_kernel_manager()
     try:
         client.start_new_kernel(env=env, cwd=str(work))
-        sandbox = Sandbox(workdir=work / "sandbox").start()
+        sandbox = Sandbox(workdir=work / "sandbox", serving=serve_options()).start()
     except BaseException:
         _kill_manager(client)
         listener.close()

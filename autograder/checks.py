@@ -41,6 +41,36 @@ class Check:
     hidden: bool = False
 
 
+def check(id: str, *, step: str, title: str, points: float, passed: str, failed: str,
+          hint: str, hidden: bool = False) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+    """Declare the decorated function (``run(sandbox)``) as the lab's check ``id``.
+
+    The function is returned unchanged, with its :class:`Check` as ``__check__``; the lab
+    module lists them with ``CHECKS = declared_checks(globals())``.
+    """
+
+    def declare(run: Callable[[Any], None]) -> Callable[[Any], None]:
+        run.__check__ = Check(id, step, title, points, run, passed, failed, hint, hidden)  # type: ignore[attr-defined]
+        return run
+
+    return declare
+
+
+def declared_checks(namespace: dict[str, Any]) -> list[Check]:
+    """The checks declared with :func:`check` in a module (its ``globals()``), in the order
+    their functions are defined there: the lab's order."""
+    module = namespace.get("__name__")
+    runs = [f for f in namespace.values() if callable(f) and hasattr(f, "__check__")
+            and getattr(f, "__module__", None) == module]
+    runs.sort(key=lambda f: f.__code__.co_firstlineno)
+    checks = [f.__check__ for f in runs]
+    ids = [c.id for c in checks]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"{module}: two checks share the id(s) {', '.join(repeated)}")
+    return checks
+
+
 @dataclass
 class Result:
     id: str
@@ -98,6 +128,10 @@ class Report:
     @property
     def failed(self) -> list[Result]:
         return [r for r in self.results if not r.ok]
+
+    def attach(self, view: Any) -> None:
+        """Refresh ``view`` (the checklist widget showing this report) on every ``add``."""
+        self._view = view
 
     def add(self, results: Iterable[Result]) -> Report:
         self.results.extend(results)

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from autograder.traffic import Traffic
+from eventlab.sandbox import inspect
 
 
 def _id(kind: str, name: str) -> str:
@@ -80,7 +81,7 @@ def picture(sandbox: Any, traffic: Traffic | None = None) -> Picture:
     pic = Picture()
     _sns_sqs_lambda(sandbox, pic, traffic)
     _eventbridge(sandbox, pic, traffic)
-    for section in (_kafka, _apigateway, _streams, _workflows, _function_failures):
+    for section in (_kafka, _apigateway, _streams, _workflows, _function_failures, _refused):
         try:
             section(sandbox, pic)
         except Exception:  # noqa: BLE001 - a picture must never break a check cell
@@ -91,15 +92,14 @@ def picture(sandbox: Any, traffic: Traffic | None = None) -> Picture:
 def _function_failures(sb: Any, pic: Picture) -> None:
     """Each function whose invocations failed or were throttled: a red node, and an edge to
     what went wrong (the count and the last error, as its logs show it)."""
-    if not _loaded("moto.awslambda.models"):
+    if not inspect.in_use("lambda"):
         return
-    service = sb.service("lambda")
     errors: dict[str, list[dict[str, Any]]] = {}
-    for entry in list(service.invocation_log):
+    for entry in inspect.invocations(sb):
         if not entry.get("ok", True):
             errors.setdefault(entry["function"], []).append(entry.get("error") or {})
     throttles: dict[str, int] = {}
-    for entry in list(service.throttle_log):
+    for entry in inspect.throttles(sb):
         throttles[entry["function"]] = throttles.get(entry["function"], 0) + 1
     for name in sorted(set(errors) | set(throttles)):
         fid = pic.node("f", name, '("{} (Lambda)")')
@@ -114,53 +114,55 @@ def _function_failures(sb: Any, pic: Picture) -> None:
             pic.problem(fid, "throttled", f"{n} invocation{'s' if n != 1 else ''} throttled (no concurrency left)")
 
 
-def _loaded(module: str) -> bool:
-    """Whether the sandbox has used this part of moto (drawing must not load it)."""
-    import sys
-
-    return module in sys.modules
+def _refused(sb: Any, pic: Picture) -> None:
+    """Each queue, topic or function whose resource policy refused deliveries (SNS's, and
+    EventBridge's ``NO_PERMISSIONS``): a red node, and an edge saying from where."""
+    refused: dict[str, list[str]] = {}
+    for refusal in inspect.refused_deliveries(sb):
+        refused.setdefault(refusal.target, []).append(refusal.source)
+    for arn, sources in sorted(refused.items()):
+        n = len(sources)
+        pic.problem(_target_node(pic, arn), "refused",
+                    f"{n} deliver{'ies' if n != 1 else 'y'} from {', '.join(sorted(set(sources)))} "
+                    "refused by its resource policy")
 
 
 def _apigateway(sb: Any, pic: Picture) -> None:
     """REST APIs and where their integrations send requests (SQS queues, Lambda functions)."""
-    if not _loaded("moto.apigateway.models"):
+    if not inspect.in_use("apigateway"):
         return
-    for api in sb.backend("apigateway").apis.values():
+    for api in inspect.rest_apis(sb):
         gid = pic.node("g", api.name, '[/"{} (API Gateway)"/]')
-        for resource in api.resources.values():
-            for verb, method in resource.resource_methods.items():
-                integration = getattr(method, "method_integration", None)
-                uri = getattr(integration, "uri", "") or ""
-                route = f"{verb} {resource.get_path()}"
-                if ":sqs:path/" in uri:
-                    pic.edge(gid, pic.node("q", uri.rsplit("/", 1)[-1], '[["{} (SQS)"]]'), route)
-                elif ":sqs:action/" in uri:
-                    params = getattr(integration, "request_parameters", None) or {}
-                    queue = next((v.strip("'").rsplit("/", 1)[-1] for k, v in params.items()
-                                  if k.endswith("QueueUrl")), "SQS")
-                    pic.edge(gid, pic.node("q", queue, '[["{} (SQS)"]]'), route)
-                elif ":lambda:path/" in uri and ":function:" in uri:
-                    name = uri.split(":function:")[1].split("/")[0].split(":")[0]
-                    pic.edge(gid, pic.node("f", name, '("{} (Lambda)")'), route)
+        for r in api.routes:
+            uri, route = r.uri, f"{r.method} {r.path}"
+            if ":sqs:path/" in uri:
+                pic.edge(gid, pic.node("q", uri.rsplit("/", 1)[-1], '[["{} (SQS)"]]'), route)
+            elif ":sqs:action/" in uri:
+                queue = next((v.strip("'").rsplit("/", 1)[-1] for k, v in r.request_parameters.items()
+                              if k.endswith("QueueUrl")), "SQS")
+                pic.edge(gid, pic.node("q", queue, '[["{} (SQS)"]]'), route)
+            elif ":lambda:path/" in uri and ":function:" in uri:
+                name = uri.split(":function:")[1].split("/")[0].split(":")[0]
+                pic.edge(gid, pic.node("f", name, '("{} (Lambda)")'), route)
 
 
 def _streams(sb: Any, pic: Picture) -> None:
     """Kinesis streams with their Lambda consumers, Firehose streams with source and bucket."""
-    if _loaded("moto.kinesis.models"):
-        kinesis = sb.backend("kinesis")
-        for stream in kinesis.streams.values():
+    if inspect.in_use("kinesis"):
+        for stream in inspect.streams(sb):
             records = sum(len(shard.records) for shard in stream.shards.values())
             sid = pic.node("k", stream.stream_name,
                            '[/"{} (Kinesis, ' + f"{len(stream.shards)} shards, {_records(records)})" + '"/]')
-            if _loaded("moto.awslambda.models"):
-                for esm in sb.backend("lambda")._event_source_mappings.values():
-                    if esm.event_source_arn == stream.arn:
-                        name = esm.function_arn.split(":")[6]
-                        pic.edge(sid, pic.node("f", name, '("{} (Lambda)")'), "event source mapping")
-    if _loaded("moto.firehose.models"):
-        for delivery in sb.backend("firehose").delivery_streams.values():
+            if inspect.in_use("lambda"):
+                for esm in inspect.mappings(sb, source_arn=stream.arn):
+                    pic.edge(sid, pic.node("f", esm.function_name, '("{} (Lambda)")'),
+                             "event source mapping")
+    if inspect.in_use("firehose"):
+        for delivery in inspect.delivery_streams(sb):
+            if delivery.region != sb.region:
+                continue
             fid = pic.node("h", delivery.delivery_stream_name, '[/"{} (Firehose)"/]')
-            stream_arn = (getattr(delivery, "source", None) or {}).get("KinesisStreamARN")
+            stream_arn = (delivery.source or {}).get("KinesisStreamARN")
             if stream_arn:
                 pic.edge(_id("k", stream_arn.rsplit("/", 1)[-1]), fid, "reads")
             for destination in delivery.destinations:
@@ -173,15 +175,12 @@ def _streams(sb: Any, pic: Picture) -> None:
 
 def _workflows(sb: Any, pic: Picture) -> None:
     """State machines with the count of their executions."""
-    if not _loaded("moto.stepfunctions.parser.models"):
+    if not inspect.in_use("stepfunctions"):
         return
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-
-    backend = stepfunctions_parser_backends[sb.account_id][sb.region]
-    for machine in list(backend.state_machines):
-        runs = len(getattr(machine, "executions", None) or [])
+    for machine in inspect.state_machines(sb):
+        runs = machine.executions
         runs_text = f"{runs} run" + ("" if runs == 1 else "s")
-        pic.node("w", machine.name, '[["{} (Step Functions ' + str(machine.sm_type) + f", {runs_text})" + '"]]')
+        pic.node("w", machine.name, '[["{} (Step Functions ' + machine.type + f", {runs_text})" + '"]]')
 
 
 def _records(n: int) -> str:
@@ -189,29 +188,28 @@ def _records(n: int) -> str:
 
 
 def _sns_sqs_lambda(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
-    sns = sb.backend("sns")
-    sqs = sb.backend("sqs")
-    lam = sb.backend("lambda")
+    queues = inspect.queues(sb)
     queue_ids: dict[str, str] = {}
-    for queue in sqs.queues.values():
-        waiting = int(queue.approximate_number_of_messages)
+    for queue in queues:
+        waiting = queue.approximate_number_of_messages
         shape = '[["{} (SQS)' + (f", {waiting} waiting" if waiting else "") + '"]]'
         queue_ids[queue.queue_arn] = pic.node("q", queue.name, shape)
-    for topic in sns.topics.values():
+    subscriptions = inspect.subscriptions(sb)
+    for topic in inspect.topics(sb):
         tid = pic.node("t", topic.name, '(["{} (SNS)"])')
-        for sub in sns.subscriptions.values():
-            if sub.topic.arn != topic.arn:
+        for sub in subscriptions:
+            if sub.topic_arn != topic.arn:
                 continue
             target = queue_ids.get(sub.endpoint) or pic.node(
                 "x", sub.endpoint.split(":")[-1], '["{}"]')
             n = len(traffic.delivered_to_subscription(sub.arn)) if traffic else 0
             extra = []
-            if sub._filter_policy_matcher is not None:
+            if sub.filter_policy is not None:
                 extra.append("filter")
-            if str(sub.attributes.get("RawMessageDelivery", "")).lower() == "true":
+            if sub.raw:
                 extra.append("raw")
             pic.edge(tid, target, " ".join([_msgs(n), *extra]))
-    for queue in sqs.queues.values():
+    for queue in queues:
         redrive = queue.redrive_policy or {}
         dlq_arn = redrive.get("deadLetterTargetArn")
         if dlq_arn in queue_ids:
@@ -219,25 +217,24 @@ def _sns_sqs_lambda(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
                      f"DLQ after {redrive.get('maxReceiveCount')} receives", dashed=True)
     records = traffic.lambda_records() if traffic else {}
     fn_ids = {fn.function_name: pic.node("f", fn.function_name, '("{} (Lambda)")')
-              for fn in lam.list_functions()}
-    for esm in lam._event_source_mappings.values():
-        name = esm.function_arn.split(":")[6] if esm.function_arn.count(":") >= 6 else esm.function_arn
+              for fn in inspect.functions(sb)}
+    for esm in inspect.mappings(sb):
+        name = esm.function_name
         if esm.event_source_arn in queue_ids and name in fn_ids:
             n = records.get((esm.event_source_arn, name), 0)
             pic.edge(queue_ids[esm.event_source_arn], fn_ids[name], _msgs(n))
 
 
 def _eventbridge(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
-    events = sb.backend("events")
     deliveries = traffic.rule_deliveries() if traffic else {}
     dead = traffic.dead_letters() if traffic else {}
-    for bus in events.event_buses.values():
+    for bus in inspect.buses(sb):
         if bus.name == "default" and not bus.rules:
             continue
         bid = pic.node("b", bus.name, '{{"{} (bus)"}}')
         for rule in bus.rules.values():
             rid = pic.node("r", f"{bus.name}/{rule.name}", '>"rule {}"]')
-            pic.edge(bid, rid, _pattern_summary(rule.event_pattern._raw_pattern))
+            pic.edge(bid, rid, _pattern_summary(rule.event_pattern))
             for target in rule.targets:
                 arn = target["Arn"]
                 tid = _target_node(pic, arn)
@@ -248,7 +245,7 @@ def _eventbridge(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
                 if dlq:
                     pic.edge(tid, _target_node(pic, dlq),
                              f"DLQ, {_msgs(dead.get((rule.name, arn), 0))}", dashed=True)
-    for archive in getattr(events, "archives", {}).values():
+    for archive in inspect.archives(sb):
         aid = pic.node("a", archive.name, '[("{} (archive)")]')
         source = archive.source_arn.split("/")[-1]
         pic.edge(_id("b", source), aid, f"{len(archive.events)} archived", dashed=True)
@@ -256,7 +253,7 @@ def _eventbridge(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
 
 def _kafka(sb: Any, pic: Picture) -> None:
     """MSK clusters; with a running broker, its topics and each group's backlog per topic."""
-    clusters = list(sb.backend("kafka").clusters.values())
+    clusters = inspect.clusters(sb)
     if not clusters:
         return
     cids = [pic.node("k", c.cluster_name, '[/"{} (MSK ' + c.cluster_type.title() + ", "

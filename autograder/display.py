@@ -69,7 +69,7 @@ def show(report: Report) -> Any:
     from IPython.display import display
 
     view = checklist(report)
-    report._view = view
+    report.attach(view)
     display(view)
     return view
 

@@ -34,10 +34,10 @@ from typing import Any
 
 import nbformat
 
-from autograder.batch import LABS_FOLDERS, source_notebook
+from autograder import registry
+from autograder.batch import source_notebook
 
-TOTALS = {"lab01": 24.0, "lab02": 21.0, "lab03": 16.0, "lab04": 17.0, "lab05": 21.0,
-          "lab06": 18.0, "lab07": 23.0}
+TOTALS = registry.totals()   # lab -> its points, the sum of its checks' points
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,11 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
         M("short-visibility", "lab01-queues",
           [('"transcoding": 3600', '"transcoding": 600')],
           {"visibility", "timeouts"}, "transcoding has 600 s"),
+        # the policy admits another topic: SNS's deliveries are refused, as on AWS
         M("star-with-another-topic", "lab01-policies",
           [('"Principal": {"Service": "sns.amazonaws.com"}', '"Principal": "*"'),
            ('{"aws:SourceArn": topic_arn}', '{"aws:SourceArn": topic_arn + "-old"}')],
-          {"queue-policy"}, "aws:SourceArn condition is"),
+          {"queue-policy", "thumbnail-filter", "transcoding-filter"}, "aws:SourceArn condition is"),
         M("service-without-condition", "lab01-policies",
           [(',\n        "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]}', "}]}")],
           {"queue-policy"}, "no aws:SourceArn (or aws:SourceAccount) condition"),
@@ -774,7 +775,7 @@ MUTATIONS: dict[str, list[Mutation]] = {**_LAB01_LAB03, "lab02": _LAB02, "lab04"
 def learner_notebook(lab: str) -> Path:
     from eventlab.paths import labs_dir
 
-    folder = LABS_FOLDERS[lab]
+    folder = registry.lab(lab).folder
     return labs_dir() / "learner" / folder / f"{folder}.ipynb"
 
 
@@ -962,7 +963,7 @@ def cases(lab: str, submitted: Path, outside: Path) -> list[Case]:
 
     total = TOTALS[lab]
     every = sorted(c.id for c in checks_of(lab) if c.points)
-    folder = LABS_FOLDERS[lab]
+    folder = registry.lab(lab).folder
     released = learner_notebook(lab)
     good = filled(lab, released)
     out = [Case("solution", total, "graded", [], [], good, total),
@@ -991,7 +992,7 @@ def cases(lab: str, submitted: Path, outside: Path) -> list[Case]:
 
 def write(root: Path, lab: str) -> list[Case]:
     """``root/submitted/<student>/<lab folder>/<lab folder>.ipynb`` and ``root/expected.json``."""
-    folder = LABS_FOLDERS[lab]
+    folder = registry.lab(lab).folder
     submitted = root / "submitted"
     found = cases(lab, submitted.resolve(), (root / "outside.txt").resolve())
     for case in found:
@@ -1045,12 +1046,12 @@ def audit(lab: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["audit"]:
-        for lab in argv[1:] or list(LABS_FOLDERS):
+        for lab in argv[1:] or list(registry.LABS):
             print(audit(lab) + "\n")
         return 0
     if len(argv) >= 2 and argv[0] == "write":
         root = Path(argv[1])
-        for lab in argv[2:] or list(LABS_FOLDERS):
+        for lab in argv[2:] or list(registry.LABS):
             found = write(root / lab, lab)
             print(f"{root / lab}: {len(found)} submissions and expected.json")
         return 0

@@ -2,8 +2,8 @@
 grading process, answering the kernel's ``start``, ``check``, ``hidden`` and
 ``architecture`` over the sandbox's admin API (see :mod:`autograder.remote`).
 
-    sandbox = Sandbox().start()
-    host = LabHost("lab01", sandbox).install()   # routes, moto-api closed, waits on
+    sandbox = Sandbox(serving=serve_options()).start()   # moto-api closed, waits on
+    host = LabHost("lab01", sandbox).install()            # the lab's routes
     url = sandbox.endpoint_url                    # give this to the kernel
     ...                                           # the notebook runs
     report = host.grade()                         # every check, here, on the final state
@@ -20,6 +20,24 @@ from autograder.checks import Report
 SERVICE_METHODS = {"events-targets": {"inject_failure", "clear_failure"}}
 
 
+def serve_options(verdicts: str | None = None) -> Any:
+    """How a grading sandbox serves the kernel: moto's own API closed (each try recorded,
+    in ``verdicts`` too when given) and callers waiting for the deliveries they caused."""
+    from eventlab.sandbox import ServeOptions
+
+    record = None
+    if verdicts:
+        record = lambda request: _record(verdicts, "refused", request)  # noqa: E731
+    return ServeOptions(lockdown=True, wait_for_deliveries=True, on_refused=record)
+
+
+def _record(verdicts: str, kind: str, value: Any) -> None:
+    import json
+
+    with open(verdicts, "a") as f:   # noqa: PTH123
+        f.write(json.dumps({"kind": kind, "value": value}) + "\n")
+
+
 class LabHost:
     def __init__(self, lab: str, sandbox: Any, verdicts: str | None = None) -> None:
         self.lab = lab
@@ -29,24 +47,21 @@ class LabHost:
         self.started_by_notebook = False
 
     def install(self) -> LabHost:
+        if not self.sandbox.serving.lockdown:
+            raise ValueError("a grading sandbox is made with Sandbox(serving="
+                             "autograder.host.serve_options(...)): moto's API must be closed")
         self.session = lab_api.open_session(self.lab, self.sandbox)
-        self.sandbox.http_lockdown = True
-        self.sandbox.http_waits_for_deliveries = True
         self.sandbox.admin_routes.update({
             "/_eventlab/lab/start": self._start,
             "/_eventlab/lab/check": self._check,
             "/_eventlab/lab/architecture": self._architecture,
             "/_eventlab/lab/service": self._service,
         })
-        if self.verdicts:
-            self.sandbox.refused = _Recorded(self._record, "refused")
         return self
 
     def _record(self, kind: str, value: Any) -> None:
-        import json
-
-        with open(self.verdicts, "a") as f:   # noqa: PTH123
-            f.write(json.dumps({"kind": kind, "value": value}) + "\n")
+        if self.verdicts:
+            _record(self.verdicts, kind, value)
 
     # -- routes -------------------------------------------------------------------------
     def _start(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +80,7 @@ class LabHost:
     def _check(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         self._need_start()
         step, hidden = str(body["step"]), bool(body.get("hidden"))
-        results = [r.as_dict() for r in lab_api._run(step, hidden=hidden)]
+        results = [r.as_dict() for r in lab_api.run_step(step, hidden=hidden)]
         if self.verdicts:
             self._record("check", {"step": step, "hidden": hidden,
                                    "earned": sum(r["earned"] for r in results)})
@@ -99,14 +114,3 @@ class LabHost:
             return lab_api.not_started_report(self.lab)
         return lab_api.grade_report(self.lab)
 
-
-class _Recorded(list):
-    """A list that also writes each item it is given to the verdict file."""
-
-    def __init__(self, record: Any, kind: str) -> None:
-        super().__init__()
-        self._record, self._kind = record, kind
-
-    def append(self, item: Any) -> None:
-        super().append(item)
-        self._record(self._kind, item)

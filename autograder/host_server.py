@@ -38,14 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     # stop neither the sandbox nor its Lambda environments.
     os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from autograder.host import LabHost
+    from autograder.host import LabHost, serve_options
     from eventlab.sandbox import Sandbox
 
     if args.fence:
         from eventlab.guard import ENV
 
         os.environ[ENV] = args.fence     # the Lambda environments inherit it
-    sandbox = Sandbox(workdir=args.workdir).start()
+    sandbox = Sandbox(workdir=args.workdir, serving=serve_options(args.verdicts)).start()
     try:
         LabHost(args.lab, sandbox, verdicts=args.verdicts).install()
         sys.stdout.write(json.dumps({"url": sandbox.endpoint_url}) + "\n")

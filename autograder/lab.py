@@ -16,39 +16,16 @@ the kernel: ``start`` returns a :class:`autograder.remote.RemoteSandbox` and ``c
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograder import registry
 from autograder.checks import Check, Report, Result, run_check
 from autograder.traffic import Traffic
 
-LABS = {
-    "lab01": "autograder.labs.lab01",
-    "lab02": "autograder.labs.lab02",
-    "lab03": "autograder.labs.lab03",
-    "lab04": "autograder.labs.lab04",
-    "lab05": "autograder.labs.lab05",
-    "lab06": "autograder.labs.lab06",
-    "lab07": "autograder.labs.lab07",
-}
-
-
-def _lab_folders() -> dict[str, str]:
-    """lab id -> its folder under labs/source (lab01 -> lab01_fanout)."""
-    from eventlab.paths import labs_dir
-
-    out = {}
-    for lab in LABS:
-        matches = sorted((labs_dir() / "source").glob(f"{lab}_*"))
-        out[lab] = matches[0].name if matches else lab
-    return out
-
-
-LABS_FOLDERS = _lab_folders()
 ROLE_NAME = "eventlab-lab-role"
 
 
@@ -57,7 +34,7 @@ class Session:
     lab: str
     module: Any
     sandbox: Any
-    traffic: Traffic
+    traffic: Traffic | None   # None in a kernel whose sandbox is remote (the host counts)
     role_arn: str
     started: float = 0.0   # virtual epoch seconds when the lab started (LAB_START)
     roles: dict[str, str] = field(default_factory=dict)   # notebook name -> service role ARN
@@ -70,18 +47,13 @@ class Session:
 _session: Session | None = None
 
 
-def lab_module_name(lab: str) -> str:
-    if lab not in LABS:
-        raise KeyError(f"unknown lab '{lab}'; known: {', '.join(LABS)}")
-    return LABS[lab]
-
-
 def lab_module(lab: str) -> Any:
-    return importlib.import_module(lab_module_name(lab))
+    """The module of ``lab``'s checks (``CHECKS``, ``ROLES``, ``QUOTAS``)."""
+    return registry.lab(lab).module()
 
 
 def checks_of(lab: str) -> list[Check]:
-    return list(lab_module(lab).CHECKS)
+    return registry.lab(lab).checks
 
 
 def start(lab: str) -> Any:
@@ -95,21 +67,21 @@ def start(lab: str) -> Any:
     from eventlab.sandbox.core.code import zip_code
 
     if not remote.url() and os.environ.get("NBGRADER_EXECUTION") == "autograde":
-        lab_module_name(lab)
+        registry.lab(lab)
         from autograder.nbgrader_host import start_host
 
         start_host(lab)
     if remote.url():
-        lab_module_name(lab)   # an unknown lab fails here, as it does in JupyterLab
+        registry.lab(lab)   # an unknown lab fails here, as it does in JupyterLab
         info = remote.call("/_eventlab/lab/start", {"lab": lab})
-        sandbox = remote.RemoteSandbox(info)
-        started = float(info.get("lab_start") or sandbox.clock.time())
+        proxy = remote.RemoteSandbox(info)
+        started = float(info.get("lab_start") or proxy.clock.time())
         roles = dict(info.get("roles") or {})
-        _session = Session(lab, None, sandbox, None, info["role_arn"], started, roles,
+        _session = Session(lab, None, proxy, None, info["role_arn"], started, roles,
                            list(info.get("steps") or []), folder=str(info.get("folder") or lab))
         _install_names({"zip_code": zip_code, "ROLE_ARN": info["role_arn"],
                         "LAB_START": lab_start(started), **roles})
-        return sandbox
+        return proxy
     from eventlab.sandbox import Sandbox
 
     stop()
@@ -144,7 +116,7 @@ def open_session(lab: str, sandbox: Any) -> Session:
                                 spec.policy(sandbox.region, sandbox.account_id))
              for name, spec in getattr(module, "ROLES", {}).items()}
     _session = Session(lab, module, sandbox, traffic, role, sandbox.clock.time(), roles,
-                       step_points(module.CHECKS), folder=LABS_FOLDERS.get(lab, lab))
+                       step_points(module.CHECKS), folder=registry.lab(lab).folder)
     return _session
 
 
@@ -215,7 +187,7 @@ def _install_names(names: dict[str, Any]) -> None:
             setattr(builtins, key, value)
 
 
-def _run(step: str, hidden: bool) -> list[Result]:
+def run_step(step: str, hidden: bool) -> list[Result]:
     s = session()
     if _remote():
         from autograder import remote
@@ -235,7 +207,7 @@ def check(step: str) -> Report:
     from autograder import display
 
     s = session()
-    report = Report(s.lab, _run(step, hidden=False), title=f"step '{step}'")
+    report = Report(s.lab, run_step(step, hidden=False), title=f"step '{step}'")
     if report.points:
         s.scores[step] = report.score
     display.show(report)
@@ -279,7 +251,7 @@ def score() -> str:
 
 def hidden(step: str) -> list[Result]:
     """The step's hidden checks (nbgrader's hidden tests); add them to the step's report."""
-    return _run(step, hidden=True)
+    return run_step(step, hidden=True)
 
 
 def architecture() -> None:

@@ -216,11 +216,10 @@ CHECK_STEP = re.compile(r"""\bcheck\(\s*["']([\w-]+)["']\s*\)""")
 def verdict_problems(nb: Any, folder: Path, where: str) -> list[str]:
     """Each test cell's score against the verdicts recorded outside the kernel (see
     autograder/nbgrader_host.py), and what the fence refused."""
-    import os
-
     from autograder.nbgrader_host import record_paths
+    from eventlab import config
 
-    if os.environ.get("EVENTLAB_NBGRADER_HOST", "1") == "0":
+    if not config.nbgrader_host():
         return []
     paths = record_paths(folder)
     found: list[str] = []

@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from eventlab import config
+
 _host: Any = None   # the host process: its stdin stays open for the kernel's lifetime
 
 
@@ -44,7 +46,7 @@ def record_paths(autograded_notebook_dir: Path) -> dict[str, Path]:
 
 def start_host(lab: str) -> None:
     global _host
-    if os.environ.get("EVENTLAB_NBGRADER_HOST", "1") == "0":
+    if not config.nbgrader_host():
         return
     from autograder.remote import client_env
     from eventlab.guard import ENV, install, policy_env
@@ -65,7 +67,7 @@ def start_host(lab: str) -> None:
             str(project_root() / "autograder" / "labs"), str(project_root() / "labs" / "source")]
     # the quiz at a lab's end keeps its cache and progress here, not in the grader's home
     paths["data"].mkdir(exist_ok=True)
-    os.environ["EVENTLAB_DATA_DIR"] = str(paths["data"])
+    os.environ[config.DATA_DIR] = str(paths["data"])
     kernel_policy = policy_env(write=[str(here), str(paths["data"])], deny_read=deny,
                                allow_read=[str(here), str(paths["data"])],
                                log=str(paths["refused"]), label="this notebook")

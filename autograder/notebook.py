@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from autograder.lab import LABS
+from autograder.registry import LABS
 
 LAB_PATTERN = re.compile(r"lab\d\d")
 

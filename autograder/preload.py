@@ -14,14 +14,14 @@ import nbformat  # noqa: F401
 import psutil  # noqa: F401
 
 from autograder import batch, host, integrity  # noqa: F401
-from autograder.lab import LABS, lab_module
+from autograder.registry import LABS
 
 
 def _warm() -> None:
     from eventlab.sandbox import Sandbox
 
     for lab in LABS:     # a few ms each; one fork server serves every lab
-        lab_module(lab)
+        LABS[lab].module()
     with Sandbox(background=False) as sb:
         for service in ("iam", "sns", "sqs", "lambda", "events", "kinesis", "firehose", "s3",
                         "stepfunctions", "apigateway", "athena", "cloudwatch", "kafka", "logs"):

@@ -8,15 +8,15 @@ import uuid
 from typing import Any
 
 from autograder.checks import CheckFailed
-from eventlab.errors import FunctionNotFound
+from eventlab.sandbox import inspect
 
 
 def probe_id(prefix: str = "probe") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def queue(sb: Any, name: str) -> Any:
-    q = sb.backend("sqs").queues.get(name)
+def queue(sb: Any, name: str) -> inspect.Queue:
+    q = inspect.queue(sb, name)
     if q is None:
         raise CheckFailed(f"there is no SQS queue named '{name}'")
     return q
@@ -27,20 +27,31 @@ def queue_url(sb: Any, name: str) -> str:
     return sb.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
 
 
-def topic(sb: Any, name: str) -> Any:
-    for t in sb.backend("sns").topics.values():
-        if t.name == name:
-            return t
+def topic(sb: Any, name: str) -> inspect.Topic:
+    t = inspect.topic(sb, name)
+    if t is not None:
+        return t
     raise CheckFailed(f"there is no SNS topic named '{name}'")
 
 
-def subscription(sb: Any, topic_name: str, queue_name: str) -> Any:
+def subscription(sb: Any, topic_name: str, queue_name: str) -> inspect.Subscription:
     t = topic(sb, topic_name)
     q = queue(sb, queue_name)
-    for sub in sb.backend("sns").subscriptions.values():
-        if sub.topic.arn == t.arn and sub.protocol == "sqs" and sub.endpoint == q.queue_arn:
+    for sub in inspect.subscriptions(sb, t.arn):
+        if sub.protocol == "sqs" and sub.endpoint == q.queue_arn:
             return sub
     raise CheckFailed(f"no sqs subscription connects topic '{topic_name}' to queue '{queue_name}'")
+
+
+def refused_note(sb: Any, queue_name: str) -> str:
+    """"" or, when a resource policy refused deliveries to the queue, a sentence saying which
+    policy is missing what (the learner's most common silent failure on AWS)."""
+    arn = queue(sb, queue_name).queue_arn
+    reasons = [r.reason for r in inspect.refused_deliveries(sb) if r.target == arn]
+    if not reasons:
+        return ""
+    return (f"; {len(reasons)} deliver{'ies' if len(reasons) != 1 else 'y'} to {queue_name} were "
+            f"refused by its queue policy: {reasons[-1]}")
 
 
 def sns_envelope(topic_arn: str, message: str, message_id: str,
@@ -64,20 +75,16 @@ def sns_envelope(topic_arn: str, message: str, message_id: str,
     return json.dumps(body)
 
 
-def function(sb: Any, name: str) -> Any:
-    try:
-        return sb.service("lambda").function(name)
-    except FunctionNotFound:
-        raise CheckFailed(f"there is no Lambda function named '{name}'") from None
+def function(sb: Any, name: str) -> inspect.Function:
+    fn = inspect.function(sb, name)
+    if fn is None:
+        raise CheckFailed(f"there is no Lambda function named '{name}'")
+    return fn
 
 
 def log_text(sb: Any, function_name: str) -> str:
     """Everything the function has written to CloudWatch Logs so far."""
-    logs = sb.backend("logs")
-    group = logs.groups.get(f"/aws/lambda/{function_name}")
-    if group is None:
-        return ""
-    return "\n".join(e.message for stream in group.streams.values() for e in stream.events)
+    return inspect.log_text(sb, f"/aws/lambda/{function_name}")
 
 
 def trust_problem(sb: Any, role_arn: str | None, service: str) -> str | None:
@@ -137,7 +144,7 @@ def permission_problem(sb: Any, role_arn: str, action: str, resource: str) -> st
 def last_error(sb: Any, function_name: str, marker: str) -> str | None:
     """The error of the latest failed invocation of a function whose event mentions
     ``marker`` (a probe id), as its runtime reported it (``KeyError: 'video_id'``)."""
-    for entry in reversed(sb.service("lambda").invocation_log):
+    for entry in reversed(inspect.invocations(sb)):
         if entry["function"] == function_name and not entry.get("ok") \
                 and marker in json.dumps(entry.get("event"), default=str):
             error = entry.get("error")
@@ -149,7 +156,8 @@ def last_error(sb: Any, function_name: str, marker: str) -> str | None:
 
 def queue_bodies(sb: Any, name: str) -> list[str]:
     """Bodies of the messages in a queue (visible or in flight), without receiving them."""
-    return [m.body for m in queue(sb, name)._messages]
+    queue(sb, name)
+    return [m.body for m in inspect.messages(sb, name)]
 
 
 def statements(policy: Any) -> list[dict[str, Any]]:

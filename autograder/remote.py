@@ -19,9 +19,10 @@ import urllib.request
 from datetime import datetime
 from typing import Any
 
+from eventlab import config
 from eventlab.errors import GradingError
 
-URL_ENV = "EVENTLAB_GRADING_URL"
+URL_ENV = config.GRADING_URL
 ACCESS_KEY, SECRET_KEY, REGION = "AKIASANDBOXEVENTLAB0", "sandbox-secret-not-a-real-key", "us-east-1"
 
 
@@ -39,7 +40,7 @@ def client_env(url: str) -> dict[str, str]:
 
 
 def url() -> str | None:
-    return os.environ.get(URL_ENV) or None
+    return config.grading_url()
 
 
 class RemoteError(GradingError, RuntimeError):

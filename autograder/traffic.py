@@ -1,10 +1,9 @@
 """Counting what flowed where, for the architecture picture and the probes.
 
-SNS -> SQS deliveries are recorded by wrapping moto's ``Subscription.publish`` (through
-the sandbox's PatchSet, undone when the sandbox stops): a message counts for a
-subscription only when its filter policy let it through.  Lambda invocations come from
-the sandbox's own ``invocation_log``; EventBridge deliveries from the ``events-targets``
-service's ``delivered`` and ``dead_lettered`` lists.
+Everything is read through :mod:`eventlab.sandbox.inspect`: SNS -> SQS deliveries as the
+sandbox reports them (a message counts for a subscription only when its filter policy let
+it through and no resource policy refused it), Lambda invocations from its invocation log,
+EventBridge deliveries from its delivered and dead-lettered lists.
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from typing import Any
+
+from eventlab.sandbox import inspect
 
 
 class Traffic:
@@ -21,22 +22,10 @@ class Traffic:
         self.sns_deliveries: dict[str, list[str]] = {}
 
     def install(self) -> Traffic:
-        from moto.sns.models import Subscription
+        def record(subscription_arn: str, message_id: str) -> None:
+            self.sns_deliveries.setdefault(subscription_arn, []).append(message_id)
 
-        traffic = self
-
-        def make_publish(original: Any) -> Any:
-            def publish(sub: Any, message: str, message_id: str, *args: Any, **kwargs: Any) -> Any:
-                attrs = kwargs.get("message_attributes") if "message_attributes" in kwargs else (
-                    args[1] if len(args) > 1 else None)
-                matcher = getattr(sub, "_filter_policy_matcher", None)
-                if matcher is None or matcher.matches(attrs, message):
-                    traffic.sns_deliveries.setdefault(sub.arn, []).append(message_id)
-                return original(sub, message, message_id, *args, **kwargs)
-            return publish
-
-        self.sandbox.patches.wrap(Subscription, "publish", make_publish,
-                                  "the lab's picture counts SNS deliveries per subscription")
+        inspect.watch_sns_deliveries(self.sandbox, record)
         return self
 
     # -- queries ----------------------------------------------------------------------
@@ -46,7 +35,7 @@ class Traffic:
     def lambda_records(self) -> Counter[tuple[str, str]]:
         """(event source ARN, function name) -> records delivered by a mapping."""
         counts: Counter[tuple[str, str]] = Counter()
-        for entry in self.sandbox.service("lambda").invocation_log:
+        for entry in inspect.invocations(self.sandbox):
             event = entry.get("event")
             if isinstance(event, dict):
                 for record in event.get("Records") or []:
@@ -56,20 +45,18 @@ class Traffic:
 
     def rule_deliveries(self) -> Counter[tuple[str, str]]:
         """(rule name, target ARN) -> events delivered."""
-        service = self.sandbox.service("events-targets")
-        return Counter((d["rule"], d["arn"]) for d in service.delivered)
+        return Counter((d["rule"], d["arn"]) for d in inspect.rule_deliveries(self.sandbox))
 
     def dead_letters(self) -> Counter[tuple[str, str]]:
-        service = self.sandbox.service("events-targets")
         counts: Counter[tuple[str, str]] = Counter()
-        for d in service.dead_lettered:
+        for d in inspect.dead_letters(self.sandbox):
             counts[(str(d.get("rule")), str(d.get("arn")))] += 1
         return counts
 
 
 def invocations(sandbox: Any, function: str) -> list[dict[str, Any]]:
     """Every logged invocation of one function (by name)."""
-    return [e for e in sandbox.service("lambda").invocation_log if e["function"] == function]
+    return inspect.invocations(sandbox, function)
 
 
 def bodies(event: Any) -> list[str]:

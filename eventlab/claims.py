@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from eventlab import content
+from eventlab.errors import EventlabError, InputError
 
 __all__ = ["MARKER", "Claim", "ClaimError", "ClaimFailed", "claims", "differences_claims", "parse", "run_all",
            "run_claim"]
@@ -45,7 +46,7 @@ MARKER = "sandbox"
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class ClaimError(ValueError):
+class ClaimError(InputError, ValueError):
     """A marked block that cannot be a claim (no id, a bad id, a repeated id)."""
 
 
@@ -60,13 +61,13 @@ class Claim:
 
     @property
     def where(self) -> str:
-        return f"{content._display(self.path)}:{self.line}"
+        return f"{content.display_path(self.path)}:{self.line}"
 
     def __str__(self) -> str:
         return f"{self.where} [{self.id}]"
 
 
-class ClaimFailed(AssertionError):
+class ClaimFailed(EventlabError, AssertionError):
     """A claim the sandbox does not bear out: names file, line and id, with the traceback."""
 
     def __init__(self, claim: Claim, detail: str) -> None:
@@ -94,7 +95,7 @@ def parse(text: str, path: Path | str) -> list[Claim]:
         ids = [w.removeprefix("id=") for w in _info_words(tok.info)[2:] if w.startswith("id=")]
         if len(ids) != 1 or not _ID.match(ids[0]):
             raise ClaimError(
-                f"{content._display(Path(path))}:{first_line}: a 'python {MARKER}' block needs "
+                f"{content.display_path(Path(path))}:{first_line}: a 'python {MARKER}' block needs "
                 f"one id=<lowercase-words-with-hyphens>, got {tok.info.strip()!r}")
         found.append(Claim(Path(path), ids[0], first_line + 1, tok.content))
     return found
@@ -141,7 +142,7 @@ def run_claim(claim: Claim, sandbox: Any = None) -> None:
         exec(code, {"__name__": f"claim_{claim.id.replace('-', '_')}", "sb": sandbox})
     except Exception as exc:  # noqa: BLE001 - every failure of the example is reported
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
-        line = frames[-1].lineno if frames else claim.line
+        line = (frames[-1].lineno if frames else None) or claim.line
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         lines = claim.code.splitlines()
         offset = line - claim.line

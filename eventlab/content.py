@@ -143,7 +143,7 @@ class BrokenLink:
     target_file: Path
 
     def __str__(self) -> str:
-        return f"{_display(self.source)}:{self.line}: broken link '{self.target}': {self.reason}"
+        return f"{display_path(self.source)}:{self.line}: broken link '{self.target}': {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def unique_anchors(texts: Iterable[str]) -> list[str]:
     return out
 
 
-def _inline_text(token: Token) -> str:
+def inline_text(token: Token) -> str:
     parts: list[str] = []
     for child in token.children or []:
         if child.type in ("text", "code_inline", "html_inline"):
@@ -219,7 +219,7 @@ def headings(text: str) -> list[Heading]:
     """Every heading of a Markdown text, with anchors and 1-based line numbers."""
     tokens = markdown_parser().parse(text)
     found = [
-        (int(tok.tag[1]), _inline_text(inline), (tok.map or [0])[0] + 1)
+        (int(tok.tag[1]), inline_text(inline), (tok.map or [0])[0] + 1)
         for _, tok, inline in _heading_tokens(tokens)
     ]
     anchors = unique_anchors(t for _, t, _ in found)
@@ -310,7 +310,7 @@ def check_link(
     rel = Path(relative_to) if relative_to is not None else None
     file = _target_file(target, rel, base)
     if not file.is_file():
-        return f"no such file {_display(file)}"
+        return f"no such file {display_path(file)}"
     _, anchor = _split(target)
     if not anchor or file.suffix.lower() != ".md":
         return None
@@ -319,7 +319,7 @@ def check_link(
         return None
     close = _close(anchor, parsed.anchors)
     hint = f" (did you mean {', '.join('#' + c for c in close)}?)" if close else ""
-    return f"no heading with anchor #{anchor} in {_display(file)}{hint}"
+    return f"no heading with anchor #{anchor} in {display_path(file)}{hint}"
 
 
 def resolve_link(
@@ -353,10 +353,10 @@ def missing_required_headings(root: Path | None = None) -> list[str]:
     for name, required in REQUIRED_HEADINGS.items():
         path = base / name
         if not path.is_file():
-            problems.append(f"{_display(path)}: file is missing")
+            problems.append(f"{display_path(path)}: file is missing")
             continue
         h2 = {h.text for h in load(path).headings if h.level == 2}
-        problems.extend(f"{_display(path)}: missing '## {t}'" for t in required if t not in h2)
+        problems.extend(f"{display_path(path)}: missing '## {t}'" for t in required if t not in h2)
     return problems
 
 
@@ -366,7 +366,7 @@ def _close(word: str, candidates: Iterable[str]) -> list[str]:
     return difflib.get_close_matches(word, sorted(candidates), n=3, cutoff=0.5)
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     """A path relative to the project (or the working directory) when possible."""
     p = Path(path)
     for base in (content_dir().parent, Path.cwd()):

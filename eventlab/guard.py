@@ -28,10 +28,12 @@ import os
 import socket
 import sys
 from collections.abc import Callable
+from typing import SupportsInt
 
+from eventlab import config
 from eventlab.net import is_loopback
 
-ENV = "EVENTLAB_GUARD"
+ENV = config.GUARD
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _PATH_EVENTS = {   # event -> (indexes of path arguments, what it does)
     "os.remove": ((0,), "delete"), "os.rmdir": ((0,), "delete"), "shutil.rmtree": ((0,), "delete"),
@@ -53,6 +55,8 @@ def _is_loopback(host: object) -> bool:
 
 def _stat(pid: object) -> list[bytes] | None:
     """``/proc/PID/stat`` after the command name: state, ppid, pgrp, session, ..."""
+    if not isinstance(pid, (str, bytes, SupportsInt)):
+        return None
     try:
         with open(f"/proc/{int(pid)}/stat", "rb") as f:   # noqa: PTH123
             return f.read().rsplit(b")", 1)[1].split()
@@ -109,7 +113,7 @@ def policy_env(write: list[str], deny_read: list[str], allow_read: list[str], lo
 def install_from_env() -> Callable[[], None] | None:
     """Install the guard if ``EVENTLAB_GUARD`` is set; returns its ``arm`` (see
     :func:`install`), or None when there is no policy."""
-    raw = os.environ.get(ENV)
+    raw = config.guard()
     if not raw:
         return None
     return install(json.loads(raw))
@@ -128,7 +132,7 @@ def install(policy: dict) -> Callable[[], None]:
     deny_read_all = deny_read + ((log_path,) if log_path else ())
     me = os.getpid()
     kernelbase: list[str | None] = [None]   # ipykernel's own file, fixed when armed
-    realpath, fspath, getpid = os.path.realpath, os.fspath, os.getpid
+    realpath, fsdecode, getpid, PathLike = os.path.realpath, os.fsdecode, os.getpid, os.PathLike
     O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND = (os.O_WRONLY, os.O_RDWR, os.O_CREAT,
                                                     os.O_TRUNC, os.O_APPEND)
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if log_path else -1
@@ -147,10 +151,10 @@ def install(policy: dict) -> Callable[[], None]:
         raise PermissionError(message)
 
     def path_of(value: object) -> str | None:
-        if isinstance(value, int) or value is None:
+        if not isinstance(value, (str, bytes, PathLike)):   # a descriptor, None...
             return None
         try:
-            return realpath(fspath(value))   # type: ignore[arg-type]
+            return realpath(fsdecode(value))   # bytes paths are checked as text
         except (TypeError, ValueError):
             return None
 

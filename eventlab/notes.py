@@ -1,4 +1,5 @@
-"""``eventlab notes``: read the study notes in the terminal, or build them as HTML.
+"""The study notes in the terminal, or built as HTML (``eventlab notes``, whose command
+line is :mod:`eventlab.cli.notes`).
 
     eventlab notes                  list the topics (one per file in content/)
     eventlab notes streams          show content/streams.md
@@ -19,7 +20,6 @@ loads Mermaid and draws them; offline the diagram source stays readable as text.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import html
 import re
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from rich.console import Console
 from rich.markdown import Markdown
@@ -36,8 +37,6 @@ from rich.text import Text
 
 from eventlab import content
 from eventlab.paths import content_dir
-
-HELP = "read the study notes in the terminal or build them as HTML"
 
 MERMAID_SCRIPT = (
     '<script type="module">\n'
@@ -57,61 +56,6 @@ pre.mermaid { background: #fffdf0; }
 table { border-collapse: collapse; } th, td { border: 1px solid #ccc; padding: .25rem .5rem; }
 a.anchor { margin-left: .4rem; color: #bbb; text-decoration: none; font-size: .8em; }
 """
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "topic",
-        nargs="?",
-        help="a file name (e.g. streams), a heading anchor (e.g. sqs-vs-sns) or FILE#ANCHOR",
-    )
-    parser.add_argument(
-        "--html", metavar="DIR", help="build the notes as static HTML pages into DIR"
-    )
-    parser.add_argument(
-        "--content", metavar="DIR", help="read notes from DIR instead of the project's content/"
-    )
-    parser.add_argument(
-        "--run",
-        metavar="ID",
-        help="print one runnable example of the notes (python sandbox id=ID) and run it",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    root = Path(args.content) if getattr(args, "content", None) else content_dir()
-    console = Console(file=sys.stdout)
-    if not root.is_dir():
-        print(f"eventlab notes: no content directory at {root}", file=sys.stderr)
-        return 2
-    if getattr(args, "run", None):
-        return run_example(console, args.run, root)
-    if args.html:
-        pages = build_html(Path(args.html), root=root)
-        console.print(f"wrote {len(pages)} pages to {Path(args.html)} (open index.html)")
-        return 0
-    if not args.topic:
-        list_topics(console, root)
-        return 0
-    found = find_topic(args.topic, root)
-    if not found:
-        close = close_matches(args.topic, root)
-        msg = f"eventlab notes: no topic or heading '{args.topic}'."
-        if close:
-            msg += " Did you mean: " + ", ".join(close) + "?"
-        msg += " Run 'eventlab notes' to list the topics."
-        print(msg, file=sys.stderr)
-        return 2
-    for i, section in enumerate(found):
-        if len(found) > 1:
-            console.rule(
-                f"{section.path.name}#{section.anchor}" if section.anchor else section.path.name
-            )
-        # In a terminal a link is clickable; piped or saved, it shows its URL in brackets.
-        console.print(Markdown(section.text, hyperlinks=console.is_terminal))
-        if i < len(found) - 1:
-            console.print()
-    return 0
 
 
 def run_example(console: Console, example_id: str, root: Path) -> int:
@@ -297,7 +241,7 @@ def _prepare(tokens: list[Token]) -> None:
     """Give headings their GitHub anchors and point links at the HTML pages."""
     opens = [t for t in tokens if t.type == "heading_open"]
     inlines = [tokens[i + 1] for i, t in enumerate(tokens) if t.type == "heading_open"]
-    texts = [content._inline_text(tok) for tok in inlines]
+    texts = [content.inline_text(tok) for tok in inlines]
     for tok, anchor in zip(opens, content.unique_anchors(texts), strict=True):
         tok.attrSet("id", anchor)
     for tok in tokens:
@@ -309,7 +253,9 @@ def _prepare(tokens: list[Token]) -> None:
 def render_html(text: str) -> str:
     """The HTML body for one note."""
     md = content.markdown_parser()
-    default_fence = md.renderer.rules["fence"]
+    renderer = md.renderer
+    assert isinstance(renderer, RendererHTML)   # markdown-it's default, the one with rules
+    default_fence = renderer.rules["fence"]
 
     def fence(self, tokens, idx, options, env):
         tok = tokens[idx]

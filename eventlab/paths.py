@@ -6,14 +6,15 @@ course material sits beside the package.  ``EVENTLAB_HOME`` points elsewhere.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from eventlab import config
 
 
 def project_root() -> Path:
-    env = os.environ.get("EVENTLAB_HOME")
-    if env:
-        return Path(env).expanduser().resolve()
+    home = config.home()
+    if home:
+        return home.resolve()
     return Path(__file__).resolve().parent.parent
 
 

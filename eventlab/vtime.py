@@ -57,7 +57,7 @@ def virtual_utcnow() -> _datetime_module.datetime:
     return _RealDatetime.fromtimestamp(virtual_time(), _datetime_module.UTC).replace(tzinfo=None)
 
 
-class VirtualDatetime(_RealDatetime, metaclass=_VirtualDatetimeMeta):  # type: ignore[misc]
+class VirtualDatetime(_RealDatetime, metaclass=_VirtualDatetimeMeta):
     @classmethod
     def now(cls, tz: _datetime_module.tzinfo | None = None) -> _datetime_module.datetime:  # type: ignore[override]
         now = _RealDatetime.fromtimestamp(virtual_time(), _datetime_module.UTC)

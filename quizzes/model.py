@@ -6,10 +6,11 @@ has imported markdown-it or PyYAML.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# How a learner runs one of the notes' examples (eventlab/notes.py, --run).
+# How a learner runs one of the notes' examples (eventlab notes --run, eventlab/notes.py).
 RUN_EXAMPLE = "eventlab notes --run {id}"
 
 
@@ -81,6 +82,6 @@ class Question:
     def line_of(self, key: str) -> int:
         return self.lines.get(key, self.lines.get(key.split("[")[0], 1))
 
-    def is_correct(self, chosen: list[str] | tuple[str, ...] | set[str]) -> bool:
+    def is_correct(self, chosen: Iterable[str]) -> bool:
         """All-or-nothing, as on the exam: every key chosen and nothing else."""
         return set(chosen) == set(self.answer)

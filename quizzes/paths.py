@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from eventlab import config
 
 
 def default_bank_dir() -> Path:
     """``quizzes/bank`` beside this package (or under ``EVENTLAB_HOME`` when set)."""
-    home = os.environ.get("EVENTLAB_HOME")
+    home = config.home()
     if home:
-        return Path(home).expanduser() / "quizzes" / "bank"
+        return home / "quizzes" / "bank"
     return Path(__file__).resolve().parent / "bank"
 
 
 def data_dir() -> Path:
     """The learner's data directory: ``EVENTLAB_DATA_DIR`` or platformdirs' user data dir."""
-    env = os.environ.get("EVENTLAB_DATA_DIR")
-    if env:
-        path = Path(env).expanduser()
-    else:
+    path = config.data_dir()
+    if path is None:
         from platformdirs import user_data_dir
 
         path = Path(user_data_dir("eventlab", appauthor=False))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 SCHEMA_VERSION = 2  # 2: attempts.seconds (time spent on the question, for pacing)
 SCHEMA = """
@@ -87,7 +88,7 @@ class ProgressStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._warn = warn or (lambda msg: print(msg, file=sys.stderr))
         self._clock = clock
-        self._scheduler = None
+        self._scheduler: Any = None   # fsrs.Scheduler, imported on first use
         self.set_aside: Path | None = None
         try:
             self.conn = self._open()
@@ -213,6 +214,7 @@ class ProgressStore:
                 "INSERT INTO sessions(mode, started, status, detail) VALUES (?,?, 'open', ?)",
                 (mode, self._clock().isoformat(), json.dumps(detail or {})),
             )
+            assert cur.lastrowid is not None   # an INSERT always has one
             return int(cur.lastrowid)
 
     def finish_session(

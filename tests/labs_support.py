@@ -16,11 +16,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import golden
-from autograder.batch import (
-    LABS_FOLDERS,
-    source_notebook,  # noqa: F401
-)
+from autograder import golden, registry
+from autograder.batch import source_notebook  # noqa: F401
 from autograder.golden import (  # noqa: F401
     MUTATIONS,
     TOTALS,
@@ -32,7 +29,7 @@ from autograder.golden import (  # noqa: F401
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-LABS = dict(LABS_FOLDERS)    # every lab: lab01 -> lab01_fanout, ...
+LABS = registry.folders()    # every lab: lab01 -> lab01_fanout, ...
 
 
 def submissions(lab: str, learner: Path | None = None) -> dict[str, nbformat.NotebookNode]:

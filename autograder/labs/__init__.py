@@ -1,5 +1,6 @@
-"""One module per lab: ``CHECKS``, the lab's criteria in step order.
+"""One module per lab: its checks, each a function declared with ``@check`` (id, step,
+title, points, messages, hint) in the lab's order, listed as ``CHECKS``.
 
-Lab 5 (API Gateway -> SQS -> Lambda) adds ``lab05.py`` and an entry in
-``autograder.lab.LABS``; nothing else in the framework changes.
+A new lab adds its module here and one entry in :data:`autograder.registry.LABS`;
+nothing else in the framework changes.
 """

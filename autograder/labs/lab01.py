@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from autograder.checks import Check, CheckFailed
+from autograder.checks import CheckFailed, check, declared_checks
 from autograder.probes import (
     as_list,
     function,
@@ -21,11 +21,13 @@ from autograder.probes import (
     queue,
     queue_bodies,
     queue_url,
+    refused_note,
     sns_envelope,
     statements,
     subscription,
     topic,
 )
+from eventlab.sandbox import inspect
 
 TOPIC = "video-uploads"
 QUEUES = ("thumbnails", "transcoding", "analytics")
@@ -40,18 +42,32 @@ def _visibility(sb: Any, name: str) -> int:
     return int(queue(sb, name).visibility_timeout)
 
 
+@check("topic", step="queues", title="SNS topic video-uploads", points=1,
+       passed="The standard topic video-uploads exists.",
+       failed="The topic video-uploads is missing or wrong.",
+       hint="sns.create_topic(Name='video-uploads') returns the TopicArn you need later.")
 def check_topic(sb: Any) -> None:
     t = topic(sb, TOPIC)
     if t.fifo_topic:
         raise CheckFailed(f"'{TOPIC}' is a FIFO topic")
 
 
+@check("queues", step="queues", title="queues thumbnails, transcoding, analytics", points=1,
+       passed="All three work queues exist.",
+       failed="Not every work queue exists.",
+       hint="Create each queue with sqs.create_queue(QueueName=...).")
 def check_queues(sb: Any) -> None:
-    missing = [q for q in QUEUES if q not in sb.backend("sqs").queues]
+    missing = [q for q in QUEUES if q not in inspect.queue_names(sb)]
     if missing:
         raise CheckFailed("missing queue(s): " + ", ".join(missing))
 
 
+@check("visibility", step="queues", title="visibility timeouts sized to processing time", points=2,
+       passed="Each queue hides a message for as long as its work can take.",
+       failed="A visibility timeout does not fit its processing time: too short and a second worker "
+              "picks up a message still being processed.",
+       hint="Set Attributes={'VisibilityTimeout': '...'} (seconds, as a string): thumbnails a few "
+            "minutes (180-900), transcoding an hour or more (3600), analytics 60-900.")
 def check_visibility(sb: Any) -> None:
     wrong = []
     for name, (low, high) in VISIBILITY.items():
@@ -62,6 +78,11 @@ def check_visibility(sb: Any) -> None:
         raise CheckFailed("; ".join(wrong))
 
 
+@check("dlq", step="dlq", title="dead-letter queue video-dlq, maxReceiveCount 3", points=2,
+       passed="Every work queue hands a message to video-dlq after 3 failed receives.",
+       failed="A work queue has no redrive policy to video-dlq with maxReceiveCount 3.",
+       hint="Create video-dlq first, then set RedrivePolicy to json.dumps({'deadLetterTargetArn': "
+            "dlq_arn, 'maxReceiveCount': '3'}) on each work queue.")
 def check_dlq(sb: Any) -> None:
     dlq = queue(sb, DLQ)
     missing, counts = [], []
@@ -135,6 +156,15 @@ def _statement(st: dict[str, Any], topic_arn: str) -> tuple[bool, str | None]:
     return problem is None, problem
 
 
+@check("queue-policy", step="policies", title="queue policies allow only this topic", points=2,
+       passed="Each queue lets only video-uploads (through SNS) send to it.",
+       failed="A queue policy is missing or lets more than the topic send (the check reads the "
+              "document; a policy that names another topic also makes the sandbox drop SNS's "
+              "deliveries, as AWS does).",
+       hint="Each Allow statement: Principal {'Service': 'sns.amazonaws.com'}, Action "
+            "'sqs:SendMessage', Resource the queue ARN, Condition {'ArnEquals': {'aws:SourceArn': "
+            "topic_arn}}. Principal '*' (what the SDKs' subscribe helpers write) is accepted only "
+            "with that condition (or aws:SourceAccount): without one, anyone may send.")
 def check_queue_policy(sb: Any) -> None:
     topic_arn = topic(sb, TOPIC).arn
     wrong = []
@@ -165,6 +195,11 @@ def _policy_hint(found: str) -> str | None:
     return None
 
 
+@check("subscriptions", step="subscriptions", title="each queue subscribed to the topic", points=2,
+       passed="The topic fans out to all three queues.",
+       failed="A queue is not subscribed to video-uploads.",
+       hint="sns.subscribe(TopicArn=topic_arn, Protocol='sqs', Endpoint=queue_arn) for each queue "
+            "(the endpoint is the queue ARN, not its URL).")
 def check_subscriptions(sb: Any) -> None:
     missing = []
     for name in QUEUES:
@@ -180,6 +215,12 @@ def _raw(sub: Any) -> bool:
     return str(sub.attributes.get("RawMessageDelivery", "false")).lower() == "true"
 
 
+@check("raw-delivery", step="subscriptions",
+       title="raw message delivery for analytics only", points=1,
+       passed="analytics receives the bare message; the others keep the SNS envelope.",
+       failed="Raw message delivery is not set as the lab asks.",
+       hint="Pass Attributes={'RawMessageDelivery': 'true'} to subscribe for analytics (or call "
+            "set_subscription_attributes).")
 def check_raw(sb: Any) -> None:
     wrong = [name for name in ("thumbnails", "transcoding") if _raw(subscription(sb, TOPIC, name))]
     if not _raw(subscription(sb, TOPIC, "analytics")):
@@ -204,7 +245,8 @@ def _delivered(sb: Any, queue_name: str, message_id: str) -> bool:
     from autograder.lab import session
 
     sub = subscription(sb, TOPIC, queue_name)
-    return message_id in session().traffic.delivered_to_subscription(sub.arn)
+    traffic = session().traffic
+    return traffic is not None and message_id in traffic.delivered_to_subscription(sub.arn)
 
 
 def _expect(sb: Any, queue_name: str, cases: list[tuple[str, dict[str, Any], str | None, bool]]) -> None:
@@ -215,13 +257,18 @@ def _expect(sb: Any, queue_name: str, cases: list[tuple[str, dict[str, Any], str
         if got != should:
             wrong.append(f"{label} {'was not' if should else 'was'} delivered to {queue_name}")
     if wrong:
-        raise CheckFailed("; ".join(wrong))
+        raise CheckFailed("; ".join(wrong) + refused_note(sb, queue_name))
 
 
 def _upload(duration: int = 620, status: str = "uploaded") -> dict[str, Any]:
     return {"video_id": probe_id("vid"), "status": status, "duration_s": duration}
 
 
+@check("thumbnail-filter", step="filters", title="thumbnails gets only VideoUploaded", points=2,
+       passed="Probes: VideoUploaded reached thumbnails; ViewRecorded and VideoDeleted did not.",
+       failed="The thumbnails subscription's attribute filter lets the wrong messages through.",
+       hint="FilterPolicy json.dumps({'event_type': ['VideoUploaded']}) on the thumbnails "
+            "subscription (the default scope, MessageAttributes).")
 def check_thumbnail_filter(sb: Any) -> None:
     _expect(sb, "thumbnails", [
         ("a VideoUploaded message", _upload(), "VideoUploaded", True),
@@ -230,6 +277,11 @@ def check_thumbnail_filter(sb: Any) -> None:
     ])
 
 
+@check("transcoding-filter", step="filters", title="transcoding filters on the body", points=2,
+       passed="Probes: uploads reached transcoding, deletions did not, filtered on the body.",
+       failed="The transcoding subscription does not filter on the message body as asked.",
+       hint="FilterPolicyScope 'MessageBody' and FilterPolicy json.dumps({'status': ['uploaded'], "
+            "'duration_s': [{'numeric': ['>', 0]}]}).")
 def check_transcoding_filter(sb: Any) -> None:
     sub = subscription(sb, TOPIC, "transcoding")
     if sub.attributes.get("FilterPolicyScope") != "MessageBody":
@@ -240,20 +292,30 @@ def check_transcoding_filter(sb: Any) -> None:
     ])
 
 
+@check("filter-edges", step="filters", title="filter edge cases", points=1,
+       passed="Zero-length uploads and messages without event_type are filtered out.",
+       failed="A filter lets an edge case through.",
+       hint="A numeric condition ['>', 0] excludes duration 0; an attribute filter drops messages "
+            "that lack the attribute.", hidden=True)
 def check_filter_edges(sb: Any) -> None:
     _expect(sb, "transcoding", [("an upload of duration 0 s", _upload(duration=0), "VideoUploaded", False)])
     _expect(sb, "thumbnails", [("a message without an event_type attribute", _upload(), None, False)])
 
 
-def _mapping(sb: Any, queue_name: str) -> Any:
+def _mapping(sb: Any, queue_name: str) -> inspect.Mapping:
     q = queue(sb, queue_name)
     fn = function(sb, FUNCTIONS[queue_name])
-    for esm in sb.backend("lambda")._event_source_mappings.values():
-        if esm.event_source_arn == q.queue_arn and esm.function_arn.split(":")[6] == fn.function_name:
+    for esm in inspect.mappings(sb, source_arn=q.queue_arn):
+        if esm.function_arn.split(":")[6] == fn.function_name:
             return esm
     raise CheckFailed(f"no event source mapping from {queue_name} to {FUNCTIONS[queue_name]}")
 
 
+@check("mappings", step="consumers", title="a Lambda consumes each queue", points=2,
+       passed="Each queue has an enabled event source mapping to its function.",
+       failed="A queue has no enabled event source mapping to its function.",
+       hint="lambda.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=..., "
+            "BatchSize=10) for thumbnailer, transcoder and analytics-recorder.")
 def check_mappings(sb: Any) -> None:
     wrong = []
     for name in QUEUES:
@@ -270,6 +332,12 @@ def check_mappings(sb: Any) -> None:
         raise CheckFailed("; ".join(wrong))
 
 
+@check("timeouts", step="consumers", title="visibility >= 6 x function timeout", points=1,
+       passed="Each queue's visibility timeout is at least six times its function's timeout.",
+       failed="A queue's visibility timeout is shorter than six times its function's timeout, so a "
+              "message can come back while the function still works on it.",
+       hint="AWS recommends a visibility timeout of at least 6x the function timeout: 30 s -> 180 s, "
+            "600 s -> 3600 s, 10 s -> 60 s.")
 def check_timeouts(sb: Any) -> None:
     wrong = []
     for name in QUEUES:
@@ -294,7 +362,7 @@ def _let_batches_go(sb: Any) -> None:
     windows = []
     for name in QUEUES:
         try:
-            windows.append(float(_mapping(sb, name).max_batch_window or 0))
+            windows.append(float(_mapping(sb, name).maximum_batching_window or 0))
         except CheckFailed:
             continue
     if max(windows, default=0) > 0:
@@ -308,6 +376,13 @@ def _reached(sb: Any, queue_name: str, message_id: str) -> bool:
         return False
 
 
+@check("processing", step="consumers", title="the handlers process what SNS delivers", points=2,
+       passed="An upload published to video-uploads was processed by all three functions (the "
+              "envelope by thumbnailer and transcoder, the bare body by analytics-recorder).",
+       failed="A function did not log 'processed <video_id>' for an upload published to the topic.",
+       hint="The handler should loop over event['Records'], json.loads each body, unwrap the SNS "
+            "envelope when the body has 'Message' (json.loads(body['Message'])), and "
+            "print('processed', video_id). The function's log shows the error it raised.")
 def check_processing(sb: Any) -> None:
     """One upload published to the topic: each function must log it, from the form SNS
     delivers to its queue (the envelope for thumbnails and transcoding, the bare body for
@@ -338,6 +413,10 @@ def check_processing(sb: Any) -> None:
         raise CheckFailed("; ".join(wrong))
 
 
+@check("batch", step="consumers", title="no message of a batch is dropped", points=1,
+       passed="All five messages of a batch sent to analytics were processed.",
+       failed="The handler dropped messages of a batch.",
+       hint="Process every record in event['Records'], not just the first.", hidden=True)
 def check_batch(sb: Any) -> None:
     _mapping(sb, "analytics")
     ids = [probe_id("vid") for _ in range(5)]
@@ -362,6 +441,11 @@ def _not_json(body: str) -> bool:
     return False
 
 
+@check("poison", step="poison", title="a poison message ends in the DLQ", points=2,
+       passed="Your poison message and the check's both failed 3 times and moved to video-dlq.",
+       failed="A poison message did not reach video-dlq.",
+       hint="Let the handler raise on a body it cannot parse (do not catch and ignore), and make "
+            "sure thumbnails has its RedrivePolicy.")
 def check_poison(sb: Any) -> None:
     queue(sb, DLQ)
     _mapping(sb, "thumbnails")
@@ -381,6 +465,11 @@ def check_poison(sb: Any) -> None:
                           "(sb.clock.advance(seconds=181), four times).")
 
 
+@check("fifo", step="fifo", title="optional: FIFO topic and queue", points=0,
+       passed="video-edits.fifo (topic and queue) keep order and drop duplicates.",
+       failed="The optional FIFO step is not done.",
+       hint="create_topic(Name='video-edits.fifo', Attributes={'FifoTopic': 'true', "
+            "'ContentBasedDeduplication': 'true'}) and a FIFO queue of the same name.")
 def check_fifo(sb: Any) -> None:
     t = topic(sb, "video-edits.fifo")
     q = queue(sb, "video-edits.fifo")
@@ -389,96 +478,4 @@ def check_fifo(sb: Any) -> None:
     subscription(sb, "video-edits.fifo", "video-edits.fifo")
 
 
-# Check(id, step, title, points, run, passed, failed, hint, hidden=False), kept short in the table.
-_c = Check
-
-
-CHECKS = [
-    _c("topic", "queues", "SNS topic video-uploads", 1, check_topic,
-       "The standard topic video-uploads exists.",
-       "The topic video-uploads is missing or wrong.",
-       "sns.create_topic(Name='video-uploads') returns the TopicArn you need later."),
-    _c("queues", "queues", "queues thumbnails, transcoding, analytics", 1, check_queues,
-       "All three work queues exist.",
-       "Not every work queue exists.",
-       "Create each queue with sqs.create_queue(QueueName=...)."),
-    _c("visibility", "queues", "visibility timeouts sized to processing time", 2, check_visibility,
-       "Each queue hides a message for as long as its work can take.",
-       "A visibility timeout does not fit its processing time: too short and a second worker "
-       "picks up a message still being processed.",
-       "Set Attributes={'VisibilityTimeout': '...'} (seconds, as a string): thumbnails a few "
-       "minutes (180-900), transcoding an hour or more (3600), analytics 60-900."),
-    _c("dlq", "dlq", "dead-letter queue video-dlq, maxReceiveCount 3", 2, check_dlq,
-       "Every work queue hands a message to video-dlq after 3 failed receives.",
-       "A work queue has no redrive policy to video-dlq with maxReceiveCount 3.",
-       "Create video-dlq first, then set RedrivePolicy to json.dumps({'deadLetterTargetArn': "
-       "dlq_arn, 'maxReceiveCount': '3'}) on each work queue."),
-    _c("queue-policy", "policies", "queue policies allow only this topic", 2, check_queue_policy,
-       "Each queue lets only video-uploads (through SNS) send to it.",
-       "A queue policy is missing or lets more than the topic send (moto does not enforce "
-       "policies, so this check reads the document; AWS would).",
-       "Each Allow statement: Principal {'Service': 'sns.amazonaws.com'}, Action "
-       "'sqs:SendMessage', Resource the queue ARN, Condition {'ArnEquals': {'aws:SourceArn': "
-       "topic_arn}}. Principal '*' (what the SDKs' subscribe helpers write) is accepted only "
-       "with that condition (or aws:SourceAccount): without one, anyone may send."),
-    _c("subscriptions", "subscriptions", "each queue subscribed to the topic", 2,
-       check_subscriptions,
-       "The topic fans out to all three queues.",
-       "A queue is not subscribed to video-uploads.",
-       "sns.subscribe(TopicArn=topic_arn, Protocol='sqs', Endpoint=queue_arn) for each queue "
-       "(the endpoint is the queue ARN, not its URL)."),
-    _c("raw-delivery", "subscriptions", "raw message delivery for analytics only", 1, check_raw,
-       "analytics receives the bare message; the others keep the SNS envelope.",
-       "Raw message delivery is not set as the lab asks.",
-       "Pass Attributes={'RawMessageDelivery': 'true'} to subscribe for analytics (or call "
-       "set_subscription_attributes)."),
-    _c("thumbnail-filter", "filters", "thumbnails gets only VideoUploaded", 2,
-       check_thumbnail_filter,
-       "Probes: VideoUploaded reached thumbnails; ViewRecorded and VideoDeleted did not.",
-       "The thumbnails subscription's attribute filter lets the wrong messages through.",
-       "FilterPolicy json.dumps({'event_type': ['VideoUploaded']}) on the thumbnails "
-       "subscription (the default scope, MessageAttributes)."),
-    _c("transcoding-filter", "filters", "transcoding filters on the body", 2,
-       check_transcoding_filter,
-       "Probes: uploads reached transcoding, deletions did not, filtered on the body.",
-       "The transcoding subscription does not filter on the message body as asked.",
-       "FilterPolicyScope 'MessageBody' and FilterPolicy json.dumps({'status': ['uploaded'], "
-       "'duration_s': [{'numeric': ['>', 0]}]})."),
-    _c("filter-edges", "filters", "filter edge cases", 1, check_filter_edges,
-       "Zero-length uploads and messages without event_type are filtered out.",
-       "A filter lets an edge case through.",
-       "A numeric condition ['>', 0] excludes duration 0; an attribute filter drops messages "
-       "that lack the attribute.", hidden=True),
-    _c("mappings", "consumers", "a Lambda consumes each queue", 2, check_mappings,
-       "Each queue has an enabled event source mapping to its function.",
-       "A queue has no enabled event source mapping to its function.",
-       "lambda.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=..., "
-       "BatchSize=10) for thumbnailer, transcoder and analytics-recorder."),
-    _c("timeouts", "consumers", "visibility >= 6 x function timeout", 1, check_timeouts,
-       "Each queue's visibility timeout is at least six times its function's timeout.",
-       "A queue's visibility timeout is shorter than six times its function's timeout, so a "
-       "message can come back while the function still works on it.",
-       "AWS recommends a visibility timeout of at least 6x the function timeout: 30 s -> 180 s, "
-       "600 s -> 3600 s, 10 s -> 60 s."),
-    _c("processing", "consumers", "the handlers process what SNS delivers", 2, check_processing,
-       "An upload published to video-uploads was processed by all three functions (the "
-       "envelope by thumbnailer and transcoder, the bare body by analytics-recorder).",
-       "A function did not log 'processed <video_id>' for an upload published to the topic.",
-       "The handler should loop over event['Records'], json.loads each body, unwrap the SNS "
-       "envelope when the body has 'Message' (json.loads(body['Message'])), and "
-       "print('processed', video_id). The function's log shows the error it raised."),
-    _c("batch", "consumers", "no message of a batch is dropped", 1, check_batch,
-       "All five messages of a batch sent to analytics were processed.",
-       "The handler dropped messages of a batch.",
-       "Process every record in event['Records'], not just the first.", hidden=True),
-    _c("poison", "poison", "a poison message ends in the DLQ", 2, check_poison,
-       "Your poison message and the check's both failed 3 times and moved to video-dlq.",
-       "A poison message did not reach video-dlq.",
-       "Let the handler raise on a body it cannot parse (do not catch and ignore), and make "
-       "sure thumbnails has its RedrivePolicy."),
-    _c("fifo", "fifo", "optional: FIFO topic and queue", 0, check_fifo,
-       "video-edits.fifo (topic and queue) keep order and drop duplicates.",
-       "The optional FIFO step is not done.",
-       "create_topic(Name='video-edits.fifo', Attributes={'FifoTopic': 'true', "
-       "'ContentBasedDeduplication': 'true'}) and a FIFO queue of the same name."),
-]
+CHECKS = declared_checks(globals())   # the @check functions above, in the order they are defined

@@ -17,9 +17,10 @@ import json
 from collections import Counter
 from typing import Any
 
-from autograder.checks import Check, CheckFailed
+from autograder.checks import CheckFailed, check, declared_checks
 from autograder.lab import ServiceRole
-from autograder.probes import function, probe_id, queue, queue_bodies, trust_problem
+from autograder.probes import function, probe_id, queue, queue_bodies, refused_note, trust_problem
+from eventlab.sandbox import inspect
 
 STREAM = "telemetry"
 TOPIC = "telemetry-alerts"
@@ -64,8 +65,8 @@ ROLES = {"FIREHOSE_ROLE_ARN": ServiceRole("eventlab-firehose-role", "firehose.am
 
 
 # -- look-ups ------------------------------------------------------------------------
-def _stream(sb: Any) -> Any:
-    stream = sb.backend("kinesis").streams.get(STREAM)
+def _stream(sb: Any) -> inspect.Stream:
+    stream = inspect.stream(sb, STREAM)
     if stream is None:
         raise CheckFailed(f"there is no Kinesis data stream named '{STREAM}'")
     return stream
@@ -84,7 +85,7 @@ def _learner_records(sb: Any) -> list[tuple[str, str, dict[str, Any]]]:
     """(shard id, partition key, reading) for every reading the learner put."""
     out = []
     for shard_id, shard in _stream(sb).shards.items():
-        for record in shard.records.values():
+        for record in shard.records:
             reading = _reading(record.data)
             if reading is None or str(reading.get("device_id", "")).startswith("probe-"):
                 continue
@@ -111,12 +112,20 @@ def _now(sb: Any) -> int:
 
 
 # -- step 1: the stream -----------------------------------------------------------------
+@check("stream", step="stream", title="Kinesis data stream telemetry", points=1,
+       passed="The data stream telemetry is ACTIVE.",
+       failed="The data stream telemetry is missing.",
+       hint="kinesis.create_stream(StreamName='telemetry', StreamModeDetails=...).")
 def check_stream(sb: Any) -> None:
     stream = _stream(sb)
     if stream.status != "ACTIVE":
         raise CheckFailed(f"the stream is {stream.status}")
 
 
+@check("on-demand", step="stream", title="on-demand capacity mode", points=1,
+       passed="telemetry runs in on-demand mode: no shards to size.",
+       failed="The stream is not in on-demand mode.",
+       hint="StreamModeDetails={'StreamMode': 'ON_DEMAND'} (and no ShardCount).")
 def check_on_demand(sb: Any) -> None:
     mode = (_stream(sb).stream_mode or {}).get("StreamMode", "PROVISIONED")
     if mode != "ON_DEMAND":
@@ -139,6 +148,12 @@ def _sent_readings(n: int = SEND_COUNT, seed: int = 2026) -> Counter[tuple[str, 
     return out
 
 
+@check("put-records", step="producer",
+       title="every reading on the stream, throttled ones resent", points=1,
+       passed="All 120 readings reached the stream, once each: the entries PutRecords throttled were resent.",
+       failed="Readings are missing from the stream.",
+       hint="Send the 120 readings of make_readings(120) with kinesis.put_records (up to 500 per call) "
+            "and resend every entry whose result has an ErrorCode, with a back-off (sb.clock.advance).")
 def check_put_records(sb: Any) -> None:
     """Every reading of ``send(make_readings(120))`` is on the stream, exactly once: the
     stream's capacity in this lab is 100 records a second, so the first PutRecords answers
@@ -182,6 +197,12 @@ def _shard_counts(sb: Any, records: list[tuple[str, str, dict[str, Any]]]) -> st
     return ", ".join(f"{shard}: {counts.get(shard, 0)}" for shard in sorted(_stream(sb).shards))
 
 
+@check("partition-key", step="producer",
+       title="partition key = device id, spread over the shards", points=2,
+       passed="Each reading's partition key is its device id and the readings spread over the shards.",
+       failed="The readings are not partitioned by device: a hot shard.",
+       hint="PartitionKey=reading['device_id']: the key's MD5 hash picks the shard, so one constant "
+            "key sends everything to one shard (1 MB/s, 1,000 records/s of writes at most).")
 def check_partition_key(sb: Any) -> None:
     records = _learner_records(sb)
     if not records:
@@ -199,15 +220,20 @@ def check_partition_key(sb: Any) -> None:
 
 
 # -- step 3: the alerting consumer --------------------------------------------------------
-def _mapping(sb: Any) -> Any:
+def _mapping(sb: Any) -> inspect.Mapping:
     arn = _stream(sb).arn
     fn = function(sb, ALERTER)
-    for esm in sb.backend("lambda")._event_source_mappings.values():
-        if esm.event_source_arn == arn and esm.function_arn.split(":")[6] == fn.function_name:
+    for esm in inspect.mappings(sb, source_arn=arn):
+        if esm.function_arn.split(":")[6] == fn.function_name:
             return esm
     raise CheckFailed(f"no event source mapping from the stream '{STREAM}' to '{ALERTER}'")
 
 
+@check("mapping", step="alerts", title="threshold-alerter consumes the stream", points=1,
+       passed="An enabled event source mapping feeds the stream to threshold-alerter.",
+       failed="No enabled event source mapping from telemetry to threshold-alerter.",
+       hint="lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName='threshold-alerter', "
+            "StartingPosition='LATEST', BatchSize=100).")
 def check_mapping(sb: Any) -> None:
     esm = _mapping(sb)
     if not esm.enabled:
@@ -231,13 +257,23 @@ def _send_probe(sb: Any, temperature: float) -> str:
     return reading["device_id"]
 
 
+@check("alert-probe", step="alerts", title="a hot reading raises an alert", points=2,
+       passed="Probe: a reading of 95.5 reached alert-inbox through telemetry-alerts.",
+       failed="A reading above 80 did not produce an alert.",
+       hint="For each record: json.loads(base64.b64decode(record['kinesis']['data'])); if temperature > 80, "
+            "sns.publish to telemetry-alerts with the device_id in the message. Subscribe alert-inbox "
+            "to the topic.")
 def check_alert(sb: Any) -> None:
     device = _send_probe(sb, 95.5)
     if not _alerts_for(sb, device):
         raise CheckFailed(f"a reading of 95.5 from {device} put on the stream produced no message "
-                          f"in {INBOX} ten seconds later")
+                          f"in {INBOX} ten seconds later" + refused_note(sb, INBOX))
 
 
+@check("no-false-alert", step="alerts", title="a normal reading raises no alert", points=1,
+       passed="Probe: a reading of 21.0 raised no alert.",
+       failed="A normal reading produced an alert.",
+       hint="Alert only when temperature > 80 (check the THRESHOLD you pass in the environment).", hidden=True)
 def check_no_false_alert(sb: Any) -> None:
     device = _send_probe(sb, 21.0)
     if _alerts_for(sb, device):
@@ -245,17 +281,15 @@ def check_no_false_alert(sb: Any) -> None:
 
 
 # -- step 4: Firehose to S3 ---------------------------------------------------------------
-def _delivery(sb: Any) -> Any:
-    for backend in sb.service("firehose")._streams():
-        if backend[1].delivery_stream_name == DELIVERY:
-            return backend[1]
+def _delivery(sb: Any) -> inspect.DeliveryStream:
+    stream = inspect.delivery_stream(sb, DELIVERY)
+    if stream is not None:
+        return stream
     raise CheckFailed(f"there is no Firehose stream named '{DELIVERY}'")
 
 
 def _s3(sb: Any) -> dict[str, Any]:
-    from eventlab.sandbox.firehose.service import s3_config
-
-    config = s3_config(_delivery(sb))
+    config = _delivery(sb).s3
     if config is None:
         raise CheckFailed(f"'{DELIVERY}' has no S3 destination")
     if config.get("BucketARN", "").split(":")[-1] != BUCKET:
@@ -263,6 +297,13 @@ def _s3(sb: Any) -> dict[str, Any]:
     return config
 
 
+@check("firehose-source", step="firehose",
+       title="Firehose reads the stream, writes telemetry-lake", points=1,
+       passed="telemetry-to-s3 reads telemetry and writes to telemetry-lake, with a role Firehose may assume.",
+       failed="telemetry-to-s3 does not read the data stream or does not write to the bucket.",
+       hint="DeliveryStreamType='KinesisStreamAsSource', KinesisStreamSourceConfiguration={'KinesisStreamARN': "
+            "stream_arn, 'RoleARN': FIREHOSE_ROLE_ARN}, ExtendedS3DestinationConfiguration={'BucketARN': "
+            "'arn:aws:s3:::telemetry-lake', 'RoleARN': FIREHOSE_ROLE_ARN, ...}.")
 def check_firehose_source(sb: Any) -> None:
     stream = _delivery(sb)
     arn = (stream.source or {}).get("KinesisStreamARN")
@@ -279,6 +320,11 @@ def check_firehose_source(sb: Any) -> None:
                 "firehose.amazonaws.com: pass FIREHOSE_ROLE_ARN (ROLE_ARN is Lambda's role)."))
 
 
+@check("date-prefix", step="firehose", title="date-partitioned prefix", points=1,
+       passed="Objects land under readings/year=.../month=.../day=...: Athena can prune by date.",
+       failed="The S3 prefix has no date partitions.",
+       hint="Prefix='readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/' and an "
+            "ErrorOutputPrefix such as 'errors/!{firehose:error-output-type}/!{timestamp:yyyy}/'.")
 def check_date_prefix(sb: Any) -> None:
     """The prefix, evaluated as Firehose evaluates it, puts a reading under the folders the
     table loads as partitions: any expressions that yield readings/year=/month=/day=/ do
@@ -307,6 +353,10 @@ def check_date_prefix(sb: Any) -> None:
         raise CheckFailed("a prefix with expressions needs an ErrorOutputPrefix")
 
 
+@check("gzip", step="firehose", title="GZIP compression", points=1,
+       passed="Objects are GZIP-compressed: less storage and fewer bytes scanned by Athena.",
+       failed="The delivery stream does not compress.",
+       hint="CompressionFormat='GZIP' in ExtendedS3DestinationConfiguration.")
 def check_gzip(sb: Any) -> None:
     fmt = _s3(sb).get("CompressionFormat") or "UNCOMPRESSED"
     if fmt != "GZIP":
@@ -314,6 +364,11 @@ def check_gzip(sb: Any) -> None:
                           "keep and to scan)")
 
 
+@check("processor", step="firehose", title="a Lambda transformation processor", points=1,
+       passed="telemetry-transform processes every buffer before delivery.",
+       failed="There is no Lambda processor telemetry-transform.",
+       hint="ProcessingConfiguration={'Enabled': True, 'Processors': [{'Type': 'Lambda', 'Parameters': "
+            "[{'ParameterName': 'LambdaArn', 'ParameterValue': transform_arn}]}]}.")
 def check_processor(sb: Any) -> None:
     config = _s3(sb)
     processing = config.get("ProcessingConfiguration") or {}
@@ -333,15 +388,20 @@ def _lines(body: bytes) -> list[bytes]:
     return body.splitlines()
 
 
+@check("delivery-probe", step="firehose", title="every reading reaches S3 as a JSON line", points=2,
+       passed="Probe: five readings went stream -> Firehose -> processor -> S3, one JSON object per line.",
+       failed="Readings put on the stream did not all reach S3 as JSON lines.",
+       hint="The processor must answer every recordId with result 'Ok' and data = base64 of the JSON "
+            "followed by '\\n' ('Dropped' discards a record for good).")
 def check_delivery(sb: Any) -> None:
     _s3(sb)
     service = sb.service("firehose")
-    before = len(service.deliveries)
+    before = len(inspect.firehose_deliveries(sb))
     readings = [_probe_reading(20.0 + i, ts=_now(sb)) for i in range(5)]
     _put(sb, readings)
     service.flush(DELIVERY)
     sb.settle()
-    new = [d for d in service.deliveries[before:] if d["bucket"] == BUCKET]
+    new = [d for d in inspect.firehose_deliveries(sb)[before:] if d["bucket"] == BUCKET]
     s3 = sb.client("s3")
     wanted = {r["device_id"] for r in readings}
     whole, glued, failed = set(), set(), set()
@@ -384,6 +444,12 @@ def _table(sb: Any) -> dict[str, Any]:
         raise CheckFailed(f"there is no table {DATABASE}.{TABLE} in the Glue catalog") from None
 
 
+@check("athena-table", step="athena", title="table telemetry.readings over the lake", points=1,
+       passed="telemetry.readings reads s3://telemetry-lake/readings/.",
+       failed="The Athena table telemetry.readings is missing or points elsewhere.",
+       hint="CREATE EXTERNAL TABLE readings (device_id string, temperature double, humidity double, ts "
+            "bigint) PARTITIONED BY (year string, month string, day string) ROW FORMAT SERDE "
+            "'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://telemetry-lake/readings/'.")
 def check_table(sb: Any) -> None:
     table = _table(sb)
     location = table.get("StorageDescriptor", {}).get("Location", "").rstrip("/")
@@ -393,6 +459,13 @@ def check_table(sb: Any) -> None:
     missing = {"device_id", "temperature", "ts"} - columns
     if missing:
         raise CheckFailed("the table has no column(s) " + ", ".join(sorted(missing)))
+
+
+def _number(row: list[str | None], header: list[str], column: str) -> float:
+    value = row[header.index(column)]
+    if value is None:
+        raise CheckFailed(f"the query returned no {column} (NULL) for the probe device")
+    return float(value)
 
 
 def _athena(sb: Any, sql: str, database: str) -> list[list[str | None]]:
@@ -417,6 +490,11 @@ def _named_query(sb: Any) -> dict[str, Any]:
     raise CheckFailed(f"there is no Athena named query '{QUERY}'")
 
 
+@check("athena-query", step="athena", title="per-device, per-minute min/avg/max", points=2,
+       passed="Probe: the named query gave one row per device and minute with the right numbers.",
+       failed="The named query per-device-minute does not give min/avg/max per device per minute.",
+       hint="GROUP BY device_id AND the minute (date_trunc('minute', from_unixtime(ts))), with columns "
+            "named min_temp, avg_temp, max_temp; save it with athena.create_named_query.")
 def check_query(sb: Any) -> None:
     from datetime import UTC, datetime
 
@@ -445,8 +523,8 @@ def check_query(sb: Any) -> None:
     needed = ["device_id", "min_temp", "avg_temp", "max_temp"]
     if any(n not in header for n in needed):
         raise CheckFailed(f"the query's columns are {header}; expected {needed} among them")
-    got = sorted((float(r[header.index("min_temp")]), float(r[header.index("avg_temp")]),
-                  float(r[header.index("max_temp")]))
+    got = sorted((_number(r, header, "min_temp"), _number(r, header, "avg_temp"),
+                  _number(r, header, "max_temp"))
                  for r in rows[1:] if r[header.index("device_id")] == device)
     expected = [(20.0, 23.0, 27.0), (30.0, 30.5, 31.0)]
     ok = len(got) == 2 and all(abs(a - b) < 0.011 for g, e in zip(got, expected, strict=True)
@@ -458,12 +536,17 @@ def check_query(sb: Any) -> None:
 
 
 # -- step 6: CloudWatch ------------------------------------------------------------------
+@check("lag-alarm", step="metrics", title="an alarm on the consumer's iterator age", points=2,
+       passed="telemetry-consumer-lag fires when threshold-alerter falls minutes behind.",
+       failed="The iterator-age alarm is missing or watches the wrong thing.",
+       hint="put_metric_alarm(AlarmName='telemetry-consumer-lag', Namespace='AWS/Lambda', "
+            "MetricName='IteratorAge', Dimensions=[{'Name': 'FunctionName', 'Value': "
+            "'threshold-alerter'}], Statistic='Maximum', Period=60, Threshold=60000, ...).")
 def check_alarm(sb: Any) -> None:
-    alarm = sb.backend("cloudwatch").alarms.get(ALARM)
+    alarm = inspect.alarm(sb, ALARM)
     if alarm is None:
         raise CheckFailed(f"there is no alarm named '{ALARM}'")
-    dims = {d.name if hasattr(d, "name") else d["Name"]: d.value if hasattr(d, "value") else d["Value"]
-            for d in alarm.dimensions or []}
+    dims = alarm.dimensions
     if (alarm.namespace, alarm.metric_name) != ("AWS/Lambda", "IteratorAge"):
         raise CheckFailed(f"the alarm watches {alarm.namespace} {alarm.metric_name}, not AWS/Lambda "
                           "IteratorAge")
@@ -479,6 +562,12 @@ def check_alarm(sb: Any) -> None:
                           "five minutes)")
 
 
+@check("dashboard", step="metrics", title="a dashboard of throughput and lag", points=1,
+       passed="The dashboard telemetry graphs IncomingRecords and IteratorAge.",
+       failed="The dashboard telemetry is missing a graph.",
+       hint="put_dashboard(DashboardName='telemetry', DashboardBody=json.dumps({'widgets': [...]})) with "
+            "metrics ['AWS/Kinesis', 'IncomingRecords', 'StreamName', 'telemetry'] and ['AWS/Lambda', "
+            "'IteratorAge', 'FunctionName', 'threshold-alerter'].")
 def check_dashboard(sb: Any) -> None:
     try:
         body = sb.client("cloudwatch").get_dashboard(DashboardName=DASHBOARD)["DashboardBody"]
@@ -494,93 +583,4 @@ def check_dashboard(sb: Any) -> None:
         raise CheckFailed("the dashboard has no graph of " + " or ".join(missing))
 
 
-# Check(id, step, title, points, run, passed, failed, hint, hidden=False), kept short in the table.
-_c = Check
-
-
-CHECKS = [
-    _c("stream", "stream", "Kinesis data stream telemetry", 1, check_stream,
-       "The data stream telemetry is ACTIVE.", "The data stream telemetry is missing.",
-       "kinesis.create_stream(StreamName='telemetry', StreamModeDetails=...)."),
-    _c("on-demand", "stream", "on-demand capacity mode", 1, check_on_demand,
-       "telemetry runs in on-demand mode: no shards to size.",
-       "The stream is not in on-demand mode.",
-       "StreamModeDetails={'StreamMode': 'ON_DEMAND'} (and no ShardCount)."),
-    _c("put-records", "producer", "every reading on the stream, throttled ones resent", 1,
-       check_put_records,
-       "All 120 readings reached the stream, once each: the entries PutRecords throttled were resent.",
-       "Readings are missing from the stream.",
-       "Send the 120 readings of make_readings(120) with kinesis.put_records (up to 500 per call) "
-       "and resend every entry whose result has an ErrorCode, with a back-off (sb.clock.advance)."),
-    _c("partition-key", "producer", "partition key = device id, spread over the shards", 2,
-       check_partition_key,
-       "Each reading's partition key is its device id and the readings spread over the shards.",
-       "The readings are not partitioned by device: a hot shard.",
-       "PartitionKey=reading['device_id']: the key's MD5 hash picks the shard, so one constant "
-       "key sends everything to one shard (1 MB/s, 1,000 records/s of writes at most)."),
-    _c("mapping", "alerts", "threshold-alerter consumes the stream", 1, check_mapping,
-       "An enabled event source mapping feeds the stream to threshold-alerter.",
-       "No enabled event source mapping from telemetry to threshold-alerter.",
-       "lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName='threshold-alerter', "
-       "StartingPosition='LATEST', BatchSize=100)."),
-    _c("alert-probe", "alerts", "a hot reading raises an alert", 2, check_alert,
-       "Probe: a reading of 95.5 reached alert-inbox through telemetry-alerts.",
-       "A reading above 80 did not produce an alert.",
-       "For each record: json.loads(base64.b64decode(record['kinesis']['data'])); if temperature > 80, "
-       "sns.publish to telemetry-alerts with the device_id in the message. Subscribe alert-inbox "
-       "to the topic."),
-    _c("no-false-alert", "alerts", "a normal reading raises no alert", 1, check_no_false_alert,
-       "Probe: a reading of 21.0 raised no alert.",
-       "A normal reading produced an alert.",
-       "Alert only when temperature > 80 (check the THRESHOLD you pass in the environment).",
-       hidden=True),
-    _c("firehose-source", "firehose", "Firehose reads the stream, writes telemetry-lake", 1,
-       check_firehose_source,
-       "telemetry-to-s3 reads telemetry and writes to telemetry-lake, with a role Firehose may assume.",
-       "telemetry-to-s3 does not read the data stream or does not write to the bucket.",
-       "DeliveryStreamType='KinesisStreamAsSource', KinesisStreamSourceConfiguration={'KinesisStreamARN': "
-       "stream_arn, 'RoleARN': FIREHOSE_ROLE_ARN}, ExtendedS3DestinationConfiguration={'BucketARN': "
-       "'arn:aws:s3:::telemetry-lake', 'RoleARN': FIREHOSE_ROLE_ARN, ...}."),
-    _c("date-prefix", "firehose", "date-partitioned prefix", 1, check_date_prefix,
-       "Objects land under readings/year=.../month=.../day=...: Athena can prune by date.",
-       "The S3 prefix has no date partitions.",
-       "Prefix='readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/' and an "
-       "ErrorOutputPrefix such as 'errors/!{firehose:error-output-type}/!{timestamp:yyyy}/'."),
-    _c("gzip", "firehose", "GZIP compression", 1, check_gzip,
-       "Objects are GZIP-compressed: less storage and fewer bytes scanned by Athena.",
-       "The delivery stream does not compress.",
-       "CompressionFormat='GZIP' in ExtendedS3DestinationConfiguration."),
-    _c("processor", "firehose", "a Lambda transformation processor", 1, check_processor,
-       "telemetry-transform processes every buffer before delivery.",
-       "There is no Lambda processor telemetry-transform.",
-       "ProcessingConfiguration={'Enabled': True, 'Processors': [{'Type': 'Lambda', 'Parameters': "
-       "[{'ParameterName': 'LambdaArn', 'ParameterValue': transform_arn}]}]}."),
-    _c("delivery-probe", "firehose", "every reading reaches S3 as a JSON line", 2, check_delivery,
-       "Probe: five readings went stream -> Firehose -> processor -> S3, one JSON object per line.",
-       "Readings put on the stream did not all reach S3 as JSON lines.",
-       "The processor must answer every recordId with result 'Ok' and data = base64 of the JSON "
-       "followed by '\\n' ('Dropped' discards a record for good)."),
-    _c("athena-table", "athena", "table telemetry.readings over the lake", 1, check_table,
-       "telemetry.readings reads s3://telemetry-lake/readings/.",
-       "The Athena table telemetry.readings is missing or points elsewhere.",
-       "CREATE EXTERNAL TABLE readings (device_id string, temperature double, humidity double, ts "
-       "bigint) PARTITIONED BY (year string, month string, day string) ROW FORMAT SERDE "
-       "'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://telemetry-lake/readings/'."),
-    _c("athena-query", "athena", "per-device, per-minute min/avg/max", 2, check_query,
-       "Probe: the named query gave one row per device and minute with the right numbers.",
-       "The named query per-device-minute does not give min/avg/max per device per minute.",
-       "GROUP BY device_id AND the minute (date_trunc('minute', from_unixtime(ts))), with columns "
-       "named min_temp, avg_temp, max_temp; save it with athena.create_named_query."),
-    _c("lag-alarm", "metrics", "an alarm on the consumer's iterator age", 2, check_alarm,
-       "telemetry-consumer-lag fires when threshold-alerter falls minutes behind.",
-       "The iterator-age alarm is missing or watches the wrong thing.",
-       "put_metric_alarm(AlarmName='telemetry-consumer-lag', Namespace='AWS/Lambda', "
-       "MetricName='IteratorAge', Dimensions=[{'Name': 'FunctionName', 'Value': "
-       "'threshold-alerter'}], Statistic='Maximum', Period=60, Threshold=60000, ...)."),
-    _c("dashboard", "metrics", "a dashboard of throughput and lag", 1, check_dashboard,
-       "The dashboard telemetry graphs IncomingRecords and IteratorAge.",
-       "The dashboard telemetry is missing a graph.",
-       "put_dashboard(DashboardName='telemetry', DashboardBody=json.dumps({'widgets': [...]})) with "
-       "metrics ['AWS/Kinesis', 'IncomingRecords', 'StreamName', 'telemetry'] and ['AWS/Lambda', "
-       "'IteratorAge', 'FunctionName', 'threshold-alerter']."),
-]
+CHECKS = declared_checks(globals())   # the @check functions above, in the order they are defined

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from autograder.checks import Check, CheckFailed
+from autograder.checks import CheckFailed, check, declared_checks
 from autograder.probes import function, probe_id, queue
+from eventlab.sandbox import inspect
 from eventlab.sandbox.events.input import epoch, iso_time
 
 BUS = "orders"
@@ -23,14 +24,14 @@ DLQ = "payment-dlq"
 ARCHIVE = "orders-archive"
 
 
-def _bus(sb: Any) -> Any:
-    bus = sb.backend("events").event_buses.get(BUS)
+def _bus(sb: Any) -> inspect.Bus:
+    bus = inspect.bus(sb, BUS)
     if bus is None:
         raise CheckFailed(f"there is no event bus named '{BUS}'")
     return bus
 
 
-def _rule(sb: Any, name: str) -> Any:
+def _rule(sb: Any, name: str) -> inspect.Rule:
     rule = _bus(sb).rules.get(name)
     if rule is None:
         raise CheckFailed(f"there is no rule '{name}' on the bus '{BUS}'")
@@ -45,10 +46,19 @@ def _target(sb: Any, rule_name: str) -> dict[str, Any]:
     raise CheckFailed(f"the rule '{rule_name}' does not target the function '{RULES[rule_name]}'")
 
 
+@check("bus", step="bus", title="custom event bus 'orders'", points=1,
+       passed="The custom bus 'orders' exists.",
+       failed="The custom bus 'orders' is missing.",
+       hint="events.create_event_bus(Name='orders').")
 def check_bus(sb: Any) -> None:
     _bus(sb)
 
 
+@check("rules", step="rules", title="four rules, each targeting its function", points=2,
+       passed="Each rule on 'orders' targets its Lambda function.",
+       failed="A rule is missing or does not target its function.",
+       hint="put_rule(Name=..., EventBusName='orders', EventPattern=json.dumps(...)) then "
+            "put_targets(Rule=..., EventBusName='orders', Targets=[{'Id': ..., 'Arn': function_arn}]).")
 def check_rules(sb: Any) -> None:
     wrong = []
     for rule in RULES:
@@ -79,7 +89,7 @@ def _put(sb: Any, detail_type: str, detail: dict[str, Any], source: str = SOURCE
 def received(sb: Any, fn_name: str, order_id: str) -> list[dict[str, Any]]:
     """Events (as the handler got them) that carry ``order_id``, from successful runs."""
     out = []
-    for entry in sb.service("lambda").invocation_log:
+    for entry in inspect.invocations(sb):
         event = entry.get("event")
         if entry["function"] != fn_name or not entry.get("ok") or not isinstance(event, dict):
             continue
@@ -107,6 +117,12 @@ def pid(prefix: str = "ord") -> str:
     return probe_id(prefix)
 
 
+@check("inventory-pattern", step="rules",
+       title="reserve-inventory: OrderPlaced, orderId prefix 'ord-'", points=1,
+       passed="Probes: only OrderPlaced events with real order ids reached inventory.",
+       failed="The reserve-inventory rule matches too much or too little.",
+       hint="detail-type ['OrderPlaced'] and detail {'orderId': [{'prefix': 'ord-'}]}: test orders "
+            "(test-...) must not reserve stock.")
 def check_inventory(sb: Any) -> None:
     _expect(sb, "reserve-inventory", [
         ("an OrderPlaced with id ord-...", "OrderPlaced", _order(pid("ord")), True),
@@ -115,6 +131,10 @@ def check_inventory(sb: Any) -> None:
     ])
 
 
+@check("payment-pattern", step="rules", title="take-payment: OrderPlaced with total > 0", points=1,
+       passed="Probes: paid orders reached payment; free ones did not.",
+       failed="The take-payment rule matches too much or too little.",
+       hint="A numeric matcher: detail {'total': [{'numeric': ['>', 0]}]} on OrderPlaced.")
 def check_payment(sb: Any) -> None:
     _expect(sb, "take-payment", [
         ("an OrderPlaced of 25.00", "OrderPlaced", _order(pid(), total=25.0), True),
@@ -123,6 +143,11 @@ def check_payment(sb: Any) -> None:
     ])
 
 
+@check("shipping-pattern", step="rules", title="ship-order: OrderConfirmed, not digital", points=1,
+       passed="Probes: confirmed physical and pickup orders reached shipping; digital ones did not.",
+       failed="The ship-order rule matches too much or too little.",
+       hint="anything-but: detail {'fulfillment': [{'anything-but': ['digital']}]} on OrderConfirmed "
+            "(a list of allowed values would miss new kinds such as 'pickup').")
 def check_shipping(sb: Any) -> None:
     _expect(sb, "ship-order", [
         ("a physical OrderConfirmed", "OrderConfirmed", _order(pid()), True),
@@ -132,6 +157,11 @@ def check_shipping(sb: Any) -> None:
     ])
 
 
+@check("notify-pattern", step="rules",
+       title="notify-customer: OrderConfirmed with an email", points=1,
+       passed="Probes: only confirmed orders with customer.email reached notification.",
+       failed="The notify-customer rule matches too much or too little.",
+       hint="exists: detail {'customer': {'email': [{'exists': True}]}} on OrderConfirmed.")
 def check_notify(sb: Any) -> None:
     no_email = _order(pid())
     no_email["customer"] = {"id": "c-2"}
@@ -141,6 +171,10 @@ def check_notify(sb: Any) -> None:
     ])
 
 
+@check("source-only", step="rules", title="rules match only the order service", points=1,
+       passed="Events from another source reached no function.",
+       failed="A rule matches events from sources other than com.shop.orders.",
+       hint="Every pattern starts with 'source': ['com.shop.orders'].", hidden=True)
 def check_source(sb: Any) -> None:
     for rule in RULES:
         _target(sb, rule)
@@ -153,6 +187,12 @@ def check_source(sb: Any) -> None:
                           + ", ".join(reached))
 
 
+@check("transformer", step="transform", title="input transformer for notifications", points=2,
+       passed="notification got {to, subject, orderId} built by the input transformer.",
+       failed="The notification target does not receive the transformed input.",
+       hint="InputTransformer={'InputPathsMap': {'order': '$.detail.orderId', 'email': "
+            "'$.detail.customer.email'}, 'InputTemplate': '{\"to\": <email>, \"subject\": \"Order "
+            "<order> confirmed\", \"orderId\": <order>}'}.")
 def check_transformer(sb: Any) -> None:
     target = _target(sb, "notify-customer")
     if not target.get("InputTransformer"):
@@ -168,6 +208,11 @@ def check_transformer(sb: Any) -> None:
                           f"{json.dumps(expected)} was expected")
 
 
+@check("dlq-config", step="dlq", title="payment target: DLQ and retry policy", points=2,
+       passed="The payment target retries for at most an hour, then dead-letters to payment-dlq.",
+       failed="The payment target lacks its dead-letter queue or a bounded retry policy.",
+       hint="In put_targets: 'DeadLetterConfig': {'Arn': dlq_arn}, 'RetryPolicy': "
+            "{'MaximumRetryAttempts': 2, 'MaximumEventAgeInSeconds': 3600}.")
 def check_dlq_config(sb: Any) -> None:
     target = _target(sb, "take-payment")
     dlq = queue(sb, DLQ)
@@ -182,9 +227,13 @@ def check_dlq_config(sb: Any) -> None:
         raise CheckFailed(f"RetryPolicy.MaximumEventAgeInSeconds is {age} (expected 60-3600)")
 
 
+@check("dlq-probe", step="dlq", title="a failing payment target dead-letters the event", points=2,
+       passed="With payment failing, the event ended in payment-dlq with ERROR_CODE.",
+       failed="An event the payment target kept failing on did not reach payment-dlq.",
+       hint="Give the payment target DeadLetterConfig (an SQS queue) and a RetryPolicy.")
 def check_dlq_probe(sb: Any) -> None:
     target = _target(sb, "take-payment")
-    dlq = queue(sb, DLQ)
+    queue(sb, DLQ)
     service = sb.service("events-targets")
     order = pid()
     service.inject_failure(target["Arn"], code="THROTTLING")
@@ -193,7 +242,7 @@ def check_dlq_probe(sb: Any) -> None:
         sb.clock.advance(hours=2)
     finally:
         service.clear_failure(target["Arn"])
-    found = [m for m in dlq._messages if order in m.body]
+    found = [m for m in inspect.messages(sb, DLQ) if order in m.body]
     if not found:
         raise CheckFailed(f"an OrderPlaced that the payment target kept failing on is not in "
                           f"{DLQ} after two hours")
@@ -202,13 +251,19 @@ def check_dlq_probe(sb: Any) -> None:
         raise CheckFailed("the dead-lettered event has no ERROR_CODE attribute")
 
 
-def _archive(sb: Any) -> Any:
-    archive = getattr(sb.backend("events"), "archives", {}).get(ARCHIVE)
+def _archive(sb: Any) -> inspect.Archive:
+    archive = inspect.archive(sb, ARCHIVE)
     if archive is None:
         raise CheckFailed(f"there is no archive named '{ARCHIVE}'")
     return archive
 
 
+@check("archive", step="archive", title="archive orders-archive on the bus", points=1,
+       passed="orders-archive keeps the bus's events for a limited time.",
+       failed="The archive is missing, on another bus or without retention.",
+       hint="create_archive(ArchiveName='orders-archive', EventSourceArn=bus_arn, "
+            "EventPattern=json.dumps({'source': ['com.shop.orders']}), RetentionDays=30) before "
+            "putting events.")
 def check_archive(sb: Any) -> None:
     archive = _archive(sb)
     if archive.source_arn != _bus(sb).arn:
@@ -217,18 +272,21 @@ def check_archive(sb: Any) -> None:
         raise CheckFailed(f"{ARCHIVE} keeps events forever (RetentionDays 0): set a retention")
 
 
+@check("replay", step="replay", title="a completed replay to the bus", points=1,
+       passed="A replay of orders-archive into 'orders' completed over a window that holds its events.",
+       failed="The archive holds no events, or no replay of its events into the bus completed.",
+       hint="start_replay(ReplayName=..., EventSourceArn=archive_arn, EventStartTime=LAB_START, "
+            "EventEndTime=sb.clock.now(), Destination={'Arn': bus_arn}).")
 def check_replay(sb: Any) -> None:
     archive = _archive(sb)
     if not archive.events:
         raise CheckFailed(f"{ARCHIVE} holds no events: was it created before the events were put?")
-    replays = [r for r in sb.backend("events").replays.values()
-               if r.source_arn == archive.arn]
+    replays = [r for r in inspect.replays(sb) if r.source_arn == archive.arn]
     if not replays:
         raise CheckFailed(f"no replay of {ARCHIVE} was started")
-    done = [r for r in replays if getattr(r.state, "value", r.state) == "COMPLETED"]
+    done = [r for r in replays if r.state == "COMPLETED"]
     if not done:
-        state = getattr(replays[-1].state, "value", replays[-1].state)
-        raise CheckFailed(f"the replay of {ARCHIVE} is {state}, not COMPLETED")
+        raise CheckFailed(f"the replay of {ARCHIVE} is {replays[-1].state}, not COMPLETED")
     if done[-1].destination.get("Arn") != _bus(sb).arn:
         raise CheckFailed(f"the replay's destination is {done[-1].destination}, not the bus '{BUS}'")
     times = [epoch(e.get("time")) for e in archive.events]
@@ -245,66 +303,4 @@ def check_replay(sb: Any) -> None:
                  "your computer's, so datetime.now() is not 'now' here.")
 
 
-# Check(id, step, title, points, run, passed, failed, hint, hidden=False), kept short in the table.
-_c = Check
-
-
-CHECKS = [
-    _c("bus", "bus", "custom event bus 'orders'", 1, check_bus,
-       "The custom bus 'orders' exists.", "The custom bus 'orders' is missing.",
-       "events.create_event_bus(Name='orders')."),
-    _c("rules", "rules", "four rules, each targeting its function", 2, check_rules,
-       "Each rule on 'orders' targets its Lambda function.",
-       "A rule is missing or does not target its function.",
-       "put_rule(Name=..., EventBusName='orders', EventPattern=json.dumps(...)) then "
-       "put_targets(Rule=..., EventBusName='orders', Targets=[{'Id': ..., 'Arn': function_arn}])."),
-    _c("inventory-pattern", "rules", "reserve-inventory: OrderPlaced, orderId prefix 'ord-'", 1,
-       check_inventory,
-       "Probes: only OrderPlaced events with real order ids reached inventory.",
-       "The reserve-inventory rule matches too much or too little.",
-       "detail-type ['OrderPlaced'] and detail {'orderId': [{'prefix': 'ord-'}]}: test orders "
-       "(test-...) must not reserve stock."),
-    _c("payment-pattern", "rules", "take-payment: OrderPlaced with total > 0", 1, check_payment,
-       "Probes: paid orders reached payment; free ones did not.",
-       "The take-payment rule matches too much or too little.",
-       "A numeric matcher: detail {'total': [{'numeric': ['>', 0]}]} on OrderPlaced."),
-    _c("shipping-pattern", "rules", "ship-order: OrderConfirmed, not digital", 1, check_shipping,
-       "Probes: confirmed physical and pickup orders reached shipping; digital ones did not.",
-       "The ship-order rule matches too much or too little.",
-       "anything-but: detail {'fulfillment': [{'anything-but': ['digital']}]} on OrderConfirmed "
-       "(a list of allowed values would miss new kinds such as 'pickup')."),
-    _c("notify-pattern", "rules", "notify-customer: OrderConfirmed with an email", 1, check_notify,
-       "Probes: only confirmed orders with customer.email reached notification.",
-       "The notify-customer rule matches too much or too little.",
-       "exists: detail {'customer': {'email': [{'exists': True}]}} on OrderConfirmed."),
-    _c("source-only", "rules", "rules match only the order service", 1, check_source,
-       "Events from another source reached no function.",
-       "A rule matches events from sources other than com.shop.orders.",
-       "Every pattern starts with 'source': ['com.shop.orders'].", hidden=True),
-    _c("transformer", "transform", "input transformer for notifications", 2, check_transformer,
-       "notification got {to, subject, orderId} built by the input transformer.",
-       "The notification target does not receive the transformed input.",
-       "InputTransformer={'InputPathsMap': {'order': '$.detail.orderId', 'email': "
-       "'$.detail.customer.email'}, 'InputTemplate': '{\"to\": <email>, \"subject\": \"Order "
-       "<order> confirmed\", \"orderId\": <order>}'}."),
-    _c("dlq-config", "dlq", "payment target: DLQ and retry policy", 2, check_dlq_config,
-       "The payment target retries for at most an hour, then dead-letters to payment-dlq.",
-       "The payment target lacks its dead-letter queue or a bounded retry policy.",
-       "In put_targets: 'DeadLetterConfig': {'Arn': dlq_arn}, 'RetryPolicy': "
-       "{'MaximumRetryAttempts': 2, 'MaximumEventAgeInSeconds': 3600}."),
-    _c("dlq-probe", "dlq", "a failing payment target dead-letters the event", 2, check_dlq_probe,
-       "With payment failing, the event ended in payment-dlq with ERROR_CODE.",
-       "An event the payment target kept failing on did not reach payment-dlq.",
-       "Give the payment target DeadLetterConfig (an SQS queue) and a RetryPolicy."),
-    _c("archive", "archive", "archive orders-archive on the bus", 1, check_archive,
-       "orders-archive keeps the bus's events for a limited time.",
-       "The archive is missing, on another bus or without retention.",
-       "create_archive(ArchiveName='orders-archive', EventSourceArn=bus_arn, "
-       "EventPattern=json.dumps({'source': ['com.shop.orders']}), RetentionDays=30) before "
-       "putting events."),
-    _c("replay", "replay", "a completed replay to the bus", 1, check_replay,
-       "A replay of orders-archive into 'orders' completed over a window that holds its events.",
-       "The archive holds no events, or no replay of its events into the bus completed.",
-       "start_replay(ReplayName=..., EventSourceArn=archive_arn, EventStartTime=LAB_START, "
-       "EventEndTime=sb.clock.now(), Destination={'Arn': bus_arn})."),
-]
+CHECKS = declared_checks(globals())   # the @check functions above, in the order they are defined

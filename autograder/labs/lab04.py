@@ -18,8 +18,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from autograder.checks import Check, CheckFailed
+from autograder.checks import CheckFailed, check, declared_checks
 from autograder.probes import function, probe_id, queue
+from eventlab.sandbox import inspect
 
 MACHINE = "travel-booking"
 EXPRESS = "travel-booking-express"
@@ -138,7 +139,7 @@ def _cached(sb: Any, kind: str, probe: Callable[[], Any]) -> Any:
     unchanged (checks of one step, and grading, share the saga and happy-path probes)."""
     definition = _machine(sb)["definition"]
     code = tuple(sorted((f.function_name, f.code_sha_256)
-                        for f in sb.backend("lambda").list_functions()))
+                        for f in inspect.functions(sb)))
     cache = sb.__dict__.setdefault("_lab04_probes", {})
     key = (kind, definition, code)
     if key not in cache:
@@ -160,6 +161,10 @@ def _short(names: list[str]) -> str:
 
 
 # -- checks --------------------------------------------------------------------------------
+@check("functions", step="functions", title="the nine booking functions", points=1,
+       passed="All nine functions exist.",
+       failed="A booking function is missing.",
+       hint="create_function for each name in FUNCTIONS with zip_code(HANDLER).")
 def check_functions(sb: Any) -> None:
     missing = []
     for name in FUNCTIONS:
@@ -171,6 +176,12 @@ def check_functions(sb: Any) -> None:
         raise CheckFailed("missing function(s): " + ", ".join(missing))
 
 
+@check("workflow", step="workflow", title="travel-booking reserves flight, hotel, car", points=2,
+       passed="A probe trip ran reserve-flight, reserve-hotel, reserve-car, each given the trip, "
+              "and SUCCEEDED with the three references in its output.",
+       failed="The STANDARD state machine 'travel-booking' does not book a trip.",
+       hint="Three Task states with the function ARNs as Resource, each with ResultPath "
+            "'$.flight' (etc.) so that the trip's input stays, then a Succeed state.")
 def check_workflow(sb: Any) -> None:
     machine = _machine(sb)
     if machine.get("type") != "STANDARD":
@@ -230,6 +241,12 @@ def _jittered_retriers(sb: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
+@check("retry", step="retry",
+       title="transient errors retried 3 times with exponential back-off", points=2,
+       passed="Each reservation was retried 3 times after ServiceUnavailable, waiting 2, 4, 8 s.",
+       failed="The reservations do not retry busy suppliers with exponential back-off.",
+       hint="On each Reserve state: Retry [{'ErrorEquals': ['ServiceUnavailable'], "
+            "'IntervalSeconds': 2, 'BackoffRate': 2, 'MaxAttempts': 3}].")
 def check_retry(sb: Any) -> None:
     flaky = {i: 3 for i in ITEMS}
     arn, out = execute(sb, _trip(flaky=flaky))
@@ -262,6 +279,10 @@ def check_retry(sb: Any) -> None:
         raise CheckFailed(f"a trip whose suppliers were busy 3 times ended {out['status']}")
 
 
+@check("retry-transient-only", step="retry", title="permanent errors are not retried", points=1,
+       passed="BookingFailed (no room) was not retried.",
+       failed="A permanent error was retried.",
+       hint="Retry only ServiceUnavailable; States.ALL in Retry also retries BookingFailed.", hidden=True)
 def check_retry_transient_only(sb: Any) -> None:
     arn, _ = execute(sb, _trip(failAt="hotel"))
     count = ran(history(sb, arn)).count("reserve-hotel")
@@ -276,7 +297,8 @@ def check_retry_transient_only(sb: Any) -> None:
 # with ServiceUnavailable: MaxAttempts 3 cannot get past them) enters the chain at
 # CancelCar (busy too: the handler's flag makes every car call fail 4 times, so the
 # chain stops there; the check asks only that the Catch took the error).
-SAGA_CASES = {**{item: ({"failAt": item}, f"with {item} failing (BookingFailed)",
+# case -> (the trip's failure flags, how it is described, the compensations it needs)
+SAGA_CASES: dict[str, tuple[dict[str, Any], str, list[str]]] = {**{item: ({"failAt": item}, f"with {item} failing (BookingFailed)",
                         [f"cancel-{i}" for i in ITEMS[:ITEMS.index(item)]])
                  for item in ITEMS},
               "car-busy": ({"flaky": {"car": 4}},
@@ -326,6 +348,14 @@ COMPENSATION_HINT = ("A Catch without ResultPath replaces the state's input with
                      "on the cancellations, so each one gets the tripId it must cancel.")
 
 
+@check("compensate", step="saga", title="a failure cancels every reservation made", points=2,
+       passed="With each reservation failing in turn (BookingFailed), every earlier one was "
+              "cancelled with the trip's tripId and the execution FAILED; a supplier still busy "
+              "after the retries (ServiceUnavailable) was compensated too.",
+       failed="A failing reservation leaves an earlier reservation in place.",
+       hint="Catch [{'ErrorEquals': ['States.ALL'], 'ResultPath': '$.error', 'Next': 'CancelHotel'}] "
+            "on ReserveHotel (and likewise), a chain CancelCar -> CancelHotel -> CancelFlight, "
+            "then a Fail state.")
 def check_compensate(sb: Any) -> None:
     wrong, blind = [], []
     for case, (trip_id, status, made) in _saga(sb).items():
@@ -344,6 +374,10 @@ def check_compensate(sb: Any) -> None:
                           hint=COMPENSATION_HINT)
 
 
+@check("compensate-order", step="saga", title="cancellations in reverse order", points=1,
+       passed="The cancellations ran in reverse booking order: car, hotel, flight.",
+       failed="The cancellations ran in the wrong order.",
+       hint="Undo the last reservation first: CancelCar -> CancelHotel -> CancelFlight.")
 def check_compensate_order(sb: Any) -> None:
     wrong = []
     for case, (_, _, made) in _saga(sb).items():
@@ -361,6 +395,11 @@ def _own_executions(sb: Any) -> list[dict[str, Any]]:
     return [e for e in listed if not e["name"].startswith("trip-probe")]
 
 
+@check("inject", step="inject",
+       title="your executions made each reservation fail in turn", points=1,
+       passed="Your own executions failed at flight, at hotel and at car (read from their history).",
+       failed="Your executions do not show each reservation failing in turn.",
+       hint="Start three executions of travel-booking with input failAt 'flight', 'hotel', 'car'.")
 def check_inject(sb: Any) -> None:
     found: dict[str, list[str]] = {}
     for e in _own_executions(sb):
@@ -387,7 +426,8 @@ def _probe_approval(sb: Any, how: str) -> tuple[dict[str, Any], list[dict[str, A
     if out["status"] != "RUNNING":
         raise CheckFailed(f"a trip of 5000 did not wait for approval: it ended {out['status']} "
                           f"after running {_short(ran(history(sb, arn)))}")
-    bodies = [b for b in (m.body for m in queue(sb, QUEUE)._messages) if trip["tripId"] in b]
+    queue(sb, QUEUE)
+    bodies = [m.body for m in inspect.messages(sb, QUEUE) if trip["tripId"] in m.body]
     if not bodies:
         raise CheckFailed(f"a trip of 5000 is waiting but sent no message with its tripId to {QUEUE}")
     try:
@@ -404,6 +444,47 @@ def _probe_approval(sb: Any, how: str) -> tuple[dict[str, Any], list[dict[str, A
     return _finish(sb, arn), calls(history(sb, arn)), trip["tripId"]
 
 
+@check("map", step="fanout", title="a Map issues one ticket per passenger", points=1,
+       passed="issue-ticket ran once per passenger, from a Map state.",
+       failed="Tickets are not issued per passenger by a Map state.",
+       hint="A Map state with ItemsPath '$.passengers' and ItemSelector {'tripId.$': '$.tripId', "
+            "'passenger.$': '$$.Map.Item.Value'}, its ItemProcessor a Task on issue-ticket.")
+def check_map(sb: Any) -> None:
+    trip, _, events = _happy(sb)
+    if not any(e["type"] == "MapStateEntered" for e in events):
+        raise CheckFailed("a booked trip's history has no Map state")
+    got = []
+    for entry in inspect.invocations(sb):
+        event = entry.get("event")
+        if entry["function"] == "issue-ticket" and isinstance(event, dict) \
+                and event.get("tripId") == trip["tripId"]:
+            got.append(event.get("passenger"))
+    if sorted(map(str, got)) != PASSENGERS:
+        raise CheckFailed(f"issue-ticket got passengers {got} for a trip with {PASSENGERS} "
+                          "(one call per passenger, each with 'passenger' and 'tripId')")
+
+
+@check("parallel", step="fanout", title="notifications in a Parallel state", points=1,
+       passed="notify-email and notify-sms ran as branches of a Parallel state.",
+       failed="The notifications are not two branches of a Parallel state.",
+       hint="A Parallel state with two Branches, each a Task (notify-email, notify-sms).")
+def check_parallel(sb: Any) -> None:
+    _, _, events = _happy(sb)
+    names = ran(events)
+    if not any(e["type"] == "ParallelStateEntered" for e in events):
+        raise CheckFailed(f"a booked trip's history has no Parallel state (ran: {_short(names)})")
+    missing = [n for n in ("notify-email", "notify-sms") if n not in names]
+    if missing:
+        raise CheckFailed(f"{_short(missing)} did not run for a booked trip")
+
+
+@check("approval", step="approval", title="trips over 1000 wait for a human (callback)", points=2,
+       passed="A trip of 5000 waited with its token in booking-approvals and finished after "
+              "SendTaskSuccess; one of 300 did not wait.",
+       failed="Big trips do not wait for approval through a task token.",
+       hint="A Choice on $.total > 1000 to a Task on arn:aws:states:::sqs:sendMessage.waitForTaskToken "
+            "with MessageBody {'taskToken.$': '$$.Task.Token', 'tripId.$': '$.tripId', "
+            "'total.$': '$.total'}.")
 def check_approval(sb: Any) -> None:
     arn, out = execute(sb, _trip(total=300), wait=False)
     if out["status"] != "SUCCEEDED":
@@ -417,6 +498,11 @@ def check_approval(sb: Any) -> None:
         raise CheckFailed("after approval no ticket was issued")
 
 
+@check("approval-reject", step="approval", title="a rejected trip is cancelled", points=1,
+       passed="After SendTaskFailure all three reservations were cancelled, each with the trip's "
+              "tripId.",
+       failed="A rejected trip keeps its reservations.",
+       hint="Catch on the approval task to CancelCar.", hidden=True)
 def check_approval_reject(sb: Any) -> None:
     out, made, trip_id = _probe_approval(sb, "reject")
     names = [c["fn"] for c in made]
@@ -430,31 +516,11 @@ def check_approval_reject(sb: Any) -> None:
                           hint=COMPENSATION_HINT)
 
 
-def check_map(sb: Any) -> None:
-    trip, _, events = _happy(sb)
-    if not any(e["type"] == "MapStateEntered" for e in events):
-        raise CheckFailed("a booked trip's history has no Map state")
-    got = []
-    for entry in sb.service("lambda").invocation_log:
-        event = entry.get("event")
-        if entry["function"] == "issue-ticket" and isinstance(event, dict) \
-                and event.get("tripId") == trip["tripId"]:
-            got.append(event.get("passenger"))
-    if sorted(map(str, got)) != PASSENGERS:
-        raise CheckFailed(f"issue-ticket got passengers {got} for a trip with {PASSENGERS} "
-                          "(one call per passenger, each with 'passenger' and 'tripId')")
-
-
-def check_parallel(sb: Any) -> None:
-    _, _, events = _happy(sb)
-    names = ran(events)
-    if not any(e["type"] == "ParallelStateEntered" for e in events):
-        raise CheckFailed(f"a booked trip's history has no Parallel state (ran: {_short(names)})")
-    missing = [n for n in ("notify-email", "notify-sms") if n not in names]
-    if missing:
-        raise CheckFailed(f"{_short(missing)} did not run for a booked trip")
-
-
+@check("express", step="express", title="an EXPRESS copy run with StartSyncExecution", points=2,
+       passed="travel-booking-express is EXPRESS, has no callback, and books a trip synchronously.",
+       failed="The EXPRESS copy is missing, still has the callback, or does not book a trip.",
+       hint="create_state_machine(name='travel-booking-express', type='EXPRESS', ...) from a copy "
+            "of the definition with the approval task replaced by a Fail state.")
 def check_express(sb: Any) -> None:
     machine = _machine(sb, EXPRESS)
     if machine.get("type") != "EXPRESS":
@@ -470,78 +536,10 @@ def check_express(sb: Any) -> None:
     if out["status"] != "SUCCEEDED":
         raise CheckFailed(f"StartSyncExecution of a trip of 400 answered {out['status']} "
                           f"({out.get('error', '')}: {str(out.get('cause', ''))[:120]})")
-    reserved = {e["function"] for e in sb.service("lambda").invocation_log
+    reserved = {e["function"] for e in inspect.invocations(sb)
                 if isinstance(e.get("event"), dict) and e["event"].get("tripId") == trip["tripId"]}
     if not {f"reserve-{i}" for i in ITEMS} <= reserved:
         raise CheckFailed(f"the Express run of a trip reserved only {_short(sorted(reserved))}")
 
 
-# Check(id, step, title, points, run, passed, failed, hint, hidden=False), kept short in the table.
-_c = Check
-
-
-CHECKS = [
-    _c("functions", "functions", "the nine booking functions", 1, check_functions,
-       "All nine functions exist.", "A booking function is missing.",
-       "create_function for each name in FUNCTIONS with zip_code(HANDLER)."),
-    _c("workflow", "workflow", "travel-booking reserves flight, hotel, car", 2, check_workflow,
-       "A probe trip ran reserve-flight, reserve-hotel, reserve-car, each given the trip, "
-       "and SUCCEEDED with the three references in its output.",
-       "The STANDARD state machine 'travel-booking' does not book a trip.",
-       "Three Task states with the function ARNs as Resource, each with ResultPath "
-       "'$.flight' (etc.) so that the trip's input stays, then a Succeed state."),
-    _c("retry", "retry", "transient errors retried 3 times with exponential back-off", 2,
-       check_retry,
-       "Each reservation was retried 3 times after ServiceUnavailable, waiting 2, 4, 8 s.",
-       "The reservations do not retry busy suppliers with exponential back-off.",
-       "On each Reserve state: Retry [{'ErrorEquals': ['ServiceUnavailable'], "
-       "'IntervalSeconds': 2, 'BackoffRate': 2, 'MaxAttempts': 3}]."),
-    _c("retry-transient-only", "retry", "permanent errors are not retried", 1,
-       check_retry_transient_only,
-       "BookingFailed (no room) was not retried.",
-       "A permanent error was retried.",
-       "Retry only ServiceUnavailable; States.ALL in Retry also retries BookingFailed.",
-       hidden=True),
-    _c("compensate", "saga", "a failure cancels every reservation made", 2, check_compensate,
-       "With each reservation failing in turn (BookingFailed), every earlier one was "
-       "cancelled with the trip's tripId and the execution FAILED; a supplier still busy "
-       "after the retries (ServiceUnavailable) was compensated too.",
-       "A failing reservation leaves an earlier reservation in place.",
-       "Catch [{'ErrorEquals': ['States.ALL'], 'ResultPath': '$.error', 'Next': 'CancelHotel'}] "
-       "on ReserveHotel (and likewise), a chain CancelCar -> CancelHotel -> CancelFlight, "
-       "then a Fail state."),
-    _c("compensate-order", "saga", "cancellations in reverse order", 1, check_compensate_order,
-       "The cancellations ran in reverse booking order: car, hotel, flight.",
-       "The cancellations ran in the wrong order.",
-       "Undo the last reservation first: CancelCar -> CancelHotel -> CancelFlight."),
-    _c("inject", "inject", "your executions made each reservation fail in turn", 1, check_inject,
-       "Your own executions failed at flight, at hotel and at car (read from their history).",
-       "Your executions do not show each reservation failing in turn.",
-       "Start three executions of travel-booking with input failAt 'flight', 'hotel', 'car'."),
-    _c("map", "fanout", "a Map issues one ticket per passenger", 1, check_map,
-       "issue-ticket ran once per passenger, from a Map state.",
-       "Tickets are not issued per passenger by a Map state.",
-       "A Map state with ItemsPath '$.passengers' and ItemSelector {'tripId.$': '$.tripId', "
-       "'passenger.$': '$$.Map.Item.Value'}, its ItemProcessor a Task on issue-ticket."),
-    _c("parallel", "fanout", "notifications in a Parallel state", 1, check_parallel,
-       "notify-email and notify-sms ran as branches of a Parallel state.",
-       "The notifications are not two branches of a Parallel state.",
-       "A Parallel state with two Branches, each a Task (notify-email, notify-sms)."),
-    _c("approval", "approval", "trips over 1000 wait for a human (callback)", 2, check_approval,
-       "A trip of 5000 waited with its token in booking-approvals and finished after "
-       "SendTaskSuccess; one of 300 did not wait.",
-       "Big trips do not wait for approval through a task token.",
-       "A Choice on $.total > 1000 to a Task on arn:aws:states:::sqs:sendMessage.waitForTaskToken "
-       "with MessageBody {'taskToken.$': '$$.Task.Token', 'tripId.$': '$.tripId', "
-       "'total.$': '$.total'}."),
-    _c("approval-reject", "approval", "a rejected trip is cancelled", 1, check_approval_reject,
-       "After SendTaskFailure all three reservations were cancelled, each with the trip's "
-       "tripId.",
-       "A rejected trip keeps its reservations.",
-       "Catch on the approval task to CancelCar.", hidden=True),
-    _c("express", "express", "an EXPRESS copy run with StartSyncExecution", 2, check_express,
-       "travel-booking-express is EXPRESS, has no callback, and books a trip synchronously.",
-       "The EXPRESS copy is missing, still has the callback, or does not book a trip.",
-       "create_state_machine(name='travel-booking-express', type='EXPRESS', ...) from a copy "
-       "of the definition with the approval task replaced by a Fail state."),
-]
+CHECKS = declared_checks(globals())   # the @check functions above, in the order they are defined

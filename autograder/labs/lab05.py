@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from autograder.checks import Check, CheckFailed
+from autograder.checks import CheckFailed, check, declared_checks
 from autograder.lab import ServiceRole
 from autograder.probes import (
     function,
@@ -22,9 +22,12 @@ from autograder.probes import (
     queue,
     queue_bodies,
     queue_url,
+    refused_note,
     subscription,
     trust_problem,
 )
+from eventlab.sandbox import inspect
+from eventlab.sandbox.sqs.queues import discard_messages
 
 API = "orders-api"
 STAGE = "prod"
@@ -110,12 +113,12 @@ def delivered_bodies(sb: Any, queue_name: str = QUEUE) -> list[str]:
     """Every body the queue got: still queued, handed to a function, or dead-lettered."""
     arn = _queue_arn(sb, queue_name)
     out = list(queue_bodies(sb, queue_name))
-    for entry in sb.service("lambda").invocation_log:
+    for entry in inspect.invocations(sb):
         event = entry.get("event")
         if isinstance(event, dict):
             out += [r.get("body", "") for r in event.get("Records") or []
                     if isinstance(r, dict) and r.get("eventSourceARN") == arn]
-    if DLQ in sb.backend("sqs").queues:
+    if DLQ in inspect.queue_names(sb):
         out += queue_bodies(sb, DLQ)
     return out
 
@@ -123,7 +126,7 @@ def delivered_bodies(sb: Any, queue_name: str = QUEUE) -> list[str]:
 def _deliveries(sb: Any, order_id: str) -> int:
     """How many times the function was handed a record carrying ``order_id``."""
     n = 0
-    for entry in sb.service("lambda").invocation_log:
+    for entry in inspect.invocations(sb):
         event = entry.get("event")
         if entry["function"] == FUNCTION and isinstance(event, dict):
             n += sum(1 for r in event.get("Records") or [] if order_id in str(r.get("body", "")))
@@ -145,6 +148,11 @@ def _mapping(sb: Any) -> dict[str, Any]:
 
 
 # -- step 1: queues -----------------------------------------------------------------
+@check("queues", step="queues", title="queues orders-queue and orders-dlq (kept 14 days)", points=1,
+       passed="orders-queue and orders-dlq exist (standard queues); orders-dlq keeps messages 14 days.",
+       failed="A queue is missing or is FIFO, or orders-dlq does not keep messages 14 days.",
+       hint="sqs.create_queue(QueueName='orders-dlq', Attributes={'MessageRetentionPeriod': '1209600'}) "
+            "and sqs.create_queue(QueueName='orders-queue', ...).")
 def check_queues(sb: Any) -> None:
     for name in (QUEUE, DLQ):
         if queue(sb, name).fifo_queue:
@@ -158,6 +166,11 @@ def check_queues(sb: Any) -> None:
                           "long enough for someone to look at it")
 
 
+@check("dlq", step="queues", title="redrive to orders-dlq after 5 receives", points=2,
+       passed="orders-queue moves a message to orders-dlq on its 5th failed receive.",
+       failed="orders-queue has no redrive policy to orders-dlq with maxReceiveCount 5.",
+       hint="Attributes={'RedrivePolicy': json.dumps({'deadLetterTargetArn': dlq_arn, "
+            "'maxReceiveCount': '5'})}.")
 def check_dlq(sb: Any) -> None:
     q = queue(sb, QUEUE)
     dlq = queue(sb, DLQ)
@@ -174,6 +187,12 @@ def check_dlq(sb: Any) -> None:
 
 
 # -- step 2: the API ----------------------------------------------------------------
+@check("api", step="api", title="POST /orders: an AWS integration to SQS on stage prod", points=1,
+       passed="orders-api has POST /orders integrated with SQS and deployed to prod.",
+       failed="The API, its /orders resource, its POST integration to SQS or the prod stage is missing.",
+       hint="put_integration(type='AWS', integrationHttpMethod='POST', "
+            "uri=f'arn:aws:apigateway:{region}:sqs:path/{account}/orders-queue', credentials=APIGATEWAY_ROLE_ARN, ...) "
+            "then create_deployment(restApiId=..., stageName='prod').")
 def check_api(sb: Any) -> None:
     integration = _integration(sb)
     if integration.get("type") != "AWS":
@@ -198,6 +217,11 @@ def check_api(sb: Any) -> None:
     _stage(sb)
 
 
+@check("content-type", step="api", title="the integration sends a form-encoded request", points=1,
+       passed="The integration request's Content-Type is application/x-www-form-urlencoded.",
+       failed="The integration does not set the Content-Type header SQS needs.",
+       hint="requestParameters={'integration.request.header.Content-Type': "
+            "\"'application/x-www-form-urlencoded'\"} (single quotes inside: a literal value).")
 def check_content_type(sb: Any) -> None:
     params = _integration(sb).get("requestParameters") or {}
     value = next((v for k, v in params.items() if k.lower() == "integration.request.header.content-type"), None)
@@ -228,14 +252,29 @@ def _post_and_find(sb: Any, order: dict[str, Any]) -> None:
                       + (f"; it got {near[-1][:200]!r}" if near else "; nothing with that order arrived"))
 
 
+@check("api-probe", step="api", title="a posted order arrives as the message body", points=2,
+       passed="A probe order posted to /orders arrived in orders-queue as exactly the posted JSON.",
+       failed="A posted order did not arrive in orders-queue as the message body.",
+       hint="The mapping template: Action=SendMessage&MessageBody=$util.urlEncode($input.body), with the "
+            "Content-Type request parameter set (without it SQS finds no Action in the request and refuses it).")
 def check_api_probe(sb: Any) -> None:
     _post_and_find(sb, _order(probe_id("probe")))
 
 
+@check("url-encoding", step="api", title="an order with & = % + arrives intact", points=1,
+       passed="An order whose note holds & = % + arrived unchanged.",
+       failed="An order with & = % + in it did not arrive intact.",
+       hint="The body is form-encoded: wrap it in $util.urlEncode(...) or & and + break it.", hidden=True)
 def check_url_encoding(sb: Any) -> None:
     _post_and_find(sb, _order(probe_id("probe"), note="fragile & heavy = 100% + care"))
 
 
+@check("api-errors", step="api", title="an error from SQS reaches the caller as an error", points=1,
+       passed="An order SQS refused (over 1 MiB) was answered with an error status, not 2xx.",
+       failed="An error from SQS reaches the caller as a success.",
+       hint="The integration's default response (selectionPattern '') answers 202 to whatever SQS "
+            "says: add a method response 500 and an integration response with statusCode 500 and "
+            "selectionPattern '4\\d{2}|5\\d{2}' (for an AWS integration it matches SQS's HTTP status).")
 def check_api_errors(sb: Any) -> None:
     _integration(sb)
     order = _order(probe_id("probe"), note="x" * SQS_MAX_BYTES)   # over SQS's limit
@@ -261,9 +300,16 @@ def _record(message_id: str, body: str, arn: str) -> dict[str, Any]:
             "eventSourceARN": arn, "awsRegion": "us-east-1"}
 
 
+@check("handler", step="consumer",
+       title="the handler reports only the bad order as failed", points=2,
+       passed="For two good orders and three bad records (quantity 0, no quantity, not JSON) the handler "
+              "returned batchItemFailures [the bad ones] and processed the others.",
+       failed="The handler does not report exactly the failed records.",
+       hint="Collect {'itemIdentifier': record['messageId']} for each record that fails and return "
+            "{'batchItemFailures': failures}; print('processed', order['orderId']) for the others.")
 def check_handler(sb: Any) -> None:
     function(sb, FUNCTION)
-    arn = _queue_arn(sb, QUEUE) if QUEUE in sb.backend("sqs").queues else "arn:aws:sqs:us-east-1:123456789012:x"
+    arn = _queue_arn(sb, QUEUE) if QUEUE in inspect.queue_names(sb) else "arn:aws:sqs:us-east-1:123456789012:x"
     good1, good2, bad, odd = probe_id("probe"), probe_id("probe"), probe_id("probe"), probe_id("probe")
     # three kinds of bad record: a quantity of 0, no quantity at all, a body that is not JSON
     records = [_record("m-good-1", json.dumps(_order(good1)), arn),
@@ -295,6 +341,14 @@ def check_handler(sb: Any) -> None:
         raise CheckFailed(f"the handler did not print 'processed <orderId>' for {missing}")
 
 
+@check("mapping", step="consumer",
+       title="mapping with ReportBatchItemFailures, visibility sized", points=2,
+       passed="The mapping reports batch item failures and the queue's visibility timeout covers "
+              "6 x the function timeout + the batching window.",
+       failed="The event source mapping is missing, ignores batchItemFailures, or the queue's visibility "
+              "timeout is too short.",
+       hint="create_event_source_mapping(..., FunctionResponseTypes=['ReportBatchItemFailures']); "
+            "VisibilityTimeout >= 6 x Timeout + MaximumBatchingWindowInSeconds.")
 def check_mapping(sb: Any) -> None:
     mapping = _mapping(sb)
     if mapping.get("State") not in (None, "Enabled", "Creating", "Enabling"):
@@ -312,6 +366,12 @@ def check_mapping(sb: Any) -> None:
 
 
 # -- step 4: end to end --------------------------------------------------------------
+@check("e2e", step="end-to-end",
+       title="good orders once, a bad one to the DLQ after 5 tries", points=2,
+       passed="Probe orders posted to the API: the good ones were processed once each, the bad one "
+              "reached orders-dlq after 5 deliveries.",
+       failed="End to end, an order was processed more or less than once, or the bad one was lost.",
+       hint="Partial batch responses (handler + mapping) and a redrive policy with maxReceiveCount 5.")
 def check_e2e(sb: Any) -> None:
     _mapping(sb)
     good = [probe_id("probe"), probe_id("probe")]
@@ -347,11 +407,19 @@ def _depths(sb: Any, start: Any, end: Any) -> list[float]:
     return [p["Maximum"] for p in sorted(points, key=lambda p: p["Timestamp"])]
 
 
+@check("buffer", step="buffer",
+       title="the queue absorbs a burst the consumer takes slowly", points=2,
+       passed="During a 3-minute burst the queue held more than two minutes of orders; ten minutes later "
+              "it was empty and every order processed.",
+       failed="The burst was not buffered, or not drained afterwards.",
+       hint="update_event_source_mapping(UUID=..., BatchSize=1000, MaximumBatchingWindowInSeconds=300): "
+            "the consumer then takes the queue in large, infrequent batches.")
 def check_buffer(sb: Any) -> None:
     _mapping(sb)
     sb.clock.advance(hours=2)            # let earlier work finish: a quiet queue to start from
     start = sb.clock.now()
-    sent, failed = [], []
+    sent: list[str] = []
+    failed: list[str] = []
     step = 60.0 / BURST_PER_MINUTE
     for _ in range(BURST_MINUTES * BURST_PER_MINUTE):
         order_id = probe_id("probe")
@@ -385,12 +453,19 @@ def _alarm(sb: Any) -> dict[str, Any]:
 
 
 def _topic_arn(sb: Any) -> str:
-    for t in sb.backend("sns").topics.values():
+    for t in inspect.topics(sb):
         if t.name == TOPIC:
             return t.arn
     raise CheckFailed(f"there is no SNS topic named '{TOPIC}'")
 
 
+@check("alarm", step="monitoring", title="alarm on orders-dlq depth -> ops-alerts", points=2,
+       passed="orders-dlq-alarm fires on one visible message in orders-dlq and notifies ops-alerts.",
+       failed="The alarm is missing or watches the wrong metric, queue, threshold or action.",
+       hint="put_metric_alarm(AlarmName='orders-dlq-alarm', Namespace='AWS/SQS', "
+            "MetricName='ApproximateNumberOfMessagesVisible', Dimensions=[{'Name': 'QueueName', "
+            "'Value': 'orders-dlq'}], Statistic='Maximum', Period=60, EvaluationPeriods=1, Threshold=0, "
+            "ComparisonOperator='GreaterThanThreshold', AlarmActions=[topic_arn]).")
 def check_alarm(sb: Any) -> None:
     alarm = _alarm(sb)
     wrong = []
@@ -425,6 +500,11 @@ def _notifications(sb: Any) -> list[dict[str, Any]]:
     return out
 
 
+@check("alarm-probe", step="monitoring",
+       title="a dead letter brings a notification to ops-inbox", points=2,
+       passed="A probe message in orders-dlq brought an ALARM notification to ops-inbox.",
+       failed="A message in orders-dlq did not bring an ALARM notification to ops-inbox.",
+       hint="Subscribe ops-inbox (protocol sqs) to ops-alerts; the alarm must watch orders-dlq.")
 def check_alarm_probe(sb: Any) -> None:
     subscription(sb, TOPIC, INBOX)
     _alarm(sb)
@@ -442,87 +522,10 @@ def check_alarm_probe(sb: Any) -> None:
         if not fired:
             state = _alarm(sb)["StateValue"]
             raise CheckFailed(f"a message put on {DLQ} brought no ALARM notification from {ALARM} to "
-                              f"{INBOX} within three minutes (the alarm is {state})")
+                              f"{INBOX} within three minutes (the alarm is {state})" + refused_note(sb, INBOX))
     finally:
-        dlq = queue(sb, DLQ)
-        dlq._messages = [m for m in dlq._messages if marker not in m.body]
+        queue(sb, DLQ)
+        discard_messages(sb, DLQ, containing=marker)
 
 
-# Check(id, step, title, points, run, passed, failed, hint, hidden=False), kept short in the table.
-_c = Check
-
-
-CHECKS = [
-    _c("queues", "queues", "queues orders-queue and orders-dlq (kept 14 days)", 1, check_queues,
-       "orders-queue and orders-dlq exist (standard queues); orders-dlq keeps messages 14 days.",
-       "A queue is missing or is FIFO, or orders-dlq does not keep messages 14 days.",
-       "sqs.create_queue(QueueName='orders-dlq', Attributes={'MessageRetentionPeriod': '1209600'}) "
-       "and sqs.create_queue(QueueName='orders-queue', ...)."),
-    _c("dlq", "queues", "redrive to orders-dlq after 5 receives", 2, check_dlq,
-       "orders-queue moves a message to orders-dlq on its 5th failed receive.",
-       "orders-queue has no redrive policy to orders-dlq with maxReceiveCount 5.",
-       "Attributes={'RedrivePolicy': json.dumps({'deadLetterTargetArn': dlq_arn, "
-       "'maxReceiveCount': '5'})}."),
-    _c("api", "api", "POST /orders: an AWS integration to SQS on stage prod", 1, check_api,
-       "orders-api has POST /orders integrated with SQS and deployed to prod.",
-       "The API, its /orders resource, its POST integration to SQS or the prod stage is missing.",
-       "put_integration(type='AWS', integrationHttpMethod='POST', "
-       "uri=f'arn:aws:apigateway:{region}:sqs:path/{account}/orders-queue', credentials=APIGATEWAY_ROLE_ARN, ...) "
-       "then create_deployment(restApiId=..., stageName='prod')."),
-    _c("content-type", "api", "the integration sends a form-encoded request", 1, check_content_type,
-       "The integration request's Content-Type is application/x-www-form-urlencoded.",
-       "The integration does not set the Content-Type header SQS needs.",
-       "requestParameters={'integration.request.header.Content-Type': "
-       "\"'application/x-www-form-urlencoded'\"} (single quotes inside: a literal value)."),
-    _c("api-probe", "api", "a posted order arrives as the message body", 2, check_api_probe,
-       "A probe order posted to /orders arrived in orders-queue as exactly the posted JSON.",
-       "A posted order did not arrive in orders-queue as the message body.",
-       "The mapping template: Action=SendMessage&MessageBody=$util.urlEncode($input.body), with the "
-       "Content-Type request parameter set (without it SQS finds no Action in the request and refuses it)."),
-    _c("url-encoding", "api", "an order with & = % + arrives intact", 1, check_url_encoding,
-       "An order whose note holds & = % + arrived unchanged.",
-       "An order with & = % + in it did not arrive intact.",
-       "The body is form-encoded: wrap it in $util.urlEncode(...) or & and + break it.", hidden=True),
-    _c("api-errors", "api", "an error from SQS reaches the caller as an error", 1, check_api_errors,
-       "An order SQS refused (over 1 MiB) was answered with an error status, not 2xx.",
-       "An error from SQS reaches the caller as a success.",
-       "The integration's default response (selectionPattern '') answers 202 to whatever SQS "
-       "says: add a method response 500 and an integration response with statusCode 500 and "
-       "selectionPattern '4\\d{2}|5\\d{2}' (for an AWS integration it matches SQS's HTTP status)."),
-    _c("handler", "consumer", "the handler reports only the bad order as failed", 2, check_handler,
-       "For two good orders and three bad records (quantity 0, no quantity, not JSON) the handler "
-       "returned batchItemFailures [the bad ones] and processed the others.",
-       "The handler does not report exactly the failed records.",
-       "Collect {'itemIdentifier': record['messageId']} for each record that fails and return "
-       "{'batchItemFailures': failures}; print('processed', order['orderId']) for the others."),
-    _c("mapping", "consumer", "mapping with ReportBatchItemFailures, visibility sized", 2, check_mapping,
-       "The mapping reports batch item failures and the queue's visibility timeout covers "
-       "6 x the function timeout + the batching window.",
-       "The event source mapping is missing, ignores batchItemFailures, or the queue's visibility "
-       "timeout is too short.",
-       "create_event_source_mapping(..., FunctionResponseTypes=['ReportBatchItemFailures']); "
-       "VisibilityTimeout >= 6 x Timeout + MaximumBatchingWindowInSeconds."),
-    _c("e2e", "end-to-end", "good orders once, a bad one to the DLQ after 5 tries", 2, check_e2e,
-       "Probe orders posted to the API: the good ones were processed once each, the bad one "
-       "reached orders-dlq after 5 deliveries.",
-       "End to end, an order was processed more or less than once, or the bad one was lost.",
-       "Partial batch responses (handler + mapping) and a redrive policy with maxReceiveCount 5."),
-    _c("buffer", "buffer", "the queue absorbs a burst the consumer takes slowly", 2, check_buffer,
-       "During a 3-minute burst the queue held more than two minutes of orders; ten minutes later "
-       "it was empty and every order processed.",
-       "The burst was not buffered, or not drained afterwards.",
-       "update_event_source_mapping(UUID=..., BatchSize=1000, MaximumBatchingWindowInSeconds=300): "
-       "the consumer then takes the queue in large, infrequent batches."),
-    _c("alarm", "monitoring", "alarm on orders-dlq depth -> ops-alerts", 2, check_alarm,
-       "orders-dlq-alarm fires on one visible message in orders-dlq and notifies ops-alerts.",
-       "The alarm is missing or watches the wrong metric, queue, threshold or action.",
-       "put_metric_alarm(AlarmName='orders-dlq-alarm', Namespace='AWS/SQS', "
-       "MetricName='ApproximateNumberOfMessagesVisible', Dimensions=[{'Name': 'QueueName', "
-       "'Value': 'orders-dlq'}], Statistic='Maximum', Period=60, EvaluationPeriods=1, Threshold=0, "
-       "ComparisonOperator='GreaterThanThreshold', AlarmActions=[topic_arn])."),
-    _c("alarm-probe", "monitoring", "a dead letter brings a notification to ops-inbox", 2,
-       check_alarm_probe,
-       "A probe message in orders-dlq brought an ALARM notification to ops-inbox.",
-       "A message in orders-dlq did not bring an ALARM notification to ops-inbox.",
-       "Subscribe ops-inbox (protocol sqs) to ops-alerts; the alarm must watch orders-dlq."),
-]
+CHECKS = declared_checks(globals())   # the @check functions above, in the order they are defined

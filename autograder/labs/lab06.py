@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from autograder.checks import Check, CheckFailed
+from autograder.checks import CheckFailed, check, declared_checks
 
 CLUSTER = "trading"
 TRADES = "trades"
@@ -78,9 +78,9 @@ def read_topic(bs: str, topic: str) -> dict[int, list[tuple[int, str | None, Any
     count = _partitions(bs, topic)
     ends = tools.end_offsets(bs, [(topic, p) for p in range(count)])
     starts = tools.end_offsets(bs, [(topic, p) for p in range(count)], "earliest")
-    key = (bs, topic, tuple(sorted(ends.items())), tuple(sorted(starts.items())))
-    if key in _READ:  # topics only grow: the same offsets mean the same records
-        return _READ[key]
+    seen = (bs, topic, tuple(sorted(ends.items())), tuple(sorted(starts.items())))
+    if seen in _READ:  # topics only grow: the same offsets mean the same records
+        return _READ[seen]
     out: dict[int, list[tuple[int, str | None, Any]]] = {p: [] for p in range(count)}
     wanted = {p for p in range(count) if ends[(topic, p)] > starts[(topic, p)]}
     if not wanted:
@@ -95,16 +95,17 @@ def read_topic(bs: str, topic: str) -> dict[int, list[tuple[int, str | None, Any
             batch = consumer.consume(max(1, min(1000, left)), 0.05)
             left -= len(batch)
             for m in batch:
-                if m.error() is not None:
+                raw_key, partition, offset = m.key(), m.partition(), m.offset()
+                if m.error() is not None or partition is None or offset is None:
                     continue
-                key = m.key().decode("utf-8", "replace") if m.key() is not None else None
+                key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else raw_key
                 try:
                     value = json.loads(m.value() or b"")
                 except ValueError:
                     value = None
-                out[m.partition()].append((m.offset(), key, value))
-                if m.offset() + 1 >= ends[(topic, m.partition())]:
-                    wanted.discard(m.partition())
+                out[partition].append((offset, key, value))
+                if offset + 1 >= ends[(topic, partition)]:
+                    wanted.discard(partition)
             if not wanted:
                 break
     finally:
@@ -113,7 +114,7 @@ def read_topic(bs: str, topic: str) -> dict[int, list[tuple[int, str | None, Any
         raise CheckFailed(f"could not read partitions {sorted(wanted)} of '{topic}' to their end")
     if len(_READ) > 8:
         _READ.clear()
-    _READ[key] = out
+    _READ[seen] = out
     return out
 
 
@@ -172,6 +173,12 @@ def _probe_trades(n: int) -> list[tuple[str, str]]:
 
 
 # -- checks -------------------------------------------------------------------------------------
+@check("cluster", step="cluster", title="MSK Serverless cluster 'trading', ACTIVE", points=2,
+       passed="The serverless cluster 'trading' is ACTIVE.",
+       failed="The serverless cluster 'trading' is missing, not serverless or not ACTIVE.",
+       hint="kafka.create_cluster_v2(ClusterName='trading', Serverless={'VpcConfigs': [...], "
+            "'ClientAuthentication': {'Sasl': {'Iam': {'Enabled': True}}}}), then "
+            "sb.clock.advance(minutes=2) until describe_cluster_v2 says ACTIVE.")
 def check_cluster(sb: Any) -> None:
     info = _cluster(sb)
     if info.get("ClusterType") != "SERVERLESS":
@@ -181,6 +188,11 @@ def check_cluster(sb: Any) -> None:
                           "(sb.clock.advance(minutes=2)) and describe it again")
 
 
+@check("topic", step="topic", title="topic 'trades' with several partitions", points=1,
+       passed="'trades' has enough partitions for several consumers per group.",
+       failed="The topic 'trades' is missing or has too few partitions.",
+       hint="AdminClient.create_topics([NewTopic('trades', num_partitions=6, replication_factor=1)]) "
+            "(replication 1: the sandbox has one broker; on MSK use 3).")
 def check_topic(sb: Any) -> None:
     count = _partitions(bootstrap(sb), TRADES)
     if count < MIN_PARTITIONS:
@@ -188,6 +200,10 @@ def check_topic(sb: Any) -> None:
                           f"(at least {MIN_PARTITIONS})")
 
 
+@check("topic-probe", step="topic", title="probe keys spread over partitions", points=1,
+       passed="Probe trades: each key stayed on one partition and the keys spread over several.",
+       failed="Probe trades did not spread over several partitions of 'trades'.",
+       hint="Give 'trades' 6 partitions: the key's hash picks one of them.", hidden=True)
 def check_topic_probe(sb: Any) -> None:
     from eventlab.kafka import tools
 
@@ -210,9 +226,15 @@ def check_topic_probe(sb: Any) -> None:
                           "one partition caps the stream at one consumer per group")
 
 
+@check("keyed", step="produce", title="every trade keyed by its symbol", points=2,
+       passed="Every trade's key is its symbol, so each symbol lives on one partition.",
+       failed="Trades are not keyed by their stock symbol.",
+       hint="producer.produce('trades', key=trade['symbol'], value=json.dumps(trade)): a random key "
+            "scatters a symbol over partitions (no order), a constant key puts every symbol on one "
+            "partition (no parallelism).")
 def check_keyed(sb: Any) -> None:
     trades = learner_trades(bootstrap(sb))
-    wrong_key = Counter()
+    wrong_key: Counter[str | None] = Counter()
     where: dict[str, set[int]] = defaultdict(set)
     for part, rows in trades.items():
         for _, key, value in rows:
@@ -229,6 +251,10 @@ def check_keyed(sb: Any) -> None:
                           + "; ".join(f"{s} on {p}" for s, p in sorted(spread.items())) + ")")
 
 
+@check("ordering", step="produce", title="each trade once, in order per symbol", points=1,
+       passed="Every trade is in the topic once, in seq order within its symbol.",
+       failed="Trades are duplicated or out of order within a symbol.",
+       hint="Produce TRADES once, in list order, then producer.flush().")
 def check_ordering(sb: Any) -> None:
     trades = learner_trades(bootstrap(sb))
     ids = Counter(v["id"] for rows in trades.values() for _, _, v in rows)
@@ -247,10 +273,20 @@ def check_ordering(sb: Any) -> None:
         raise CheckFailed("trades of a symbol are out of order: " + "; ".join(out_of_order[:3]))
 
 
+@check("analytics-group", step="analytics", title="group 'analytics' read every trade", points=2,
+       passed="The 'analytics' group has committed every trade (lag 0 on the lab's data).",
+       failed="The consumer group 'analytics' is missing or has not committed all the trades.",
+       hint="tools.consume(bootstrap, 'trades', 'analytics', max_messages=...) commits what it "
+            "read; measure tools.describe_group(bootstrap, 'analytics').total_lag before and after.")
 def check_analytics(sb: Any) -> None:
     _group_read_everything(bootstrap(sb), GROUPS["analytics"])
 
 
+@check("split", step="dashboard", title="two dashboard consumers share the partitions", points=2,
+       passed="'dashboard' has two live members, each owning some of the partitions.",
+       failed="The 'dashboard' group does not have two members splitting the partitions.",
+       hint="Two Consumer objects with group.id 'dashboard', both subscribed to 'trades', both "
+            "polled until each has an assignment; leave them open (do not close them).")
 def check_split(sb: Any) -> None:
     from eventlab.kafka import tools
 
@@ -274,6 +310,11 @@ def check_split(sb: Any) -> None:
                           "partitions exactly once")
 
 
+@check("dashboard-committed", step="dashboard", title="dashboard committed every trade", points=1,
+       passed="The 'dashboard' group has committed every trade.",
+       failed="The 'dashboard' group has not committed all the trades.",
+       hint="After processing each batch, consumer.commit(asynchronous=False) on the consumer that "
+            "read it.")
 def check_dashboard(sb: Any) -> None:
     _group_read_everything(bootstrap(sb), GROUPS["dashboard"])
 
@@ -290,6 +331,11 @@ def _backlog(bs: str, group: str) -> int:
                for p, c in committed.items())
 
 
+@check("two-groups", step="dashboard", title="each group sees every new trade", points=1,
+       passed="5 probe trades added 5 to the backlog of 'analytics' and of 'dashboard'.",
+       failed="Probe trades did not reach both groups independently.",
+       hint="Use two different group.id values: 'analytics' and 'dashboard' each keep their own "
+            "offsets.", hidden=True)
 def check_two_groups(sb: Any) -> None:
     from eventlab.kafka import tools
 
@@ -330,11 +376,16 @@ def _expected_bars(trades: dict[int, list[tuple[int, str | None, dict[str, Any]]
     return bars
 
 
+@check("bars", step="ohlc", title="1-minute tumbling OHLC bars", points=2,
+       passed="'bars-1m' holds one correct OHLC bar per symbol and minute.",
+       failed="The bars in 'bars-1m' are not the 1-minute tumbling windows of the trades.",
+       hint="Create 'bars-1m', then ohlc_bars(bootstrap, 'trades', 'bars-1m', "
+            "window=timedelta(minutes=1)).")
 def check_bars(sb: Any) -> None:
     bs = bootstrap(sb)
     expected = _expected_bars(learner_trades(bs))
     got: dict[tuple[str, str], dict[str, Any]] = {}
-    sizes = Counter()
+    sizes: Counter[timedelta] = Counter()
     for rows in read_topic(bs, BARS).values():
         for _, _key, bar in rows:
             if not isinstance(bar, dict) or bar.get("symbol") not in SYMBOLS:
@@ -374,6 +425,12 @@ def _settled(bs: str) -> Counter:
     return counts
 
 
+@check("settled", step="settlement", title="no trade lost by the crash", points=2,
+       passed="Every trade reached 'settlements' despite the crash.",
+       failed="Some trades never reached 'settlements'.",
+       hint="Commit only after processing: produce the batch's settlements, flush, then "
+            "consumer.commit(asynchronous=False). Committing first loses a batch when the "
+            "consumer crashes in the middle of it.")
 def check_settled(sb: Any) -> None:
     bs = bootstrap(sb)
     trades = {v["id"]: v["symbol"] for rows in learner_trades(bs).values() for _, _, v in rows}
@@ -383,7 +440,7 @@ def check_settled(sb: Any) -> None:
         raise CheckFailed(f"{len(lost)} of {len(trades)} trades never reached '{SETTLEMENTS}' "
                           f"(e.g. {lost[0]}): they were committed but not processed, or their "
                           "settlements were not flushed before the commit")
-    wrong_key = Counter()
+    wrong_key: Counter[str | None] = Counter()
     for rows in read_topic(bs, SETTLEMENTS).values():
         for _, key, value in rows:
             if isinstance(value, dict) and value.get("id") in trades \
@@ -395,6 +452,15 @@ def check_settled(sb: Any) -> None:
                           f"trade's key, the symbol (keys seen: {keys})")
 
 
+@check("redelivered", step="settlement",
+       title="at-least-once: the next consumer took over", points=1,
+       passed="After the crash the next consumer resumed from the group's last commit (at most the "
+              "batch in flight came back), and 'settlement' has committed everything.",
+       failed="'settlement' has not committed everything, or far more than the batch in flight was "
+              "settled again.",
+       hint="Commit in handle_batch (consumer.commit(asynchronous=False) after out.flush()), per "
+            "batch or per message: then settle('settler-2') resumes where the crashed settler's "
+            "last commit left off.")
 def check_redelivered(sb: Any) -> None:
     """At least once: after the crash the next member took over from the group's last
     commit and committed every trade.  A redelivery is not required: a consumer that
@@ -409,75 +475,4 @@ def check_redelivered(sb: Any) -> None:
                           f"batch of {SETTLE_BATCH} in flight: commits were missing or came late")
 
 
-# Check(id, step, title, points, run, passed, failed, hint, hidden=False), kept short in the table.
-_c = Check
-
-
-CHECKS = [
-    _c("cluster", "cluster", "MSK Serverless cluster 'trading', ACTIVE", 2, check_cluster,
-       "The serverless cluster 'trading' is ACTIVE.",
-       "The serverless cluster 'trading' is missing, not serverless or not ACTIVE.",
-       "kafka.create_cluster_v2(ClusterName='trading', Serverless={'VpcConfigs': [...], "
-       "'ClientAuthentication': {'Sasl': {'Iam': {'Enabled': True}}}}), then "
-       "sb.clock.advance(minutes=2) until describe_cluster_v2 says ACTIVE."),
-    _c("topic", "topic", "topic 'trades' with several partitions", 1, check_topic,
-       "'trades' has enough partitions for several consumers per group.",
-       "The topic 'trades' is missing or has too few partitions.",
-       "AdminClient.create_topics([NewTopic('trades', num_partitions=6, replication_factor=1)]) "
-       "(replication 1: the sandbox has one broker; on MSK use 3)."),
-    _c("topic-probe", "topic", "probe keys spread over partitions", 1, check_topic_probe,
-       "Probe trades: each key stayed on one partition and the keys spread over several.",
-       "Probe trades did not spread over several partitions of 'trades'.",
-       "Give 'trades' 6 partitions: the key's hash picks one of them.", hidden=True),
-    _c("keyed", "produce", "every trade keyed by its symbol", 2, check_keyed,
-       "Every trade's key is its symbol, so each symbol lives on one partition.",
-       "Trades are not keyed by their stock symbol.",
-       "producer.produce('trades', key=trade['symbol'], value=json.dumps(trade)): a random key "
-       "scatters a symbol over partitions (no order), a constant key puts every symbol on one "
-       "partition (no parallelism)."),
-    _c("ordering", "produce", "each trade once, in order per symbol", 1, check_ordering,
-       "Every trade is in the topic once, in seq order within its symbol.",
-       "Trades are duplicated or out of order within a symbol.",
-       "Produce TRADES once, in list order, then producer.flush()."),
-    _c("analytics-group", "analytics", "group 'analytics' read every trade", 2, check_analytics,
-       "The 'analytics' group has committed every trade (lag 0 on the lab's data).",
-       "The consumer group 'analytics' is missing or has not committed all the trades.",
-       "tools.consume(bootstrap, 'trades', 'analytics', max_messages=...) commits what it "
-       "read; measure tools.describe_group(bootstrap, 'analytics').total_lag before and after."),
-    _c("split", "dashboard", "two dashboard consumers share the partitions", 2, check_split,
-       "'dashboard' has two live members, each owning some of the partitions.",
-       "The 'dashboard' group does not have two members splitting the partitions.",
-       "Two Consumer objects with group.id 'dashboard', both subscribed to 'trades', both "
-       "polled until each has an assignment; leave them open (do not close them)."),
-    _c("dashboard-committed", "dashboard", "dashboard committed every trade", 1,
-       check_dashboard,
-       "The 'dashboard' group has committed every trade.",
-       "The 'dashboard' group has not committed all the trades.",
-       "After processing each batch, consumer.commit(asynchronous=False) on the consumer that "
-       "read it."),
-    _c("two-groups", "dashboard", "each group sees every new trade", 1, check_two_groups,
-       "5 probe trades added 5 to the backlog of 'analytics' and of 'dashboard'.",
-       "Probe trades did not reach both groups independently.",
-       "Use two different group.id values: 'analytics' and 'dashboard' each keep their own "
-       "offsets.", hidden=True),
-    _c("bars", "ohlc", "1-minute tumbling OHLC bars", 2, check_bars,
-       "'bars-1m' holds one correct OHLC bar per symbol and minute.",
-       "The bars in 'bars-1m' are not the 1-minute tumbling windows of the trades.",
-       "Create 'bars-1m', then ohlc_bars(bootstrap, 'trades', 'bars-1m', "
-       "window=timedelta(minutes=1))."),
-    _c("settled", "settlement", "no trade lost by the crash", 2, check_settled,
-       "Every trade reached 'settlements' despite the crash.",
-       "Some trades never reached 'settlements'.",
-       "Commit only after processing: produce the batch's settlements, flush, then "
-       "consumer.commit(asynchronous=False). Committing first loses a batch when the "
-       "consumer crashes in the middle of it."),
-    _c("redelivered", "settlement", "at-least-once: the next consumer took over", 1,
-       check_redelivered,
-       "After the crash the next consumer resumed from the group's last commit (at most the "
-       "batch in flight came back), and 'settlement' has committed everything.",
-       "'settlement' has not committed everything, or far more than the batch in flight was "
-       "settled again.",
-       "Commit in handle_batch (consumer.commit(asynchronous=False) after out.flush()), per "
-       "batch or per message: then settle('settler-2') resumes where the crashed settler's "
-       "last commit left off."),
-]
+CHECKS = declared_checks(globals())   # the @check functions above, in the order they are defined

@@ -42,11 +42,11 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from eventlab import errors
+from eventlab import config, errors
 from eventlab.errors import SandboxError
 
 HOST = "127.0.0.1"
-BINARY_ENV = "EVENTLAB_NOIDA_DB"  # path to the noida-db binary, to override the search
+BINARY_ENV = config.NOIDA_DB  # path to the noida-db binary, to override the search
 _PR_SET_PDEATHSIG = 1
 _NOISE = ("GLIBC_", "weak version")  # the binary's harmless warning on Debian 12
 
@@ -69,7 +69,7 @@ class BrokerStartFailed(BrokerError):
 def find_binary() -> str:
     """The noida-db executable: ``$EVENTLAB_NOIDA_DB``, the binary inside the noida_db
     package, or ``noida-db`` on PATH, in that order."""
-    override = os.environ.get(BINARY_ENV)
+    override = config.noida_db()
     if override:
         if os.path.isfile(override) and os.access(override, os.X_OK):
             return override

@@ -101,14 +101,18 @@ def ohlc_bars(bootstrap: str, trades_topic: str, bars_topic: str, *,
     def fold(acc: dict[str, Any] | None, trade: dict[str, Any]) -> dict[str, Any]:
         return _start(trade, window) if acc is None else _add(acc, trade)
 
-    def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:  # tumbling: never called
-        return a
+    def empty() -> dict[str, Any] | None:   # a window's accumulator before its first trade
+        return None
 
-    def emit(item: tuple[str, tuple[int, dict[str, Any]]]) -> KafkaSinkMessage[str, str]:
-        symbol, (_window_id, bar) = item
+    def merge(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+        return a   # tumbling windows never merge
+
+    def emit(item: tuple[str, tuple[int, dict[str, Any] | None]]) -> KafkaSinkMessage[bytes | None, bytes | None]:
+        symbol, (_window_id, acc) = item
         result.bars += 1
-        bar = {k: v for k, v in bar.items() if not k.startswith("_")}
-        return KafkaSinkMessage(symbol, json.dumps(bar))
+        bar = {k: v for k, v in (acc or {}).items() if not k.startswith("_")}
+        # UTF-8, as the producer would encode the text itself
+        return KafkaSinkMessage(symbol.encode(), json.dumps(bar).encode())
 
     def count_late(_item: Any) -> None:
         result.late += 1
@@ -122,9 +126,10 @@ def ohlc_bars(bootstrap: str, trades_topic: str, bars_topic: str, *,
                        add_config={"auto.offset.reset": "earliest", "log_level": "0"})
     trades = op.filter_map("parse", source.oks, parse)
     keyed = op.key_on("symbol", trades, lambda t: t["symbol"])
-    clock = EventClock(lambda t: t["at"], wait_for_system_duration=timedelta(0))
+    clock: EventClock[dict[str, Any]] = EventClock(lambda t: t["at"],
+                                                    wait_for_system_duration=timedelta(0))
     windower = TumblingWindower(length=window, align_to=EPOCH)
-    bars = win.fold_window("bars", keyed, clock, windower, lambda: None, fold, merge)
+    bars = win.fold_window("bars", keyed, clock, windower, empty, fold, merge)
     op.inspect("late", bars.late, lambda _step, item: count_late(item))
     kop.output("out", op.map("emit", bars.down, emit), brokers=bootstrap.split(","),
                topic=bars_topic)

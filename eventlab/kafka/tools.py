@@ -335,15 +335,20 @@ def consume(bootstrap: str, topics: str | list[str], group: str, *,
                 continue
             deadline = time.monotonic() + timeout
             for m in batch:
-                if m.error() is not None:
-                    if m.error().fatal():
-                        raise KafkaException(m.error())
+                error = m.error()
+                if error is not None:
+                    if error.fatal():
+                        raise KafkaException(error)
                     continue
-                key, value = m.key(), m.value()
+                key: str | bytes | None = m.key()
+                value: str | bytes | None = m.value()
                 if decode:
-                    key = key.decode("utf-8", "replace") if key is not None else None
-                    value = value.decode("utf-8", "replace") if value is not None else None
-                append(Record(m.topic(), m.partition(), m.offset(), key, value, m.timestamp()[1]))
+                    key = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+                    value = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                topic, partition, offset = m.topic(), m.partition(), m.offset()
+                # a message without an error always has its topic, partition and offset
+                assert topic is not None and partition is not None and offset is not None
+                append(Record(topic, partition, offset, key, value, m.timestamp()[1]))
         if commit and out:
             try:
                 consumer.commit(asynchronous=False)

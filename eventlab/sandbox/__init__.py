@@ -5,6 +5,6 @@ See :class:`eventlab.sandbox.core.sandbox.Sandbox`, ``docs/differences.md`` and
 """
 
 from eventlab.sandbox.core.code import zip_code
-from eventlab.sandbox.core.sandbox import OfflineError, Sandbox, SandboxError
+from eventlab.sandbox.core.sandbox import OfflineError, Sandbox, SandboxError, ServeOptions
 
-__all__ = ["Sandbox", "SandboxError", "OfflineError", "zip_code"]
+__all__ = ["Sandbox", "SandboxError", "OfflineError", "ServeOptions", "zip_code"]

@@ -95,9 +95,9 @@ def build():
         `aws:SourceArn` = your topic's ARN keeps every other topic out (the confused-deputy
         guard). A policy with `Principal: "*"` and no condition lets anyone send; with the
         `aws:SourceArn` condition (what the SDKs' subscribe helpers write) it admits only
-        the topic too, since a direct caller carries no `aws:SourceArn`. The sandbox, like
-        moto, stores policies without enforcing them, so the check reads the policy
-        document the way AWS would apply it. See
+        the topic too, since a direct caller carries no `aws:SourceArn`. The sandbox applies
+        a queue policy as AWS does: a topic the policy does not name has its deliveries
+        dropped (counted in the topic's `NumberOfNotificationsFailed`). See
         [security]({C}/queues-and-notifications.md#security).
         """),
         solution("lab01-policies", "", """
@@ -239,9 +239,9 @@ def build():
         Edits to one video must apply in order, once. A **FIFO topic** (`.fifo`) into a
         **FIFO queue** keeps order within a message group and drops duplicates within the
         5-minute deduplication window (content-based deduplication hashes the body).
-        Create topic and queue `video-edits.fifo`, subscribe (raw delivery), publish
-        `1 cut`, `2 trim`, `2 trim` again and `3 publish` in group `video-1`, and receive:
-        three messages, in order. See [SQS Standard vs FIFO]({C}/decision-points.md#sqs-standard-vs-fifo).
+        Create topic and queue `video-edits.fifo` (with a queue policy for the topic, as in
+        step 3), subscribe (raw delivery), publish `1 cut`, `2 trim`, `2 trim` again and
+        `3 publish` in group `video-1`, and receive: three messages, in order. See [SQS Standard vs FIFO]({C}/decision-points.md#sqs-standard-vs-fifo).
         """),
         solution("lab01-fifo", "", """
         edits_topic = sns.create_topic(Name="video-edits.fifo", Attributes={
@@ -250,6 +250,11 @@ def build():
             "FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
         edits_arn = sqs.get_queue_attributes(
             QueueUrl=edits_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.set_queue_attributes(QueueUrl=edits_url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": edits_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": edits_topic}}}]})})
         sns.subscribe(TopicArn=edits_topic, Protocol="sqs", Endpoint=edits_arn,
                       Attributes={"RawMessageDelivery": "true"})
         for edit in ["1 cut", "2 trim", "2 trim", "3 publish"]:

@@ -194,6 +194,11 @@ def build():
         inbox_url = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
         inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url,
                                              AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.set_queue_attributes(QueueUrl=inbox_url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": inbox_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]})})
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn,
                       Attributes={"RawMessageDelivery": "true"})
         lam.create_function(FunctionName="threshold-alerter", Runtime="python3.12", Role=ROLE_ARN,

@@ -109,8 +109,10 @@ def build():
         | `notify-customer` -> notification | `OrderConfirmed` | `customer.email` **exists** |
 
         Every pattern also names `source` `com.shop.orders`. Each target needs an `Id` and
-        the function ARN (on AWS also a Lambda resource policy for `events.amazonaws.com`;
-        the sandbox does not check it). The next steps refine two of these targets. See
+        the function ARN, and each function a **resource policy** statement
+        (`lam.add_permission`) letting `events.amazonaws.com` invoke it with `SourceArn` =
+        the rule's ARN: the sandbox applies it as AWS does (a rule the policy does not name
+        gets `NO_PERMISSIONS`). The next steps refine two of these targets. See
         [EventBridge vs SNS]({C}/decision-points.md#eventbridge-vs-sns).
         """),
         solution("lab03-rules", """
@@ -124,6 +126,10 @@ def build():
         rule("notify-customer", "OrderConfirmed", {"customer": {"email": [{"exists": True}]}})
         for name, fn in [("reserve-inventory", "inventory"), ("take-payment", "payment"),
                          ("ship-order", "shipping"), ("notify-customer", "notification")]:
+            rule_arn = events.describe_rule(Name=name, EventBusName="orders")["Arn"]
+            lam.add_permission(FunctionName=fn, StatementId=f"events-{name}",
+                               Action="lambda:InvokeFunction", Principal="events.amazonaws.com",
+                               SourceArn=rule_arn)
             events.put_targets(Rule=name, EventBusName="orders",
                                Targets=[{"Id": fn, "Arn": function_arns[fn]}])
         """),
@@ -165,14 +171,19 @@ def build():
         target has an SQS **dead-letter queue**. Payment must not lose an order: create
         `payment-dlq`, then put the `payment` target of `take-payment` again with a `RetryPolicy` of at
         most an hour (`MaximumEventAgeInSeconds` 3600, `MaximumRetryAttempts` 2) and
-        `DeadLetterConfig`. On AWS the DLQ also needs a queue policy letting
-        `events.amazonaws.com` send. See
+        `DeadLetterConfig`. The DLQ also needs a queue policy letting
+        `events.amazonaws.com` send for the rule (`aws:SourceArn`), as on AWS. See
         [delivery, ordering and error handling]({C}/events.md#delivery-ordering-and-error-handling).
         """),
         solution("lab03-dlq", "", """
         dlq_url = sqs.create_queue(QueueName="payment-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(
             QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.set_queue_attributes(QueueUrl=dlq_url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": dlq_arn, "Condition": {"ArnEquals": {
+                    "aws:SourceArn": events.describe_rule(Name="take-payment", EventBusName="orders")["Arn"]}}}]})})
         events.put_targets(Rule="take-payment", EventBusName="orders", Targets=[{
             "Id": "payment", "Arn": function_arns["payment"],
             "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600},

@@ -281,7 +281,8 @@ def build():
            metrics over the last `minutes` (`get_metric_statistics` or `get_metric_data`,
            sorted by time).
         2. Create the SNS topic `ops-alerts` and the queue `ops-inbox` subscribed to it (our
-           stand-in for the operator's e-mail).
+           stand-in for the operator's e-mail), with a queue policy that lets the topic send
+           (lab 1).
         3. Create the alarm `orders-dlq-alarm`: `Maximum` of
            `ApproximateNumberOfMessagesVisible` for `orders-dlq`, period 60 s, one
            evaluation period, `GreaterThanThreshold` 0, `AlarmActions` = the topic. Alarm
@@ -306,6 +307,11 @@ def build():
         inbox_url = sqs.create_queue(QueueName="ops-inbox")["QueueUrl"]
         inbox_arn = sqs.get_queue_attributes(
             QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.set_queue_attributes(QueueUrl=inbox_url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": inbox_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]})})
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
         cw.put_metric_alarm(
             AlarmName="orders-dlq-alarm", AlarmDescription="orders are dead-lettering",

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.registry import LABS
+
 LABS_DIR = Path(__file__).resolve().parent.parent
-LAB_MODULES = ["labs.make.lab01", "labs.make.lab02", "labs.make.lab03", "labs.make.lab04", "labs.make.lab05", "labs.make.lab06", "labs.make.lab07"]
+LAB_MODULES = [lab.generator for lab in LABS.values()]   # autograder/registry.py
 
 
 def lab_names() -> list[str]:

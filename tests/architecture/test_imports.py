@@ -107,3 +107,26 @@ def test_the_sandbox_imports_nothing_above_it():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_only_the_command_line_reaches_above_eventlab():
+    """eventlab's own modules sit below the grader, the quizzes and the labs; only the
+    command line (eventlab.cli, the top of the layers) dispatches to them."""
+    for name, targets in _graph().items():
+        if name.startswith("eventlab") and not name.startswith("eventlab.cli"):
+            above = {t for t in targets if t.startswith(("autograder", "quizzes", "labs"))}
+            assert not above, f"{name} imports {sorted(above)}"
+
+
+def test_every_subcommand_is_one_module_of_the_cli_package_with_one_shape():
+    import importlib
+
+    from eventlab.cli import SUBCOMMANDS
+
+    modules = {p.stem for p in (ROOT / "eventlab" / "cli").glob("*.py")} - {"__init__"}
+    assert modules == set(SUBCOMMANDS)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        assert module_name == f"eventlab.cli.{name}" and help_text
+        module = importlib.import_module(module_name)
+        assert callable(module.add_arguments) and callable(module.run), name
+        assert not hasattr(module, "HELP"), f"{name}: its help is in SUBCOMMANDS"

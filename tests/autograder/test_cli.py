@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from eventlab.cli import main
-from eventlab.lab_cli import jupyter_command, learner_notebooks, prepare
+from eventlab.cli.lab import jupyter_command, learner_notebooks, prepare
 
 
 def test_help_lists_grade_and_lab(capsys) -> None:

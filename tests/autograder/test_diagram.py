@@ -62,3 +62,18 @@ def test_a_healthy_function_is_not_marked(sandbox, make_function):
     make_function("ok", "def handler(event, context):\n    return 1\n")
     sandbox.client("lambda").invoke(FunctionName="ok")
     assert "problem" not in picture(sandbox).mermaid()
+
+
+def test_a_delivery_refused_by_a_queue_policy_shows_as_a_red_queue(sandbox):
+    sns, sqs = sandbox.client("sns"), sandbox.client("sqs")
+    topic = sns.create_topic(Name="uploads")["TopicArn"]
+    url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic + "-old"}}}]})})
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    sns.publish(TopicArn=topic, Message="x")
+    pic = picture(sandbox)
+    assert "inbox (SQS) -> 1 delivery from uploads refused by its resource policy  (refused)" in pic.text()
+    assert "class q_inbox problem" in pic.mermaid()

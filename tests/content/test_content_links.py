@@ -76,7 +76,7 @@ def test_links_in_a_multiline_paragraph_get_their_own_line(tmp_path: Path) -> No
     )
     (broken,) = content.broken_links(tmp_path)
     assert broken.line == 5 and str(broken).endswith(
-        "no heading with anchor #nope in " + str(content._display(tmp_path / "a.md"))
+        "no heading with anchor #nope in " + str(content.display_path(tmp_path / "a.md"))
     )
 
 

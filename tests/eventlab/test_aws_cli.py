@@ -10,8 +10,8 @@ import os
 
 import pytest
 
-from eventlab.aws_cli import _forced_endpoint, sandbox_environment
 from eventlab.cli import main
+from eventlab.cli.aws import _forced_endpoint, sandbox_environment
 
 
 @pytest.fixture

@@ -85,7 +85,7 @@ def test_the_tools_use_the_broker_that_eventlab_kafka_broker_runs(
     import signal
     import subprocess
 
-    from eventlab.kafka_cli import default_data_dir, running_broker
+    from eventlab.cli.kafka import default_data_dir, running_broker
     from tests.kafka.conftest import PYTHON, child_env, process_gone
 
     server = subprocess.Popen([PYTHON, "-m", "eventlab", "kafka", "broker", "--port", "0"],

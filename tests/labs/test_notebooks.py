@@ -3,11 +3,13 @@ copy that nbgrader generated from the current source (never hand-edited)."""
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import nbformat
 import pytest
 
+from autograder import registry
 from autograder.lab import checks_of
 from eventlab.content import check_link, is_internal
 from tests.labs_support import LABS, learner_notebook, source_notebook
@@ -64,6 +66,29 @@ def test_check_cells_are_worth_their_checks(lab: str) -> None:
         assert (f'hidden("{step}")' in cell.source) == has_hidden
         assert cell.source.rstrip().endswith("result.score"), "the score is the cell's value"
     assert graded <= seen, f"steps without a check cell: {graded - seen}"
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_source_is_what_the_generator_writes(lab: str) -> None:
+    """Stale if labs/make/labNN.py changed without `python -m labs.make`."""
+    built = registry.lab(lab).build()
+    source = nbformat.read(source_notebook(lab), as_version=4)
+    assert [(c.cell_type, c.source, c.metadata) for c in built.cells] == \
+        [(c.cell_type, c.source, c.metadata) for c in source.cells]
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_the_lab_total_is_the_notebooks_points(lab: str) -> None:
+    """The registry's total (its checks' points) is what nbgrader gives a full solution."""
+    notebook = sum(float(nbg(c).get("points", 0)) for c in cells(source_notebook(lab)))
+    assert registry.lab(lab).total == notebook > 0
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_the_registry_names_the_generators_folder(lab: str) -> None:
+    entry = registry.lab(lab)
+    assert importlib.import_module(entry.generator).NAME == entry.folder
+    assert source_notebook(lab).parent.name == entry.folder
 
 
 @pytest.mark.parametrize("lab", LABS)

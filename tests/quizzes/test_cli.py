@@ -25,7 +25,7 @@ def test_an_empty_bank_says_so(tmp_path, capsys):
 def test_start_up_imports_stay_light():
     """What runs before the first question imports no AWS, no widgets, no parser, no FSRS."""
     code = (
-        "import sys, quizzes.cli, quizzes.runner, quizzes.bank, quizzes.store, quizzes.session;"
+        "import sys, eventlab.cli.quiz, quizzes.runner, quizzes.bank, quizzes.store, quizzes.session;"
         "heavy = [m for m in ('moto', 'boto3', 'eventlab.sandbox', 'ipywidgets', 'markdown_it', 'yaml',"
         " 'fsrs', 'rich.markdown') if m in sys.modules];"
         "print(heavy)"

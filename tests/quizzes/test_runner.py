@@ -11,8 +11,8 @@ import pytest
 from rich.console import Console
 
 from eventlab.cli import main
+from eventlab.cli.quiz import MODES
 from quizzes.bank import parse_bank
-from quizzes.cli import MODES
 from quizzes.runner import Prompter, run_exam, run_questions
 from quizzes.session import Exam, Filters, draw_exam, select
 from quizzes.store import ProgressStore

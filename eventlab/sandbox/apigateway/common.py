@@ -8,12 +8,15 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from eventlab.errors import FunctionNotFound, SandboxError
 from eventlab.net import is_loopback
 from eventlab.sandbox.awslambda.concurrency import Throttled
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 Response = tuple[int, dict[str, str], bytes]
 
@@ -122,12 +125,18 @@ def lambda_arn_from_uri(uri: str) -> str | None:
     return match.group(1) if match else None
 
 
-def invoke_lambda(sandbox: Any, arn: str, event: Any) -> tuple[bool, Any, Any]:
-    """Invoke synchronously: (ok, decoded payload or None, the InvocationResult or error)."""
+def invoke_lambda(sandbox: Sandbox, arn: str, event: Any, source_arn: str | None = None) -> tuple[bool, Any, Any]:
+    """Invoke synchronously: (ok, decoded payload or None, the InvocationResult or error).
+    With ``source_arn`` (the ``execute-api`` ARN of the method; None when the integration has
+    credentials) the function's resource policy must let API Gateway invoke it."""
+    from eventlab.sandbox.iam.enforce import DeliveryRefused, check_function
+
     service = sandbox.service("lambda")
     try:
         fn = service.function(arn)
-    except FunctionNotFound as exc:
+        if source_arn is not None:
+            check_function(sandbox, "apigateway", fn, source_arn)
+    except (FunctionNotFound, DeliveryRefused) as exc:
         return False, None, exc
     try:
         result = service.invoke(fn, event)

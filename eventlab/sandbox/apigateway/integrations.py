@@ -7,7 +7,7 @@ import json
 import re
 import urllib.error
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from eventlab.sandbox.apigateway.common import (
@@ -28,10 +28,13 @@ from eventlab.sandbox.apigateway.mapping import (
     transform_request,
 )
 
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
+
 
 @dataclass
 class Call:
-    sandbox: Any
+    sandbox: Sandbox
     request: ApiRequest
     api: Any
     resource: Any
@@ -96,7 +99,9 @@ def _sqs(call: Call, region: str, kind: str, rest: str) -> Response:
     try:
         validate_message_attributes(attributes)
         delay = params.get("DelaySeconds")
-        sent = call.sandbox.backend("sqs", region).send_message(
+        owner = (rest if kind == "path" else params.get("QueueUrl", "")).rstrip("/").split("/")
+        account = owner[-2] if len(owner) > 1 and owner[-2].isdigit() else call.api.account_id
+        sent = call.sandbox.backend("sqs", region, account).send_message(
             queue, params["MessageBody"], message_attributes=attributes,
             delay_seconds=int(delay) if delay not in (None, "") else None,
             deduplication_id=params.get("MessageDeduplicationId"), group_id=params.get("MessageGroupId"))
@@ -141,18 +146,28 @@ def _sqs_error(call: Call, code: str, text: str, status: int = 400) -> Response:
     return integration_response(call, status, body, {"Content-Type": "application/json"})
 
 
+def _source_arn(call: Call) -> str | None:
+    """The ``execute-api`` ARN API Gateway invokes a function as; None with credentials
+    (then the role, not the function's resource policy, decides)."""
+    if getattr(call.integration, "credentials", None):
+        return None
+    api = call.api
+    return (f"arn:aws:execute-api:{api.region_name}:{api.account_id}:{api.id}/{call.request.stage}/"
+            f"{call.request.method}{call.resource.get_path()}")
+
+
 def _lambda(call: Call, uri: str) -> Response:
     arn = lambda_arn_from_uri(uri)
     body, refused = transform_request(call)
     if refused is not None:
         return refused
     try:
-        event: Any = json.loads(body) if (body or "").strip() else {}
+        event: Any = json.loads(body) if body is not None and body.strip() else {}
     except ValueError:
         event = body
-    ok, payload, result = invoke_lambda(call.sandbox, arn or "", event)
+    ok, payload, result = invoke_lambda(call.sandbox, arn or "", event, _source_arn(call))
     if not ok and payload is None and not hasattr(result, "payload"):
-        call.note(f"Lambda integration: no function {arn} ({result})")
+        call.note(f"Lambda integration: cannot invoke {arn} ({result})")
         return message(500, "Internal server error")
     if not ok:
         error = result.error() or {}
@@ -168,10 +183,10 @@ def aws_proxy(call: Call) -> Response:
     if arn is None:
         call.note(f"AWS_PROXY integration URI {uri!r} names no Lambda function")
         return message(500, "Internal server error")
-    ok, payload, result = invoke_lambda(call.sandbox, arn, proxy_event_v1(call))
+    ok, payload, result = invoke_lambda(call.sandbox, arn, proxy_event_v1(call), _source_arn(call))
     if not ok:
         if not hasattr(result, "payload"):
-            call.note(f"AWS_PROXY: no function {arn} ({result})")
+            call.note(f"AWS_PROXY: cannot invoke {arn} ({result})")
             return message(500, "Internal server error")
         return message(502, "Internal server error")
     mapped = proxy_response_v1(payload)

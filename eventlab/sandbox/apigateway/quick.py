@@ -15,18 +15,22 @@ stage and ``{ApiEndpoint}/{stage}/path`` a named one, as on AWS.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 
-def install(sandbox: Any, patches: Any) -> None:
+def install(sandbox: Sandbox, patches: PatchSet) -> None:
     patches.after_import("moto.apigatewayv2.responses", lambda: _install(sandbox, patches))
 
 
-def local_endpoint(sandbox: Any, api_id: str) -> str:
+def local_endpoint(sandbox: Sandbox, api_id: str) -> str:
     return f"{sandbox.endpoint_url}/_aws/execute-api/{api_id}"
 
 
-def _install(sandbox: Any, patches: Any) -> None:
+def _install(sandbox: Sandbox, patches: PatchSet) -> None:
     from moto.apigatewayv2.models import Api
     from moto.apigatewayv2.responses import ApiGatewayV2Response
 

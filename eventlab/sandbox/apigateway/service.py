@@ -33,12 +33,16 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from eventlab.sandbox.apigateway.common import ApiRequest, Response, message
 from eventlab.sandbox.apigateway.limits import UsageLimits
 from eventlab.sandbox.core.capacity import Buckets
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 # The stage may be missing after execute-api: an HTTP API's ApiEndpoint + "/" is its $default stage.
 _ROUTE = re.compile(r"^/(?:restapis/([^/]+)/([^/]+)/_user_request_|_aws/execute-api/([^/]+)(?:/([^/]*))?)(/.*)?$")
@@ -49,13 +53,13 @@ Query = dict[str, str | list[str]] | list[tuple[str, str]] | str | None
 class ApiGatewayService:
     name = "apigateway"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.limits = UsageLimits(sandbox.clock)
         self.account_limit = Buckets(sandbox)   # the account's throttle, before any API's own
         self.errors: deque[str] = deque(maxlen=200)  # why requests got a 5xx (API Gateway's execution log)
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         """The data plane sits beside moto (see the module doc); moto's control plane gets
         HTTP API quick create and local ApiEndpoints (apigateway_quick.py)."""
         from eventlab.sandbox.apigateway import quick as apigateway_quick
@@ -129,13 +133,12 @@ class ApiGatewayService:
                           request_id=str(uuid.uuid4()), time=self.sandbox.clock.time())
 
     def _find_api(self, api_id: str) -> tuple[str, Any, Any] | None:
-        from moto.backends import get_backend
-
+        home = (self.sandbox.account_id, self.sandbox.region)
         for kind, service in (("rest", "apigateway"), ("http", "apigatewayv2")):
-            per_region = get_backend(service)[self.sandbox.account_id]  # type: ignore[index]
-            regions = [self.sandbox.region] + [r for r in list(per_region.keys()) if r != self.sandbox.region]
-            for region in regions:
-                backend = per_region[region]
+            # every account's and region's, the sandbox's own first (API ids are random)
+            backends = sorted(self.sandbox.backends(service),
+                              key=lambda b: (b.account_id, b.region_name) != home)
+            for backend in backends:
                 api = backend.apis.get(api_id)
                 if api is not None:
                     return kind, backend, api

@@ -84,7 +84,10 @@ def invoke_http_api(service: Any, api: Any, request: ApiRequest) -> Response:
         else:
             event = event_v2(api, route, request, path_params, stage_vars)
         arn = uri if uri.startswith("arn:aws:lambda:") else _lambda_arn(uri)
-        ok, payload, result = invoke_lambda(service.sandbox, arn, event)
+        source = None if integration.credentials_arn else (
+            f"arn:aws:execute-api:{api.backend.region_name}:{api.backend.account_id}:{api.api_id}/"
+            f"{request.stage}/{request.method}{request.path}")
+        ok, payload, result = invoke_lambda(service.sandbox, arn, event, source)
         if not ok:
             service.errors.append(f"HTTP API {api.api_id}: Lambda {arn} failed: {result}")
             return message(500, "Internal Server Error")

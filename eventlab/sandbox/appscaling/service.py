@@ -28,7 +28,11 @@ import json
 import math
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 DEFAULT_COOLDOWN = 300.0
 
@@ -36,19 +40,19 @@ DEFAULT_COOLDOWN = 300.0
 class AppScalingService:
     name = "appscaling"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._capacity: dict[tuple[str, str, str], int] = {}
         self._last_scaled: dict[tuple[str, str, str, str], float] = {}
         self.activities: list[dict[str, Any]] = []
 
     # -- installation ----------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         # moto's Application Auto Scaling imports its ECS and EC2 models (about 0.8 s): patch
         # it when a sandbox first uses it.
         patches.after_import("moto.applicationautoscaling.models", lambda: self._install(patches))
 
-    def _install(self, patches: Any) -> None:
+    def _install(self, patches: PatchSet) -> None:
         from moto.applicationautoscaling.models import FakeApplicationAutoscalingPolicy
         from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 

@@ -23,9 +23,12 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.athena import hive_types
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 
 def split_s3(url: str) -> tuple[str, str]:
@@ -35,7 +38,7 @@ def split_s3(url: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def list_objects(sandbox: Any, bucket: str, prefix: str) -> list[tuple[str, Any]]:
+def list_objects(sandbox: Sandbox, bucket: str, prefix: str) -> list[tuple[str, Any]]:
     from moto.s3.models import s3_backends
 
     backend = s3_backends[sandbox.account_id]["aws"]
@@ -72,7 +75,7 @@ def _first_values_per_line(data: bytes) -> bytes:
 class TableFiles:
     """Copies S3 objects into a local cache; remembers them by bucket, key and ETag."""
 
-    def __init__(self, sandbox: Any, cache: Path) -> None:
+    def __init__(self, sandbox: Sandbox, cache: Path) -> None:
         self.sandbox = sandbox
         self.cache = cache
         self.cache.mkdir(parents=True, exist_ok=True)
@@ -138,7 +141,7 @@ def _reader(kind: str, files: list[str], columns: list[tuple[str, str]], descrip
             "null_padding=true)")
 
 
-def _projected_partitions(sandbox: Any, table: dict[str, Any], keys: list[str]) -> list[tuple[list[str], str]]:
+def _projected_partitions(sandbox: Sandbox, table: dict[str, Any], keys: list[str]) -> list[tuple[list[str], str]]:
     props = table.get("Parameters") or {}
     location = table["StorageDescriptor"]["Location"].rstrip("/") + "/"
     template = props.get("storage.location.template") or location + "/".join(f"{k}=${{{k}}}" for k in keys) + "/"
@@ -159,7 +162,7 @@ def _projected_partitions(sandbox: Any, table: dict[str, Any], keys: list[str]) 
     return [(list(v), loc) for v, loc in sorted(found.items())]
 
 
-def view_sql(sandbox: Any, files: TableFiles, table: dict[str, Any], con: Any) -> str:
+def view_sql(sandbox: Sandbox, files: TableFiles, table: dict[str, Any], con: Any) -> str:
     """A SELECT that reads the table's current objects."""
     descriptor = table["StorageDescriptor"]
     columns = [(c["Name"].lower(), hive_types.to_duckdb(hive_types.parse(c["Type"])))
@@ -168,6 +171,7 @@ def view_sql(sandbox: Any, files: TableFiles, table: dict[str, Any], con: Any) -
                  for c in table.get("PartitionKeys", [])]
     props = table.get("Parameters") or {}
     kind = _kind(descriptor)
+    groups: list[tuple[list[str], str]]
     if not part_cols:
         groups = [([], descriptor["Location"])]
     elif props.get("projection.enabled", "").lower() == "true":

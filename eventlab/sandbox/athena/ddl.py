@@ -19,11 +19,14 @@ A column whose type Athena does not know is a ``DDLError`` naming the column and
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from eventlab.errors import InputError
 from eventlab.sandbox.athena import hive_types
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 LAZY_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
@@ -111,7 +114,7 @@ def _properties(text: str) -> dict[str, str]:
     return {_quoted(m, 1): _quoted(m, 3) for m in pairs}
 
 
-def handle(sandbox: Any, query: str, database: str) -> tuple[list[tuple[str, str]], list[list[Any]]] | None:
+def handle(sandbox: Sandbox, query: str, database: str) -> tuple[list[tuple[str, str]], list[list[Any]]] | None:
     """Run ``query`` if it is DDL: returns (columns, rows); None when it is not DDL."""
     glue = sandbox.backend("glue")
     if "default" not in glue.databases:  # AWS's catalog always has it
@@ -263,7 +266,7 @@ def _alter_partitions(glue: Any, db: str, name: str, action: str, conditional: b
     return [], []
 
 
-def _repair(sandbox: Any, glue: Any, db: str, name: str) -> tuple[list[Any], list[Any]]:
+def _repair(sandbox: Sandbox, glue: Any, db: str, name: str) -> tuple[list[Any], list[Any]]:
     from eventlab.sandbox.athena.data import list_objects, split_s3
 
     table = glue.get_table(db, name)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.athena import data as athena_data
 from eventlab.sandbox.athena import ddl as athena_ddl
@@ -36,6 +36,10 @@ PRESTO_MACROS = (
     "CREATE OR REPLACE MACRO regexp_like(s, p) AS regexp_matches(s, p)",
     "CREATE OR REPLACE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)",
 )
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 ATHENA_TYPES = {"VARCHAR": "varchar", "BIGINT": "bigint", "HUGEINT": "bigint", "INTEGER": "integer",
                 "SMALLINT": "smallint", "TINYINT": "tinyint", "DOUBLE": "double", "FLOAT": "float",
                 "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "timestamp", "BLOB": "varbinary",
@@ -96,7 +100,7 @@ def render(value: Any) -> str | None:
 class AthenaService:
     name = "athena"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.runs: dict[str, QueryRun] = {}
         self._pending: list[tuple[Any, Any]] = []
@@ -105,7 +109,7 @@ class AthenaService:
         self._files: athena_data.TableFiles | None = None
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.athena.models import AthenaBackend
         from moto.athena.responses import AthenaResponse
 

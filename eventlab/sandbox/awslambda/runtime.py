@@ -43,8 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eventlab import config
 from eventlab.errors import SandboxError
 from eventlab.sandbox.awslambda.worker import read_message, write_message
+from eventlab.sandbox.iam.accounts import DEFAULT_ACCOUNT
 
 LOG_TAIL_BYTES = 4096
 # The worker runs from its file, not as ``-m eventlab.sandbox.awslambda.worker``: importing
@@ -132,6 +134,9 @@ class Worker:
             "AWS_LAMBDA_LOG_STREAM_NAME": self.stream_name,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
         })
+        account = config.arn.split(":")[4] if config.arn.count(":") >= 4 else ""
+        if account.isdigit() and account != DEFAULT_ACCOUNT:
+            env["AWS_ACCESS_KEY_ID"] = account   # the function's calls act in its own account
         env.update({k: str(v) for k, v in config.env.items()})
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT, str(child_read), str(child_write)],
@@ -275,7 +280,7 @@ class LambdaRuntime:
     # -- environments --------------------------------------------------------------
     def _base_env(self) -> dict[str, str]:
         keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "SYSTEMROOT",
-                                                           "EVENTLAB_GUARD")}
+                                                           config.GUARD)}
         python_path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
         keep.update({
             "PYTHONPATH": python_path,
@@ -292,7 +297,7 @@ class LambdaRuntime:
             # a host prefix (StartSyncExecution's "sync-") cannot go in front of 127.0.0.1
             "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
             "TZ": "UTC",
-            "EVENTLAB_CLOCK_OFFSET": repr(self.clock_time() - time.time()),   # for the init phase
+            config.CLOCK_OFFSET: repr(self.clock_time() - time.time()),   # for the init phase
         })
         return keep
 

@@ -17,6 +17,11 @@
   (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
   ``PutFunctionConcurrency`` refuses a reservation that would leave less than 100
   unreserved.
+* The asynchronous queue's metrics
+  (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html):
+  ``async_log`` holds ``AsyncEventsReceived`` (an event queued), ``AsyncEventAge`` (from
+  queueing to each invocation that runs, retries included) and ``AsyncEventsDropped``
+  (an event given up on, whether or not it then went to a destination or DLQ).
 * moto's own trigger code (which invokes once per SQS message inside ``SendMessage``
   and once per Kinesis record) is switched off: the event source mappings in
   :mod:`eventlab.sandbox.awslambda.esm.sqs` and :mod:`eventlab.sandbox.awslambda.esm.kinesis` poll instead.
@@ -29,7 +34,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.core.exceptions import JsonRESTError
 
@@ -37,6 +42,11 @@ from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Concurrency, Throttled, reserved_concurrency
 from eventlab.sandbox.awslambda.runtime import FunctionConfig, InvocationResult, LambdaRuntime
 from eventlab.sandbox.core.pump import DueQueue
+from eventlab.sandbox.sqs.queues import visibility_timeout
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 LAMBDA_MODELS = "moto.awslambda.models"
 ASYNC_RETRY_DELAYS = (60.0, 120.0)  # seconds before the first and the second retry
@@ -57,7 +67,7 @@ class AsyncInvocation:
 class LambdaService:
     name = "lambda"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         assert sandbox.workdir is not None
         self.runtime = LambdaRuntime(
@@ -73,14 +83,15 @@ class LambdaService:
         self._log_lock = threading.Lock()
         self.invocation_log: list[dict[str, Any]] = []
         self.throttle_log: list[dict[str, Any]] = []
+        self.async_log: list[tuple[str, str, float, float]] = []  # (metric, function ARN, time, value)
         self.concurrency = Concurrency(sandbox)
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         # moto's Lambda models pull in S3, DynamoDB and ECR: patch them when first used.
         patches.after_import(LAMBDA_MODELS, lambda: self._install(patches))
 
-    def _install(self, patches: Any) -> None:
+    def _install(self, patches: PatchSet) -> None:
         from moto.awslambda.models import LambdaBackend, LambdaFunction
 
         service = self
@@ -130,16 +141,17 @@ class LambdaService:
             def create_event_source_mapping(backend: Any, spec: dict[str, Any]) -> Any:
                 _check_visibility_covers_timeout(service.sandbox, backend, spec)
                 esm = original(backend, spec)
+                function_arn, source_arn = esm.function_arn, esm.event_source_arn
                 # moto's inline triggers fire inside SendMessage/PutRecord, once per item;
                 # our pollers take over (batching, windows, retries).
-                sqs = service.sandbox.backend("sqs", backend.region_name)
+                sqs = service.sandbox.backend("sqs", backend.region_name, backend.account_id)
                 for queue in sqs.queues.values():
-                    if queue.lambda_event_source_mappings.get(esm.function_arn) is esm:
-                        del queue.lambda_event_source_mappings[esm.function_arn]
-                kinesis = service.sandbox.backend("kinesis", backend.region_name)
+                    if queue.lambda_event_source_mappings.get(function_arn) is esm:
+                        del queue.lambda_event_source_mappings[function_arn]
+                kinesis = service.sandbox.backend("kinesis", backend.region_name, backend.account_id)
                 for stream in kinesis.streams.values():
-                    if stream.lambda_event_source_mappings.get(esm.event_source_arn) is esm:
-                        del stream.lambda_event_source_mappings[esm.event_source_arn]
+                    if stream.lambda_event_source_mappings.get(source_arn) is esm:
+                        del stream.lambda_event_source_mappings[source_arn]
                 esm.eventlab_created = service.sandbox.clock.time()
                 return esm
             return create_event_source_mapping
@@ -184,10 +196,10 @@ class LambdaService:
 
     # -- invoking ------------------------------------------------------------------
     def function(self, name_or_arn: str) -> Any:
-        region = name_or_arn.split(":")[3] if name_or_arn.startswith("arn:") else self.sandbox.region
         from moto.awslambda.exceptions import CrossAccountNotAllowed, UnknownFunctionException
 
-        backend = self.sandbox.backend("lambda", region)
+        backend = (self.sandbox.backend_for("lambda", name_or_arn) if name_or_arn.startswith("arn:")
+                   else self.sandbox.backend("lambda"))
         try:
             return backend.get_function(name_or_arn, None)
         except (UnknownFunctionException, CrossAccountNotAllowed):
@@ -199,9 +211,9 @@ class LambdaService:
         Raises :class:`Throttled` (and runs nothing) when the function has no concurrency
         left at this moment of virtual time."""
         region = fn.function_arn.split(":")[3]
-        backend = self.sandbox.backend("lambda", region)
+        backend = self.sandbox.backend_for("lambda", fn.function_arn)
         started = self.sandbox.clock.time()
-        reason = self.concurrency.throttle_reason(fn, backend, started)
+        reason = self.concurrency.start(fn, backend, started)
         if reason is not None:
             self.throttle_log.append({"function": fn.function_name, "time": started,
                                       "reason": reason, "region": region})
@@ -213,11 +225,12 @@ class LambdaService:
         )
         code = getattr(fn, "code_bytes", b"") or b""
         if not code:
+            self.concurrency.hold(fn, backend, started, started)
             return self.runtime._error_result(
                 config, "Sandbox.NoCode",
                 f"{config.name} has no zip code the sandbox can run (image functions and empty "
                 "code are not supported).", str(uuid.uuid4()))
-        result = self.runtime.invoke(config, code, event)
+        result = self._run_with_faults(fn, config, code, event)
         ended = self.sandbox.clock.time() + result.virtual_ms / 1000.0
         self.concurrency.hold(fn, backend, started, ended)
         result.ended = ended
@@ -230,11 +243,42 @@ class LambdaService:
             "error": result.error(), "duration_ms": result.duration_ms})
         return result
 
+    def _run_with_faults(self, fn: Any, config: FunctionConfig, code: bytes, event: Any) -> InvocationResult:
+        """Run the handler, with the faults in force (``sb.faults``, FIS experiments): a
+        delay before it starts (billed, counted against the timeout) and an error."""
+        delay, error = self.sandbox.faults.for_invocation(fn.function_arn)
+        if not delay and error is None:
+            return self.runtime.invoke(config, code, event)
+        request_id = str(uuid.uuid4())
+        if delay >= config.timeout:
+            result = self.runtime._error_result(
+                config, "Sandbox.Timedout",
+                f"RequestId: {request_id} Error: Task timed out after {config.timeout:.2f} seconds",
+                request_id)
+            delay = config.timeout
+        elif error is not None and error.prevent_execution:
+            result = InvocationResult(b"null", None, "", 0.0, request_id)
+        else:
+            result = self.runtime.invoke(config, code, event)
+        result.virtual_ms += delay * 1000.0
+        result.duration_ms += delay * 1000.0
+        if error is not None:   # the invocation is marked failed, whatever its code did
+            result.function_error = "Unhandled"
+            result.payload = json.dumps({
+                "errorMessage": "Invocation failed by the fault injected with "
+                                f"{'an FIS experiment' if error.source != 'sandbox' else 'sb.faults'} "
+                                "(aws:lambda:invocation-error).",
+                "errorType": "FaultInjectionError", "requestId": result.request_id or request_id,
+                "stackTrace": []}).encode()
+        return result
+
     def invoke_async(self, function_arn: str, event: Any) -> str:
         """Accept an asynchronous invocation (as AWS's ``Event`` type does); returns the request id."""
         request_id = str(uuid.uuid4())
-        item = AsyncInvocation(function_arn, event, request_id, self.sandbox.clock.time())
-        self._schedule(self.sandbox.clock.time(), item)
+        now = self.sandbox.clock.time()
+        item = AsyncInvocation(function_arn, event, request_id, now)
+        self.async_log.append(("AsyncEventsReceived", function_arn, now, 1.0))
+        self._schedule(now, item)
         return request_id
 
     def _schedule(self, when: float, item: AsyncInvocation) -> None:
@@ -255,11 +299,14 @@ class LambdaService:
         config = _event_invoke_config(fn)
         max_retries = int(config.get("MaximumRetryAttempts", 2))
         max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE))
+        started = self.sandbox.clock.time()
         try:
             result = self.invoke(fn, item.event)
         except Throttled as exc:
             self._throttled_async(fn, config, item, exc, max_age)
             return
+        self.async_log.append(("AsyncEventAge", item.function_arn, started,
+                               (started - item.first_seen) * 1000.0))
         item.attempts += 1
         now = self.sandbox.clock.time()
         if result.ok:
@@ -274,8 +321,15 @@ class LambdaService:
             condition = "EventAgeExceeded"
         else:
             condition = "RetriesExhausted"
-        if not self._destination(fn, config, "OnFailure", item, result, condition):
-            self._dead_letter(fn, item, result)
+        self._drop(fn, config, item, result, condition)
+
+    def _drop(self, fn: Any, config: dict[str, Any], item: AsyncInvocation,
+              result: InvocationResult, condition: str, status: int = 200) -> None:
+        """Give up on an event: counted as dropped, then sent to the on-failure
+        destination or else the dead-letter queue, if there is one."""
+        self.async_log.append(("AsyncEventsDropped", item.function_arn, self.sandbox.clock.time(), 1.0))
+        if not self._destination(fn, config, "OnFailure", item, result, condition, status=status):
+            self._dead_letter(fn, item, result, status=status)
 
     def _throttled_async(self, fn: Any, config: dict[str, Any], item: AsyncInvocation,
                          exc: Throttled, max_age: float) -> None:
@@ -293,8 +347,7 @@ class LambdaService:
                                               "Reason": exc.reason}).encode(),
                                   None, "", 0.0, item.request_id)
         condition = "EventAgeExceeded" if reserved_concurrency(fn) != 0 else "RetriesExhausted"
-        if not self._destination(fn, config, "OnFailure", item, result, condition, status=429):
-            self._dead_letter(fn, item, result, status=429)
+        self._drop(fn, config, item, result, condition, status=429)
 
     def _destination(self, fn: Any, config: dict[str, Any], which: str, item: AsyncInvocation,
                      result: InvocationResult, condition: str, status: int = 200) -> bool:
@@ -350,7 +403,7 @@ class LambdaService:
                 logs.put_log_events(group, stream, events)
 
 
-def _check_visibility_covers_timeout(sandbox: Any, backend: Any, spec: dict[str, Any]) -> None:
+def _check_visibility_covers_timeout(sandbox: Sandbox, backend: Any, spec: dict[str, Any]) -> None:
     """Lambda refuses an SQS mapping whose function may run longer than the queue hides a
     message: "Your function's timeout must be less than or equal to the queue's visibility
     timeout" (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html)."""
@@ -359,33 +412,25 @@ def _check_visibility_covers_timeout(sandbox: Any, backend: Any, spec: dict[str,
         return
     from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
 
-    queue = sandbox.backend("sqs", backend.region_name).queues.get(source.rsplit(":", 1)[1])
+    queue = sandbox.backend_for("sqs", source).queues.get(source.rsplit(":", 1)[1])
     try:
         fn = backend.get_function(spec.get("FunctionName") or "")
     except LambdaClientError:   # moto reports the missing function itself
         return
     if queue is None:
         return
-    visibility, timeout = int(queue.visibility_timeout), int(fn.timeout)
+    visibility, timeout = visibility_timeout(queue), int(fn.timeout)
     if timeout > visibility:
         raise InvalidParameterValueException(
             f"Queue visibility timeout: {visibility} seconds is less than Function timeout: "
             f"{timeout} seconds")
 
 
-def lambda_backend_if_loaded(sandbox: Any) -> Any:
-    """moto's Lambda backend, or None while no one has used Lambda (so no mapping exists)."""
-    import sys
-
-    return sandbox.backend("lambda") if LAMBDA_MODELS in sys.modules else None
-
-
-def enabled_mappings(sandbox: Any, source: str) -> list[Any]:
-    """The enabled event source mappings whose source ARN is of ``source`` ("sqs", "kinesis")."""
-    lam = lambda_backend_if_loaded(sandbox)
-    if lam is None:
-        return []
-    return [esm for esm in list(lam._event_source_mappings.values())
+def enabled_mappings(sandbox: Sandbox, source: str) -> list[Any]:
+    """The enabled event source mappings, of every account and region, whose source ARN is
+    of ``source`` ("sqs", "kinesis")."""
+    return [esm for lam in sandbox.backends("lambda")
+            for esm in list(lam._event_source_mappings.values())
             if esm.event_source_arn.startswith(f"arn:aws:{source}:") and esm_enabled(esm)]
 
 
@@ -415,14 +460,13 @@ def _event_invoke_config(fn: Any) -> dict[str, Any]:
     return dict(configs[0].config) if configs else {}
 
 
-def deliver_to_arn(sandbox: Any, arn: str, body: str, *, attributes: dict[str, Any] | None = None,
+def deliver_to_arn(sandbox: Sandbox, arn: str, body: str, *, attributes: dict[str, Any] | None = None,
                    source: str = "eventlab", detail_type: str = "Event",
                    group_id: str | None = None) -> None:
     """Send ``body`` to an SQS queue, SNS topic, Lambda function or event bus, by ARN."""
-    service = arn.split(":")[2]
-    region = arn.split(":")[3]
+    _, _, service, region, account = arn.split(":")[:5]
     if service == "sqs":
-        sqs = sandbox.client("sqs", region)
+        sqs = sandbox.client("sqs", region, account)
         url = sqs.get_queue_url(QueueName=arn.split(":")[5])["QueueUrl"]
         kwargs: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
         if attributes:
@@ -434,12 +478,12 @@ def deliver_to_arn(sandbox: Any, arn: str, body: str, *, attributes: dict[str, A
     elif service == "sns":
         sns_attributes = {k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
                           for k, v in (attributes or {}).items()}
-        sandbox.client("sns", region).publish(TopicArn=arn, Message=body,
+        sandbox.client("sns", region, account).publish(TopicArn=arn, Message=body,
                                               MessageAttributes=sns_attributes)
     elif service == "lambda":
         sandbox.service("lambda").invoke_async(arn, json.loads(body))
     elif service == "events":
-        sandbox.client("events", region).put_events(Entries=[{
+        sandbox.client("events", region, account).put_events(Entries=[{
             "Source": source, "DetailType": detail_type, "Detail": body,
             "EventBusName": arn}])
     else:

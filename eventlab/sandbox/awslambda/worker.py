@@ -24,7 +24,9 @@ import sys
 import threading
 import time
 import traceback
+from typing import Any, SupportsIndex
 
+from eventlab import config
 from eventlab.net import is_loopback
 from eventlab.vtime import OffsetClock, install_process_wide
 
@@ -71,7 +73,7 @@ def _install_offline_guard() -> None:
     leaving the sandbox."""
     original_connect = socket.socket.connect
 
-    def guarded_connect(self: socket.socket, address: object) -> None:  # type: ignore[override]
+    def guarded_connect(self: socket.socket, address: Any) -> None:   # any family's address
         host = address[0] if isinstance(address, tuple) else address
         if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(host):
             raise ConnectionRefusedError(
@@ -81,7 +83,8 @@ def _install_offline_guard() -> None:
             )
         return original_connect(self, address)
 
-    socket.socket.connect = guarded_connect  # type: ignore[method-assign]
+    # the worker process's own sockets, patched once and for its whole life
+    socket.socket.connect = guarded_connect  # type: ignore[method-assign,assignment]
 
 
 # -- capturing what the handler prints ------------------------------------------------
@@ -159,7 +162,7 @@ class VirtualSleep:
         self.slept = 0.0
         self.deadline = deadline
 
-    def __call__(self, seconds: float) -> None:
+    def __call__(self, seconds: float | SupportsIndex) -> None:   # time.sleep's signature
         seconds = float(seconds)
         if seconds < 0:
             raise ValueError("sleep length must be non-negative")
@@ -188,7 +191,9 @@ def _as_on_aws(filename: str | None) -> str:
     return filename or ""
 
 
-def _load_handler(spec: str) -> tuple[object | None, dict | None]:
+def _load_handler(spec: str) -> tuple[Any, dict | None]:
+    """(whatever the module defines under the handler's name, None) or (None, the init
+    error AWS reports)."""
     module_name, _, function_name = spec.rpartition(".")
     if not module_name:
         return None, {
@@ -250,11 +255,11 @@ def main() -> None:
     _install_offline_guard()
     # time.time(), datetime.now() and logging timestamps follow the sandbox's clock: its
     # offset now, then as each invocation brings it
-    clock = OffsetClock(float(os.environ.get("EVENTLAB_CLOCK_OFFSET") or 0.0))
+    clock = OffsetClock(config.clock_offset())
     install_process_wide(clock)
     sleep = VirtualSleep(clock)
     time.sleep = sleep
-    if os.environ.get("EVENTLAB_GUARD"):   # under eventlab grade: the handler is fenced in too
+    if config.guard():   # under eventlab grade: the handler is fenced in too
         from eventlab.guard import install_from_env
 
         install_from_env()
@@ -262,7 +267,7 @@ def main() -> None:
     sys.path.insert(0, task_root)
     capture = _Capture()
     real_stdout, real_stderr = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = capture  # type: ignore[assignment]
+    sys.stdout = sys.stderr = capture
     log_handler = _LambdaLogHandler(capture)
     root = logging.getLogger()
     root.handlers[:] = [log_handler]
@@ -287,7 +292,7 @@ def main() -> None:
             reply = {"error": dict(init_error, requestId=ctx["aws_request_id"])}
         else:
             try:
-                result = handler(request["event"], LambdaContext(ctx))  # type: ignore[operator]
+                result = handler(request["event"], LambdaContext(ctx))
                 try:
                     payload = json.dumps(result)
                     reply = {"payload": payload}

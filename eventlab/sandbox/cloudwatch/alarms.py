@@ -26,7 +26,11 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 REGION_NAMES = {
     "us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)",
@@ -65,7 +69,7 @@ def _epoch(value: Any) -> float:
 class AlarmsService:
     name = "alarms"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._due: list[float] = []
         self._lock = threading.Lock()
@@ -74,7 +78,7 @@ class AlarmsService:
         self.notifications: list[dict[str, Any]] = []
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.cloudwatch.models import CloudWatchBackend
         from moto.cloudwatch.responses import CloudWatchResponse
 
@@ -183,7 +187,7 @@ class AlarmsService:
         words, breaches = _OPERATORS.get(alarm.comparison_operator, _OPERATORS["GreaterThanThreshold"])
         threshold = float(alarm.threshold)
         treat = alarm.treat_missing_data or "missing"
-        judged = []  # (start, value, breaching)
+        judged: list[tuple[float, float | None, bool]] = []  # (start, value, breaching)
         for start, value, _ in points:
             if value is None:
                 if treat in ("breaching", "notBreaching"):
@@ -253,7 +257,7 @@ class AlarmsService:
         try:
             if arn.split(":")[2] == "sns":
                 subject = f'{alarm.state_value}: "{alarm.name}" in {REGION_NAMES.get(region, region)}'
-                self.sandbox.client("sns", arn.split(":")[3]).publish(
+                self.sandbox.client("sns", arn.split(":")[3], arn.split(":")[4]).publish(
                     TopicArn=arn, Subject=subject[:100], Message=json.dumps(message))
                 self.notifications.append({"alarm": alarm.name, "topic": arn, "message": message})
             elif ":autoscaling:" in arn:

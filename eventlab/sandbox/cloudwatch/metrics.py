@@ -21,7 +21,9 @@ names, dimensions and units:
   ``ConcurrentExecutions`` (per function and for the account, no dimension; read its
   Maximum), read from the Lambda service's ``invocation_log``; ``Throttles`` from its
   ``throttle_log`` (an invocation refused for want of concurrency: not an invocation); ``IteratorAge`` (Milliseconds) for
-  Kinesis mappings: from when the batch's last record arrived to when it was handed over.
+  Kinesis mappings: from when the batch's last record arrived to when it was handed over;
+  ``AsyncEventsReceived``, ``AsyncEventAge`` (Milliseconds) and ``AsyncEventsDropped``
+  from its ``async_log``.
 * ``AWS/Kinesis`` (``StreamName``): ``IncomingRecords``/``IncomingBytes`` stay moto's own;
   ``GetRecords.IteratorAgeMilliseconds`` from ``GetRecords`` calls and mapping batches.
 * ``AWS/States`` (``StateMachineArn``): ``ExecutionsStarted``, ``ExecutionsSucceeded``,
@@ -39,12 +41,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 Dims = tuple[tuple[str, str], ...]
 
 
-def emit(sandbox: Any, namespace: str, name: str, value: float, *,
+def emit(sandbox: Sandbox, namespace: str, name: str, value: float, *,
          dimensions: dict[str, str] | None = None, unit: str = "Count",
          region: str | None = None, timestamp: float | None = None) -> None:
     """Publish one value of an AWS-namespace metric (as the service itself would)."""
@@ -53,7 +59,7 @@ def emit(sandbox: Any, namespace: str, name: str, value: float, *,
                  unit, sandbox.clock.time() if timestamp is None else timestamp)
 
 
-def record_api_request(sandbox: Any, api_name: str, stage: str, status: int,
+def record_api_request(sandbox: Sandbox, api_name: str, stage: str, status: int,
                        latency_ms: float) -> None:
     """Count one API Gateway request: ``Count``, ``4XXError``, ``5XXError``, ``Latency``.
 
@@ -77,7 +83,7 @@ def _dims(dimensions: dict[str, str] | None) -> Dims:
 class MetricsService:
     name = "metrics"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._lock = threading.Lock()
         # (region, namespace, name, dims) -> {minute: datum}; ours are also in moto's list.
@@ -85,6 +91,7 @@ class MetricsService:
         self._user: dict[tuple[str, str, str, Dims], dict[int, list[float]]] = {}
         self._lambda_seen = 0
         self._throttles_seen = 0
+        self._async_seen = 0
         self._kinesis_seen = 0
         self._regions: set[str] = {sandbox.region}
         self._armed = False
@@ -173,7 +180,7 @@ class MetricsService:
             slot[3] = max(slot[3], add[3])
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         self._install_cloudwatch(patches)
         self._install_sqs(patches)
         self._install_sns(patches)
@@ -184,7 +191,7 @@ class MetricsService:
         self._install_kinesis(patches)
         self.arm()
 
-    def _install_cloudwatch(self, patches: Any) -> None:
+    def _install_cloudwatch(self, patches: PatchSet) -> None:
         from moto.cloudwatch.models import CloudWatchBackend
 
         service = self
@@ -200,7 +207,7 @@ class MetricsService:
         patches.wrap(CloudWatchBackend, "put_metric_data", make_put,
                      "PutMetricData is indexed so that alarms evaluate it on the clock")
 
-    def _install_sqs(self, patches: Any) -> None:
+    def _install_sqs(self, patches: PatchSet) -> None:
         from moto.sqs.models import SQSBackend
 
         service = self
@@ -249,7 +256,7 @@ class MetricsService:
         patches.wrap(SQSBackend, "delete_message", make_delete, "AWS/SQS NumberOfMessagesDeleted")
         patches.wrap(SQSBackend, "create_queue", make_create, "queues get their gauges sampled")
 
-    def _install_sns(self, patches: Any) -> None:
+    def _install_sns(self, patches: PatchSet) -> None:
         from moto.sns.models import Subscription, Topic
 
         service = self
@@ -289,7 +296,7 @@ class MetricsService:
         patches.wrap(Subscription, "publish", make_deliver,
                      "AWS/SNS NumberOfNotificationsDelivered/Failed/FilteredOut")
 
-    def _install_states(self, patches: Any) -> None:
+    def _install_states(self, patches: PatchSet) -> None:
         from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -327,7 +334,7 @@ class MetricsService:
         patches.wrap(BaseExecutionWorkerCommunication, "_reflect_execution_status", make_reflect,
                      "AWS/States ExecutionsSucceeded/Failed/Aborted/TimedOut, ExecutionTime")
 
-    def _install_kinesis(self, patches: Any) -> None:
+    def _install_kinesis(self, patches: PatchSet) -> None:
         from moto.kinesis.models import KinesisBackend
 
         service = self
@@ -384,6 +391,7 @@ class MetricsService:
                           float(entry["concurrent"]), "Count", when)
                 self.emit(region, "AWS/Lambda", "ConcurrentExecutions", (),
                           float(entry["account_concurrent"]), "Count", when)
+        self._emit_async()
         batches = self._kinesis.batches
         if self._kinesis_seen > len(batches):
             self._kinesis_seen = 0
@@ -400,6 +408,16 @@ class MetricsService:
                       (("StreamName", batch["stream_arn"].split("/", 1)[1]),), age,
                       "Milliseconds", batch["time"])
         return False
+
+    def _emit_async(self) -> None:
+        log = self._lambda.async_log
+        if self._async_seen > len(log):
+            self._async_seen = 0
+        while self._async_seen < len(log):
+            name, arn, when, value = log[self._async_seen]
+            self._async_seen += 1
+            self.emit(arn.split(":")[3], "AWS/Lambda", name, (("FunctionName", arn.split(":")[6]),),
+                      value, "Milliseconds" if name == "AsyncEventAge" else "Count", when)
 
     # -- the minute tick: gauges, then listeners (alarms) -----------------------------
     def arm(self) -> None:
@@ -437,7 +455,7 @@ class MetricsService:
                         in_flight += 1
                     else:
                         visible += 1
-                    if oldest is None or m.sent_timestamp < oldest:
+                    if m.sent_timestamp is not None and (oldest is None or m.sent_timestamp < oldest):
                         oldest = m.sent_timestamp
                 dims = (("QueueName", queue.name),)
                 self.emit(region, "AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, float(visible), "Count", stamp)

@@ -118,3 +118,12 @@ def answer(info: RequestInfo, status: int, code: str, message: str) -> tuple[str
     reason = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error",
               501: "Not Implemented"}.get(status, "Error")
     return f"{status} {reason}", headers, body
+
+
+
+def aws_error_bases() -> tuple[type[Exception], ...]:
+    """moto's base classes for the errors it answers in an API's own protocol, as AWS
+    would (imported when asked: moto's core is slow to import)."""
+    from moto.core.exceptions import JsonRESTError, ServiceException
+
+    return (JsonRESTError, ServiceException)

@@ -27,6 +27,7 @@ from eventlab.errors import InputError
 KDS_LIMITS = "https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html"
 KDS_ON_DEMAND = "https://docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html"
 LAMBDA_LIMITS = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
+LAMBDA_SCALING = "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html"
 SQS_FIFO_TPS = ("https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
                 "troubleshooting-fifo-throttling-issues.html")
 SQS_MESSAGES = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html"
@@ -72,6 +73,9 @@ QUOTAS: dict[str, Quota] = {q.name: q for q in (
     Quota("lambda.unreserved-minimum", 100, "executions",
           "concurrency that reserved concurrency may never take from the unreserved pool",
           LAMBDA_LIMITS),
+    Quota("lambda.scaling-rate", 1_000, "environments/10 s",
+          "new execution environments one function may add every 10 seconds (refilled "
+          "continuously, never accumulated beyond one period's worth)", LAMBDA_SCALING),
     # -- service API limits (us-east-1's defaults) -----------------------------------------
     Quota("sqs.fifo.calls", 300, "calls/s",
           "calls per second to one FIFO queue, per action (SendMessage, ReceiveMessage, "

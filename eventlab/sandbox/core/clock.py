@@ -20,6 +20,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Interrupt(Protocol):
+    """What ``VirtualClock.sleep`` polls (a threading.Event, or a check of its own)."""
+
+    def is_set(self) -> bool: ...
 
 _real_time = time.time
 
@@ -150,7 +157,7 @@ class VirtualClock:
         return self._run_due_timers()
 
     # -- sleeping ----------------------------------------------------------------
-    def sleep(self, seconds: float, interrupt: threading.Event | None = None) -> bool:
+    def sleep(self, seconds: float, interrupt: Interrupt | None = None) -> bool:
         """Block the calling thread for ``seconds`` of virtual time.
 
         Wakes when real time gets there or when ``advance`` jumps past it.  The thread

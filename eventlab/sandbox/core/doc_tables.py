@@ -62,6 +62,11 @@ def page_table(name: str, page: Path = PAGE) -> str | None:
     return match.group(1) if match else None
 
 
+def _literal(text: str) -> Callable[[re.Match[str]], str]:
+    """A re.sub replacement that puts ``text`` in as it is (no backslash escapes)."""
+    return lambda _match: text
+
+
 def write(page: Path = PAGE) -> None:
     text = page.read_text()
     for name, make in TABLES.items():
@@ -69,7 +74,7 @@ def write(page: Path = PAGE) -> None:
         block = f"{start}\n{make()}\n{end}"
         if start not in text:
             raise SystemExit(f"{page}: no '{start}' marker for the {name} table")
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _m, b=block: b, text, flags=re.S)
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), _literal(block), text, flags=re.S)
     page.write_text(text)
 
 

@@ -27,7 +27,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 THROTTLING = ("Throttling", "ThrottlingException", "TooManyRequestsException",
               "ProvisionedThroughputExceededException", "RequestLimitExceeded",
@@ -62,6 +65,15 @@ class LoadResult:
             return None
         return self.accepted - self.processed - (self.in_dlq or 0) - self.remaining
 
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data (what ``POST /_eventlab/load`` answers)."""
+        return {"rate": self.rate, "seconds": self.seconds, "sent": self.sent, "accepted": self.accepted,
+                "throttled": self.throttled, "errors": self.errors, "errorSamples": self.error_samples,
+                "processed": self.processed, "inDlq": self.in_dlq, "backlogPeak": self.backlog_peak,
+                "remaining": self.remaining, "unaccounted": self.unaccounted,
+                "drainedAfter": None if self.drained_at is None else self.drained_at - self.seconds,
+                "backlog": [list(point) for point in self.backlog]}
+
     def __str__(self) -> str:
         lines = [f"load: {self.rate:g}/s for {self.seconds:g} s (virtual)",
                  f"  sent {self.sent:,}, accepted {self.accepted:,}, throttled {self.throttled:,}, "
@@ -85,7 +97,7 @@ def _throttling(exc: BaseException) -> bool:
     return getattr(exc, "code", None) == 429 or type(exc).__name__ in THROTTLING
 
 
-def run_load(sandbox: Any, rate: float, seconds: float, send: Callable[[int], Any], *,
+def run_load(sandbox: Sandbox, rate: float, seconds: float, send: Callable[[int], Any], *,
              queue: str | None = None, dlq: str | None = None, step: float = 1.0,
              drain: bool = True, max_drain: float = 3600.0, progress: bool | None = None) -> LoadResult:
     if rate <= 0 or seconds <= 0 or step <= 0:
@@ -139,20 +151,73 @@ def run_load(sandbox: Any, rate: float, seconds: float, send: Callable[[int], An
     return result
 
 
-def _url(sandbox: Any, queue: str) -> str:
+def http_load(sandbox: Sandbox, spec: Any) -> dict[str, Any]:
+    """``POST /_eventlab/load``: the same run, its calls described as data::
+
+        {"rate": 100, "seconds": 60, "queue": "orders", "dlq": "orders-dlq",
+         "call": {"service": "sqs", "operation": "SendMessage",
+                  "params": {"QueueUrl": "...", "MessageBody": "order {i}"}}}
+
+    ``{i}`` in a string parameter becomes the call's number; each call is one attempt
+    (no SDK retries), so a throttled call counts as throttled.  Answers
+    :meth:`LoadResult.as_dict`."""
+    if not isinstance(spec, dict):
+        raise ValueError('send a JSON object: {"rate": ..., "seconds": ..., "call": {...}}')
+    call = spec.get("call")
+    if not isinstance(call, dict) or not call.get("service") or not call.get("operation"):
+        raise ValueError('"call" needs "service" (e.g. "sqs"), "operation" (e.g. "SendMessage") '
+                         'and "params"')
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(str(call["service"]), region_name=sandbox.region,
+                          config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    operation = str(call["operation"])
+    names = {name: client.meta.method_to_api_mapping.get(name) for name in dir(client)}
+    method = next((name for name, api in names.items() if api == operation), None)
+    if method is None:
+        raise ValueError(f"{call['service']} has no operation {operation!r} (use the API's name, "
+                         "e.g. SendMessage)")
+    params = call.get("params") or {}
+    if not isinstance(params, dict):
+        raise ValueError('"params" must be an object: the parameters of the operation')
+    send_one = getattr(client, method)
+
+    def send(i: int) -> Any:
+        return send_one(**_numbered(params, i))
+
+    options = {k: spec[k] for k in ("queue", "dlq", "step", "drain", "max_drain") if k in spec}
+    try:
+        rate, seconds = float(spec["rate"]), float(spec["seconds"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError('"rate" (calls per virtual second) and "seconds" must be numbers') from None
+    return run_load(sandbox, rate, seconds, send, progress=False, **options).as_dict()
+
+
+def _numbered(value: Any, i: int) -> Any:
+    if isinstance(value, str):
+        return value.replace("{i}", str(i))
+    if isinstance(value, dict):
+        return {k: _numbered(v, i) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbered(v, i) for v in value]
+    return value
+
+
+def _url(sandbox: Sandbox, queue: str) -> str:
     if queue.startswith(("http://", "https://")):
         return queue
     return sandbox.client("sqs").get_queue_url(QueueName=queue)["QueueUrl"]
 
 
-def _depth(sandbox: Any, url: str) -> int:
+def _depth(sandbox: Sandbox, url: str) -> int:
     attributes = sandbox.client("sqs").get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
                                       "ApproximateNumberOfMessagesDelayed"])["Attributes"]
     return sum(int(v) for v in attributes.values())
 
 
-def _deleted(sandbox: Any, url: str) -> int:
+def _deleted(sandbox: Sandbox, url: str) -> int:
     return int(sandbox.service("metrics").total("AWS/SQS", "NumberOfMessagesDeleted",
                                                 {"QueueName": url.rsplit("/", 1)[-1]}))
 

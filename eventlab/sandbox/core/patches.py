@@ -63,7 +63,7 @@ class PatchSet:
             old_value = old
         self._undo.append((target, attribute, old))
         setattr(target, attribute, value)
-        name = getattr(target, "__qualname__", None) or getattr(target, "__name__", repr(target))
+        name = str(getattr(target, "__qualname__", None) or getattr(target, "__name__", repr(target)))
         module = getattr(target, "__module__", None)
         if module and not isinstance(target, types.ModuleType):
             name = f"{module}.{name}"
@@ -132,7 +132,7 @@ class PatchSet:
 
         for function in functions:
             setattr(proxy, function, forward(function))
-        proxy.__getattr__ = attribute  # type: ignore[attr-defined]
+        proxy.__getattr__ = attribute  # type: ignore[method-assign]  # a module's hook, on a proxy
         sys.modules[module_name] = proxy
         self._deferred.append(proxy)
         self.applied.append(Patch("sys.modules", module_name, reason))
@@ -150,6 +150,7 @@ class PatchSet:
         spec = importlib.util.find_spec(package)
         if spec is None or spec.loader is None or spec.submodule_search_locations is None:
             return
+        loader = spec.loader
         module = importlib.util.module_from_spec(spec)
         lock = threading.RLock()
 
@@ -159,13 +160,13 @@ class PatchSet:
             with lock:
                 if module.__dict__.pop("__getattr__", None) is not None:
                     try:
-                        spec.loader.exec_module(module)  # type: ignore[union-attr]
+                        loader.exec_module(module)
                     except BaseException:
                         sys.modules.pop(package, None)
                         raise
             return getattr(module, name)
 
-        module.__getattr__ = attribute  # type: ignore[attr-defined]
+        module.__getattr__ = attribute  # type: ignore[method-assign]  # PEP 562 module hook
         sys.modules[package] = module
         parent, _, child = package.rpartition(".")
         if parent in sys.modules:
@@ -217,8 +218,10 @@ class _PostImportFinder(importlib.abc.MetaPathFinder):
                 break
         else:
             return None
-        hooks = self.hooks.pop(fullname)
         loader = spec.loader
+        if loader is None:   # a namespace package: nothing executes, nothing to hook
+            return spec
+        hooks = self.hooks.pop(fullname)
         original_exec = loader.exec_module
 
         def exec_module(module: types.ModuleType) -> None:
@@ -226,7 +229,7 @@ class _PostImportFinder(importlib.abc.MetaPathFinder):
             for hook in hooks:
                 hook()
 
-        loader.exec_module = exec_module
+        loader.exec_module = exec_module  # type: ignore[method-assign]  # this loader, this module only
         return spec
 
 

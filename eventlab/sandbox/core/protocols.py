@@ -19,7 +19,10 @@ in-process and over HTTP, so that the next protocol move fails a test, not a lea
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
 
 # boto3 client name -> moto package, for every service a lab, a check or the docs use.
 SERVED: dict[str, str] = {
@@ -35,14 +38,14 @@ SERVED: dict[str, str] = {
 CATCH_ALL = "{0}/(?P<eventlab_rest_path>.+)$"
 
 
-def install(patches: Any) -> None:
+def install(patches: PatchSet) -> None:
     """Add the catch-all route where moto routes ``/`` alone, when moto first loads the
     service's routes (most sandboxes never touch most services: no start-up cost)."""
     for package in sorted(set(SERVED.values())):
         patches.after_import(f"moto.{package}.urls", _adder(patches, f"moto.{package}.urls"))
 
 
-def _adder(patches: Any, module_name: str) -> Any:
+def _adder(patches: PatchSet, module_name: str) -> Any:
     def add() -> None:
         urls = importlib.import_module(module_name)
         paths: dict[str, Any] = urls.url_paths

@@ -7,12 +7,17 @@ PatchSet), optionally ``poll() -> bool`` (its part of the delivery pump) and ``c
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 # module:Class, installed in this order; a poller's position is its turn in the pump.
 SERVICES = [
+    "eventlab.sandbox.iam.accounts:AccountsService",
     "eventlab.sandbox.awslambda.service:LambdaService",
     "eventlab.sandbox.awslambda.esm.sqs:SQSService",
+    "eventlab.sandbox.sqs.deep:DeepQueuesService",
     "eventlab.sandbox.awslambda.esm.kinesis:KinesisService",
     "eventlab.sandbox.kinesis.throughput:KinesisThroughputService",
     "eventlab.sandbox.sns.lambda_delivery:SNSLambdaService",
@@ -36,10 +41,15 @@ SERVICES = [
     "eventlab.sandbox.scheduler.service:SchedulesService",
     "eventlab.sandbox.msk.service:MSKService",
     "eventlab.sandbox.datasync.service:DataSyncService",
+    "eventlab.sandbox.ecs.workers:EcsWorkersService",
+    "eventlab.sandbox.core.faults:FaultsService",
+    "eventlab.sandbox.fis.service:FisService",
+    # last: its SNS delivery check wraps the metrics counters (a refusal counts as Failed)
+    "eventlab.sandbox.iam.enforce:PoliciesService",
 ]
 
 
-def install_all(sandbox: Any) -> list[Any]:
+def install_all(sandbox: Sandbox) -> list[Any]:
     installed: list[Any] = []
     sandbox._services = installed  # so that a service can find those installed before it
     for spec in SERVICES:

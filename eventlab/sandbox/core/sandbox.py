@@ -23,17 +23,54 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urlsplit
 
-from eventlab import errors
+from eventlab import config, errors
 from eventlab.net import is_loopback, offline_variables
 from eventlab.sandbox.core.capacity import Quotas
 from eventlab.sandbox.core.clock import VirtualClock
 from eventlab.sandbox.core.patches import MotoTimeSweeper, PatchSet, remember
 from eventlab.sandbox.core.pump import Pump
+
+if TYPE_CHECKING:  # the services' types, without importing them (or moto) at start-up
+    from moto.apigateway.models import APIGatewayBackend
+    from moto.awslambda.models import LambdaBackend
+    from moto.cloudwatch.models import CloudWatchBackend
+    from moto.events.models import EventsBackend
+    from moto.firehose.models import FirehoseBackend
+    from moto.iam.models import IAMBackend
+    from moto.kafka.models import KafkaBackend
+    from moto.kinesis.models import KinesisBackend
+    from moto.logs.models import LogsBackend
+    from moto.s3.models import S3Backend
+    from moto.sns.models import SNSBackend
+    from moto.sqs.models import SQSBackend
+
+    from eventlab.sandbox.apigateway.service import ApiGatewayService
+    from eventlab.sandbox.appscaling.service import AppScalingService
+    from eventlab.sandbox.athena.service import AthenaService
+    from eventlab.sandbox.awslambda.esm.kinesis import KinesisService
+    from eventlab.sandbox.awslambda.esm.sqs import SQSService
+    from eventlab.sandbox.awslambda.service import LambdaService
+    from eventlab.sandbox.cloudwatch.alarms import AlarmsService
+    from eventlab.sandbox.cloudwatch.metrics import MetricsService
+    from eventlab.sandbox.core.faults import FaultsService
+    from eventlab.sandbox.datasync.service import DataSyncService
+    from eventlab.sandbox.events.pattern import EventPatternService
+    from eventlab.sandbox.events.targets import EventsTargetsService
+    from eventlab.sandbox.firehose.service import FirehoseService
+    from eventlab.sandbox.kinesis.throughput import KinesisThroughputService
+    from eventlab.sandbox.msk.service import MSKService
+    from eventlab.sandbox.scheduler.service import SchedulesService
+    from eventlab.sandbox.sns.envelope import SNSEnvelopeService
+    from eventlab.sandbox.sns.fifo import SNSFifoService
+    from eventlab.sandbox.sns.lambda_delivery import SNSLambdaService
+    from eventlab.sandbox.sqs.fifo_sequence import FifoSequenceService
+    from eventlab.sandbox.stepfunctions.service import StepFunctionsService
 
 DEFAULT_REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -60,6 +97,22 @@ def _quick_exit_once() -> None:
         atexit.register(gc.freeze)
 
 
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the sandbox's HTTP server (``sb.serve``) treats its callers; ``eventlab grade``
+    turns both on (:func:`autograder.host.serve_options`).
+
+    ``lockdown``: moto's own API (``/moto-api``) answers 403; each try is kept in
+    ``Sandbox.refused`` and handed to ``on_refused``.  ``wait_for_deliveries``: a caller
+    other than a Lambda handler gets its reply after the deliveries its request caused,
+    as in-process callers do.
+    """
+
+    lockdown: bool = False
+    wait_for_deliveries: bool = False
+    on_refused: Callable[[str], None] | None = None
+
+
 class Sandbox:
     """An isolated mocked AWS account in this process.
 
@@ -67,6 +120,11 @@ class Sandbox:
     ``background`` runs a ticker that fires timers as real time passes; ``quotas``
     changes AWS's default quotas (:data:`eventlab.sandbox.core.capacity.QUOTAS`), e.g.
     ``{"kinesis.shard.write-records": 10}``; ``sb.quotas.set(...)`` changes them later.
+    ``policies`` says how resource policies decide deliveries and cross-account calls
+    (``"enforce"``, ``"strict"``, ``"off"``: :mod:`eventlab.sandbox.iam.enforce`; default: the
+    ``EVENTLAB_POLICIES`` environment variable (:mod:`eventlab.config`), else ``"enforce"``);
+    ``sb.account("111111111111")`` is another account of the same sandbox;
+    ``serving`` is how its HTTP server treats callers (:class:`ServeOptions`).
     """
 
     _active: Sandbox | None = None
@@ -74,7 +132,14 @@ class Sandbox:
 
     def __init__(self, region: str = DEFAULT_REGION, *, lambda_time_scale: float = 1.0,
                  background: bool = True, workdir: str | os.PathLike[str] | None = None,
-                 quotas: Mapping[str, float] | None = None) -> None:
+                 quotas: Mapping[str, float] | None = None, policies: str | None = None,
+                 serving: ServeOptions | None = None) -> None:
+        from eventlab.sandbox.iam.enforce import MODES
+
+        policies = policies or config.policies() or "enforce"
+        if policies not in MODES:
+            raise SandboxError(f"policies={policies!r} (or {config.POLICIES}): choose one of {', '.join(MODES)}")
+        self.policies = policies
         self.region = region
         self.quotas = Quotas(quotas)
         self.account_id = ACCOUNT_ID
@@ -90,7 +155,7 @@ class Sandbox:
         self._mock: Any = None
         self._server: Any = None
         self._server_lock = threading.Lock()
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
         self._ticker: threading.Thread | None = None
         self._stopping = threading.Event()
         self._services: list[Any] = []
@@ -98,12 +163,16 @@ class Sandbox:
         self.runtime: Any = None
         self.started = False
         # Over HTTP (see server.py): extra POST routes under /_eventlab/ (path -> handler of
-        # the JSON body), moto's /moto-api closed, and non-Lambda callers waiting for the
-        # deliveries their request caused.  ``eventlab grade`` sets all three.
+        # the JSON body; ``eventlab grade`` adds its own) and the serving options.
         self.admin_routes: dict[str, Any] = {}
-        self.http_lockdown = False
+        self.serving = serving or ServeOptions()
         self.refused: list[str] = []          # requests the lockdown turned away
-        self.http_waits_for_deliveries = False
+
+    def refuse(self, request: str) -> None:
+        """Keep a request the lockdown turned away (and hand it to ``on_refused``)."""
+        self.refused.append(request)
+        if self.serving.on_refused is not None:
+            self.serving.on_refused(request)
 
     # -- life cycle --------------------------------------------------------------------
     def __enter__(self) -> Sandbox:
@@ -331,16 +400,25 @@ class Sandbox:
             self._server = SandboxServer(self, host=host, port=port, sock=sock).start()
             return self._server
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client for the sandbox (cached: creating clients is the slow part)."""
-        key = (service, region or self.region)
+    def client(self, service: str, region: str | None = None, account: str | None = None) -> Any:
+        """A boto3 client for the sandbox (cached: creating clients is the slow part), acting
+        in ``account`` (default: this sandbox's account)."""
+        key = (service, region or self.region, account or self.account_id)
         client = self._clients.get(key)
         if client is None:
             import boto3
 
-            client = boto3.client(service, region_name=key[1])
+            keys = {} if key[2] == self.account_id else {  # a 12-digit key selects the account
+                "aws_access_key_id": key[2], "aws_secret_access_key": "sandbox", "aws_session_token": None}
+            client = boto3.client(service, region_name=key[1], **keys)
             self._clients[key] = client
         return client
+
+    def account(self, account_id: str) -> Any:
+        """Another AWS account in this sandbox: ``sb.account("111111111111").client("sqs")``."""
+        from eventlab.sandbox.iam.accounts import Account
+
+        return Account(self, account_id)
 
     def load(self, rate: float, seconds: float, send: Callable[[int], Any], **options: Any) -> Any:
         """Call ``send(i)`` ``rate`` times per virtual second for ``seconds`` virtual seconds,
@@ -350,6 +428,53 @@ class Sandbox:
 
         return run_load(self, rate, seconds, send, **options)
 
+    # One overload per installed service (its registry name, eventlab/sandbox/core/registry.py),
+    # so that ``sb.service("lambda")`` is a LambdaService to the type checker.
+    @overload
+    def service(self, name: Literal["lambda"]) -> LambdaService: ...
+    @overload
+    def service(self, name: Literal["sqs"]) -> SQSService: ...
+    @overload
+    def service(self, name: Literal["kinesis"]) -> KinesisService: ...
+    @overload
+    def service(self, name: Literal["kinesis-throughput"]) -> KinesisThroughputService: ...
+    @overload
+    def service(self, name: Literal["sns-lambda"]) -> SNSLambdaService: ...
+    @overload
+    def service(self, name: Literal["sns-fifo"]) -> SNSFifoService: ...
+    @overload
+    def service(self, name: Literal["sns-envelope"]) -> SNSEnvelopeService: ...
+    @overload
+    def service(self, name: Literal["fifo-sequence"]) -> FifoSequenceService: ...
+    @overload
+    def service(self, name: Literal["events-targets"]) -> EventsTargetsService: ...
+    @overload
+    def service(self, name: Literal["events-pattern"]) -> EventPatternService: ...
+    @overload
+    def service(self, name: Literal["stepfunctions"]) -> StepFunctionsService: ...
+    @overload
+    def service(self, name: Literal["firehose"]) -> FirehoseService: ...
+    @overload
+    def service(self, name: Literal["athena"]) -> AthenaService: ...
+    @overload
+    def service(self, name: Literal["apigateway"]) -> ApiGatewayService: ...
+    @overload
+    def service(self, name: Literal["metrics"]) -> MetricsService: ...
+    @overload
+    def service(self, name: Literal["alarms"]) -> AlarmsService: ...
+    @overload
+    def service(self, name: Literal["appscaling"]) -> AppScalingService: ...
+    @overload
+    def service(self, name: Literal["schedules"]) -> SchedulesService: ...
+    @overload
+    def service(self, name: Literal["msk"]) -> MSKService: ...
+    @overload
+    def service(self, name: Literal["datasync"]) -> DataSyncService: ...
+    @overload
+    def service(self, name: Literal["faults"]) -> FaultsService: ...
+    @overload
+    def service(self, name: str) -> Any: ...
+
     def service(self, name: str) -> Any:
         """One of the installed gap-filling services, by name (e.g. "lambda")."""
         for service in self._services:
@@ -357,8 +482,61 @@ class Sandbox:
                 return service
         raise KeyError(name)
 
-    def backend(self, service: str, region: str | None = None) -> Any:
-        """moto's backend for a service in this sandbox's account."""
+    @property
+    def faults(self) -> FaultsService:
+        """Fault injection on the virtual clock (:mod:`eventlab.sandbox.core.faults`):
+        ``throttle(api)``, ``fail_target(arn)``, ``slow_function(name, seconds)``..."""
+        return self.service("faults")
+
+    # moto's backends, typed for the services the sandbox reads (moto ships its types).
+    @overload
+    def backend(self, service: Literal["sqs"], region: str | None = None, account: str | None = None) -> SQSBackend: ...
+    @overload
+    def backend(self, service: Literal["sns"], region: str | None = None, account: str | None = None) -> SNSBackend: ...
+    @overload
+    def backend(self, service: Literal["lambda"], region: str | None = None, account: str | None = None) -> LambdaBackend: ...
+    @overload
+    def backend(self, service: Literal["kinesis"], region: str | None = None, account: str | None = None) -> KinesisBackend: ...
+    @overload
+    def backend(self, service: Literal["firehose"], region: str | None = None, account: str | None = None) -> FirehoseBackend: ...
+    @overload
+    def backend(self, service: Literal["events"], region: str | None = None, account: str | None = None) -> EventsBackend: ...
+    @overload
+    def backend(self, service: Literal["logs"], region: str | None = None, account: str | None = None) -> LogsBackend: ...
+    @overload
+    def backend(self, service: Literal["cloudwatch"], region: str | None = None, account: str | None = None) -> CloudWatchBackend: ...
+    @overload
+    def backend(self, service: Literal["apigateway"], region: str | None = None, account: str | None = None) -> APIGatewayBackend: ...
+    @overload
+    def backend(self, service: Literal["kafka"], region: str | None = None, account: str | None = None) -> KafkaBackend: ...
+    @overload
+    def backend(self, service: Literal["s3"], region: str | None = None, account: str | None = None) -> S3Backend: ...
+    @overload
+    def backend(self, service: Literal["iam"], region: str | None = None, account: str | None = None) -> IAMBackend: ...
+    @overload
+    def backend(self, service: str, region: str | None = None, account: str | None = None) -> Any: ...
+
+    def backend(self, service: str, region: str | None = None, account: str | None = None) -> Any:
+        """moto's backend for a service in ``account`` (default: this sandbox's account; for
+        the sandbox's own modules: code outside ``eventlab/sandbox/`` reads state through
+        :mod:`eventlab.sandbox.inspect`)."""
         from moto.backends import get_backend
 
-        return get_backend(service)[self.account_id][region or self.region]  # type: ignore[call-overload]
+        backends: Any = get_backend(service)  # type: ignore[call-overload]  # a name known at run time
+        return backends[account or self.account_id][region or self.region]
+
+    def backend_for(self, service: str, arn: str) -> Any:
+        """moto's backend of ``service`` in the account and region that ``arn`` names."""
+        parts = arn.split(":", 5)
+        return self.backend(service, parts[3] or None, parts[4] or None)
+
+    def backends(self, service: str) -> list[Any]:
+        """moto's backends of ``service`` that exist, in every account and region."""
+        import sys
+
+        from moto.backends import ALT_SERVICE_NAMES, get_backend
+
+        if f"moto.{ALT_SERVICE_NAMES.get(service, service)}.models" not in sys.modules:
+            return []   # never used: no backend exists (and importing moto's models is slow)
+        return [backend for per_region in list(get_backend(service).values())  # type: ignore[call-overload]
+                for backend in list(per_region.values())]

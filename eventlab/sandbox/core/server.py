@@ -10,15 +10,19 @@ The wrapper adds what moto's server lacks: after each request the sandbox's pump
     POST /_eventlab/settle                 run deliveries now
     GET  /_eventlab/quotas                 -> every quota: value, AWS default, unit, source
     POST /_eventlab/quotas                 body {"kinesis.shard.write-records": 10} -> the same
+    POST /_eventlab/load                   body {"rate": 100, "seconds": 60, "call": {"service":
+                                           "sqs", "operation": "SendMessage", "params": {...}},
+                                           "queue": "orders"} -> what became of the calls
     GET  /_eventlab/health                 -> {"status": "ok"}
 
 A service may claim paths of its own with ``http_route(path) -> WSGI app | None``: API
 Gateway's invoke URLs (``/restapis/{id}/{stage}/_user_request_/...``) are served that way.
 
 For ``eventlab grade`` (autograder/host.py) a sandbox can add POST routes under
-``/_eventlab/`` (``Sandbox.admin_routes``), close moto's own ``/moto-api`` (each refused
-request is kept in ``Sandbox.refused``), and make callers other than Lambda handlers wait
-for the deliveries their request caused, as in-process callers do.
+``/_eventlab/`` (``Sandbox.admin_routes``); the sandbox's ``ServeOptions``, given when it
+is made, close moto's own ``/moto-api`` (each refused request is kept in
+``Sandbox.refused``) and make callers other than Lambda handlers wait for the deliveries
+their request caused, as in-process callers do.
 
 Lambda handlers running in their own processes call the sandbox through this server
 (``AWS_ENDPOINT_URL``), so an in-process sandbox starts one on a free loopback port the
@@ -33,11 +37,14 @@ import json
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from eventlab import errors
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 PortInUse = errors.PortInUse   # one class for every server that cannot get its port
 
@@ -52,7 +59,7 @@ class QuietHandler(WSGIRequestHandler):
 class AdminApp:
     """WSGI middleware: the ``/_eventlab/`` admin API, then moto, then a settle."""
 
-    def __init__(self, moto_app: Any, sandbox: Any) -> None:
+    def __init__(self, moto_app: Any, sandbox: Sandbox) -> None:
         self.moto_app = moto_app
         self.sandbox = sandbox
 
@@ -60,8 +67,8 @@ class AdminApp:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_eventlab/"):
             return self._admin(environ, start_response, path)
-        if path.startswith("/moto-api") and self.sandbox.http_lockdown:
-            self.sandbox.refused.append(f"{environ.get('REQUEST_METHOD', 'GET')} {path}")
+        if path.startswith("/moto-api") and self.sandbox.serving.lockdown:
+            self.sandbox.refuse(f"{environ.get('REQUEST_METHOD', 'GET')} {path}")
             return _json(start_response, "403 Forbidden", {
                 "message": "moto's own API (/moto-api) is closed while a submission is graded"})
         from eventlab.sandbox.sns.envelope import sns_link_host
@@ -75,7 +82,7 @@ class AdminApp:
         # block it.  Other callers (a graded kernel) get deliveries done before the reply,
         # as in-process callers do, when the sandbox asks for it.
         from_lambda = "exec-env/AWS_Lambda" in environ.get("HTTP_USER_AGENT", "")
-        wait = self.sandbox.http_waits_for_deliveries and not from_lambda
+        wait = self.sandbox.serving.wait_for_deliveries and not from_lambda
         with self.sandbox.server_thread():
             status, headers, body = _aws_shaped(app, environ)
             if not wait:
@@ -106,7 +113,8 @@ class AdminApp:
     def _admin(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         clock = self.sandbox.clock
-        status, payload = "200 OK", {}
+        status = "200 OK"
+        payload: object = {}   # each route's own JSON
         try:
             if path == "/_eventlab/health":
                 payload = {"status": "ok"}
@@ -128,6 +136,12 @@ class AdminApp:
                 for name, value in changes.items():
                     self.sandbox.quotas.set(name, value)
                 payload = _quotas_json(self.sandbox.quotas)
+            elif path == "/_eventlab/load" and method == "POST":
+                from eventlab.sandbox.core.load import http_load
+
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                raw = environ["wsgi.input"].read(length) if length else b"{}"
+                payload = http_load(self.sandbox, json.loads(raw or b"{}"))
             elif path == "/_eventlab/settle" and method == "POST":
                 self.sandbox.pump.settle()
                 payload = {"settled": True, "errors": list(self.sandbox.pump.errors)}
@@ -220,19 +234,25 @@ def _clock_json(clock: Any) -> dict[str, Any]:
     return {"now": clock.now().isoformat(), "epoch": clock.time(), "offset": clock.offset}
 
 
+def _address(server: BaseWSGIServer) -> tuple[str, int]:
+    """The (host, port) an IP server is bound to."""
+    host, port = server.server_address[:2]
+    return host.decode() if isinstance(host, bytes) else str(host), int(port)
+
+
 class SandboxServer:
     """A threaded HTTP server for one sandbox, on 127.0.0.1 by default."""
 
-    def __init__(self, sandbox: Any, host: str = "127.0.0.1", port: int = 0,
+    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0,
                  sock: socket.socket | None = None) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         app = AdminApp(DomainDispatcherApplication(create_backend_app), sandbox)
         if sock is not None:   # a socket bound and listening already (its URL given out early)
             host, port = sock.getsockname()[:2]
-            self._server = make_server(host, port, app, threaded=True,
-                                       request_handler=QuietHandler, fd=sock.detach())
-            self.host, self.port = self._server.server_address[:2]
+            self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
+                                                      request_handler=QuietHandler, fd=sock.detach())
+            self.host, self.port = _address(self._server)
             self._thread = threading.Thread(target=self._server.serve_forever,
                                             name="eventlab-server", daemon=True)
             return
@@ -250,11 +270,10 @@ class SandboxServer:
                         raise in_use from exc
                     raise
         try:
-            self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
-                                                      request_handler=QuietHandler)
+            self._server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
         except SystemExit as exc:  # lost a race for the port
             raise in_use from exc
-        self.host, self.port = self._server.server_address[:2]
+        self.host, self.port = _address(self._server)
         self._thread = threading.Thread(target=self._server.serve_forever, name="eventlab-server",
                                         daemon=True)
 

@@ -8,7 +8,11 @@ status per ``DescribeTaskExecution`` call, not with time: see docs/differences.m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 _MOTO_ACCOUNT = ":111222333444:"
 
@@ -16,14 +20,14 @@ _MOTO_ACCOUNT = ":111222333444:"
 class DataSyncService:
     name = "datasync"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         patches.after_import("moto.datasync.models", lambda: _install(patches))
 
 
-def _install(patches: Any) -> None:
+def _install(patches: PatchSet) -> None:
     from moto.datasync.models import DataSyncBackend
 
     def rekeyed(table: str) -> Any:

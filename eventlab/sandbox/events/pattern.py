@@ -10,7 +10,14 @@ must be JSON with ``id``, ``account``, ``source``, ``time``, ``region``, ``resou
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from moto.events.models import EventMessageType
 
 REQUIRED_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
 
@@ -18,13 +25,13 @@ REQUIRED_FIELDS = ("id", "account", "source", "time", "region", "resources", "de
 class EventPatternService:
     name = "events-pattern"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         patches.after_import("moto.events.responses", lambda: self._install(patches))
 
-    def _install(self, patches: Any) -> None:
+    def _install(self, patches: PatchSet) -> None:
         from moto.events.responses import EventsHandler
 
         def test_event_pattern(handler: Any) -> str:
@@ -54,4 +61,5 @@ def matches(raw_pattern: Any, raw_event: Any) -> bool:
         raise JsonRESTError("ValidationException",
                             f"Parameter Event is not valid: it lacks {', '.join(missing)} "
                             f"(an event needs {', '.join(REQUIRED_FIELDS)}).")
-    return bool(EventPattern.load(raw_pattern).matches_event(event))
+    # the fields moto's EventMessageType names are there (checked just above)
+    return bool(EventPattern.load(raw_pattern).matches_event(cast("EventMessageType", event)))

@@ -23,7 +23,8 @@ Functions, Kinesis and Firehose targets (failing the WHOLE PutEvents), ignores
   ERROR_CODE, ERROR_MESSAGE, RETRY_ATTEMPTS ("0" when nothing was retried) and, when a
   retry limit ended the delivery, EXHAUSTED_RETRY_CONDITION (rule-dlq.html).
 * :meth:`EventsTargetsService.inject_failure` makes a target fail with a transient
-  error for a while (labs about retries; nothing in the sandbox fails transiently).
+  error for a while (labs about retries; nothing in the sandbox fails transiently); it
+  is ``sb.faults.fail_target`` (:mod:`eventlab.sandbox.core.faults`).
 * ``PutTargets`` refuses a sixth target on a rule (LimitExceededException).
 * invocations past the account's quota wait their turn (never dropped), and the
   ``AWS/Events`` metrics show it (:mod:`eventlab.sandbox.events.throughput`).
@@ -39,13 +40,21 @@ import copy
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from eventlab.errors import FunctionNotFound, SandboxError
 from eventlab.sandbox.awslambda.service import deliver_to_arn
 from eventlab.sandbox.core.pump import DueQueue
 from eventlab.sandbox.events.input import envelope, epoch, json_path, missing, transform
 from eventlab.sandbox.events.throughput import Invocations
+from eventlab.sandbox.iam.enforce import DeliveryRefused, check_bus_to_bus, check_target
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from moto.events.models import EventMessageType
 
 DEFAULT_MAX_RETRIES = 185
 DEFAULT_MAX_AGE = 86400
@@ -91,18 +100,17 @@ class Delivery:
 class EventsTargetsService:
     name = "events-targets"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._queue: DueQueue[Delivery] = DueQueue(sandbox.clock)
         self.invocations = Invocations(sandbox, self._schedule)
-        self._failures: dict[str, dict[str, Any]] = {}
         self._moto_send: Any = None
         self.delivered: list[dict[str, Any]] = []
         self.dead_lettered: list[dict[str, Any]] = []
         self.dropped: list[dict[str, Any]] = []
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.events.models import EventsBackend, Rule
 
         service = self
@@ -152,9 +160,10 @@ class EventsTargetsService:
             for event in chosen:
                 for rule in list(bus.rules.values()):
                     if not only or rule.arn in only:
-                        rule.send_to_targets(dict(event, **{"id": str(uuid.uuid4()),
-                                                            "replay-name": replay.name}),
-                                             transform_input=False)
+                        # an archived event (moto's own shape) with a new id and the replay's name
+                        replayed = cast("EventMessageType", dict(event, **{
+                            "id": str(uuid.uuid4()), "replay-name": replay.name}))
+                        rule.send_to_targets(replayed, transform_input=False)
             replay.state = ReplayState.COMPLETED
             replay.end_time = service.sandbox.clock.time()
 
@@ -261,6 +270,7 @@ class EventsTargetsService:
         if exhausted:
             attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
         try:
+            check_target(self.sandbox, "events", dlq, delivery.rule_arn)   # the DLQ's queue policy
             deliver_to_arn(self.sandbox, dlq, json.dumps(delivery.event), attributes={
                 k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()})
         except Exception as exc:  # InvocationsFailedToBeSentToDLQ
@@ -273,28 +283,30 @@ class EventsTargetsService:
     def inject_failure(self, target_arn: str, *, code: str = "THROTTLING",
                        message: str = "Rate exceeded (injected by the sandbox)",
                        times: int | None = None, retriable: bool = True) -> None:
-        """Make deliveries to ``target_arn`` fail (``times`` times, or until cleared)."""
-        self._failures[target_arn] = {"code": code, "message": message, "left": times,
-                                      "retriable": retriable}
+        """Make deliveries to ``target_arn`` fail (``times`` times, or until cleared);
+        the same as ``sb.faults.fail_target``."""
+        self.sandbox.faults.clear(target_arn)
+        self.sandbox.faults.fail_target(target_arn, code=code, message=message, times=times,
+                                        retriable=retriable)
 
     def clear_failure(self, target_arn: str) -> None:
-        self._failures.pop(target_arn, None)
+        self.sandbox.faults.clear(target_arn)
 
     def _injected(self, arn: str) -> None:
-        failure = self._failures.get(arn)
-        if failure is None:
-            return
-        if failure["left"] is not None:
-            failure["left"] -= 1
-            if failure["left"] <= 0:
-                self._failures.pop(arn, None)
-        raise TargetError(failure["code"], failure["message"], failure["retriable"])
+        fault = self.sandbox.faults.target_failure(arn)
+        if fault is not None:
+            raise TargetError(fault.code, fault.message, fault.retriable)
 
     # -- one delivery ----------------------------------------------------------------
     def dispatch(self, d: Delivery) -> None:
         arn = d.target["Arn"]
         _, _, service, region, account, resource = (arn.split(":", 5) + [""] * 6)[:6]
         sb = self.sandbox
+        if service in ("lambda", "sns", "sqs") and not d.target.get("RoleArn"):
+            try:
+                check_target(sb, "events", arn, d.rule_arn)   # the target's resource policy
+            except FunctionNotFound as exc:
+                raise TargetError("NO_RESOURCE", f"Function not found: {arn}", False) from exc
         if service == "lambda":
             lam = sb.service("lambda")
             try:
@@ -303,31 +315,28 @@ class EventsTargetsService:
                 raise TargetError("NO_RESOURCE", f"Function not found: {arn}", False) from exc
             lam.invoke_async(fn.function_arn, _as_event(d.payload))
         elif service == "sns":
-            sb.client("sns", region).publish(TopicArn=arn, Message=d.payload)
+            sb.client("sns", region, account).publish(TopicArn=arn, Message=d.payload)
         elif service == "sqs":
-            sqs = sb.client("sqs", region)
-            kwargs: dict[str, Any] = {"QueueName": resource}
-            if account and account != sb.account_id:
-                kwargs["QueueOwnerAWSAccountId"] = account
-            url = sqs.get_queue_url(**kwargs)["QueueUrl"]
+            sqs = sb.client("sqs", region, account)
+            url = sqs.get_queue_url(QueueName=resource)["QueueUrl"]
             send: dict[str, Any] = {"QueueUrl": url, "MessageBody": d.payload}
             group = (d.target.get("SqsParameters") or {}).get("MessageGroupId")
             if group:
                 send["MessageGroupId"] = group
             sqs.send_message(**send)
         elif service == "states":
-            sb.client("stepfunctions", region).start_execution(
+            sb.client("stepfunctions", region, account).start_execution(
                 stateMachineArn=arn, name=str(uuid.uuid4()), input=d.payload)
         elif service == "kinesis":
             key_path = (d.target.get("KinesisParameters") or {}).get("PartitionKeyPath")
             key: Any = json_path(d.event, key_path) if key_path else missing()
             if key is missing() or key is None:
                 key = d.event["id"]
-            sb.client("kinesis", region).put_record(
+            sb.client("kinesis", region, account).put_record(
                 StreamName=resource.split("/", 1)[-1], Data=d.payload.encode(),
                 PartitionKey=key if isinstance(key, str) else json.dumps(key))
         elif service == "firehose":
-            sb.client("firehose", region).put_record(
+            sb.client("firehose", region, account).put_record(
                 DeliveryStreamName=resource.split("/", 1)[-1], Record={"Data": d.payload.encode()})
         elif service == "logs":
             self._to_logs(resource, region, account, d.payload)
@@ -341,7 +350,7 @@ class EventsTargetsService:
 
         group = resource.split(":", 1)[1] if resource.startswith("log-group:") else resource
         group = group[:-2] if group.endswith(":*") else group
-        logs = get_backend("logs")[account or self.sandbox.account_id][region]  # type: ignore[index]
+        logs = get_backend("logs")[account or self.sandbox.account_id][region]
         stream = str(uuid.uuid4())
         logs.create_log_stream(group, stream)
         logs.put_log_events(group, stream, [{"timestamp": int(self.sandbox.clock.time() * 1000),
@@ -352,8 +361,9 @@ class EventsTargetsService:
 
         if d.hops + 1 > MAX_BUS_HOPS:
             raise TargetError("INVALID_PARAMETER", "event bus hop limit reached (a bus loop?)", False)
-        backend = get_backend("events")[account or self.sandbox.account_id][region]  # type: ignore[index]
+        backend = get_backend("events")[account or self.sandbox.account_id][region]
         bus = backend.describe_event_bus(bus_name)
+        check_bus_to_bus(self.sandbox, bus, d.rule_arn.split(":")[4], d.target.get("RoleArn"))
         raw = dict(d.event)
         raw["ingestion-time"] = self.sandbox.clock.time()
         for rule in list(bus.rules.values()):
@@ -371,6 +381,8 @@ def classify(exc: BaseException) -> TargetError:
     """AWS's DLQ error code for an exception, and whether EventBridge would retry."""
     if isinstance(exc, TargetError):
         return exc
+    if isinstance(exc, DeliveryRefused):
+        return TargetError("NO_PERMISSIONS", str(exc), False)
     code, message = type(exc).__name__, str(exc)
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and "Error" in response:

@@ -17,9 +17,12 @@ import gzip
 import io
 import json
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.athena import hive_types
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 EXTENSIONS = {"GZIP": ".gz", "ZIP": ".zip"}
 SUPPORTED_COMPRESSION = ("UNCOMPRESSED", "GZIP", "ZIP")
@@ -44,7 +47,7 @@ def conversion_config(config: dict[str, Any]) -> dict[str, Any] | None:
     return conversion
 
 
-def table_columns(sandbox: Any, conversion: dict[str, Any]) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
+def table_columns(sandbox: Sandbox, conversion: dict[str, Any]) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
     """The Glue table's (name, HiveType) columns and the ``dataCatalogTable`` error field."""
     schema = conversion.get("SchemaConfiguration") or {}
     region = schema.get("Region") or sandbox.region

@@ -193,7 +193,7 @@ def compile_jq(query: str) -> list[tuple[str | None, list[str]]]:
     """``{k: .a, ...}`` -> [(k, path)...]; ``.a.b`` -> [(None, path)]."""
     query = query.strip()
     if query.startswith("{") and query.endswith("}"):
-        fields = []
+        fields: list[tuple[str | None, list[str]]] = []
         for part in _split_top(query[1:-1]):
             key, sep, value = part.partition(":")
             if not sep:

@@ -15,10 +15,13 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 MB = 1024 * 1024
 
@@ -49,7 +52,7 @@ def param(processor: dict[str, Any], name: str, default: str | None = None) -> s
     return default
 
 
-def run_lambda(sandbox: Any, stream: Any, processor: dict[str, Any], records: list[tuple[Rec, bytes]],
+def run_lambda(sandbox: Sandbox, stream: Any, processor: dict[str, Any], records: list[tuple[Rec, bytes]],
                failures: list[Failure]) -> list[tuple[Rec, bytes]]:
     arn = param(processor, "LambdaArn") or ""
     retries = int(param(processor, "NumberOfRetries", "3") or 3)
@@ -57,7 +60,7 @@ def run_lambda(sandbox: Any, stream: Any, processor: dict[str, Any], records: li
     out: list[tuple[Rec, bytes]] = []
     chunk: list[tuple[Rec, bytes]] = []
     size = 0
-    for item in records + [None]:  # type: ignore[list-item]
+    for item in [*records, None]:
         if item is not None:
             chunk.append(item)
             size += len(item[1])
@@ -66,7 +69,7 @@ def run_lambda(sandbox: Any, stream: Any, processor: dict[str, Any], records: li
             chunk, size = [], 0
     return out
 
-def _invoke_chunk(sandbox: Any, stream: Any, arn: str, retries: int, chunk: list[tuple[Rec, bytes]],
+def _invoke_chunk(sandbox: Sandbox, stream: Any, arn: str, retries: int, chunk: list[tuple[Rec, bytes]],
                   failures: list[Failure]) -> list[tuple[Rec, bytes]]:
     lam = sandbox.service("lambda")
     region = stream.delivery_stream_arn.split(":")[3]

@@ -29,11 +29,15 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.firehose import convert
 from eventlab.sandbox.firehose import prefix as prefixes
 from eventlab.sandbox.firehose.processor import Failure, Rec, param, record_id, run_lambda
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 MB = 1024 * 1024
 
@@ -64,7 +68,7 @@ def _processors(config: dict[str, Any]) -> list[dict[str, Any]]:
 class FirehoseService:
     name = "firehose"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._buffers: dict[str, Buffer] = {}
         self._lock = threading.RLock()
@@ -72,7 +76,7 @@ class FirehoseService:
         self.deliveries: list[dict[str, Any]] = []  # every object written: bucket, key, records
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.firehose.exceptions import InvalidArgumentException
         from moto.firehose.models import FirehoseBackend
 
@@ -139,10 +143,8 @@ class FirehoseService:
         return out
 
     def _streams(self) -> list[tuple[Any, Any]]:
-        from moto.firehose.models import firehose_backends
-
         found = []
-        for backend in list(firehose_backends[self.sandbox.account_id].values()):
+        for backend in self.sandbox.backends("firehose"):     # every account's
             for stream in list(backend.delivery_streams.values()):
                 found.append((backend, stream))
         return found
@@ -152,7 +154,7 @@ class FirehoseService:
         arn = source.get("KinesisStreamARN")
         if not arn:
             return False
-        kinesis = self.sandbox.backend("kinesis", arn.split(":")[3])
+        kinesis = self.sandbox.backend_for("kinesis", arn)
         data_stream = next((s for s in kinesis.streams.values() if s.arn == arn), None)
         if data_stream is None:
             return False
@@ -318,7 +320,7 @@ class FirehoseService:
                                         f"The prefix uses {exc.args[0]}, which the record does not have"))
             return
         key = prefix + prefixes.object_suffix(stream.delivery_stream_name, stream.version_id, when, extension)
-        self._put(config, key, body, len(group))
+        self._put(stream, config, key, body, len(group))
 
     def _write_failures(self, stream: Any, config: dict[str, Any], failures: list[Failure]) -> None:
         by_type: dict[str, list[Failure]] = {}
@@ -347,13 +349,13 @@ class FirehoseService:
             key = prefixes.error_prefix(config, when, error_type) + prefixes.object_suffix(
                 stream.delivery_stream_name, stream.version_id, when,
                 convert.EXTENSIONS.get((fmt or "").upper(), ""))
-            self._put(config, key, body, len(group), error_type=error_type)
+            self._put(stream, config, key, body, len(group), error_type=error_type)
 
-    def _put(self, config: dict[str, Any], key: str, body: bytes, count: int,
+    def _put(self, stream: Any, config: dict[str, Any], key: str, body: bytes, count: int,
              error_type: str | None = None) -> None:
         from moto.s3.models import s3_backends
 
         bucket = config["BucketARN"].split(":")[-1]
-        s3_backends[self.sandbox.account_id]["aws"].put_object(bucket, key, body)
+        s3_backends[stream.delivery_stream_arn.split(":")[4]]["aws"].put_object(bucket, key, body)
         self.deliveries.append({"bucket": bucket, "key": key, "records": count, "bytes": len(body),
                                 "error_type": error_type})

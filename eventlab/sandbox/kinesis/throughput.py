@@ -37,9 +37,13 @@ import math
 import threading
 from base64 import b64decode
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.core.capacity import TokenBucket
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 MiB = 1_048_576
 
@@ -47,7 +51,7 @@ MiB = 1_048_576
 class KinesisThroughputService:
     name = "kinesis-throughput"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._lock = threading.Lock()
         self._buckets: dict[tuple[Any, ...], TokenBucket] = {}
@@ -114,7 +118,7 @@ class KinesisThroughputService:
             data.tokens -= size
 
     # -- installation -------------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.kinesis.exceptions import (
             RecordSizeExceedsLimit,
             TooManyRecords,

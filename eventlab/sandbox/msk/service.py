@@ -28,10 +28,14 @@ import random
 import string
 import threading
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from moto.core.exceptions import JsonRESTError
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 CREATE_SECONDS = {"PROVISIONED": 300.0, "SERVERLESS": 120.0}  # virtual time to ACTIVE
 UPDATE_SECONDS = 300.0  # UpdateBrokerCount: UPDATING -> ACTIVE
@@ -92,7 +96,7 @@ def bootstrap_fields(cluster: Any, address: str) -> dict[str, str]:
 class MSKService:
     name = "msk"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.broker: Any = None
         self._lock = threading.Lock()
@@ -128,7 +132,7 @@ class MSKService:
                 self.broker = None
 
     # -- moto changes ----------------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.kafka.models import FakeKafkaCluster, KafkaBackend
         from moto.kafka.responses import KafkaResponse
 

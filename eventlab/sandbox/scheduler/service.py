@@ -30,10 +30,14 @@ import json
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.events.targets import BACKOFF_CAP, BACKOFF_FIRST, classify
 from eventlab.sandbox.scheduler.cron import ScheduleExpressionError, parse
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 DEFAULT_MAX_RETRIES = 185
 DEFAULT_MAX_AGE = 86400
@@ -54,7 +58,7 @@ def _iso(epoch: float) -> str:
 class SchedulesService:
     name = "schedules"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._lock = threading.Lock()
         self._plans: dict[str, dict[str, Any]] = {}  # ARN -> {sig, next, anchor, ...}
@@ -65,7 +69,7 @@ class SchedulesService:
         self.dead_lettered: list[dict[str, Any]] = []
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.events.models import EventsBackend, Rule
         from moto.scheduler.models import EventBridgeSchedulerBackend
 
@@ -101,13 +105,16 @@ class SchedulesService:
         """(kind, owner, object) for every rule with a schedule and every Scheduler schedule."""
         out: list[tuple[str, Any, Any]] = []
         regions = {self.sandbox.region} | self._regions
-        for region in regions:
-            events = self.sandbox.backend("events", region)
+        for events in self.sandbox.backends("events"):      # every account's
+            if events.region_name not in regions:
+                continue
             bus = events.event_buses.get("default")
             for rule in list(bus.rules.values()) if bus is not None else []:
                 if rule.scheduled_expression:
                     out.append(("rule", events, rule))
-            scheduler = self.sandbox.backend("scheduler", region)
+        for scheduler in self.sandbox.backends("scheduler"):
+            if scheduler.region_name not in regions:
+                continue
             for group in list(scheduler.schedule_groups.values()):
                 for schedule in list(group.schedules.values()):
                     out.append(("schedule", scheduler, schedule))
@@ -192,9 +199,8 @@ class SchedulesService:
         return plan["flex"]
 
     def _find_schedule(self, arn: str) -> Any:
-        region = arn.split(":")[3]
         group, name = arn.split(":schedule/", 1)[1].split("/", 1)
-        groups = self.sandbox.backend("scheduler", region).schedule_groups
+        groups = self.sandbox.backend_for("scheduler", arn).schedule_groups
         return groups[group].schedules.get(name) if group in groups else None
 
     def _fire(self, key: str, plan: dict[str, Any], scheduled: float) -> None:
@@ -209,13 +215,12 @@ class SchedulesService:
         self._attempt({"schedule": schedule, "scheduled": scheduled, "attempts": 0,
                        "execution_id": uuid.uuid4().hex[:16], "first": self.sandbox.clock.time()})
         if plan["expr"].kind == "at" and str(schedule.action_after_completion).upper() == "DELETE":
-            region = key.split(":")[3]
-            self.sandbox.backend("scheduler", region).delete_schedule(schedule.group_name, schedule.name)
+            self.sandbox.backend_for("scheduler", key).delete_schedule(schedule.group_name, schedule.name)
             self._plans.pop(key, None)
 
     def _fire_rule(self, arn: str, scheduled: float) -> None:
         region, account = arn.split(":")[3], arn.split(":")[4]
-        events = self.sandbox.backend("events", region)
+        events = self.sandbox.backend_for("events", arn)
         rule = events.event_buses["default"].rules.get(arn.rsplit("/", 1)[1])
         if rule is None:
             return
@@ -261,14 +266,15 @@ class SchedulesService:
     def deliver(self, target: dict[str, Any], payload: str) -> None:
         arn = target["Arn"]
         parts = arn.split(":", 5)
-        service, region, resource = parts[2], parts[3], parts[5] if len(parts) > 5 else ""
-        sb = self.sandbox
+        service, region, account = parts[2], parts[3], parts[4]
+        resource = parts[5] if len(parts) > 5 else ""
+        sb = self.sandbox   # Scheduler acts with the schedule's role: no resource policy to ask
         if service == "lambda":
             lam = sb.service("lambda")
             fn = lam.function(arn)
             lam.invoke_async(fn.function_arn, _json_or_text(payload))
         elif service == "sqs":
-            sqs = sb.client("sqs", region)
+            sqs = sb.client("sqs", region, account)
             url = sqs.get_queue_url(QueueName=resource)["QueueUrl"]
             send: dict[str, Any] = {"QueueUrl": url, "MessageBody": payload}
             group = (target.get("SqsParameters") or {}).get("MessageGroupId")
@@ -276,17 +282,17 @@ class SchedulesService:
                 send["MessageGroupId"] = group
             sqs.send_message(**send)
         elif service == "sns":
-            sb.client("sns", region).publish(TopicArn=arn, Message=payload)
+            sb.client("sns", region, account).publish(TopicArn=arn, Message=payload)
         elif service == "states":
-            sb.client("stepfunctions", region).start_execution(stateMachineArn=arn, input=payload)
+            sb.client("stepfunctions", region, account).start_execution(stateMachineArn=arn, input=payload)
         elif service == "events" and resource.startswith("event-bus/"):
             params = target.get("EventBridgeParameters") or {}
-            sb.client("events", region).put_events(Entries=[{
+            sb.client("events", region, account).put_events(Entries=[{
                 "EventBusName": arn, "Source": params.get("Source", "aws.scheduler"),
                 "DetailType": params.get("DetailType", "Scheduled Event"), "Detail": payload}])
         elif service == "kinesis":
             key = (target.get("KinesisParameters") or {}).get("PartitionKey", "scheduler")
-            sb.client("kinesis", region).put_record(StreamName=resource.split("/", 1)[-1],
+            sb.client("kinesis", region, account).put_record(StreamName=resource.split("/", 1)[-1],
                                                     Data=payload.encode(), PartitionKey=key)
         else:
             raise ValueError(f"the sandbox's Scheduler cannot invoke {arn}")

@@ -14,8 +14,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 _PEM = re.compile(r"^/SimpleNotificationService-[^/]+\.pem$")
 
@@ -23,10 +27,10 @@ _PEM = re.compile(r"^/SimpleNotificationService-[^/]+\.pem$")
 class SNSEnvelopeService:
     name = "sns-envelope"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.sns.exceptions import TopicNotFound
         from moto.sns.models import SNSBackend, Subscription
 

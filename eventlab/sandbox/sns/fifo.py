@@ -18,7 +18,11 @@ refused with AWS's error.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 
 def content_based(topic: Any) -> bool:
@@ -37,10 +41,10 @@ def dedup_id_for(topic: Any, message: str, explicit: str | None) -> str | None:
 class SNSFifoService:
     name = "sns-fifo"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.sns.exceptions import InvalidParameterValue
         from moto.sns.models import SNSBackend, Topic
 

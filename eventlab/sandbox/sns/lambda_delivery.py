@@ -24,17 +24,21 @@ SQS, HTTP(S) and the other protocols keep moto's behaviour.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 
 class SNSLambdaService:
     name = "sns-lambda"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.deliveries: list[dict[str, Any]] = []
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.sns.models import Subscription
 
         service = self

@@ -62,7 +62,8 @@ class SNSThroughputService:
         count = float(len(groups))
         if not count:
             return   # moto refuses an empty batch with its own error
-        wanted = [("sns.publish.messages", (handler.current_account, handler.region), count)]
+        wanted: list[tuple[str, tuple[Any, ...], float]] = [
+            ("sns.publish.messages", (handler.current_account, handler.region), count)]
         topic = handler.backend.topics.get(arn) if arn else None
         if topic is not None and topic.fifo_topic:
             if str(getattr(topic, "fifo_throughput_scope", "Topic")) != "MessageGroup":

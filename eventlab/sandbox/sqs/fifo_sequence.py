@@ -13,7 +13,11 @@ thousand (non-consecutive, as AWS's are).
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 _START = 18_900_000_000_000_000_000
 _STEP = 4_096
@@ -31,14 +35,14 @@ def next_sequence(owner: Any) -> str:
 class FifoSequenceService:
     name = "fifo-sequence"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         patches.after_import("moto.sqs.models", lambda: self._install_sqs(patches))
         patches.after_import("moto.sns.responses", lambda: self._install_sns(patches))
 
-    def _install_sqs(self, patches: Any) -> None:
+    def _install_sqs(self, patches: PatchSet) -> None:
         from moto.sqs.models import SQSBackend
 
         def make_send(original: Any) -> Any:
@@ -53,7 +57,7 @@ class FifoSequenceService:
         patches.wrap(SQSBackend, "send_message", make_send,
                      "every FIFO message gets an increasing SequenceNumber (moto: only with an explicit dedup id)")
 
-    def _install_sns(self, patches: Any) -> None:
+    def _install_sns(self, patches: PatchSet) -> None:
         from moto.sns.responses import SNSResponse
 
         def make_publish(original: Any) -> Any:

@@ -96,7 +96,8 @@ class SQSThroughputService:
     def _admit_fifo(self, handler: Any, queue: Any, action: str) -> None:
         scope = (handler.current_account, handler.region, queue.name, action)
         if queue.fifo_throughput_limit == "perMessageGroupId":
-            wanted = [("sqs.fifo-high-throughput.calls", scope, 1.0)]
+            wanted: list[tuple[str, tuple[Any, ...], float]] = [
+                ("sqs.fifo-high-throughput.calls", scope, 1.0)]
             wanted += [("sqs.fifo-high-throughput.group-calls", (*scope, group), 1.0)
                        for group in _groups(handler, action)]
         else:

@@ -30,9 +30,10 @@ import json
 import math
 import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.core.exceptions import AWSError
+from moto.stepfunctions.parser.api import SyncExecutionStatus
 
 from eventlab.sandbox.core.patches import SLEEPY_TIME_SHIM
 from eventlab.sandbox.stepfunctions.threads import latch_methods, make_primitives, threading_module
@@ -53,6 +54,10 @@ _THREADING_MODULES = (
     "asl.component.state.exec.state_parallel.branches_decl",
     "asl.component.state.exec.execute_state",
 )
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 # Modules that did ``from threading import Thread`` / ``Event``.
 _THREAD_NAME_MODULES = ("asl.component.state.exec.execute_state", "backend.execution_worker")
 _EVENT_NAME_MODULES = ("asl.eval.callback.callback",)
@@ -76,13 +81,13 @@ class _Stopped:
 class StepFunctionsService:
     name = "stepfunctions"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.clock = sandbox.clock
         self.HandoffEvent, self.BusyThread = make_primitives(self.clock)
 
     # -- installation --------------------------------------------------------------
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         # Routing for StartSyncExecution is cheap and must be there before any request; the
         # interpreter's patches wait until moto imports the interpreter (about a second of
         # imports that a sandbox without Step Functions never pays for).
@@ -94,7 +99,7 @@ class StepFunctionsService:
                              lambda: self._install_interpreter(patches))
         patches.after_import(f"{_PARSER}.api", lambda: _install_error_codes(patches))
 
-    def _install_interpreter(self, patches: Any) -> None:
+    def _install_interpreter(self, patches: PatchSet) -> None:
         import importlib
 
         module = lambda name: importlib.import_module(f"{_PARSER}.{name}")  # noqa: E731
@@ -134,7 +139,7 @@ class StepFunctionsService:
         # before the first execution starts.
         self.sandbox.sweeper.sweep()
 
-    def _install_names(self, patches: Any) -> None:
+    def _install_names(self, patches: PatchSet) -> None:
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
         def make_start(original: Any) -> Any:
@@ -148,7 +153,7 @@ class StepFunctionsService:
         patches.wrap(StepFunctionsParserBackend, "start_execution", make_start,
                      "an execution started without a name gets a UUID (moto uses 'None')")
 
-    def _install_outcomes(self, patches: Any) -> None:
+    def _install_outcomes(self, patches: PatchSet) -> None:
         from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
         from moto.stepfunctions.parser.backend.execution import (
             BaseExecutionWorkerCommunication,
@@ -193,7 +198,7 @@ class StepFunctionsService:
         patches.wrap(StepFunctionsParserBackend, "stop_execution", make_stop,
                      "StopExecution returns once the execution is ABORTED, as on AWS")
 
-    def _install_sync_execution(self, patches: Any) -> None:
+    def _install_sync_execution(self, patches: PatchSet) -> None:
         import moto.backend_index as backend_index
         import moto.stepfunctions.urls as sfn_urls
         from moto.stepfunctions.responses import StepFunctionResponse
@@ -258,7 +263,7 @@ class StepFunctionsService:
         if execution.sync_execution_status == "SUCCEEDED":
             out["output"] = execution.output  # already JSON text (see _install_outcomes)
         if execution.sync_execution_status is None:  # the worker died without an outcome
-            out["status"] = "FAILED"
+            out["status"] = SyncExecutionStatus.FAILED
             out["error"] = "States.Runtime"
             out["cause"] = "the execution ended without reporting an outcome"
         elapsed_ms = max(1.0, (self.clock.time() - started) * 1000.0)
@@ -291,7 +296,7 @@ class StepFunctionsService:
                 thread._eventlab_finished.wait(0.05)
 
 
-def _install_error_codes(patches: Any) -> None:
+def _install_error_codes(patches: PatchSet) -> None:
     """The interpreter's exceptions (``InvalidDefinition``...) name their AWS error code in
     ``code``, but moto's ``AWSError`` reads ``TYPE``: they reached clients as
     ``{"__type": null}``, which botocore cannot name."""

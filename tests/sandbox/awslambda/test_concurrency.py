@@ -195,3 +195,98 @@ def test_a_throttled_kinesis_batch_holds_its_shard_until_the_function_has_concur
     [ran] = sandbox.service("lambda").invocation_log
     assert [json.loads(__import__("base64").b64decode(r["kinesis"]["data"]))["i"]
             for r in ran["event"]["Records"]] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("over", ["in-process", "http"])
+def test_a_function_adds_environments_at_the_scaling_rate_and_reuses_idle_ones(
+        sandbox, make_function, over):
+    # AWS: 1,000 new environments per function every 10 s, refilled continuously; made
+    # 10 per 10 s here so that the test stays small (one new environment a second)
+    sandbox.quotas.set("lambda.scaling-rate", 10)
+    make_function("slow", SLOW, timeout=60)
+    client = lam(sandbox, over)
+    with sandbox.clock.held():
+        for _ in range(10):
+            invoke(client, 30)                    # the whole burst budget at once
+        with pytest.raises(ClientError) as raised:
+            invoke(client, 30)
+        sandbox.clock.advance(seconds=1)          # one more environment's worth refilled
+        invoke(client, 30)
+        with pytest.raises(ClientError):
+            invoke(client, 30)
+        sandbox.clock.advance(seconds=30)         # all 11 have ended: their environments are warm
+        for _ in range(11):
+            invoke(client, 1)                     # reused, no new environment needed
+    response = raised.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert response["Reason"] == "FunctionInvocationRateLimitExceeded"
+    assert metric(sandbox, "Throttles", "slow") == [2.0]
+    assert metric(sandbox, "ConcurrentExecutions", "slow", "Maximum") == [11.0]
+
+
+def test_the_scaling_rate_is_per_function(sandbox, make_function):
+    sandbox.quotas.set("lambda.scaling-rate", 2)
+    make_function("slow", SLOW, timeout=60)
+    make_function("other", SLOW, timeout=60)
+    client = lam(sandbox)
+    with sandbox.clock.held():
+        invoke(client, 30)
+        invoke(client, 30)
+        with pytest.raises(ClientError, match="TooManyRequestsException"):
+            invoke(client, 30)
+        invoke(client, 30, name="other")          # its own budget
+        invoke(client, 30, name="other")
+
+
+def test_async_events_throttled_by_the_scaling_rate_run_once_it_refills(sandbox, make_function):
+    sandbox.quotas.set("lambda.scaling-rate", 1)  # one new environment every 10 s
+    make_function("slow", SLOW, timeout=60)
+    client = lam(sandbox)
+    with sandbox.clock.held():
+        for _ in range(3):
+            client.invoke(FunctionName="slow", InvocationType="Event", Payload=b'{"seconds": 50}')
+        sandbox.clock.advance(seconds=60)
+    log = sandbox.service("lambda").invocation_log
+    # one environment at 0 s; the two others are tried at 1, 3, 7, 15, 31 s (back-off
+    # 1, 2, 4, 8, 16 s): one takes the environment refilled by 10 s at 15 s, the other
+    # the one refilled by 25 s at 31 s
+    assert [round(e["time"] - log[0]["time"]) for e in log] == [0, 15, 31]
+    assert {t["reason"] for t in sandbox.service("lambda").throttle_log} == {"FunctionInvocationRateLimitExceeded"}
+
+
+FAILING = "def handler(event, context):\n    raise ValueError('no')\n"
+
+
+@pytest.mark.parametrize("over", ["in-process", "http"])
+def test_async_metrics_count_received_age_and_dropped_events(sandbox, make_function, over):
+    # https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+    url, arn = make_queue(sandbox, "failed-events")
+    make_function("failing", FAILING, DeadLetterConfig={"TargetArn": arn})
+    make_function("slow", SLOW, timeout=60)
+    client = lam(sandbox, over)
+    client.put_function_event_invoke_config(FunctionName="failing", MaximumRetryAttempts=1)
+    with sandbox.clock.held():
+        for _ in range(2):
+            client.invoke(FunctionName="failing", InvocationType="Event", Payload=b"{}")
+        client.invoke(FunctionName="slow", InvocationType="Event", Payload=b'{"seconds": 0}')
+        sandbox.clock.advance(minutes=5)
+    assert metric(sandbox, "AsyncEventsReceived", "failing") == [2.0]
+    assert metric(sandbox, "AsyncEventsReceived", "slow") == [1.0]
+    # each event ran at once (age 0) and once more after the 1-minute retry delay
+    assert metric(sandbox, "AsyncEventAge", "failing", "SampleCount") == [4.0]
+    assert metric(sandbox, "AsyncEventAge", "failing", "Maximum") == [pytest.approx(60_000, abs=1_000)]
+    assert metric(sandbox, "AsyncEventAge", "failing", "Minimum") == [0.0]
+    assert metric(sandbox, "AsyncEventsDropped", "failing") == [2.0]     # then to the DLQ
+    assert len(drain(sandbox, url)) == 2
+    assert metric(sandbox, "AsyncEventsDropped", "slow") == []
+
+
+def test_async_events_dropped_counts_events_refused_by_reserved_concurrency_zero(sandbox, make_function):
+    make_function("slow", SLOW, timeout=60)
+    client = lam(sandbox)
+    client.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=0)
+    client.invoke(FunctionName="slow", InvocationType="Event", Payload=b'{"seconds": 0}')
+    sandbox.clock.advance(seconds=10)
+    assert metric(sandbox, "AsyncEventsReceived", "slow") == [1.0]
+    assert metric(sandbox, "AsyncEventsDropped", "slow") == [1.0]       # no destination: gone
+    assert metric(sandbox, "AsyncEventAge", "slow") == []               # it never ran

@@ -57,3 +57,51 @@ def test_throttled_calls_are_counted_not_raised(sandbox):
 def test_bad_arguments_are_refused(sandbox):
     with pytest.raises(ValueError, match="must be positive"):
         sandbox.load(rate=0, seconds=1, send=lambda i: None)
+
+
+def post(sandbox, path, body):
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{sandbox.endpoint_url}{path}", data=json.dumps(body).encode(),
+                                     method="POST")
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_load_over_http_spreads_described_calls_over_virtual_seconds(sandbox):
+    sandbox.quotas.set("kinesis.shard.write-records", 50)
+    sandbox.client("kinesis").create_stream(StreamName="s", ShardCount=1)
+    status, result = post(sandbox, "/_eventlab/load", {
+        "rate": 80, "seconds": 5,
+        "call": {"service": "kinesis", "operation": "PutRecord",
+                 "params": {"StreamName": "s", "Data": "reading {i}", "PartitionKey": "k"}}})
+    assert status == 200
+    assert (result["sent"], result["accepted"], result["throttled"]) == (400, 250, 150)
+    records = sandbox.client("kinesis").get_records(ShardIterator=sandbox.client("kinesis").get_shard_iterator(
+        StreamName="s", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"],
+        Limit=2)["Records"]
+    assert [r["Data"] for r in records] == [b"reading 0", b"reading 1"]
+
+
+def test_load_over_http_with_a_queue_reports_the_backlog(sandbox):
+    url, _ = make_queue(sandbox, "orders")
+    status, result = post(sandbox, "/_eventlab/load", {
+        "rate": 10, "seconds": 3, "queue": "orders", "drain": False,
+        "call": {"service": "sqs", "operation": "SendMessage",
+                 "params": {"QueueUrl": url, "MessageBody": "order {i}"}}})
+    assert status == 200
+    assert result["accepted"] == 30 and result["backlogPeak"] == 30 and result["unaccounted"] == 0
+
+
+@pytest.mark.parametrize(("body", "complaint"), [
+    ({"rate": 1, "seconds": 1, "call": {"service": "sqs", "operation": "Send"}}, "no operation 'Send'"),
+    ({"rate": 1, "seconds": 1}, '"call" needs'),
+    ({"rate": "fast", "seconds": 1, "call": {"service": "sqs", "operation": "ListQueues"}}, '"rate"'),
+])
+def test_load_over_http_says_what_is_wrong(sandbox, body, complaint):
+    status, answer = post(sandbox, "/_eventlab/load", body)
+    assert status == 400 and complaint in answer["message"]

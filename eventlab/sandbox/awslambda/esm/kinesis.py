@@ -16,45 +16,76 @@ Following https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html:
   skipped and, with ``DestinationConfig.OnFailure``, a record describing it (the
   ``KinesisBatchInfo`` shape) is sent there;
 * with ``FunctionResponseTypes: ["ReportBatchItemFailures"]`` the shard resumes from
-  the first reported ``itemIdentifier`` (a sequence number); an empty list is success.
+  the first reported ``itemIdentifier`` (a sequence number); an empty list is success;
+* each shard has one batch in flight at a time: the next one starts when the invocation
+  ends in virtual time; with ``ParallelizationFactor`` N (1-10) a shard has N batches in
+  flight, each record going to one of N lanes by its partition key, so records of one
+  key stay in order and a failing batch holds only its own lane
+  (https://docs.aws.amazon.com/lambda/latest/dg/kinesis-parallelization.html).  Which
+  lane a key goes to is not documented: the sandbox uses the MD5 of the key;
+* with ``BisectBatchOnFunctionError`` a failing batch (from its first reported failure,
+  with ``ReportBatchItemFailures``) is split in two and each half retried, first half
+  first; splitting does not use up a retry attempt, so a single bad record ends up
+  alone, is retried as above, and only it goes to the on-failure destination
+  (https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.awslambda.service import deliver_to_arn, enabled_mappings
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 MAX_BACKOFF = 60.0
 
 
 @dataclass
 class ShardCursor:
+    """One lane of a shard (a shard has ``ParallelizationFactor`` lanes)."""
+
     next_sequence: int | None = None  # next sequence number to read; None: not started
     attempts: int = 0
     retry_at: float = 0.0
     window_started: float | None = None
+    busy_until: float = 0.0           # the lane's batch in flight ends then (virtual time)
+    splits: list[tuple[int, int]] = field(default_factory=list)  # bisected ranges still to retry
 
 
 @dataclass
 class MappingState:
-    cursors: dict[str, ShardCursor] = field(default_factory=dict)
+    lanes: dict[str, list[ShardCursor]] = field(default_factory=dict)
+
+
+def parallelization_factor(esm: Any) -> int:
+    return max(1, min(10, int(esm.parallelization_factor or 1)))
+
+
+def lane_of(partition_key: str, lanes: int) -> int:
+    """The lane (0..lanes-1) of a partition key: the same key, the same lane."""
+    if lanes == 1:
+        return 0
+    return int(hashlib.md5(partition_key.encode()).hexdigest(), 16) % lanes
 
 
 class KinesisService:
     name = "kinesis"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._states: dict[str, MappingState] = {}
         self.batches: list[dict[str, Any]] = []
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         """Shard iterators as AWS hands them out and checks them (moto's inline trigger is
         removed when the mapping is created)."""
         patches.after_import("moto.kinesis.models", lambda: _install_iterators(patches))
@@ -66,8 +97,7 @@ class KinesisService:
         return worked
 
     def _stream(self, arn: str) -> Any:
-        region = arn.split(":")[3]
-        kinesis = self.sandbox.backend("kinesis", region)
+        kinesis = self.sandbox.backend_for("kinesis", arn)
         return next((s for s in kinesis.streams.values() if s.arn == arn), None)
 
     def _start(self, esm: Any, shard: Any) -> int:
@@ -88,32 +118,47 @@ class KinesisService:
         if stream is None:
             return False
         state = self._states.setdefault(esm.uuid, MappingState())
+        factor = parallelization_factor(esm)
         worked = False
         for shard_id, shard in list(stream.shards.items()):
-            cursor = state.cursors.setdefault(shard_id, ShardCursor())
-            if cursor.next_sequence is None:
-                cursor.next_sequence = self._start(esm, shard)
-            worked = self._poll_shard(esm, stream, shard, cursor) or worked
+            lanes = state.lanes.get(shard_id)
+            if lanes is None or len(lanes) != factor:
+                # a new factor: the new lanes start where the slowest old one was
+                # (at least once: records a faster lane had done may come again)
+                started = [c.next_sequence for c in lanes or [] if c.next_sequence is not None]
+                start = min(started) if started else self._start(esm, shard)
+                lanes = state.lanes[shard_id] = [ShardCursor(start) for _ in range(factor)]
+            for lane, cursor in enumerate(lanes):
+                worked = self._poll_shard(esm, stream, shard, cursor, lane, factor) or worked
         return worked
 
-    def _poll_shard(self, esm: Any, stream: Any, shard: Any, cursor: ShardCursor) -> bool:
+    def _poll_shard(self, esm: Any, stream: Any, shard: Any, cursor: ShardCursor,
+                    lane: int = 0, factor: int = 1) -> bool:
         now = self.sandbox.clock.time()
-        if cursor.retry_at > now:
+        if cursor.retry_at > now or cursor.busy_until > now:
             return False
-        pending = [r for seq, r in shard.records.items() if seq >= (cursor.next_sequence or 0)]
-        if not pending:
-            cursor.window_started = None
-            return False
-        batch_size = int(esm.batch_size or 100)
-        window = float(esm.max_batch_window or 0)
-        if window > 0 and len(pending) < batch_size:
-            if cursor.window_started is None:
-                cursor.window_started = now
-            if now < cursor.window_started + window:
-                self.sandbox.clock.call_at(cursor.window_started + window, lambda: None)
+        mine = [r for seq, r in shard.records.items() if seq >= (cursor.next_sequence or 0)
+                and (factor == 1 or lane_of(r.partition_key, factor) == lane)]
+        if cursor.splits:
+            first, last = cursor.splits[0]
+            batch = [r for r in mine if first <= r.sequence_number <= last]
+            if not batch:          # trimmed away meanwhile
+                cursor.splits.pop(0)
+                return True
+        else:
+            if not mine:
+                cursor.window_started = None
                 return False
-        cursor.window_started = None
-        batch = pending[:batch_size]
+            batch_size = int(esm.batch_size or 100)
+            window = float(esm.max_batch_window or 0)
+            if window > 0 and len(mine) < batch_size:
+                if cursor.window_started is None:
+                    cursor.window_started = now
+                if now < cursor.window_started + window:
+                    self.sandbox.clock.call_at(cursor.window_started + window, lambda: None)
+                    return False
+            cursor.window_started = None
+            batch = mine[:batch_size]
         region = esm.event_source_arn.split(":")[3]
         lam_service = self.sandbox.service("lambda")
         try:
@@ -126,39 +171,55 @@ class KinesisService:
         except Throttled as exc:
             # throttled: the shard waits (its iterator age grows) and the batch is tried
             # again once the function has concurrency, without using up a retry attempt
-            cursor.retry_at = lam_service.concurrency.retry_at(self.sandbox.backend("lambda", region), now)
+            cursor.retry_at = lam_service.concurrency.retry_at(self.sandbox.backend_for("lambda", fn.function_arn), now)
             self.sandbox.clock.call_at(cursor.retry_at, lambda: None)
             self.batches.append({"mapping": esm.uuid, "shard": shard.shard_id, "size": len(batch),
                                  "ok": False, "throttled": exc.reason, "function": fn.function_name,
-                                 "stream_arn": stream.arn, "time": now})
+                                 "stream_arn": stream.arn, "time": now, "lane": lane})
             return True
+        if result.ended > now:
+            cursor.busy_until = result.ended
+            self.sandbox.clock.call_at(result.ended, lambda: None)
         failed_from = _failure_point(esm, result, batch)
         self.batches.append({"mapping": esm.uuid, "shard": shard.shard_id, "size": len(batch),
                              "ok": failed_from is None,
                              "first": batch[0].sequence_number, "last": batch[-1].sequence_number,
                              "function": fn.function_name, "stream_arn": stream.arn,
-                             "arrival": batch[-1].created_at, "time": now})
+                             "arrival": batch[-1].created_at, "time": now, "lane": lane})
         if failed_from is None:
-            cursor.next_sequence = batch[-1].sequence_number + 1
-            cursor.attempts = 0
+            self._done(cursor, batch)
             return True
         cursor.next_sequence = failed_from
+        failing = [r for r in batch if r.sequence_number >= failed_from]
+        if esm.bisect_on_error in (True, "true", "True") and len(failing) > 1:
+            half = len(failing) // 2
+            halves = [(failing[0].sequence_number, failing[half - 1].sequence_number),
+                      (failing[half].sequence_number, failing[-1].sequence_number)]
+            cursor.splits[:1 if cursor.splits else 0] = halves
+            cursor.attempts = 0        # splitting does not use up a retry attempt
+            return True
         cursor.attempts += 1
         max_attempts = esm.max_retry_attempts
         max_age = esm.max_record_age
-        oldest = next((r for r in batch if r.sequence_number >= failed_from), batch[0])
         too_many = max_attempts is not None and int(max_attempts) >= 0 and cursor.attempts > int(max_attempts)
-        too_old = max_age is not None and int(max_age) >= 0 and now - oldest.created_at > int(max_age)
+        too_old = max_age is not None and int(max_age) >= 0 and now - failing[0].created_at > int(max_age)
         if too_many or too_old:
             self._on_failure(esm, stream, shard, batch, failed_from, cursor.attempts,
                              "RetryAttemptsExhausted" if too_many else "RecordAgeExceeded")
-            cursor.next_sequence = batch[-1].sequence_number + 1
-            cursor.attempts = 0
+            self._done(cursor, batch)
             return True
         backoff = min(MAX_BACKOFF, 2.0 ** (cursor.attempts - 1))
         cursor.retry_at = now + backoff
         self.sandbox.clock.call_at(cursor.retry_at, lambda: None)
         return True
+
+    @staticmethod
+    def _done(cursor: ShardCursor, batch: list[Any]) -> None:
+        """The batch is behind the lane (processed or skipped): read on after it."""
+        cursor.next_sequence = batch[-1].sequence_number + 1
+        cursor.attempts = 0
+        if cursor.splits:
+            cursor.splits.pop(0)
 
     def _on_failure(self, esm: Any, stream: Any, shard: Any, batch: list[Any], failed_from: int,
                     attempts: int, condition: str) -> None:
@@ -224,6 +285,8 @@ def _failure_point(esm: Any, result: Any, batch: list[Any]) -> int | None:
     for failure in failures:
         ident = failure.get("itemIdentifier") if isinstance(failure, dict) else None
         try:
+            if not isinstance(ident, (str, int, float)):
+                raise TypeError(ident)
             number = int(ident)
         except (TypeError, ValueError):
             return batch[0].sequence_number  # malformed: the whole batch failed
@@ -242,7 +305,7 @@ def _iso(epoch: float) -> str:
 
 
 
-def _install_iterators(patches: Any) -> None:
+def _install_iterators(patches: PatchSet) -> None:
     """moto encodes iterators with ``base64.encodebytes`` (a trailing newline, and one
     every 76 characters) and decodes them unchecked: a mistyped iterator escaped as
     ``binascii.Error``.  AWS: an opaque token without newlines, and

@@ -44,24 +44,30 @@ import base64
 import json
 import threading
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.awslambda.service import enabled_mappings
+from eventlab.sandbox.sqs.queues import visibility_timeout
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
 
 
 class SQSService:
     name = "sqs"
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._window_started: dict[str, float] = {}
         self._wake_at: dict[str, float] = {}   # mapping uuid -> the clock stop registered
+        self._scanned: dict[str, float] = {}   # mapping uuid -> when its queue was last scanned
         self._pollers: dict[str, Pollers] = {}
         self.batches: list[dict[str, Any]] = []
 
-    def install(self, patches: Any) -> None:
+    def install(self, patches: PatchSet) -> None:
         from moto.sqs.models import SQSBackend
 
         clock = self.sandbox.clock
@@ -70,6 +76,9 @@ class SQSService:
             def receive_message(backend: Any, queue_name: str, count: int, wait_seconds_timeout: int,
                                 visibility_timeout: int, *args: Any, **kwargs: Any) -> Any:
                 result = original(backend, queue_name, count, 0, visibility_timeout, *args, **kwargs)
+                if result:
+                    # the moment they become visible again is a stop of clock.advance
+                    clock.call_at((max(m.visible_at for m in result) + 1) / 1000, lambda: None)
                 if result or not wait_seconds_timeout:
                     return result
                 queue = backend.get_queue(queue_name)
@@ -100,7 +109,7 @@ class SQSService:
         # key-by-key view instead (the full dict on iteration).
         from moto.sqs.models import Queue
 
-        full_attributes = Queue.attributes.fget
+        full_attributes = vars(Queue)["attributes"].fget   # the property object's getter
         sending = threading.local()
 
         def attributes(queue: Any) -> Any:
@@ -133,16 +142,23 @@ class SQSService:
     def _poll_mapping(self, esm: Any) -> bool:
         arn = esm.event_source_arn
         region = arn.split(":")[3]
-        sqs = self.sandbox.backend("sqs", region)
+        sqs = self.sandbox.backend_for("sqs", arn)
         queue = next((q for q in sqs.queues.values() if q.queue_arn == arn), None)
         if queue is None:
             return False
         batch_size = int(esm.batch_size or 10)
         window = float(esm.max_batch_window or 0)
         now_ms = self.sandbox.clock.time() * 1000
-        messages = list(queue._messages)
-        visible = sum(1 for m in messages if m.visible_at < now_ms and m.delayed_until <= now_ms)
-        self._stop_when_visible(esm.uuid, messages, now_ms)
+        if self._scanned.get(esm.uuid) != now_ms:
+            # once per moment of virtual time (a receive registers its own stop)
+            self._scanned[esm.uuid] = now_ms
+            self._stop_when_visible(esm.uuid, list(queue._messages), now_ms)
+        visible = 0   # counted up to a batch: all the window and the poller need to know
+        for m in queue._messages:
+            if m.visible_at < now_ms and m.delayed_until <= now_ms:
+                visible += 1
+                if visible >= batch_size:
+                    break
         if visible == 0:
             self._window_started.pop(esm.uuid, None)
             if esm.uuid in self._pollers:
@@ -162,7 +178,7 @@ class SQSService:
                 self.sandbox.clock.call_at(started + window, lambda: None)
                 return False
         self._window_started.pop(esm.uuid, None)
-        messages = sqs.receive_message(queue.name, batch_size, 0, queue.visibility_timeout,
+        messages = sqs.receive_message(queue.name, batch_size, 0, visibility_timeout(queue),
                                        message_attribute_names=["All"])
         if not messages:
             return False
@@ -176,7 +192,7 @@ class SQSService:
             result = lam_service.invoke(fn, event)
         except Throttled as exc:
             # the batch stays in flight: back after the visibility timeout
-            pollers.busy(slot, lam_service.concurrency.retry_at(self.sandbox.backend("lambda", region), now))
+            pollers.busy(slot, lam_service.concurrency.retry_at(self.sandbox.backend_for("lambda", fn.function_arn), now))
             self.sandbox.clock.call_at(pollers.until[slot], lambda: None)
             self.batches.append({"mapping": esm.uuid, "size": len(messages), "ok": False,
                                  "throttled": exc.reason, "failed": sorted(m.id for m in messages)})
@@ -188,7 +204,7 @@ class SQSService:
         self.batches.append({"mapping": esm.uuid, "size": len(messages), "ok": result.ok,
                              "failed": sorted(failed)})
         for message in messages:
-            if message.id not in failed:
+            if message.id not in failed and message.receipt_handle is not None:  # received: set
                 sqs.delete_message(queue.name, message.receipt_handle)
         return True
 

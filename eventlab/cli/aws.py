@@ -33,9 +33,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from eventlab import config
 from eventlab.net import is_loopback, offline_variables
 
-HELP = "run the AWS CLI against the local sandbox only (every service, whatever your profile)"
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 _FAKE_KEY = "AKIASANDBOXEVENTLAB0"
 
@@ -69,7 +69,7 @@ def split_passthrough(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     aws_args = list(getattr(args, "passthrough", None) or args.aws_args or [])
-    endpoint = args.endpoint or os.environ.get("EVENTLAB_ENDPOINT") or DEFAULT_ENDPOINT
+    endpoint = args.endpoint or config.endpoint() or DEFAULT_ENDPOINT
     try:
         endpoint = check_endpoint(endpoint)
         aws_args = _without_profile(aws_args)
@@ -167,10 +167,10 @@ def _forced_endpoint(endpoint: str) -> Iterator[None]:
                 "eventlab aws only talks to the local sandbox")
         return original_send(self, request)
 
-    session.Session.create_client = create_client  # type: ignore[method-assign]
-    httpsession.URLLib3Session.send = send  # type: ignore[method-assign]
+    session.Session.create_client = create_client
+    httpsession.URLLib3Session.send = send
     try:
         yield
     finally:
-        session.Session.create_client = original_create  # type: ignore[method-assign]
-        httpsession.URLLib3Session.send = original_send  # type: ignore[method-assign]
+        session.Session.create_client = original_create
+        httpsession.URLLib3Session.send = original_send

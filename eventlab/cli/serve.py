@@ -7,8 +7,6 @@ import signal
 import sys
 import threading
 
-HELP = "serve the local AWS over HTTP for the AWS CLI and SDKs"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -18,12 +16,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quota", action="append", default=[], metavar="NAME=VALUE",
                         help="change one of AWS's quotas, e.g. --quota kinesis.shard.write-records=10 "
                              "(repeat for more; GET /_eventlab/quotas lists them)")
+    parser.add_argument("--policies", choices=("enforce", "strict", "off"), default=None,
+                        help="how resource policies decide deliveries and cross-account calls: "
+                             "enforce (default; a same-account delivery to a resource without any "
+                             "policy still goes through), strict (as AWS: it is refused), off; "
+                             "default: $EVENTLAB_POLICIES, else enforce")
 
 
 def run(args: argparse.Namespace) -> int:
+    from eventlab.errors import PortInUse
     from eventlab.net import is_loopback
     from eventlab.sandbox import Sandbox
-    from eventlab.sandbox.core.server import PortInUse
 
     if not is_loopback(args.host):
         print(f"warning: listening on {args.host} makes the sandbox reachable from other machines; "
@@ -35,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     except QuotaError as exc:
         print(f"eventlab serve: {exc}", file=sys.stderr)
         return 2
-    sandbox = Sandbox(region=args.region, quotas=quotas).start()
+    sandbox = Sandbox(region=args.region, quotas=quotas, policies=args.policies).start()
     try:
         try:
             server = sandbox.serve(args.host, args.port)
@@ -48,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
               f"            (or aws --endpoint-url {url} ...; AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS)\n"
               f"  boto3:    boto3.client('sqs', endpoint_url='{url}')  (or export AWS_ENDPOINT_URL={url})\n"
               f"  clock:    curl -X POST {url}/_eventlab/clock/advance -d '{{\"hours\": 1}}'\n"
+              "  accounts: a 12-digit access key id (AWS_ACCESS_KEY_ID=111111111111) acts in that account\n"
               "  Ctrl-C stops it (all state is in memory and goes with it).", flush=True)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -16,8 +16,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-HELP = "grade lab notebooks (one or a whole class) and report per criterion"
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,7 +120,7 @@ class _Progress:
 
     def __init__(self, total: int, quiet: bool) -> None:
         self.total, self.count, self.quiet = total, 0, quiet
-        self._bar = None
+        self._bar: Progress | None = None
 
     def __enter__(self) -> _Progress:
         if not self.quiet and sys.stderr.isatty():

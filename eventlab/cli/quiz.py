@@ -11,8 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-HELP = "scenario quizzes: practice, exam, review, spaced repetition"
-
 MODES = ("practice", "exam", "review", "srs", "stats", "validate")
 
 DESCRIPTION = """\

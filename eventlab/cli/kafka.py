@@ -21,16 +21,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-HELP = "Kafka topic, group, lag, produce and consume tools"
+from eventlab import config
+
 ENV = "KAFKA_BOOTSTRAP_SERVERS"
-DIR_ENV = "EVENTLAB_KAFKA_DIR"
+DIR_ENV = config.KAFKA_DIR
 STATE_FILE = "eventlab-broker.json"
 
 
 def default_data_dir() -> Path:
-    override = os.environ.get(DIR_ENV)
+    override = config.kafka_dir()
     if override:
-        return Path(override).expanduser()
+        return override
     from platformdirs import user_data_path
 
     return user_data_path("eventlab") / "kafka"

@@ -1,12 +1,13 @@
 """The one console script, ``eventlab``: a thin dispatcher to the parts below it.
 
-Each subcommand lives in its own module, imported only when that subcommand runs, so
-that ``eventlab quiz`` does not pay for importing moto and ``eventlab serve`` does not
-pay for the quiz bank.  A subcommand module exposes::
+Each subcommand is one module of this package (``eventlab/cli/<name>.py``), imported
+only when that subcommand runs, so that ``eventlab quiz`` does not pay for importing moto
+and ``eventlab serve`` does not pay for the quiz bank.  Every one has the same shape::
 
-    HELP: str                                  # one line for ``eventlab --help``
     def add_arguments(parser) -> None          # its own options
     def run(args) -> int                       # the exit code
+
+and its one-line help is in :data:`SUBCOMMANDS` (so that ``eventlab --help`` imports none).
 
 A command that hands its arguments on to another tool (``eventlab aws``) also exposes
 ``split_passthrough(argv) -> (its own options, the rest)``; the rest reaches ``run`` as
@@ -22,16 +23,16 @@ from collections.abc import Sequence
 
 from eventlab import __version__
 
-# name -> (module, one-line help). The help is repeated here so that ``eventlab --help``
-# does not import every subcommand.
+# name -> (module, one-line help): the help lives here so that ``eventlab --help`` imports
+# no subcommand.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("eventlab.sandbox.core.serve_cli", "serve the local AWS over HTTP for the AWS CLI and SDKs"),
-    "aws": ("eventlab.aws_cli", "run the AWS CLI against the local sandbox only (every service, whatever your profile)"),
-    "quiz": ("quizzes.cli", "scenario quizzes: practice, exam, review, spaced repetition"),
-    "notes": ("eventlab.notes", "read the study notes in the terminal or build them as HTML"),
-    "kafka": ("eventlab.kafka_cli", "Kafka topic, group, lag, produce and consume tools"),
-    "grade": ("autograder.cli", "grade lab notebooks and print a per-criterion report"),
-    "lab": ("eventlab.lab_cli", "open JupyterLab on your copies of the labs"),
+    "serve": ("eventlab.cli.serve", "serve the local AWS over HTTP for the AWS CLI and SDKs"),
+    "aws": ("eventlab.cli.aws", "run the AWS CLI against the local sandbox only (every service, whatever your profile)"),
+    "quiz": ("eventlab.cli.quiz", "scenario quizzes: practice, exam, review, spaced repetition"),
+    "notes": ("eventlab.cli.notes", "read the study notes in the terminal or build them as HTML"),
+    "kafka": ("eventlab.cli.kafka", "Kafka topic, group, lag, produce and consume tools"),
+    "grade": ("eventlab.cli.grade", "grade lab notebooks and print a per-criterion report"),
+    "lab": ("eventlab.cli.lab", "open JupyterLab on your copies of the labs"),
 }
 
 
@@ -47,7 +48,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if name == only:
             module = importlib.import_module(module_name)
             module.add_arguments(p)
-            p.set_defaults(_run=module.run)
+            p.set_defaults(run_command=module.run)
     return parser
 
 
@@ -71,11 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if passthrough is not None:
         args.passthrough = passthrough
-    if not getattr(args, "_run", None):
+    if not getattr(args, "run_command", None):
         parser.print_help()
         return 0 if not argv else 2
     try:
-        return int(args._run(args) or 0)
+        return int(args.run_command(args) or 0)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-HELP = "open JupyterLab on your copies of the labs"
 SOURCE_LINK = "../../../content/"
 
 

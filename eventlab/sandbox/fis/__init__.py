@@ -1,0 +1,1 @@
+"""AWS Fault Injection Service on the virtual clock."""

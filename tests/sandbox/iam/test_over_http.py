@@ -1,0 +1,75 @@
+"""Accounts and resource policies over ``eventlab serve``, as an SDK user meets them."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import serve_process
+
+MEMBER = "111111111111"
+
+
+def client(service, url, key="AKIADEFAULTACCOUNT00"):
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id=key, aws_secret_access_key="y")
+
+
+def queue(url, name, key="AKIADEFAULTACCOUNT00"):
+    sqs = client("sqs", url, key)
+    q = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return q, sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def test_a_twelve_digit_key_selects_the_account_and_cross_account_calls_follow_policies(served):
+    url, _ = served
+    assert client("sts", url, MEMBER).get_caller_identity()["Account"] == MEMBER
+    assert client("sts", url).get_caller_identity()["Account"] == "123456789012"
+    q, arn = queue(url, "orders")
+    assert "/123456789012/orders" in q
+    with pytest.raises(ClientError) as denied:
+        client("sqs", url, MEMBER).send_message(QueueUrl=q, MessageBody="x")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    client("sqs", url).set_queue_attributes(QueueUrl=q, Attributes={"Policy": json.dumps({"Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": MEMBER}, "Action": "sqs:SendMessage", "Resource": arn}]})})
+    client("sqs", url, MEMBER).send_message(QueueUrl=q, MessageBody="from member")
+    assert [m["Body"] for m in client("sqs", url).receive_message(QueueUrl=q)["Messages"]] == ["from member"]
+    mine, _ = queue(url, "orders", MEMBER)                 # the same name in another account
+    assert f"/{MEMBER}/orders" in mine
+    assert client("sqs", url, MEMBER).receive_message(QueueUrl=mine).get("Messages") is None
+
+
+def test_cross_account_put_events_and_sns_deliveries_over_http(served):
+    url, _ = served
+    q, arn = queue(url, "central-in")
+    events = client("events", url)
+    bus = events.create_event_bus(Name="central")["EventBusArn"]
+    events.put_rule(Name="all", EventBusName="central", EventPattern=json.dumps({"source": ["shop"]}))
+    events.put_targets(Rule="all", EventBusName="central", Targets=[{"Id": "q", "Arn": arn}])
+    entry = {"Source": "shop", "DetailType": "order", "Detail": "{}", "EventBusName": bus}
+    with pytest.raises(ClientError) as denied:
+        client("events", url, MEMBER).put_events(Entries=[entry])
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    events.put_permission(EventBusName="central", Action="events:PutEvents", Principal=MEMBER, StatementId="m")
+    assert client("events", url, MEMBER).put_events(Entries=[entry])["FailedEntryCount"] == 0
+    got = client("sqs", url).receive_message(QueueUrl=q)["Messages"]
+    assert json.loads(got[0]["Body"])["source"] == "shop"
+
+
+def test_strict_serve_drops_an_sns_delivery_to_a_queue_without_policy(tmp_path):
+    with serve_process(tmp_path, "--policies", "strict") as (url, _):
+        sns = client("sns", url)
+        topic = sns.create_topic(Name="uploads")["TopicArn"]
+        open_q, open_arn = queue(url, "no-policy")
+        ok_q, ok_arn = queue(url, "with-policy")
+        client("sqs", url).set_queue_attributes(QueueUrl=ok_q, Attributes={"Policy": json.dumps({"Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": ok_arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})})
+        for endpoint in (open_arn, ok_arn):
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=endpoint)
+        sns.publish(TopicArn=topic, Message="hello")
+        assert client("sqs", url).receive_message(QueueUrl=open_q).get("Messages") is None
+        assert len(client("sqs", url).receive_message(QueueUrl=ok_q)["Messages"]) == 1
