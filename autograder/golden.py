@@ -729,8 +729,46 @@ _LAB06 = [
       transform=lambda src: src[:src.index("dash1 = dashboard_consumer")] + DASHBOARD_LOOP),
 ]
 
+_LAB07 = [
+    M("no-cap", "lab07-consumer",
+      [('lam.put_function_concurrency(FunctionName="order-processor", ReservedConcurrentExecutions=2)\n', ""),
+       ('    ScalingConfig={"MaximumConcurrency": 2},\n', "")],
+      {"cap", "backend-rate", "drain", "alarms-fired"}, "neither the mapping's ScalingConfig.MaximumConcurrency"),
+    # AWS's documented trap: reserved concurrency below the mapping's 5 starting pollers
+    M("reserved-concurrency-only", "lab07-consumer",
+      [('    ScalingConfig={"MaximumConcurrency": 2},\n', "")],
+      {"no-loss", "drain", "alarms-fired", "dlq-clean"}, "good orders of the burst are in orders-dlq"),
+    M("max-receive-2", "lab07-queues",
+      [('"maxReceiveCount": "5"', '"maxReceiveCount": "2"')],
+      {"dlq"}, "maxReceiveCount is 2"),
+    M("no-report-batch-item-failures", "lab07-consumer",
+      [(',\n    FunctionResponseTypes=["ReportBatchItemFailures"])', ")")],
+      {"mapping", "alarms-fired", "dlq-clean"}, "no FunctionResponseTypes ['ReportBatchItemFailures']"),
+    M("handler-raises", "lab07-handler",
+      [('failures.append({"itemIdentifier": record["messageId"]})', "raise")],
+      {"handler", "no-loss", "drain", "alarms-fired", "dlq-clean"},
+      "the handler raised on a batch with one bad order"),
+    M("short-visibility", "lab07-queues",
+      [('"VisibilityTimeout": "200"', '"VisibilityTimeout": "60"')],
+      {"mapping"}, "visibility timeout is 60 s"),
+    M("backlog-without-drain", "lab07-predict",
+      [("backlog = (BURST_RATE - drain_rate) * BURST_SECONDS", "backlog = BURST_RATE * BURST_SECONDS")],
+      {"drain"}, "you predicted 150 s"),
+    M("age-alarm-too-late", "lab07-alarms",
+      [('"orders-queue", 60)', '"orders-queue", 600)')],
+      {"age-alarm", "alarms-fired"}, "does not fire when the oldest order has waited more than 60 s"),
+    # correct variants: the mapping's cap alone; smaller batches with a shorter window
+    M("maximum-concurrency-only", "lab07-consumer",
+      [('lam.put_function_concurrency(FunctionName="order-processor", ReservedConcurrentExecutions=2)\n', "")],
+      set(), ""),
+    M("small-batches", "lab07-consumer",
+      [("BatchSize=10, MaximumBatchingWindowInSeconds=5,", "BatchSize=4, MaximumBatchingWindowInSeconds=1,")],
+      set(), ""),
+]
+
 MUTATIONS: dict[str, list[Mutation]] = {**_LAB01_LAB03, "lab02": _LAB02, "lab04": _LAB04,
-                                        "lab05": _LAB05, "lab06": _LAB06}
+                                        "lab05": _LAB05, "lab06": _LAB06,
+                                        "lab07": _LAB07}
 
 
 # -- submissions ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 from quizzes.model import Question
 from quizzes.tags import OPTION_LETTERS, QUESTION_TYPES
 
-CACHE_VERSION = 3  # 2: Question.sources and Question.checked; 3: Question.examples
+CACHE_VERSION = 4  # 2: Question.sources and Question.checked; 3: Question.examples; 4: Question.labs
 
 
 @dataclass

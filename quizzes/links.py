@@ -66,3 +66,38 @@ def example_problem(ref: str, index: dict[str, str]) -> str | None:
     if where != file:
         return f"example id '{example_id}' is in {where}, not {file}"
     return None
+
+
+LAB_REF = re.compile(r"^(?P<lab>lab\d\d)#(?P<anchor>[^#\s]+)$")
+
+
+def lab_steps(lab: str, root: Path | None = None) -> dict[str, str] | None:
+    """Anchor -> title of each ``## Step ...`` heading of ``lab``'s source notebook
+    (``labs/source/labNN_*/labNN_*.ipynb``), or None when the lab has no notebook.  Read
+    as JSON: the quiz needs neither nbformat nor the grader."""
+    import json
+
+    from eventlab.content import headings
+
+    base = Path(root) if root is not None else _default_root()
+    found = sorted((base / "labs" / "source").glob(f"{lab}_*/{lab}_*.ipynb"))
+    if not found:
+        return None
+    cells = json.loads(found[0].read_text(encoding="utf-8")).get("cells", [])
+    text = "\n\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                        for c in cells if c.get("cell_type") == "markdown")
+    return {h.anchor: h.text for h in headings(text) if h.level == 2 and h.text.startswith("Step")}
+
+
+def lab_step_problem(ref: str, root: Path | None = None) -> str | None:
+    """Why ``ref`` (``lab07#step-4-...``) does not name a step of a lab, or None."""
+    m = LAB_REF.match(ref)
+    if not m:
+        return f"lab step '{ref}' must look like labNN#step-anchor"
+    steps = lab_steps(m.group("lab"), root)
+    if steps is None:
+        return f"lab step '{ref}': there is no notebook labs/source/{m.group('lab')}_*/"
+    if m.group("anchor") not in steps:
+        return (f"lab step '{ref}': {m.group('lab')} has no step '{m.group('anchor')}' "
+                f"(its steps: {', '.join(steps)})")
+    return None

@@ -54,6 +54,9 @@ class Question:
     # runnable examples in the notes that show the fact the key rests on, each
     # "content/FILE.md#example-id" (the id of a ```python sandbox id=...``` block)
     examples: list[str] = field(default_factory=list)
+    # lab steps that demonstrate the fact, each "labNN#step-anchor" (a "## Step ..." heading
+    # of the lab's source notebook)
+    labs: list[str] = field(default_factory=list)
     # front-matter key (or "key[i]" for a list item) -> 1-based line in the file
     lines: dict[str, int] = field(default_factory=dict)
 

@@ -33,9 +33,10 @@ KNOWN_KEYS = (
     "sources",
     "checked",
     "examples",
+    "labs",
 )
 REQUIRED_KEYS = ("id", "services", "domain", "difficulty", "type", "answer", "links")
-LIST_KEYS = ("services", "topics", "answer", "links", "sources", "examples")
+LIST_KEYS = ("services", "topics", "answer", "links", "sources", "examples", "labs")
 OPTION_HEADING = re.compile(r"^[A-Z]$")
 # libyaml's loader when PyYAML was built with it (several times faster), else pure Python;
 # both keep line marks on the nodes.  One pass builds the nodes and the data from them.
@@ -97,6 +98,7 @@ def parse_text(text: str, path: Path) -> tuple[Question | None, list[Problem]]:
     meta["links"] = [str(s) for s in meta["links"]]
     meta["sources"] = [str(s) for s in meta["sources"]]
     meta["examples"] = [str(s) for s in meta["examples"]]
+    meta["labs"] = [str(s) for s in meta["labs"]]
 
     stem, options = _read_body(tokens[1:], text.splitlines(), body_start, path, problems)
 
@@ -123,6 +125,7 @@ def parse_text(text: str, path: Path) -> tuple[Question | None, list[Problem]]:
         sources=meta["sources"],
         checked=str(checked) if checked not in (None, "") else None,
         examples=meta["examples"],
+        labs=meta["labs"],
         lines=lines,
     )
     return question, problems

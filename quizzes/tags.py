@@ -33,6 +33,7 @@ DECISIONS: tuple[str, ...] = (
     "sfn-standard-vs-express",
     "eventbridge-vs-sns",
     "sync-vs-async",
+    "buffer-vs-throttle",
 )
 
 SERVICES: tuple[str, ...] = (

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from quizzes.links import example_index, example_problem, link_problem
+from quizzes.links import example_index, example_problem, lab_step_problem, link_problem
 from quizzes.model import Problem, Question
 from quizzes.parser import parse_file
 from quizzes.tags import (
@@ -160,6 +160,10 @@ def check_question(
         problem = example_problem(ref, examples or {})
         if problem:
             bad(f"examples[{i}]", problem)
+    for i, ref in enumerate(q.labs):
+        problem = lab_step_problem(ref, root)
+        if problem:
+            bad(f"labs[{i}]", problem)
     if len(set(q.examples)) != len(q.examples):
         bad("examples", "examples lists an example twice")
     return out

@@ -40,26 +40,31 @@ def make_function(sandbox: Sandbox) -> Callable[..., str]:
     return make
 
 
+def _labs_selected(session: pytest.Session) -> list[str] | None:
+    """The labs the selected tests that use ``lab_course`` are about (their ``lab``
+    parameter, or their module's ``LAB``); None (every lab) when one of them names none."""
+    from tests.labs_support import LABS
+
+    wanted = set()
+    for item in session.items:
+        if "lab_course" not in getattr(item, "fixturenames", ()):
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        lab = params.get("lab") or getattr(getattr(item, "module", None), "LAB", None)
+        if lab not in LABS:
+            return None
+        wanted.add(lab)
+    return [lab for lab in LABS if lab in wanted] or None
+
+
 @pytest.fixture(scope="session")
 def lab_course(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The labs through nbgrader (generate, autograde, feedback) and ``eventlab grade``,
-    once per session: the source, the learner's copy, the solution and each mistake.
-
-    Only the labs the session's selected tests ask for (their ``lab`` parameter) are
-    built, so ``-k lab03`` grades one lab, not six; a selected test without that
-    parameter gets them all."""
+    once per session: the source, the learner's copy, the solution and each mistake.  Only
+    the labs the selected tests need (``-k lab07`` grades lab 7's set alone)."""
     from tests.labs_support import build_lab_course
 
-    wanted: set[str] = set()
-    for item in request.session.items:
-        if "lab_course" not in getattr(item, "fixturenames", ()):
-            continue
-        lab = getattr(getattr(item, "callspec", None), "params", {}).get("lab")
-        if lab is None:
-            wanted = set()
-            break
-        wanted.add(lab)
-    return build_lab_course(tmp_path_factory.mktemp("labs"), sorted(wanted) or None)
+    return build_lab_course(tmp_path_factory.mktemp("labs"), _labs_selected(request.session))
 
 
 @pytest.fixture

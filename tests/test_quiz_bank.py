@@ -17,7 +17,7 @@ from quizzes.validate import validate_bank
 def test_the_real_bank_is_valid_and_meets_the_coverage_minimums(capsys):
     assert main(["quiz", "validate", "--coverage"]) == 0
     out = capsys.readouterr().out
-    assert "210 files, 0 problem(s)" in out and "coverage minimums checked: OK" in out
+    assert "222 files, 0 problem(s)" in out and "coverage minimums checked: OK" in out
 
 
 def test_every_linked_example_is_a_block_of_the_note_it_names():
@@ -58,3 +58,24 @@ def test_validating_the_examples_does_not_start_or_import_the_sandbox():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_backpressure_question_names_the_lab_7_step_that_demonstrates_it():
+    from quizzes.links import lab_steps
+
+    steps = lab_steps("lab07")
+    questions = [q for q in parse_bank(default_bank_dir()).questions if q.decision == "buffer-vs-throttle"]
+    assert len(questions) >= 12
+    for q in questions:
+        assert q.labs, q.id
+        assert all(ref.startswith("lab07#") and ref.split("#", 1)[1] in steps for ref in q.labs), q.id
+
+
+def test_a_mistyped_lab_step_is_an_error_naming_the_lab_s_steps(tmp_path: Path):
+    source = default_bank_dir() / "qd-001.md"
+    text = source.read_text(encoding="utf-8")
+    assert "lab07#step-4-predict-the-drain-before-you-run-it" in text
+    (tmp_path / "qd-001.md").write_text(text.replace("#step-4-predict", "#step-4-guess"), encoding="utf-8")
+    [problem] = validate_bank(tmp_path).problems
+    assert "lab07 has no step 'step-4-guess-the-drain-before-you-run-it'" in problem.message
+    assert "step-4-predict-the-drain-before-you-run-it" in problem.message
