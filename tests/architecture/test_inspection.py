@@ -57,7 +57,7 @@ ALLOWED = {
 PUBLIC_UNDERSCORE = {
     "_asdict", "_replace", "_fields", "_make",      # collections.namedtuple
     "_getframe", "_exit",                           # sys._getframe, os._exit
-    "_repr_mimebundle_", "_repr_html_", "_repr_markdown_", "_repr_pretty_",  # IPython display
+    "_repr_mimebundle_", "_repr_html_", "_repr_markdown_", "_repr_pretty_", "_repr_svg_",  # IPython
 }
 
 # What code outside the sandbox may use on ``sb.service(name)``: operations that drive the
