@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from autograder.checks import Check, CheckFailed
+from autograder.checks import CheckFailed, check, declared_checks
 from autograder.labs.lab05 import (
     ROLES,  # noqa: F401  (APIGATEWAY_ROLE_ARN in the notebook, as in lab 5)
     _record,
@@ -119,6 +119,11 @@ def _prediction(sb: Any) -> float:
 
 
 # -- step 1: queues -------------------------------------------------------------------
+@check("dlq", step="queues", title="redrive to orders-dlq after at least 5 receives", points=2,
+       passed="orders-queue moves a message to orders-dlq after at least 5 receives.",
+       failed="orders-queue has no redrive policy to orders-dlq, or gives up too soon.",
+       hint="RedrivePolicy {'deadLetterTargetArn': dlq_arn, 'maxReceiveCount': '5'} or more: a "
+            "throttled batch counts as a receive.")
 def check_dlq(sb: Any) -> None:
     q, dlq = queue(sb, QUEUE), queue(sb, DLQ)
     redrive = q.redrive_policy
@@ -134,6 +139,13 @@ def check_dlq(sb: Any) -> None:
 
 
 # -- step 2: the consumer ---------------------------------------------------------------
+@check("handler", step="consumer",
+       title="the handler reserves good orders and reports the bad one", points=2,
+       passed="For two good orders and one with quantity 0 the warehouse reserved the good ones and "
+              "the handler reported only the bad one.",
+       failed="The handler does not reserve the good orders or does not report exactly the bad one.",
+       hint="For each record: parse, fail a quantity that is not positive (append {'itemIdentifier': "
+            "record['messageId']}), else warehouse.reserve(order); return {'batchItemFailures': failures}.")
 def check_handler(sb: Any) -> None:
     function(sb, FUNCTION)
     arn = queue(sb, QUEUE).queue_arn
@@ -163,6 +175,13 @@ def check_handler(sb: Any) -> None:
         raise CheckFailed("the order with quantity 0 was reserved at the warehouse")
 
 
+@check("mapping", step="consumer",
+       title="partial batch failures, visibility and batch sized", points=2,
+       passed="The mapping reports batch item failures, the visibility timeout covers 6 x the timeout + "
+              "the window, and a batch fits in the timeout.",
+       failed="The mapping ignores batchItemFailures, or the visibility timeout or batch is mis-sized.",
+       hint="FunctionResponseTypes=['ReportBatchItemFailures']; VisibilityTimeout >= 6 x Timeout + "
+            "MaximumBatchingWindowInSeconds; BatchSize x 0.5 s <= Timeout.")
 def check_mapping(sb: Any) -> None:
     mapping = _mapping(sb)
     if "ReportBatchItemFailures" not in (mapping.get("FunctionResponseTypes") or []):
@@ -188,6 +207,12 @@ def consumer_cap(sb: Any) -> tuple[int | None, int | None]:
     return (int(maximum) if maximum else None), _reserved(sb)
 
 
+@check("cap", step="consumer",
+       title="the consumer never runs more than the warehouse takes", points=2,
+       passed="At most 2 executions at once: 4 orders a second, the warehouse's rate.",
+       failed="The consumer may run more executions at once than the warehouse can serve.",
+       hint="ScalingConfig={'MaximumConcurrency': 2} on the mapping (and reserved concurrency 2 on the "
+            "function, so no other function takes its share).")
 def check_cap(sb: Any) -> None:
     maximum, reserved = consumer_cap(sb)
     caps = [c for c in (maximum, reserved) if c is not None]
@@ -220,6 +245,14 @@ def _topic_arn(sb: Any) -> str:
     raise CheckFailed(f"there is no SNS topic named '{TOPIC}'")
 
 
+@check("age-alarm", step="alarms", title="alarm on the age of the oldest order", points=2,
+       passed="orders-age-alarm fires when the oldest order has waited over 60 s and tells ops-alerts "
+              "when it fires and when it recovers.",
+       failed="The age alarm is missing or watches the wrong metric, queue, threshold or actions.",
+       hint="put_metric_alarm(AlarmName='orders-age-alarm', Namespace='AWS/SQS', MetricName="
+            "'ApproximateAgeOfOldestMessage', Dimensions=[{'Name': 'QueueName', 'Value': 'orders-queue'}], "
+            "Statistic='Maximum', Period=60, EvaluationPeriods=1, Threshold=60, ComparisonOperator="
+            "'GreaterThanThreshold', AlarmActions=[topic_arn], OKActions=[topic_arn]).")
 def check_age_alarm(sb: Any) -> None:
     alarm = _alarm(sb, AGE_ALARM)
     wrong = []
@@ -245,11 +278,29 @@ def check_age_alarm(sb: Any) -> None:
 
 
 # -- step 4: the prediction ------------------------------------------------------------------
+@check("dlq-alarm", step="alarms", title="alarm on orders-dlq depth -> ops-alerts", points=1,
+       passed="orders-dlq-alarm fires on one message in orders-dlq and notifies ops-alerts.",
+       failed="The DLQ alarm is missing or watches the wrong metric, queue, threshold or action.",
+       hint="As in lab 5: ApproximateNumberOfMessagesVisible of orders-dlq, Maximum, 60 s, "
+            "GreaterThanThreshold 0, AlarmActions=[topic_arn].")
+def check_dlq_alarm(sb: Any) -> None:
+    """Lab 5's DLQ alarm, asked again here: the same alarm on the same queue name."""
+    check_alarm(sb)
+
+
+@check("prediction", step="predict", title="the predicted drain time is recorded", points=1,
+       passed="orders-queue carries the tag PredictedDrainSeconds.",
+       failed="The prediction is not recorded on the queue.",
+       hint="sqs.tag_queue(QueueUrl=queue_url, Tags={'PredictedDrainSeconds': str(PREDICTED_DRAIN_S)}).")
 def check_prediction(sb: Any) -> None:
     _prediction(sb)
 
 
 # -- step 5: the learner's own burst -----------------------------------------------------------
+@check("rehearsal", step="burst", title="your burst drained", points=1,
+       passed="Every order of your burst left the queue (reserved, or dead-lettered).",
+       failed="Your burst did not run, or its orders did not all leave the queue.",
+       hint="Run the burst cell after the consumer exists; then advance the clock until the queue is empty.")
 def check_rehearsal(sb: Any) -> None:
     """The learner's burst ran and drained: each of its orders left the queue, reserved at
     the warehouse or dead-lettered (the outcome checks grade which, on their own burst)."""
@@ -411,6 +462,11 @@ def _ran(sb: Any) -> Outcome:
     return out
 
 
+@check("no-loss", step="outcomes", title="no order of the checks' burst lost", points=2,
+       passed="Every good order of the checks' burst reached the warehouse.",
+       failed="Good orders of the checks' burst never reached the warehouse.",
+       hint="Partial batch failures, a visibility timeout that covers the function, and a consumer "
+            "that is capped without being throttled.")
 def check_no_loss(sb: Any) -> None:
     out = _ran(sb)
     if out.refused:
@@ -435,6 +491,12 @@ def peak_rate(times: list[float], window: float = RATE_WINDOW) -> tuple[int, flo
     return best, at
 
 
+@check("backend-rate", step="outcomes",
+       title="the warehouse never over 4 orders a second", points=2,
+       passed="In every 10 s of the burst the warehouse got at most 4 orders a second.",
+       failed="The warehouse got more than it takes.",
+       hint="Cap the consumer: MaximumConcurrency (or reserved concurrency) x 2 orders a second per "
+            "execution <= 4.")
 def check_backend_rate(sb: Any) -> None:
     out = _ran(sb)
     times = [t for ts in out.reserved.values() for t in ts]
@@ -448,6 +510,12 @@ def check_backend_rate(sb: Any) -> None:
                           f"takes {WAREHOUSE_RATE:g}/s")
 
 
+@check("drain", step="outcomes",
+       title="drained within the predicted time (+/- 15 % or 10 s)", points=2,
+       passed="The backlog drained within 15 % (or 10 s) of your prediction.",
+       failed="The backlog did not drain when you predicted.",
+       hint="Backlog at the burst's end = (arrival rate - drain rate) x burst length; drain time = "
+            "backlog / drain rate, with the drain rate = executions x 2 orders a second.")
 def check_drain(sb: Any) -> None:
     out = _ran(sb)
     if out.predicted is None:
@@ -466,6 +534,13 @@ def _changes(states: list[tuple[float, str]]) -> str:
     return ", ".join(f"{state} at {t:.0f} s" for t, state in states) or "none"
 
 
+@check("alarms-fired", step="outcomes",
+       title="the alarms fired during the burst and recovered", points=2,
+       passed="orders-age-alarm went to ALARM while the backlog was there and back to OK after it; "
+              "orders-dlq-alarm fired for the bad orders and recovered when the DLQ was emptied.",
+       failed="An alarm did not fire during the burst, or did not recover.",
+       hint="Age alarm: Maximum of ApproximateAgeOfOldestMessage > 60 over 60 s; DLQ alarm: "
+            "ApproximateNumberOfMessagesVisible of orders-dlq > 0; both with one evaluation period.")
 def check_alarms_fired(sb: Any) -> None:
     out = _ran(sb)
     if out.drained is None:           # never drained: any ALARM was during the backlog
@@ -490,6 +565,10 @@ def check_alarms_fired(sb: Any) -> None:
         raise CheckFailed("; ".join(problems))
 
 
+@check("dlq-clean", step="outcomes", title="only the bad orders in the DLQ", points=2,
+       passed="The orders with quantity 0 reached orders-dlq, and no good order did.",
+       failed="Good orders ended in orders-dlq, or bad ones did not.",
+       hint="maxReceiveCount >= 5, MaximumConcurrency instead of throttling, and ReportBatchItemFailures.")
 def check_dlq_clean(sb: Any) -> None:
     out = _ran(sb)
     good_dead = [o for o in out.good if o in out.dlq]
@@ -501,78 +580,4 @@ def check_dlq_clean(sb: Any) -> None:
         raise CheckFailed(f"{len(missing)} of the {len(out.bad)} orders with quantity 0 did not reach {DLQ}")
 
 
-_c = Check
-
-CHECKS = [
-    _c("dlq", "queues", "redrive to orders-dlq after at least 5 receives", 2, check_dlq,
-       "orders-queue moves a message to orders-dlq after at least 5 receives.",
-       "orders-queue has no redrive policy to orders-dlq, or gives up too soon.",
-       "RedrivePolicy {'deadLetterTargetArn': dlq_arn, 'maxReceiveCount': '5'} or more: a "
-       "throttled batch counts as a receive."),
-    _c("handler", "consumer", "the handler reserves good orders and reports the bad one", 2,
-       check_handler,
-       "For two good orders and one with quantity 0 the warehouse reserved the good ones and "
-       "the handler reported only the bad one.",
-       "The handler does not reserve the good orders or does not report exactly the bad one.",
-       "For each record: parse, fail a quantity that is not positive (append {'itemIdentifier': "
-       "record['messageId']}), else warehouse.reserve(order); return {'batchItemFailures': failures}."),
-    _c("mapping", "consumer", "partial batch failures, visibility and batch sized", 2, check_mapping,
-       "The mapping reports batch item failures, the visibility timeout covers 6 x the timeout + "
-       "the window, and a batch fits in the timeout.",
-       "The mapping ignores batchItemFailures, or the visibility timeout or batch is mis-sized.",
-       "FunctionResponseTypes=['ReportBatchItemFailures']; VisibilityTimeout >= 6 x Timeout + "
-       "MaximumBatchingWindowInSeconds; BatchSize x 0.5 s <= Timeout."),
-    _c("cap", "consumer", "the consumer never runs more than the warehouse takes", 2, check_cap,
-       "At most 2 executions at once: 4 orders a second, the warehouse's rate.",
-       "The consumer may run more executions at once than the warehouse can serve.",
-       "ScalingConfig={'MaximumConcurrency': 2} on the mapping (and reserved concurrency 2 on the "
-       "function, so no other function takes its share)."),
-    _c("age-alarm", "alarms", "alarm on the age of the oldest order", 2, check_age_alarm,
-       "orders-age-alarm fires when the oldest order has waited over 60 s and tells ops-alerts "
-       "when it fires and when it recovers.",
-       "The age alarm is missing or watches the wrong metric, queue, threshold or actions.",
-       "put_metric_alarm(AlarmName='orders-age-alarm', Namespace='AWS/SQS', MetricName="
-       "'ApproximateAgeOfOldestMessage', Dimensions=[{'Name': 'QueueName', 'Value': 'orders-queue'}], "
-       "Statistic='Maximum', Period=60, EvaluationPeriods=1, Threshold=60, ComparisonOperator="
-       "'GreaterThanThreshold', AlarmActions=[topic_arn], OKActions=[topic_arn])."),
-    _c("dlq-alarm", "alarms", "alarm on orders-dlq depth -> ops-alerts", 1, check_alarm,
-       "orders-dlq-alarm fires on one message in orders-dlq and notifies ops-alerts.",
-       "The DLQ alarm is missing or watches the wrong metric, queue, threshold or action.",
-       "As in lab 5: ApproximateNumberOfMessagesVisible of orders-dlq, Maximum, 60 s, "
-       "GreaterThanThreshold 0, AlarmActions=[topic_arn]."),
-    _c("prediction", "predict", "the predicted drain time is recorded", 1, check_prediction,
-       "orders-queue carries the tag PredictedDrainSeconds.",
-       "The prediction is not recorded on the queue.",
-       "sqs.tag_queue(QueueUrl=queue_url, Tags={'PredictedDrainSeconds': str(PREDICTED_DRAIN_S)})."),
-    _c("rehearsal", "burst", "your burst drained", 1, check_rehearsal,
-       "Every order of your burst left the queue (reserved, or dead-lettered).",
-       "Your burst did not run, or its orders did not all leave the queue.",
-       "Run the burst cell after the consumer exists; then advance the clock until the queue is empty."),
-    _c("no-loss", "outcomes", "no order of the checks' burst lost", 2, check_no_loss,
-       "Every good order of the checks' burst reached the warehouse.",
-       "Good orders of the checks' burst never reached the warehouse.",
-       "Partial batch failures, a visibility timeout that covers the function, and a consumer "
-       "that is capped without being throttled."),
-    _c("backend-rate", "outcomes", "the warehouse never over 4 orders a second", 2,
-       check_backend_rate,
-       "In every 10 s of the burst the warehouse got at most 4 orders a second.",
-       "The warehouse got more than it takes.",
-       "Cap the consumer: MaximumConcurrency (or reserved concurrency) x 2 orders a second per "
-       "execution <= 4."),
-    _c("drain", "outcomes", "drained within the predicted time (+/- 15 % or 10 s)", 2, check_drain,
-       "The backlog drained within 15 % (or 10 s) of your prediction.",
-       "The backlog did not drain when you predicted.",
-       "Backlog at the burst's end = (arrival rate - drain rate) x burst length; drain time = "
-       "backlog / drain rate, with the drain rate = executions x 2 orders a second."),
-    _c("alarms-fired", "outcomes", "the alarms fired during the burst and recovered", 2,
-       check_alarms_fired,
-       "orders-age-alarm went to ALARM while the backlog was there and back to OK after it; "
-       "orders-dlq-alarm fired for the bad orders and recovered when the DLQ was emptied.",
-       "An alarm did not fire during the burst, or did not recover.",
-       "Age alarm: Maximum of ApproximateAgeOfOldestMessage > 60 over 60 s; DLQ alarm: "
-       "ApproximateNumberOfMessagesVisible of orders-dlq > 0; both with one evaluation period."),
-    _c("dlq-clean", "outcomes", "only the bad orders in the DLQ", 2, check_dlq_clean,
-       "The orders with quantity 0 reached orders-dlq, and no good order did.",
-       "Good orders ended in orders-dlq, or bad ones did not.",
-       "maxReceiveCount >= 5, MaximumConcurrency instead of throttling, and ReportBatchItemFailures."),
-]
+CHECKS = declared_checks(globals())   # the @check functions above, in the order they are defined
