@@ -757,6 +757,14 @@ _LAB07 = [
     M("age-alarm-too-late", "lab07-alarms",
       [('"orders-queue", 60)', '"orders-queue", 600)')],
       {"age-alarm", "alarms-fired"}, "does not fire when the oldest order has waited more than 60 s"),
+    # the DLQ alarm waits for ten dead letters: the checks' six bad orders never raise it
+    M("dlq-alarm-at-ten", "lab07-alarms",
+      [('"orders-dlq", 0)', '"orders-dlq", 10)')],
+      {"dlq-alarm", "alarms-fired"}, "does not fire on one message"),
+    # the prediction stays in a variable the checks cannot read
+    M("prediction-not-recorded", "lab07-predict",
+      [('sqs.tag_queue(QueueUrl=queue_url, Tags={"PredictedDrainSeconds": str(PREDICTED_DRAIN_S)})\n', "")],
+      {"prediction", "drain"}, "PredictedDrainSeconds"),
     # correct variants: the mapping's cap alone; smaller batches with a shorter window
     M("maximum-concurrency-only", "lab07-consumer",
       [('lam.put_function_concurrency(FunctionName="order-processor", ReservedConcurrentExecutions=2)\n', "")],

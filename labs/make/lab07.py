@@ -181,7 +181,8 @@ def build():
 
         While the queue absorbs a burst, the API keeps answering 202: only the metrics show
         that orders are waiting. Create the SNS topic `ops-alerts` with the queue
-        `ops-inbox` subscribed (the operator's stand-in), then two alarms, each `Maximum`
+        `ops-inbox` subscribed (the operator's stand-in, with a queue policy that lets the
+        topic send, as in lab 1), then two alarms, each `Maximum`
         over 60 s, one evaluation period, `AlarmActions` and `OKActions` = the topic:
 
         - `orders-age-alarm`: `ApproximateAgeOfOldestMessage` of `orders-queue`
@@ -197,6 +198,11 @@ def build():
         inbox_url = sqs.create_queue(QueueName="ops-inbox")["QueueUrl"]
         inbox_arn = sqs.get_queue_attributes(
             QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.set_queue_attributes(QueueUrl=inbox_url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": inbox_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]})})
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
         for name, metric, queue_name, threshold in [
             ("orders-age-alarm", "ApproximateAgeOfOldestMessage", "orders-queue", 60),
