@@ -157,6 +157,14 @@ def test_the_picture_draws_resources_and_counts_deliveries(lab_sandbox) -> None:
         {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})})
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
                   Attributes={"FilterPolicy": json.dumps({"kind": ["a"]})})
+    # labs apply resource policies as AWS does: nothing arrives without the queue policy
+    sns.publish(TopicArn=topic, Message="{}", MessageAttributes={
+        "kind": {"DataType": "String", "StringValue": "a"}})
+    assert 'refused by its resource policy' in picture(sb, lab.session().traffic).mermaid()
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})})
     for kind in ("a", "a", "b"):
         sns.publish(TopicArn=topic, Message="{}", MessageAttributes={
             "kind": {"DataType": "String", "StringValue": kind}})
