@@ -129,7 +129,7 @@ def check_stream(sb: Any) -> None:
 def check_on_demand(sb: Any) -> None:
     mode = (_stream(sb).stream_mode or {}).get("StreamMode", "PROVISIONED")
     if mode != "ON_DEMAND":
-        raise CheckFailed(f"the stream's capacity mode is {mode}")
+        raise CheckFailed(f"the stream's capacity mode is {mode} (expected ON_DEMAND)")
 
 
 # -- step 2: the producer ----------------------------------------------------------------
