@@ -671,7 +671,7 @@ _LAB06 = [
         'Provisioned={\n    "KafkaVersion": "3.6.0", "NumberOfBrokerNodes": 2,\n'
         '    "BrokerNodeGroupInfo": {"InstanceType": "kafka.m7g.large",\n'
         '                            "ClientSubnets": ["subnet-a", "subnet-b"], "SecurityGroups": ["sg-kafka"]},')],
-      {"cluster"}, "is a PROVISIONED cluster, not SERVERLESS"),
+      {"cluster"}, "is a PROVISIONED cluster, not a serverless one"),
     # BufferError handled as the client's docs show, but the retry dedented out of the
     # except: every trade is produced twice in a row
     M("retry-outside-except", "lab06-produce",
