@@ -12,7 +12,7 @@ import pytest
 
 from autograder.golden import MUTATIONS, TOTALS
 from autograder.labs import lab07
-from autograder.plot import HEIGHT, LEFT, RIGHT, WIDTH, line_chart
+from autograder.plot import BOTTOM, HEIGHT, LEFT, RIGHT, WIDTH, line_chart
 
 LAB = "lab07"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -67,9 +67,12 @@ def test_the_graded_notebook_shows_the_backlog_rising_and_draining(lab_course) -
     root = ET.fromstring(svg)
     backlog, per_minute = root.findall(f"{SVG}polyline")
     assert backlog.get("data-label") == "orders in the queue (visible + in flight)"
-    ys = [y for _, y in _points(backlog)]
-    bottom = min(ys[0], ys[-1])
-    assert ys[0] == ys[-1] == max(ys) and min(ys) < bottom - 100   # from empty, up, back to empty
+    ys = [y for _, y in _points(backlog)]          # pixels: a bigger backlog is higher up
+    empty = HEIGHT - BOTTOM                         # the x axis, where the queue is empty
+    peak = ys.index(min(ys))
+    assert ys[-1] == empty and ys[0] < empty and min(ys) < empty - 100   # 20 after 1 s; ends empty
+    rising, draining = ys[:peak + 1], ys[peak:]
+    assert rising == sorted(rising, reverse=True) and draining == sorted(draining)
     assert len(_points(per_minute)) >= 3
     printed = "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream")
     predicted, measured = map(float, re.search(r"predicted (\S+) s, measured (\S+) s", printed).groups())

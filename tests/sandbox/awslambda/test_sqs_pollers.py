@@ -59,7 +59,11 @@ def test_five_pollers_each_wait_for_their_batch(sandbox, make_function):
         sandbox.clock.advance(seconds=1)
         assert processed(sandbox) == 150                # 10 pollers by now (5 + 300/min x 1 s)
         sandbox.clock.advance(seconds=1)
-        assert processed(sandbox) == 200 and depth(sandbox, url) == 0
+        assert processed(sandbox) == 200 and depth(sandbox, url) == 50   # the last 5 batches in flight
+        sandbox.clock.advance(seconds=0.999)
+        assert depth(sandbox, url) == 50                # deleted only when their invocations end
+        sandbox.clock.advance(seconds=0.001)
+        assert depth(sandbox, url) == 0
 
 
 def test_pollers_scale_up_by_300_a_minute_up_to_maximum_concurrency(sandbox, make_function):

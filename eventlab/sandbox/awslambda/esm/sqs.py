@@ -10,7 +10,9 @@ The event source mapping polls as Lambda's SQS pollers do
 * the event carries real ``attributes`` (ApproximateReceiveCount, SentTimestamp,
   SenderId, ApproximateFirstReceiveTimestamp, and for FIFO SequenceNumber,
   MessageGroupId, MessageDeduplicationId) and ``messageAttributes``;
-* success deletes the batch; an error leaves it in flight, so the messages come back
+* success deletes the batch when the invocation ends (in virtual time: a batch whose
+  handler sleeps 5 s counts as in flight, ``ApproximateNumberOfMessagesNotVisible``,
+  for those 5 s, as on AWS); an error leaves it in flight, so the messages come back
   after the queue's visibility timeout and the redrive policy moves them to the DLQ
   once ``maxReceiveCount`` is reached; with ``FunctionResponseTypes:
   ["ReportBatchItemFailures"]`` only the reported ``itemIdentifier`` s stay;
@@ -65,6 +67,7 @@ class SQSService:
         self._wake_at: dict[str, float] = {}   # mapping uuid -> the clock stop registered
         self._scanned: dict[str, float] = {}   # mapping uuid -> when its queue was last scanned
         self._pollers: dict[str, Pollers] = {}
+        self._finishing: list[tuple[float, Any, str, list[Any]]] = []   # (ends, backend, queue, done)
         self.batches: list[dict[str, Any]] = []
 
     def install(self, patches: PatchSet) -> None:
@@ -134,7 +137,7 @@ class SQSService:
 
     # -- the event source mapping poller -------------------------------------------------
     def poll(self) -> bool:
-        worked = False
+        worked = self._delete_finished()
         for esm in enabled_mappings(self.sandbox, "sqs"):
             worked = self._poll_mapping(esm) or worked
         return worked
@@ -203,9 +206,25 @@ class SQSService:
         failed = self._failed_ids(esm, result, messages)
         self.batches.append({"mapping": esm.uuid, "size": len(messages), "ok": result.ok,
                              "failed": sorted(failed)})
-        for message in messages:
-            if message.id not in failed and message.receipt_handle is not None:  # received: set
-                sqs.delete_message(queue.name, message.receipt_handle)
+        done = [m for m in messages if m.id not in failed and m.receipt_handle is not None]
+        self._finishing.append((result.ended, sqs, queue.name, done))
+        self._delete_finished()
+        return True
+
+    def _delete_finished(self) -> bool:
+        """Delete the processed messages of each batch whose invocation has ended: until
+        then they are in flight, as the poller deletes them only when the function returns."""
+        now = self.sandbox.clock.time()
+        due = [f for f in self._finishing if f[0] <= now]
+        if not due:
+            return False
+        self._finishing = [f for f in self._finishing if f[0] > now]
+        for _, sqs, queue_name, done in due:
+            for message in done:
+                try:
+                    sqs.delete_message(queue_name, message.receipt_handle)
+                except Exception:   # the queue is gone, or the message came back and was
+                    pass            # received again (a stale handle): AWS's at-least-once
         return True
 
     def _stop_when_visible(self, key: str, messages: list[Any], now_ms: float) -> None:
