@@ -48,6 +48,7 @@ from eventlab.sandbox.core.pump import DueQueue
 from eventlab.sandbox.events.input import envelope, epoch, json_path, missing, transform
 from eventlab.sandbox.events.throughput import Invocations
 from eventlab.sandbox.iam.enforce import DeliveryRefused, check_bus_to_bus, check_target
+from eventlab.sandbox.iam.identity import check_target_role
 
 if TYPE_CHECKING:
     from eventlab.sandbox.core.patches import PatchSet
@@ -302,7 +303,9 @@ class EventsTargetsService:
         arn = d.target["Arn"]
         _, _, service, region, account, resource = (arn.split(":", 5) + [""] * 6)[:6]
         sb = self.sandbox
-        if service in ("lambda", "sns", "sqs") and not d.target.get("RoleArn"):
+        if d.target.get("RoleArn"):
+            check_target_role(sb, d.target["RoleArn"], arn, d.rule_arn)   # iam="enforce" only
+        elif service in ("lambda", "sns", "sqs"):
             try:
                 check_target(sb, "events", arn, d.rule_arn)   # the target's resource policy
             except FunctionNotFound as exc:
