@@ -7,9 +7,9 @@ What is checked (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_poli
   root, its role, ``aws:PrincipalOrgID``...), and no statement may deny it.  Refused:
   SQS ``AccessDenied``, SNS ``AuthorizationError``, EventBridge ``AccessDeniedException``.
   The call then acts on the other account's resource (moto looked in the caller's own).
-* **Same-account API calls** are not checked (AWS lets identity policies allow them and the
-  sandbox has no identity policies; an explicit ``Deny`` in the resource policy, which AWS
-  would apply, is not looked at).
+* **Same-account API calls** need no statement allowing them (AWS lets identity policies
+  allow them; those are checked only with ``iam="enforce"``: :mod:`eventlab.sandbox.iam.identity`),
+  but an explicit ``Deny`` in an SQS queue policy or SNS topic policy refuses them, as on AWS.
 * **Service deliveries**: SNS -> SQS and SNS -> Lambda (principal ``sns.amazonaws.com``,
   ``aws:SourceArn`` = the topic), EventBridge -> SQS, SNS and Lambda targets (principal
   ``events.amazonaws.com``, ``aws:SourceArn`` = the rule), EventBridge bus -> bus in
@@ -202,6 +202,12 @@ def _arn_param(response: Any) -> str | None:
     return None
 
 
+def _has_deny(document: dict[str, Any]) -> bool:
+    statements = document.get("Statement") or []
+    return any(isinstance(s, dict) and s.get("Effect") == "Deny"
+               for s in (statements if isinstance(statements, list) else [statements]))
+
+
 class PoliciesService:
     name = "policies"
 
@@ -232,11 +238,11 @@ class PoliciesService:
             account = response.current_account
             owner = _owner_from_queue_url(response)
             backend = sqs_backends[owner if owner else account][response.region]
-            if owner and owner != account and mode_of(service.sandbox) != "off":
+            if owner and mode_of(service.sandbox) != "off":
                 queue = backend.queues.get(response._get_param("QueueName") or response._get_queue_name())
                 action = f"sqs:{response._get_action()}"
-                if queue is not None and not allows_call(queue.policy, caller_of(response), action,
-                                                         queue.queue_arn, owner):
+                if (queue is not None and (owner != account or queue.policy)   # same account: a Deny
+                        and not allows_call(queue.policy, caller_of(response), action, queue.queue_arn, owner)):
                     raise SQSException("AccessDenied", "Access to the resource "
                                        f"{response._get_param('QueueUrl') or queue.name} is denied.")
             response.__dict__["_eventlab_backend"] = backend
@@ -268,12 +274,14 @@ class PoliciesService:
             arn = _arn_param(response)
             owner = arn_account(arn) if arn else None
             chosen = sns_backends[owner or account][response.region]
-            if owner and owner != account and mode_of(service.sandbox) != "off":
+            if owner and mode_of(service.sandbox) != "off":
                 topic_arn = arn if arn in chosen.topics else ":".join(arn.split(":")[:6])  # type: ignore[union-attr]
                 topic = chosen.topics.get(topic_arn)
                 action = f"SNS:{response._get_action()}"
+                if topic is None or (owner == account and not _has_deny(topic._policy_json)):
+                    return chosen
                 caller = caller_of(response)
-                if topic is not None and not allows_call(topic.policy, caller, action, topic.arn, owner):
+                if not allows_call(topic.policy, caller, action, topic.arn, owner):
                     raise SNSException("AuthorizationError", f"User: {caller.principal} is not "
                                        f"authorized to perform: {action} on resource: {topic.arn}")
             return chosen

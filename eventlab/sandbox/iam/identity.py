@@ -16,7 +16,8 @@ Off by default (``iam="off"``): nothing here is installed and nothing is slower.
   ACCOUNT:assumed-role/ROLE/SESSION is not authorized to perform: ACTION on resource: ARN
   because no identity-based policy allows the ACTION action").
 * **Trust policies**: ``AssumeRole`` needs the role's trust policy to allow the caller
-  (also under ``policies="strict"``); ``CreateFunction`` and ``CreateStateMachine`` need
+  (also under ``policies="strict"`` without ``iam``: a trust policy is the role's resource
+  policy); ``CreateFunction`` and ``CreateStateMachine`` need
   it to name ``lambda.amazonaws.com`` / ``states.amazonaws.com``; an EventBridge target's
   role must trust ``events.amazonaws.com``.
 """
@@ -302,14 +303,15 @@ class IdentityService:
         self.refused: list[dict[str, Any]] = []   # calls an identity policy refused
 
     def install(self, patches: Any) -> None:
-        if iam_mode(self.sandbox) != "enforce":
-            return
         import warnings
 
+        if iam_mode(self.sandbox) == "enforce" or mode_of(self.sandbox) == "strict":
+            # some services' models have no AccessDenied shape; moto warns, AWS answers it anyway
+            warnings.filterwarnings("ignore", r"Exception\(AccessDenied\) with code")
+            self._install_assume_role(patches)
+        if iam_mode(self.sandbox) != "enforce":
+            return
         from moto.core.responses import BaseResponse
-
-        # some services' models have no AccessDenied shape; moto warns, AWS answers it anyway
-        warnings.filterwarnings("ignore", r"Exception\(AccessDenied\) with code")
 
         service = self
 
@@ -317,10 +319,6 @@ class IdentityService:
             def call_action(response: Any) -> Any:
                 caller = caller_of(response)
                 if not caller.principal.startswith("arn:aws:sts::"):
-                    if response.service_name == "sts" and response._get_action() == "AssumeRole":
-                        why = service.assume_refusal(response, caller)
-                        if why is not None:
-                            return _denied(response, "sts:AssumeRole", why)
                     return original(response)
                 action = request_action(response)
                 for resource in request_resources(response, action):
@@ -337,15 +335,26 @@ class IdentityService:
                      "iam=enforce: calls with a role's credentials need its identity policies to allow them")
         self._install_trust(patches)
 
-    def assume_refusal(self, response: Any, caller: Caller) -> str | None:
-        """AssumeRole by an account's own keys: the role's trust policy must allow it."""
-        role_arn = _param(response, "RoleArn")
-        if not role_arn or _role(role_arn) is None:
-            return None
-        if trusts(role_arn, caller.principal, caller_context(caller)):
-            return None
-        return (f"User: {caller.principal} is not authorized to perform: sts:AssumeRole on resource: "
-                f"{role_arn}")
+    def _install_assume_role(self, patches: Any) -> None:
+        from moto.core.exceptions import ServiceException
+        from moto.sts.responses import TokenResponse
+
+        class AccessDenied(ServiceException):
+            code = "AccessDenied"
+
+        def make_assume_role(original: Any) -> Any:
+            def assume_role(response: Any) -> Any:
+                caller = caller_of(response)
+                role_arn = _param(response, "RoleArn")
+                if role_arn and _role(role_arn) is not None and not trusts(
+                        role_arn, caller.principal, caller_context(caller)):
+                    raise AccessDenied(f"User: {caller.principal} is not authorized to perform: "
+                                       f"sts:AssumeRole on resource: {role_arn}")
+                return original(response)
+            return assume_role
+
+        patches.wrap(TokenResponse, "assume_role", make_assume_role,
+                     "iam=enforce or policies=strict: AssumeRole needs the role's trust policy to allow the caller")
 
     def _install_trust(self, patches: Any) -> None:
         from moto.awslambda.exceptions import InvalidParameterValueException

@@ -236,3 +236,30 @@ def test_eventbridge_targets_with_a_role_need_its_permission(enforced):
 def test_a_bad_mode_is_named():
     with pytest.raises(SandboxError, match="iam='on'"):
         Sandbox(iam="on")
+
+
+def test_strict_policies_apply_trust_policies_without_iam():
+    with Sandbox(policies="strict", background=False) as sb:
+        role = make_role(sb, "member-only", {"AWS": MEMBER})
+        code, _ = error(lambda: sb.client("sts").assume_role(RoleArn=role, RoleSessionName="me"))
+        assert code == "AccessDenied"
+        assert sb.account(MEMBER).client("sts").assume_role(RoleArn=role, RoleSessionName="me")[
+            "AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{CENTRAL}:assumed-role/member-only/me"
+
+
+def test_same_account_explicit_deny_in_a_resource_policy_wins_in_the_lenient_mode(sandbox):
+    assert sandbox.policies == "enforce" and sandbox.iam == "off"
+    url, arn = make_queue(sandbox, "locked")
+    sqs = sandbox.client("sqs")
+    sqs.send_message(QueueUrl=url, MessageBody="before")
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": document(
+        {"Effect": "Deny", "Principal": "*", "Action": "sqs:SendMessage", "Resource": arn})})
+    assert error(lambda: sqs.send_message(QueueUrl=url, MessageBody="x"))[0] == "AccessDenied"
+    assert bodies(sandbox, url) == ["before"]          # what the Deny does not name still works
+    sns = sandbox.client("sns")
+    topic = sns.create_topic(Name="frozen")["TopicArn"]
+    sns.publish(TopicArn=topic, Message="fine")
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=document(
+        {"Effect": "Deny", "Principal": {"AWS": CENTRAL}, "Action": "SNS:Publish", "Resource": topic}))
+    assert error(lambda: sns.publish(TopicArn=topic, Message="x"))[0] == "AuthorizationError"
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["TopicArn"] == topic
