@@ -73,3 +73,28 @@ def test_strict_serve_drops_an_sns_delivery_to_a_queue_without_policy(tmp_path):
         sns.publish(TopicArn=topic, Message="hello")
         assert client("sqs", url).receive_message(QueueUrl=open_q).get("Messages") is None
         assert len(client("sqs", url).receive_message(QueueUrl=ok_q)["Messages"]) == 1
+
+
+def test_serve_iam_enforce_decides_a_handlers_calls_with_its_role(tmp_path):
+    from eventlab.sandbox import zip_code
+    from tests.sandbox.iam.test_identity import SENDER, allow, document, trust
+
+    with serve_process(tmp_path, "--iam", "enforce") as (url, _):
+        ok_q, ok_arn = queue(url, "handler-ok")
+        no_q, no_arn = queue(url, "handler-no")
+        iam = client("iam", url)
+        role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=trust(
+            {"Service": "lambda.amazonaws.com"}))["Role"]["Arn"]
+        iam.put_role_policy(RoleName="fn", PolicyName="send", PolicyDocument=document(allow("sqs:SendMessage", ok_arn)))
+        lam = client("lambda", url)
+        lam.create_function(FunctionName="sender", Runtime="python3.12", Role=role,
+                            Handler="lambda_function.handler", Code={"ZipFile": zip_code(SENDER)})
+        got = json.loads(lam.invoke(FunctionName="sender", Payload=json.dumps({"urls": [ok_q, no_q]}))["Payload"].read())
+        assert got["me"] == "arn:aws:sts::123456789012:assumed-role/fn/sender"
+        assert got["results"][0] == "sent"
+        assert got["results"][1].startswith("AccessDenied: User: arn:aws:sts::123456789012:assumed-role/fn/sender "
+                                            f"is not authorized to perform: sqs:SendMessage on resource: {no_arn}")
+        with pytest.raises(ClientError) as refused:    # the trust policy names Lambda only
+            client("sts", url).assume_role(RoleArn=role, RoleSessionName="me")
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+        assert client("sqs", url).receive_message(QueueUrl=no_q).get("Messages") is None
