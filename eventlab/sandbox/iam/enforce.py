@@ -69,14 +69,14 @@ def allows_call(document: str | None, caller: Caller, action: str, resource: str
 
 
 def check_delivery(sandbox: Any, service: str, target_arn: str, source_arn: str,
-                   document: str | None, action: str) -> None:
+                   document: str | None, action: str, source_account: str | None = None) -> None:
     """Raise :class:`DeliveryRefused` unless ``document`` (the target's own resource policy,
     None when it has none) lets ``service`` (``sns``, ``events``...) deliver from
-    ``source_arn``."""
+    ``source_arn`` (of ``source_account``: by default the ARN's; an S3 bucket's has none)."""
     mode = mode_of(sandbox)
     if mode == "off":
         return
-    source_account = arn_account(source_arn) or ""
+    source_account = source_account or arn_account(source_arn) or ""
     request = Request(f"{service}.amazonaws.com", action, target_arn,
                       {"aws:SourceArn": source_arn, "aws:SourceAccount": source_account})
     try:
@@ -119,12 +119,14 @@ def function_policy(fn: Any) -> str | None:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}) if statements else None
 
 
-def check_function(sandbox: Any, service: str, fn: Any, source_arn: str) -> None:
+def check_function(sandbox: Any, service: str, fn: Any, source_arn: str,
+                   source_account: str | None = None) -> None:
     check_delivery(sandbox, service, fn.function_arn, source_arn, function_policy(fn),
-                   "lambda:InvokeFunction")
+                   "lambda:InvokeFunction", source_account)
 
 
-def check_key(sandbox: Any, service: str, key_id: str | None, target_arn: str, source_arn: str) -> None:
+def check_key(sandbox: Any, service: str, key_id: str | None, target_arn: str, source_arn: str,
+              source_account: str | None = None) -> None:
     """A queue or topic encrypted with ``key_id``: the key policy must let ``service`` use it
     (``kms:GenerateDataKey`` and ``kms:Decrypt``).  An AWS managed key (``alias/aws/sqs``,
     ``alias/aws/sns``) has a policy nobody can change that admits no service: refused
@@ -145,14 +147,15 @@ def check_key(sandbox: Any, service: str, key_id: str | None, target_arn: str, s
         raise DeliveryRefused(f"{target_arn} is encrypted with the KMS key {key_id}, which does not "
                               "exist") from None
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-        request = Request(principal, action, key.arn, {"aws:SourceArn": source_arn,
-                                                       "aws:SourceAccount": arn_account(source_arn) or ""})
+        request = Request(principal, action, key.arn, {
+            "aws:SourceArn": source_arn, "aws:SourceAccount": source_account or arn_account(source_arn) or ""})
         if evaluate(key.policy, request) is not Decision.ALLOW:
             raise DeliveryRefused(f"the key policy of {key.arn} (encrypting {target_arn}) does not let "
                                   f"{principal} perform {action}")
 
 
-def check_target(sandbox: Any, service: str, target_arn: str, source_arn: str) -> None:
+def check_target(sandbox: Any, service: str, target_arn: str, source_arn: str,
+                 source_account: str | None = None) -> None:
     """The resource-policy (and key-policy) check of a delivery by ``service`` to an SQS
     queue, SNS topic or Lambda function (other targets are reached with a role: nothing to
     check)."""
@@ -160,16 +163,17 @@ def check_target(sandbox: Any, service: str, target_arn: str, source_arn: str) -
     if kind == "sqs":
         queue, document = queue_policy(sandbox, target_arn)
         if queue is not None:    # a missing queue fails as such when the delivery is tried
-            check_delivery(sandbox, service, target_arn, source_arn, document, "sqs:SendMessage")
-            check_key(sandbox, service, queue.kms_master_key_id, target_arn, source_arn)
+            check_delivery(sandbox, service, target_arn, source_arn, document, "sqs:SendMessage", source_account)
+            check_key(sandbox, service, queue.kms_master_key_id, target_arn, source_arn, source_account)
     elif kind == "sns":
         topic = sandbox.backend_for("sns", target_arn).topics.get(target_arn)
         if topic is not None:
             check_delivery(sandbox, service, target_arn, source_arn, topic_policy(sandbox, target_arn),
-                           "sns:Publish")
-            check_key(sandbox, service, topic.kms_master_key_id, target_arn, source_arn)
+                           "sns:Publish", source_account)
+            check_key(sandbox, service, topic.kms_master_key_id, target_arn, source_arn, source_account)
     elif kind == "lambda":
-        check_function(sandbox, service, sandbox.service("lambda").function(target_arn), source_arn)
+        check_function(sandbox, service, sandbox.service("lambda").function(target_arn), source_arn,
+                       source_account)
 
 
 def check_bus_to_bus(sandbox: Any, bus: Any, source_account: str, role_arn: str | None) -> None:
@@ -219,6 +223,9 @@ class PoliciesService:
         self._install_sqs(patches)
         self._install_sns(patches)
         self._install_events(patches)
+        from eventlab.sandbox.iam.s3_destinations import install_s3
+
+        install_s3(self, patches)
 
     def _install_sqs(self, patches: Any) -> None:
         import warnings
