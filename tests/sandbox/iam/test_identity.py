@@ -231,6 +231,38 @@ def test_eventbridge_targets_with_a_role_need_its_permission(enforced):
     assert [code for code, _ in attributes] == ["NO_PERMISSIONS", "NO_PERMISSIONS"]
     assert any("assumed-role/cannot/" in m and "states:StartExecution" in m for _, m in attributes)
     assert any("cannot assume " + untrusted in m for _, m in attributes)
+    assert sb.service("metrics").total("AWS/Events", "FailedInvocations", {"RuleName": "orders"}) == 2
+
+
+def test_a_bus_to_bus_target_in_another_account_needs_the_role_and_the_bus_policy(enforced):
+    sb = enforced
+    member = sb.account(MEMBER)
+    central_bus = sb.client("events").create_event_bus(Name="central")["EventBusArn"]
+    inbox, inbox_arn = make_queue(sb, "central-inbox")
+    sb.client("sqs").set_queue_attributes(QueueUrl=inbox, Attributes={"Policy": document(
+        {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+         "Resource": inbox_arn})})
+    sb.client("events").put_rule(Name="all", EventBusName="central", EventPattern=json.dumps({"source": ["shop"]}))
+    sb.client("events").put_targets(Rule="all", EventBusName="central", Targets=[{"Id": "q", "Arn": inbox_arn}])
+    sb.client("events").put_permission(EventBusName="central", Action="events:PutEvents", Principal=MEMBER,
+                                       StatementId="member")
+    dlq, dlq_arn = make_queue(member, "forward-dlq")
+    forward = make_role(member, "forwarder", {"Service": "events.amazonaws.com"},
+                        allow("events:PutEvents", central_bus))
+    mute = make_role(member, "mute", {"Service": "events.amazonaws.com"})
+    events = member.client("events")
+    events.put_rule(Name="to-central", EventPattern=json.dumps({"source": ["shop"]}))
+    events.put_targets(Rule="to-central", Targets=[
+        {"Id": "ok", "Arn": central_bus, "RoleArn": forward},
+        {"Id": "mute", "Arn": central_bus, "RoleArn": mute, "DeadLetterConfig": {"Arn": dlq_arn}}])
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "order", "Detail": "{}"}])
+    assert len(bodies(sb, inbox)) == 1                    # only the permitted role's copy arrived
+    dead = member.client("sqs").receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
+    message = dead[0]["MessageAttributes"]["ERROR_MESSAGE"]["StringValue"]
+    assert dead[0]["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
+    assert message == (f"User: arn:aws:sts::{MEMBER}:assumed-role/mute/EventBridgeSession is not authorized "
+                       f"to perform: events:PutEvents on resource: {central_bus} because no identity-based "
+                       "policy allows the events:PutEvents action")
 
 
 def test_a_bad_mode_is_named():

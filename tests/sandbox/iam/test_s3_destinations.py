@@ -33,6 +33,15 @@ def records(sb, url):
     return [json.loads(m["Body"]) for m in got]
 
 
+def notified_queue(sb):
+    """Bucket "uploads" notifies a queue whose policy lets it: the queue's URL."""
+    sb.client("s3").create_bucket(Bucket="uploads")
+    url, arn = make_queue(sb, "uploads-events")
+    sb.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": s3_may_send(arn, "uploads")})
+    notify(sb, "uploads", **queue_to(arn))
+    return url
+
+
 @pytest.fixture
 def strict():
     with Sandbox(policies="strict", background=False) as sb:
@@ -41,10 +50,7 @@ def strict():
 
 def test_a_queue_whose_policy_allows_the_bucket_gets_its_notifications(strict):
     sb = strict
-    sb.client("s3").create_bucket(Bucket="uploads")
-    url, arn = make_queue(sb, "uploads-events")
-    sb.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": s3_may_send(arn, "uploads")})
-    notify(sb, "uploads", **queue_to(arn))
+    url = notified_queue(sb)
     assert records(sb, url)[0]["Event"] == "s3:TestEvent"
     sb.client("s3").put_object(Bucket="uploads", Key="a.csv", Body=b"1")
     assert records(sb, url)[0]["Records"][0]["s3"]["object"]["key"] == "a.csv"
@@ -75,10 +81,7 @@ def test_put_bucket_notification_configuration_validates_the_destination(strict,
 
 def test_a_notification_after_the_policy_was_removed_is_dropped(strict):
     sb = strict
-    sb.client("s3").create_bucket(Bucket="uploads")
-    url, arn = make_queue(sb, "uploads-events")
-    sb.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": s3_may_send(arn, "uploads")})
-    notify(sb, "uploads", **queue_to(arn))
+    url = notified_queue(sb)
     records(sb, url)
     sb.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})
     sb.client("s3").put_object(Bucket="uploads", Key="late.csv", Body=b"1")
