@@ -431,7 +431,7 @@ class IdentityService:
                 account = arn_account(role_arn) or self.sandbox.account_id
                 assumed = sts_backends[account]["aws"].assume_role(
                     region_name=self.sandbox.region, role_session_name=session, role_arn=role_arn,
-                    policy=None, duration=43200, external_id=None)
+                    policy="", duration=43200, external_id="")
                 found = {"AWS_ACCESS_KEY_ID": assumed.access_key_id,
                          "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
                          "AWS_SESSION_TOKEN": assumed.session_token}
