@@ -46,6 +46,7 @@ SERVICES = [
     "eventlab.sandbox.fis.service:FisService",
     # last: its SNS delivery check wraps the metrics counters (a refusal counts as Failed)
     "eventlab.sandbox.iam.enforce:PoliciesService",
+    "eventlab.sandbox.iam.s3_destinations:S3DestinationsService",
     "eventlab.sandbox.iam.identity:IdentityService",   # installs nothing unless iam="enforce"
 ]
 

@@ -223,9 +223,6 @@ class PoliciesService:
         self._install_sqs(patches)
         self._install_sns(patches)
         self._install_events(patches)
-        from eventlab.sandbox.iam.s3_destinations import install_s3
-
-        install_s3(self, patches)
 
     def _install_sqs(self, patches: Any) -> None:
         import warnings

@@ -42,9 +42,18 @@ def _exists(sandbox: Any, kind: str, arn: str) -> bool:
         return False
 
 
-def install_s3(policies: Any, patches: Any) -> None:
+class S3DestinationsService:
+    name = "s3-destinations"
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+
+    def install(self, patches: Any) -> None:
+        install_s3(self.sandbox, patches)
+
+
+def install_s3(sandbox: Any, patches: Any) -> None:
     """Patch moto's S3 notifications (once moto's S3 is imported)."""
-    sandbox = policies.sandbox
 
     def install() -> None:
         import moto.s3.notifications as notifications
@@ -93,7 +102,7 @@ def install_s3(policies: Any, patches: Any) -> None:
                     try:
                         check_target(sandbox, "s3", arn, f"arn:aws:s3:::{bucket}", account_id)
                     except DeliveryRefused as exc:
-                        policies.refused.append({"source": f"arn:aws:s3:::{bucket}", "target": arn,
+                        sandbox.service("policies").refused.append({"source": f"arn:aws:s3:::{bucket}", "target": arn,
                                                  "reason": str(exc), "time": sandbox.clock.time()})
                         return
                 original(account_id, event_body, target, region_name)
