@@ -51,7 +51,7 @@ MODES = ("off", "enforce")
 SESSION = re.compile(r"^arn:aws:sts::(\d{12}):assumed-role/([^/]+)/(.+)$")
 
 # moto's service name -> IAM's action prefix; actions whose IAM name differs from the API's
-_PREFIX = {"stepfunctions": "states", "awslambda": "lambda", "kinesis": "kinesis"}
+_PREFIX = {"stepfunctions": "states", "awslambda": "lambda"}
 _ACTION = {"lambda:Invoke": "lambda:InvokeFunction", "lambda:InvokeAsync": "lambda:InvokeFunction",
            "sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
            "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
@@ -62,6 +62,11 @@ _STATES_CLIENT_MODULES = tuple(f"state_task.{m}" for m in (
     "service.state_task_service_events", "service.state_task_service_sfn",
     "service.state_task_service_dynamodb", "service.state_task_service_aws_sdk",
     "service.state_task_service_unsupported"))
+# what Lambda's poller does with the function's role (AWSLambdaSQSQueueExecutionRole and
+# AWSLambdaKinesisExecutionRole)
+_SOURCE_ACTIONS = {"sqs": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+                   "kinesis": ("kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream",
+                               "kinesis:ListShards")}
 _ALWAYS = {"sts:GetCallerIdentity"}   # AWS answers it whatever the policies say
 
 
@@ -371,6 +376,19 @@ class IdentityService:
         patches.wrap(LambdaStorage, "put_function", make_put_function,
                      "iam=enforce: a function's role must trust lambda.amazonaws.com")
 
+        from moto.awslambda.models import LambdaBackend
+
+        identity = self
+
+        def make_esm(original: Any) -> Any:
+            def create_event_source_mapping(backend: Any, spec: dict[str, Any]) -> Any:
+                identity.check_event_source(backend, spec)
+                return original(backend, spec)
+            return create_event_source_mapping
+
+        patches.wrap(LambdaBackend, "create_event_source_mapping", make_esm,
+                     "iam=enforce: an event source mapping needs its function's role to read the source")
+
         from moto.stepfunctions.models import StepFunctionBackend
 
         def make_create(original: Any) -> Any:
@@ -388,6 +406,32 @@ class IdentityService:
         patches.wrap(StepFunctionBackend, "create_state_machine", make_create,
                      "iam=enforce: a state machine's role must trust states.amazonaws.com")
         self._install_states_credentials(patches)
+
+    def check_event_source(self, backend: Any, spec: dict[str, Any]) -> None:
+        """CreateEventSourceMapping: Lambda's poller reads the queue or stream with the
+        function's execution role, and AWS checks that it can before creating the mapping."""
+        from moto.awslambda.exceptions import InvalidParameterValueException
+
+        source, name = str(spec.get("EventSourceArn") or ""), str(spec.get("FunctionName") or "")
+        kind = source.split(":")[2] if source.count(":") >= 5 else ""
+        if kind not in _SOURCE_ACTIONS or not name:
+            return
+        try:
+            fn = backend.get_function(name)
+        except Exception:   # moto answers for a missing function
+            return
+        account = arn_account(fn.role) or backend.account_id
+        session = Caller(account, f"arn:aws:sts::{account}:assumed-role/{fn.role.rsplit('/', 1)[-1]}/"
+                                  f"{fn.function_name}")
+        missing = [a for a in _SOURCE_ACTIONS[kind] if refusal(self.sandbox, session, a, source)]
+        if not missing:
+            return
+        if kind == "sqs":
+            raise InvalidParameterValueException(
+                f"The provided execution role does not have permissions to call {missing[0].split(':')[1]} on SQS")
+        raise InvalidParameterValueException(
+            f"Cannot access stream {source}. Please ensure the role can perform the GetRecords, "
+            "GetShardIterator, DescribeStream, and ListShards Actions on your stream.")
 
     def _install_states_credentials(self, patches: Any) -> None:
         identity = self

@@ -295,3 +295,40 @@ def test_same_account_explicit_deny_in_a_resource_policy_wins_in_the_lenient_mod
         {"Effect": "Deny", "Principal": {"AWS": CENTRAL}, "Action": "SNS:Publish", "Resource": topic}))
     assert error(lambda: sns.publish(TopicArn=topic, Message="x"))[0] == "AuthorizationError"
     assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["TopicArn"] == topic
+
+
+def test_an_event_source_mapping_needs_the_role_to_read_the_queue(enforced):
+    sb = enforced
+    url, arn = make_queue(sb, "jobs")
+    role = make_role(sb, "consumer", {"Service": "lambda.amazonaws.com"}, allow("sqs:ReceiveMessage", arn))
+    lam = sb.client("lambda")
+    lam.create_function(FunctionName="consumer", Runtime="python3.12", Role=role, Handler="lambda_function.handler",
+                        Code={"ZipFile": zip_code("def handler(event, context):\n    return 1\n")})
+    code, message = error(lambda: lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer"))
+    assert (code, message) == ("InvalidParameterValueException",
+                               "The provided execution role does not have permissions to call DeleteMessage on SQS")
+    sb.client("iam").put_role_policy(RoleName="consumer", PolicyName="poll", PolicyDocument=document(
+        allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], arn)))
+    lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", BatchSize=1)
+    sb.client("sqs").send_message(QueueUrl=url, MessageBody="job")
+    assert sb.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"][
+        "ApproximateNumberOfMessages"] == "0"
+
+
+def test_lambda_kinesis_and_step_functions_calls_are_checked_too(enforced):
+    sb = enforced
+    sb.client("kinesis").create_stream(StreamName="clicks", ShardCount=1)
+    machine_role = make_role(sb, "m", {"Service": "states.amazonaws.com"})
+    machine = sb.client("stepfunctions").create_state_machine(name="m", roleArn=machine_role, definition=json.dumps(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    role = make_role(sb, "caller", {"AWS": CENTRAL}, allow("kinesis:PutRecord", "*"))
+    code, message = error(lambda: as_role(sb, role, "lambda").invoke(FunctionName="anything"))
+    assert code == "AccessDeniedException" and "lambda:InvokeFunction on resource: " \
+        f"arn:aws:lambda:us-east-1:{CENTRAL}:function:anything" in message
+    code, message = error(lambda: as_role(sb, role, "stepfunctions").start_execution(stateMachineArn=machine))
+    assert code == "AccessDeniedException" and f"states:StartExecution on resource: {machine}" in message
+    as_role(sb, role, "kinesis").put_record(StreamName="clicks", Data=b"x", PartitionKey="k")
+    code, message = error(lambda: as_role(sb, role, "kinesis").put_records(
+        StreamName="clicks", Records=[{"Data": b"x", "PartitionKey": "k"}]))
+    assert code == "AccessDeniedException" and "kinesis:PutRecords on resource: " \
+        f"arn:aws:kinesis:us-east-1:{CENTRAL}:stream/clicks" in message
