@@ -98,3 +98,28 @@ def test_serve_iam_enforce_decides_a_handlers_calls_with_its_role(tmp_path):
             client("sts", url).assume_role(RoleArn=role, RoleSessionName="me")
         assert refused.value.response["Error"]["Code"] == "AccessDenied"
         assert client("sqs", url).receive_message(QueueUrl=no_q).get("Messages") is None
+
+
+def test_serve_validates_s3_notification_destinations_and_applies_a_same_account_deny(served):
+    url, _ = served
+    s3 = client("s3", url)
+    s3.create_bucket(Bucket="served-uploads")
+    q, arn = queue(url, "served-uploads-events")
+    sqs = client("sqs", url)
+    config = {"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]}
+    only_other_bucket = {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage",
+                         "Resource": arn, "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::other"}}}
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"Policy": json.dumps({"Statement": [only_other_bucket]})})
+    with pytest.raises(ClientError) as refused:
+        s3.put_bucket_notification_configuration(Bucket="served-uploads", NotificationConfiguration=config)
+    assert refused.value.response["Error"]["Code"] == "InvalidArgument"
+    allowed = dict(only_other_bucket, Condition={"ArnLike": {"aws:SourceArn": "arn:aws:s3:::served-uploads"}})
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"Policy": json.dumps({"Statement": [allowed, {
+        "Effect": "Deny", "Principal": "*", "Action": "sqs:PurgeQueue", "Resource": arn}]})})
+    s3.put_bucket_notification_configuration(Bucket="served-uploads", NotificationConfiguration=config)
+    s3.put_object(Bucket="served-uploads", Key="k.csv", Body=b"1")
+    events = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10)["Messages"]]
+    assert [e.get("Event") or e["Records"][0]["s3"]["object"]["key"] for e in events] == ["s3:TestEvent", "k.csv"]
+    with pytest.raises(ClientError) as denied:
+        sqs.purge_queue(QueueUrl=q)
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
