@@ -189,13 +189,17 @@ def check_bus_to_bus(sandbox: Any, bus: Any, source_account: str, role_arn: str 
 
 
 # -- the moto patches ------------------------------------------------------------------------
-def _owner_from_queue_url(response: Any) -> str | None:
+def _queue_of_request(response: Any) -> tuple[str | None, str | None]:
+    """(the owner account, the queue name) a request names, by queue URL or by
+    ``QueueName``/``QueueOwnerAWSAccountId`` (None for what it does not name)."""
     url = response._get_param("QueueUrl") or ""
     if url.startswith("http"):
         parts = url.rstrip("/").split("/")
-        return parts[-2] if len(parts) >= 2 and parts[-2].isdigit() else None
+        if len(parts) >= 2 and parts[-2].isdigit():
+            return parts[-2], parts[-1]
+        return None, None
     owner = response._get_param("QueueOwnerAWSAccountId")
-    return str(owner) if owner else None
+    return (str(owner) if owner else None), response._get_param("QueueName")
 
 
 def _arn_param(response: Any) -> str | None:
@@ -240,13 +244,13 @@ class PoliciesService:
             if cached is not None:
                 return cached
             account = response.current_account
-            owner = _owner_from_queue_url(response)
+            owner, name = _queue_of_request(response)
             backend = sqs_backends[owner if owner else account][response.region]
             if owner and mode_of(service.sandbox) != "off":
-                queue = backend.queues.get(response._get_param("QueueName") or response._get_queue_name())
-                action = f"sqs:{response._get_action()}"
-                if (queue is not None and (owner != account or queue.policy)   # same account: a Deny
-                        and not allows_call(queue.policy, caller_of(response), action, queue.queue_arn, owner)):
+                queue = backend.queues.get(name or response._get_queue_name())
+                if (queue is not None and (owner != account or _has_deny(queue._policy_json))  # same: a Deny
+                        and not allows_call(queue.policy, caller_of(response), f"sqs:{response._get_action()}",
+                                            queue.queue_arn, owner)):
                     raise SQSException("AccessDenied", "Access to the resource "
                                        f"{response._get_param('QueueUrl') or queue.name} is denied.")
             response.__dict__["_eventlab_backend"] = backend
