@@ -63,10 +63,12 @@ def error(call):
 
 
 def run_sender(sb, role, urls):
-    sb.client("lambda").create_function(FunctionName="sender", Runtime="python3.12", Role=role,
+    sb.client("lambda").create_function(FunctionName="sender", Runtime="python3.12", Role=role, Timeout=60,
                                         Handler="lambda_function.handler", Code={"ZipFile": zip_code(SENDER)})
     out = sb.client("lambda").invoke(FunctionName="sender", Payload=json.dumps({"urls": urls}))
-    return json.loads(out["Payload"].read())
+    payload = json.loads(out["Payload"].read())
+    assert "results" in payload, payload       # the handler itself ran to the end
+    return payload
 
 
 def bodies(sb, url):

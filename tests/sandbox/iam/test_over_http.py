@@ -87,7 +87,7 @@ def test_serve_iam_enforce_decides_a_handlers_calls_with_its_role(tmp_path):
             {"Service": "lambda.amazonaws.com"}))["Role"]["Arn"]
         iam.put_role_policy(RoleName="fn", PolicyName="send", PolicyDocument=document(allow("sqs:SendMessage", ok_arn)))
         lam = client("lambda", url)
-        lam.create_function(FunctionName="sender", Runtime="python3.12", Role=role,
+        lam.create_function(FunctionName="sender", Runtime="python3.12", Role=role, Timeout=60,
                             Handler="lambda_function.handler", Code={"ZipFile": zip_code(SENDER)})
         got = json.loads(lam.invoke(FunctionName="sender", Payload=json.dumps({"urls": [ok_q, no_q]}))["Payload"].read())
         assert got["me"] == "arn:aws:sts::123456789012:assumed-role/fn/sender"
