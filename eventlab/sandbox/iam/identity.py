@@ -5,8 +5,8 @@ Off by default (``iam="off"``): nothing here is installed and nothing is slower.
 
 * **Who is checked**: every request signed with the credentials of an assumed-role session
   (a Lambda handler's calls with its execution role, a Step Functions task with the state
-  machine's role, anyone who called ``sts:AssumeRole``), and every EventBridge delivery to a
-  target with ``RoleArn``.  An account's own keys (root) are not checked, as before.
+  machine's role, anyone who called ``sts:AssumeRole``), every EventBridge delivery to a
+  target with ``RoleArn`` and every EventBridge Scheduler delivery.  An account's own keys (root) are not checked, as before.
 * **What decides**: the role's inline policies and attached customer managed policies
   (moto's IAM), and the resource's own policy (queue, topic, function, event bus, a role's
   trust policy).  An explicit ``Deny`` in either wins.  Same account: either allowing is
@@ -200,20 +200,24 @@ _TARGET_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "lambda": "la
                    "logs": "logs:PutLogEvents"}
 
 
-def check_target_role(sandbox: Any, role_arn: str, target_arn: str, rule_arn: str) -> None:
-    """An EventBridge target with ``RoleArn`` (iam="enforce"): the role must trust
-    ``events.amazonaws.com`` and its policies allow the delivery (refused:
+def check_target_role(sandbox: Any, role_arn: str, target_arn: str, source_arn: str,
+                      service: str = "events") -> None:
+    """A target reached with ``RoleArn`` (iam="enforce"): an EventBridge rule's target
+    (``service`` "events") or an EventBridge Scheduler schedule's ("scheduler").  The role
+    must trust ``SERVICE.amazonaws.com`` and its policies allow the delivery (refused:
     :class:`IdentityRefused`, which the target's DLQ gets as ``NO_PERMISSIONS``)."""
     if iam_mode(sandbox) != "enforce":
         return
-    if _role(role_arn) is None or not trusts(role_arn, "events.amazonaws.com",
-                                             {"aws:SourceArn": rule_arn,
-                                              "aws:SourceAccount": arn_account(rule_arn) or ""}):
-        raise IdentityRefused(f"events.amazonaws.com cannot assume {role_arn} (no such role, or its "
+    principal = f"{service}.amazonaws.com"
+    if _role(role_arn) is None or not trusts(role_arn, principal,
+                                             {"aws:SourceArn": source_arn,
+                                              "aws:SourceAccount": arn_account(source_arn) or ""}):
+        raise IdentityRefused(f"{principal} cannot assume {role_arn} (no such role, or its "
                               "trust policy does not name the service)", "sts:AssumeRole")
     action = _TARGET_ACTIONS.get(target_arn.split(":")[2])
     if action is not None:
-        authorize_role(sandbox, role_arn, "EventBridgeSession", action, target_arn)
+        session = "EventBridgeSession" if service == "events" else "SchedulerSession"
+        authorize_role(sandbox, role_arn, session, action, target_arn)
 
 
 # -- what a request asks for ----------------------------------------------------------

@@ -334,3 +334,23 @@ def test_lambda_kinesis_and_step_functions_calls_are_checked_too(enforced):
         StreamName="clicks", Records=[{"Data": b"x", "PartitionKey": "k"}]))
     assert code == "AccessDeniedException" and "kinesis:PutRecords on resource: " \
         f"arn:aws:kinesis:us-east-1:{CENTRAL}:stream/clicks" in message
+
+
+def test_a_schedule_delivers_with_its_role(enforced):
+    sb = enforced
+    url, arn = make_queue(sb, "scheduled")
+    dlq, dlq_arn = make_queue(sb, "schedule-dlq")
+    sender = make_role(sb, "sched-ok", {"Service": "scheduler.amazonaws.com"}, allow("sqs:SendMessage", arn))
+    mute = make_role(sb, "sched-mute", {"Service": "scheduler.amazonaws.com"})
+    scheduler = sb.client("scheduler")
+    for name, role in (("ok", sender), ("mute", mute)):
+        scheduler.create_schedule(Name=name, ScheduleExpression="rate(10 minutes)", FlexibleTimeWindow={"Mode": "OFF"},
+                                  Target={"Arn": arn, "RoleArn": role, "Input": json.dumps(name),
+                                          "RetryPolicy": {"MaximumRetryAttempts": 0},
+                                          "DeadLetterConfig": {"Arn": dlq_arn}})
+    sb.clock.advance(minutes=11)
+    assert bodies(sb, url) == ['"ok"']
+    dead = sb.client("sqs").receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
+    assert dead[0]["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
+    assert "assumed-role/sched-mute/SchedulerSession is not authorized to perform: sqs:SendMessage" in \
+        dead[0]["MessageAttributes"]["ERROR_MESSAGE"]["StringValue"]
