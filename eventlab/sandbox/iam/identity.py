@@ -203,7 +203,8 @@ _TARGET_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "lambda": "la
 def check_target_role(sandbox: Any, role_arn: str, target_arn: str, source_arn: str,
                       service: str = "events") -> None:
     """A target reached with ``RoleArn`` (iam="enforce"): an EventBridge rule's target
-    (``service`` "events") or an EventBridge Scheduler schedule's ("scheduler").  The role
+    (``service`` "events"), an EventBridge Scheduler schedule's ("scheduler") or an API
+    Gateway integration's with ``credentials`` ("apigateway").  The role
     must trust ``SERVICE.amazonaws.com`` and its policies allow the delivery (refused:
     :class:`IdentityRefused`, which the target's DLQ gets as ``NO_PERMISSIONS``)."""
     if iam_mode(sandbox) != "enforce":
@@ -216,7 +217,7 @@ def check_target_role(sandbox: Any, role_arn: str, target_arn: str, source_arn: 
                               "trust policy does not name the service)", "sts:AssumeRole")
     action = _TARGET_ACTIONS.get(target_arn.split(":")[2])
     if action is not None:
-        session = "EventBridgeSession" if service == "events" else "SchedulerSession"
+        session = {"events": "EventBridgeSession", "scheduler": "SchedulerSession"}.get(service, "ApiGatewaySession")
         authorize_role(sandbox, role_arn, session, action, target_arn)
 
 

@@ -354,3 +354,43 @@ def test_a_schedule_delivers_with_its_role(enforced):
     assert dead[0]["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
     assert "assumed-role/sched-mute/SchedulerSession is not authorized to perform: sqs:SendMessage" in \
         dead[0]["MessageAttributes"]["ERROR_MESSAGE"]["StringValue"]
+
+
+def test_api_gateway_integrations_with_credentials_use_the_role(enforced):
+    from tests.sandbox.apigateway.apigw import (
+        ECHO,
+        SQS_TEMPLATE,
+        deploy,
+        integration_response,
+        lambda_uri,
+        method,
+        resource,
+        rest_api,
+    )
+    sb = enforced
+    url, arn = make_queue(sb, "api-orders")
+    fn = sb.client("lambda").create_function(
+        FunctionName="echo", Runtime="python3.12", Handler="lambda_function.handler", Code={"ZipFile": zip_code(ECHO)},
+        Role=make_role(sb, "echo-role", {"Service": "lambda.amazonaws.com"}))["FunctionArn"]
+    can_send = make_role(sb, "api-sqs", {"Service": "apigateway.amazonaws.com"}, allow("sqs:SendMessage", arn))
+    apigw, api_id, root = rest_api(sb)
+    for part, role in (("ok", can_send), ("denied", make_role(sb, "api-none", {"Service": "apigateway.amazonaws.com"}))):
+        leaf = resource(apigw, api_id, root, part)
+        method(apigw, api_id, leaf, "POST", type="AWS", integrationHttpMethod="POST", credentials=role,
+               uri=f"arn:aws:apigateway:us-east-1:sqs:path/{CENTRAL}/api-orders",
+               requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},
+               requestTemplates={"application/json": SQS_TEMPLATE})
+        integration_response(apigw, api_id, leaf, "POST", "200", selectionPattern="")
+        integration_response(apigw, api_id, leaf, "POST", "403", selectionPattern="403")
+    proxied = resource(apigw, api_id, root, "echo")
+    method(apigw, api_id, proxied, "ANY", type="AWS_PROXY", integrationHttpMethod="POST", credentials=can_send,
+           uri=lambda_uri(sb, fn))
+    deploy(apigw, api_id)
+    service = sb.service("apigateway")
+    assert service.invoke(api_id, "prod", "POST", "/ok", body='{"n": 1}')[0] == 200
+    status, _, body = service.invoke(api_id, "prod", "POST", "/denied", body='{"n": 2}')
+    assert status == 403 and b"assumed-role/api-none/" in body
+    assert bodies(sb, url) == ['{"n": 1}']
+    status, _, body = service.invoke(api_id, "prod", "GET", "/echo")
+    assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
+    assert "Invalid permissions on Lambda function" in service.errors[-1]
