@@ -302,7 +302,8 @@ def _denied(response: Any, action: str, message: str) -> Any:
 
 
 class IdentityService:
-    """Installed only with ``iam="enforce"``."""
+    """Installs nothing unless ``iam="enforce"`` (its AssumeRole trust check: also with
+    ``policies="strict"``)."""
 
     name = "identity"
 
