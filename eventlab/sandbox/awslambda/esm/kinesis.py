@@ -101,17 +101,8 @@ class KinesisService:
         return next((s for s in kinesis.streams.values() if s.arn == arn), None)
 
     def _start(self, esm: Any, shard: Any) -> int:
-        position = (esm.starting_position or "TRIM_HORIZON").upper()
-        if position == "LATEST":
-            created = getattr(esm, "eventlab_created", 0.0)
-            later = [r.sequence_number for r in shard.records.values() if r.created_at >= created]
-            return min(later) if later else _last(shard) + 1
-        if position == "AT_TIMESTAMP":
-            stamp = esm.starting_position_timestamp
-            when = stamp.timestamp() if isinstance(stamp, datetime) else float(stamp or 0)
-            later = [r.sequence_number for r in shard.records.values() if r.created_at >= when]
-            return min(later) if later else _last(shard) + 1
-        return min(shard.records) if shard.records else 0
+        return start_sequence(shard, esm.starting_position, getattr(esm, "eventlab_created", 0.0),
+                              esm.starting_position_timestamp)
 
     def _poll_mapping(self, esm: Any) -> bool:
         stream = self._stream(esm.event_source_arn)
@@ -165,7 +156,7 @@ class KinesisService:
             fn = lam_service.function(esm.function_arn)
         except FunctionNotFound:
             return False
-        event = {"Records": [_record(r, shard.shard_id, esm.event_source_arn, region, fn.role) for r in batch]}
+        event = {"Records": [kinesis_record(r, shard.shard_id, esm.event_source_arn, region, fn.role) for r in batch]}
         try:
             result = lam_service.invoke(fn, event)
         except Throttled as exc:
@@ -235,20 +226,38 @@ class KinesisService:
                                 "functionError": "Unhandled"},
             "version": "1.0",
             "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            "KinesisBatchInfo": {
-                "shardId": shard.shard_id,
-                "startSequenceNumber": str(skipped[0].sequence_number),
-                "endSequenceNumber": str(skipped[-1].sequence_number),
-                "approximateArrivalOfFirstRecord": _iso(skipped[0].created_at),
-                "approximateArrivalOfLastRecord": _iso(skipped[-1].created_at),
-                "batchSize": len(skipped),
-                "streamArn": stream.arn,
-            },
+            "KinesisBatchInfo": kinesis_batch_info(stream.arn, shard.shard_id, skipped),
         }
         deliver_to_arn(self.sandbox, target, json.dumps(record))
 
 
-def _record(r: Any, shard_id: str, stream_arn: str, region: str, role: str) -> dict[str, Any]:
+def kinesis_batch_info(stream_arn: str, shard_id: str, skipped: list[Any]) -> dict[str, Any]:
+    """The ``KinesisBatchInfo`` of records a reader skipped (on-failure destinations, DLQs)."""
+    return {
+        "shardId": shard_id,
+        "startSequenceNumber": str(skipped[0].sequence_number),
+        "endSequenceNumber": str(skipped[-1].sequence_number),
+        "approximateArrivalOfFirstRecord": _iso(skipped[0].created_at),
+        "approximateArrivalOfLastRecord": _iso(skipped[-1].created_at),
+        "batchSize": len(skipped),
+        "streamArn": stream_arn,
+    }
+
+
+def start_sequence(shard: Any, position: str | None, created: float, stamp: Any = None) -> int:
+    """The first sequence number a reader of ``shard`` gets for ``StartingPosition``
+    (``TRIM_HORIZON``: the oldest record; ``LATEST``: records put from ``created`` on;
+    ``AT_TIMESTAMP``: records put from ``stamp`` on)."""
+    position = (position or "TRIM_HORIZON").upper()
+    if position in ("LATEST", "AT_TIMESTAMP"):
+        if position == "AT_TIMESTAMP":
+            created = stamp.timestamp() if isinstance(stamp, datetime) else float(stamp or 0)
+        later = [r.sequence_number for r in shard.records.values() if r.created_at >= created]
+        return min(later) if later else _last(shard) + 1
+    return min(shard.records) if shard.records else 0
+
+
+def kinesis_record(r: Any, shard_id: str, stream_arn: str, region: str, role: str) -> dict[str, Any]:
     return {
         "kinesis": {
             "kinesisSchemaVersion": "1.0",

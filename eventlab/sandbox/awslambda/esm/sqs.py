@@ -297,6 +297,9 @@ class SQSService:
         return record
 
 
+sqs_record = SQSService._record   # the record of one message, as pollers (ESM, Pipes) hand it on
+
+
 class _AttributeView(Mapping):
     """Queue attributes computed one key at a time (the same values moto computes)."""
 

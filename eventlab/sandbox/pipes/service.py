@@ -1,0 +1,155 @@
+"""EventBridge Pipes that run: moto stores a pipe, the sandbox moves its events.
+
+Following https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-concepts.html:
+
+* states on the virtual clock: a new pipe is ``CREATING`` and becomes its
+  ``DesiredState`` (``RUNNING`` by default, or ``STOPPED``) a moment later
+  (:data:`TRANSITION_SECONDS`); ``StopPipe`` goes ``STOPPING`` -> ``STOPPED``,
+  ``StartPipe`` ``STARTING`` -> ``RUNNING``, ``UpdatePipe`` ``UPDATING`` -> the desired
+  state.  Only a ``RUNNING`` pipe reads its source (moto's own states jump at once, and
+  a stopped pipe read back as ``RUNNING``).  A source the sandbox cannot read leaves the
+  pipe ``CREATE_FAILED`` with a ``StateReason`` saying so;
+* sources are polled by the pump, one batch per pipe per round
+  (:mod:`eventlab.sandbox.pipes.sources`); each batch is filtered, enriched and
+  delivered (:mod:`eventlab.sandbox.pipes.transform`, :mod:`eventlab.sandbox.pipes.steps`);
+* ``sb.service("pipes").batches`` keeps what became of each batch (for tests and labs).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from eventlab.sandbox.events.targets import TargetError
+from eventlab.sandbox.pipes.sources import KinesisSource, SQSSource
+from eventlab.sandbox.pipes.steps import deliver, enrich, service_of
+from eventlab.sandbox.pipes.transform import passes, render
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.patches import PatchSet
+    from eventlab.sandbox.core.sandbox import Sandbox
+
+TRANSITION_SECONDS = 1.0          # not published by AWS: the sandbox's choice
+SETTLES_INTO = {"STARTING": "RUNNING", "STOPPING": "STOPPED"}   # CREATING, UPDATING: the desired state
+SOURCES = ("sqs", "kinesis")
+
+
+class PipesService:
+    name = "pipes"
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.sources = {"sqs": SQSSource(self), "kinesis": KinesisSource(self)}
+        self.batches: list[dict[str, Any]] = []
+        self.dead_lettered: list[dict[str, Any]] = []
+
+    # -- installation --------------------------------------------------------------
+    def install(self, patches: PatchSet) -> None:
+        patches.after_import("moto.pipes.models", lambda: self._install(patches))
+
+    def _install(self, patches: PatchSet) -> None:
+        from moto.pipes.exceptions import ValidationException
+        from moto.pipes.models import EventBridgePipesBackend, Pipe
+
+        clock = self.sandbox.clock
+
+        def get_status(pipe: Any) -> str | None:
+            state = pipe.__dict__.get("_eventlab_state")
+            due = pipe.__dict__.get("_eventlab_due")
+            if state is not None and due is not None and clock.time() >= due:
+                desired = pipe.desired_state if pipe.desired_state in ("RUNNING", "STOPPED") else "RUNNING"
+                state = SETTLES_INTO.get(state, desired)
+                pipe.__dict__.update(_eventlab_state=state, _eventlab_due=None)
+            return state if state is not None else pipe.__dict__.get("_status")
+
+        def set_status(pipe: Any, value: Any) -> None:
+            value = str(getattr(value, "value", value))
+            due = None
+            if value in ("CREATING", "STARTING", "STOPPING", "UPDATING"):
+                due = clock.time() + TRANSITION_SECONDS
+                clock.call_at(due, lambda: None)     # advance() stops there: the pipe starts on time
+            pipe.__dict__.update(_eventlab_state=value, _eventlab_due=due)
+
+        patches.replace(Pipe, "status", property(get_status, set_status),
+                        "pipe states change on the virtual clock (CREATING -> RUNNING, STOPPING -> "
+                        "STOPPED...); moto's read a stopped pipe back as RUNNING")
+
+        def make_create(original: Any) -> Any:
+            def create_pipe(backend: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+                source = kwargs.get("source") or ""
+                params = kwargs.get("source_parameters") or {}
+                if (source.startswith("arn:aws:kinesis:")
+                        and not (params.get("KinesisStreamParameters") or {}).get("StartingPosition")):
+                    raise ValidationException("SourceParameters.KinesisStreamParameters.StartingPosition is "
+                                              "required for a Kinesis stream source (TRIM_HORIZON, LATEST or "
+                                              "AT_TIMESTAMP)")
+                pipe = original(backend, name, *args, **kwargs)
+                pipe.__dict__["_eventlab_created"] = clock.time()
+                if service_of(source) not in SOURCES:
+                    pipe.status = "CREATE_FAILED"
+                    pipe.state_reason = (f"The eventlab sandbox runs pipes from SQS queues and Kinesis "
+                                         f"streams only, not from {source}.")
+                return pipe
+            return create_pipe
+
+        patches.wrap(EventBridgePipesBackend, "create_pipe", make_create,
+                     "CreatePipe checks what AWS requires of a Kinesis source and notes when it was made")
+
+        def make_update(original: Any) -> Any:
+            def update_pipe(backend: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+                pipe = original(backend, name, *args, **kwargs)
+                state = pipe.status
+                if state == "RUNNING" and pipe.desired_state == "STOPPED":
+                    pipe.status = "STOPPING"
+                elif state == "STOPPED" and pipe.desired_state == "RUNNING":
+                    pipe.status = "STARTING"
+                elif state in ("RUNNING", "STOPPED"):
+                    pipe.status = "UPDATING"
+                return pipe
+            return update_pipe
+
+        patches.wrap(EventBridgePipesBackend, "update_pipe", make_update,
+                     "UpdatePipe goes through UPDATING (or STARTING/STOPPING for a new DesiredState)")
+
+    # -- the pump's part -------------------------------------------------------------
+    def poll(self) -> bool:
+        worked = False
+        for backend in self.sandbox.backends("pipes"):
+            for pipe in list(backend.pipes.values()):
+                source = self.sources.get(service_of(pipe.source))
+                if source is not None and pipe.status == "RUNNING":
+                    worked = source.poll(pipe) or worked
+        return worked
+
+    # -- one batch through the pipe ----------------------------------------------------
+    def process(self, pipe: Any, records: list[dict[str, Any]], ids: list[str]) -> tuple[set[int], TargetError | None]:
+        """Filter, enrich and deliver a batch of source records: the indexes of the records
+        that failed (none: the whole batch is done) and the error, if a step failed."""
+        now = self.sandbox.clock.time()
+        filters = ((pipe.source_parameters or {}).get("FilterCriteria") or {}).get("Filters") or []
+        kept = [i for i, record in enumerate(records) if passes(filters, record)]
+        entry: dict[str, Any] = {"pipe": pipe.name, "time": now, "size": len(records),
+                                 "filtered_out": len(records) - len(kept), "ok": True, "failed": []}
+        self.batches.append(entry)
+        if not kept:
+            return set(), None
+        reserved = {"pipe-arn": pipe.arn, "pipe-name": pipe.name, "source-arn": pipe.source,
+                    "enrichment-arn": pipe.enrichment or "", "target-arn": pipe.target}
+        events: list[Any] = [records[i] for i in kept]
+        try:
+            if pipe.enrichment:
+                template = (pipe.enrichment_parameters or {}).get("InputTemplate")
+                events = enrich(self.sandbox, pipe, [render(template, e, reserved, now) for e in events])
+            template = (pipe.target_parameters or {}).get("InputTemplate")
+            payloads = [render(template, e, reserved, now) for e in events]
+            reported = deliver(self.sandbox, pipe, payloads, events) if payloads else set()
+        except TargetError as error:
+            entry.update(ok=False, error=f"{error.code}: {error.message}", failed=[ids[i] for i in kept])
+            return set(kept), error
+        entry["delivered"] = len(payloads)
+        if not reported:
+            return set(), None
+        known = {ids[i]: i for i in kept}
+        # an identifier that is malformed or not in the batch fails the whole batch, as for an ESM
+        failed = set(kept) if not reported <= set(known) else {known[r] for r in reported}
+        entry.update(ok=False, failed=sorted(ids[i] for i in failed), error="batchItemFailures")
+        return failed, TargetError("PARTIAL_FAILURE", "the target reported batchItemFailures", True)

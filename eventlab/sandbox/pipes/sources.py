@@ -1,0 +1,209 @@
+"""A pipe's sources: an SQS queue and a Kinesis stream, read on the virtual clock.
+
+SQS (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-sqs.html):
+
+* batches of ``SqsQueueParameters.BatchSize`` (default 10) messages; with
+  ``MaximumBatchingWindowInSeconds`` the pipe waits (virtual time) for a full batch
+  until the window has passed since it first saw a message;
+* the records are those an event source mapping gets (``messageId``, ``receiptHandle``,
+  ``body``, ``attributes``, ``messageAttributes``, ``md5OfBody``, ``eventSource``,
+  ``eventSourceARN``, ``awsRegion``), as a JSON array;
+* messages that are delivered, or that no filter matched, are deleted; a failed batch
+  (or the items a target reported failed) stays in flight and comes back after the
+  queue's visibility timeout, so the queue's redrive policy moves it to its dead-letter
+  queue after ``maxReceiveCount`` receives.
+
+Kinesis (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-kinesis.html):
+
+* each shard is read in order from ``StartingPosition`` (``TRIM_HORIZON``, ``LATEST``:
+  records put after the pipe was created, ``AT_TIMESTAMP``), in batches of
+  ``BatchSize`` (default 100: AWS does not publish the default) with
+  ``MaximumBatchingWindowInSeconds``;
+* a record is the event source mapping's with the ``kinesis`` fields moved up
+  (``kinesisSchemaVersion``, ``partitionKey``, ``sequenceNumber``, ``data``,
+  ``approximateArrivalTimestamp``, then ``eventSource``... ``invokeIdentityArn`` = the
+  pipe's role);
+* a failed batch blocks its shard and is retried from its first failed record, after
+  1, 2, 4... seconds (at most 60 s apart; AWS's back-off is not published), until
+  ``MaximumRetryAttempts`` or ``MaximumRecordAgeInSeconds`` (default -1: forever) is
+  reached; a refused delivery (the role is not allowed) is not retried.  Then the
+  records are skipped and, with ``DeadLetterConfig.Arn`` (an SQS queue or SNS topic),
+  a message describing them is sent there by the pipe's role.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from eventlab.sandbox.awslambda.esm.kinesis import (
+    MAX_BACKOFF,
+    kinesis_batch_info,
+    kinesis_record,
+    start_sequence,
+)
+from eventlab.sandbox.awslambda.esm.sqs import sqs_record
+from eventlab.sandbox.awslambda.service import deliver_to_arn
+from eventlab.sandbox.events.input import iso_time
+from eventlab.sandbox.iam.enforce import check_role_delivery
+from eventlab.sandbox.sqs.queues import visibility_timeout
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.pipes.service import PipesService
+
+RECEIVE_MAX = 10   # SQS ReceiveMessage returns at most 10 messages a call
+
+
+def _wake(service: PipesService, when: float) -> None:
+    service.sandbox.clock.call_at(when, lambda: None)   # clock.advance() stops there
+
+
+class SQSSource:
+    def __init__(self, service: PipesService) -> None:
+        self.service = service
+        self._window_started: dict[str, float] = {}
+
+    def poll(self, pipe: Any) -> bool:
+        sb = self.service.sandbox
+        sqs = sb.backend_for("sqs", pipe.source)
+        queue = next((q for q in sqs.queues.values() if q.queue_arn == pipe.source), None)
+        if queue is None:
+            return False
+        params = (pipe.source_parameters or {}).get("SqsQueueParameters") or {}
+        batch_size = int(params.get("BatchSize") or 10)
+        window = float(params.get("MaximumBatchingWindowInSeconds") or 0)
+        now = sb.clock.time()
+        visible = 0
+        for m in queue._messages:
+            if m.visible_at < now * 1000 and m.delayed_until <= now * 1000:
+                visible += 1
+                if visible >= batch_size:
+                    break
+        if visible == 0:
+            self._window_started.pop(pipe.arn, None)
+            return False
+        if window > 0 and visible < batch_size:
+            started = self._window_started.setdefault(pipe.arn, now)
+            if now < started + window:
+                _wake(self.service, started + window)
+                return False
+        self._window_started.pop(pipe.arn, None)
+        messages: list[Any] = []
+        while len(messages) < batch_size:
+            got = sqs.receive_message(queue.name, min(RECEIVE_MAX, batch_size - len(messages)), 0,
+                                      visibility_timeout(queue), message_attribute_names=["All"])
+            if not got:
+                break
+            messages.extend(got)
+        if not messages:
+            return False
+        region = pipe.source.split(":")[3]
+        records = [sqs_record(m, queue, region) for m in messages]
+        failed, _ = self.service.process(pipe, records, [r["messageId"] for r in records])
+        for i, message in enumerate(messages):
+            if i not in failed:   # done, or filtered out: consumed
+                try:
+                    sqs.delete_message(queue.name, message.receipt_handle)
+                except Exception:   # the queue is gone meanwhile
+                    pass
+        return True
+
+
+@dataclass
+class Cursor:
+    next_sequence: int
+    attempts: int = 0
+    retry_at: float = 0.0
+    window_started: float | None = None
+
+
+class KinesisSource:
+    def __init__(self, service: PipesService) -> None:
+        self.service = service
+        self._cursors: dict[tuple[str, str], Cursor] = {}
+
+    def poll(self, pipe: Any) -> bool:
+        kinesis = self.service.sandbox.backend_for("kinesis", pipe.source)
+        stream = next((s for s in kinesis.streams.values() if s.arn == pipe.source), None)
+        if stream is None:
+            return False
+        params = (pipe.source_parameters or {}).get("KinesisStreamParameters") or {}
+        worked = False
+        for shard_id, shard in list(stream.shards.items()):
+            cursor = self._cursors.get((pipe.arn, shard_id))
+            if cursor is None:
+                start = start_sequence(shard, params.get("StartingPosition"),
+                                       pipe.__dict__.get("_eventlab_created", 0.0),
+                                       params.get("StartingPositionTimestamp"))
+                cursor = self._cursors[(pipe.arn, shard_id)] = Cursor(start)
+            worked = self._poll_shard(pipe, params, stream, shard, cursor) or worked
+        return worked
+
+    def _poll_shard(self, pipe: Any, params: dict[str, Any], stream: Any, shard: Any, cursor: Cursor) -> bool:
+        now = self.service.sandbox.clock.time()
+        if cursor.retry_at > now:
+            return False
+        pending = [r for seq, r in shard.records.items() if seq >= cursor.next_sequence]
+        if not pending:
+            cursor.window_started = None
+            return False
+        batch_size = int(params.get("BatchSize") or 100)
+        window = float(params.get("MaximumBatchingWindowInSeconds") or 0)
+        if window > 0 and len(pending) < batch_size:
+            if cursor.window_started is None:
+                cursor.window_started = now
+            if now < cursor.window_started + window:
+                _wake(self.service, cursor.window_started + window)
+                return False
+        cursor.window_started = None
+        batch = pending[:batch_size]
+        region = pipe.source.split(":")[3]
+        records = [_flat(kinesis_record(r, shard.shard_id, stream.arn, region, pipe.role_arn)) for r in batch]
+        failed, error = self.service.process(pipe, records, [r["sequenceNumber"] for r in records])
+        if not failed:
+            cursor.next_sequence, cursor.attempts = batch[-1].sequence_number + 1, 0
+            return True
+        first = min(failed)
+        cursor.next_sequence = batch[first].sequence_number
+        cursor.attempts += 1
+        max_attempts = int(params.get("MaximumRetryAttempts", -1))
+        max_age = int(params.get("MaximumRecordAgeInSeconds", -1))
+        too_many = 0 <= max_attempts < cursor.attempts
+        too_old = max_age >= 0 and now - batch[first].created_at > max_age
+        refused = error is not None and not error.retriable
+        if too_many or too_old or refused:
+            condition = "RetryAttemptsExhausted" if too_many else "RecordAgeExceeded" if too_old else "AccessDenied"
+            self._dead_letter(pipe, params, stream, shard, batch[first:], cursor.attempts, condition, error)
+            cursor.next_sequence, cursor.attempts = batch[-1].sequence_number + 1, 0
+            return True
+        cursor.retry_at = now + min(MAX_BACKOFF, 2.0 ** (cursor.attempts - 1))
+        _wake(self.service, cursor.retry_at)
+        return True
+
+    def _dead_letter(self, pipe: Any, params: dict[str, Any], stream: Any, shard: Any, skipped: list[Any],
+                     attempts: int, condition: str, error: Any) -> None:
+        dlq = (params.get("DeadLetterConfig") or {}).get("Arn")
+        sb = self.service.sandbox
+        record: dict[str, Any] = {
+            "context": {"requestId": str(uuid.uuid4()), "partnerResourceArn": pipe.arn,
+                        "condition": condition, "approximateInvokeCount": attempts,
+                        "errorMessage": f"{error.code}: {error.message}" if error is not None else ""},
+            "version": "1.0",
+            "timestamp": iso_time(sb.clock.time(), millis=True),
+            "KinesisBatchInfo": kinesis_batch_info(stream.arn, shard.shard_id, skipped),
+        }
+        entry = {"pipe": pipe.name, "dlq": dlq, "record": record}
+        if dlq:
+            try:
+                check_role_delivery(sb, pipe.role_arn, dlq)
+                deliver_to_arn(sb, dlq, json.dumps(record))
+            except Exception as exc:   # the records are lost, as on AWS
+                entry["dlq_error"] = repr(exc)
+        self.service.dead_lettered.append(entry)
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    """A Pipes Kinesis record: the ESM record with its ``kinesis`` fields first, at the top."""
+    return {**record["kinesis"], **{k: v for k, v in record.items() if k != "kinesis"}}

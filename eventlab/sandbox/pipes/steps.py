@@ -1,0 +1,198 @@
+"""A pipe's enrichment and target calls, made with the pipe's role.
+
+Following https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-enrichment.html,
+eb-pipes-event-target.html and eb-pipes-batching-concurrency.html:
+
+* enrichment: a Lambda function (invoked synchronously) or an EXPRESS state machine
+  (``StartSyncExecution``) receives the whole batch as one JSON array, each event after
+  ``EnrichmentParameters.InputTemplate``; what it returns is the new batch (an array:
+  its items; anything else: one event; ``null`` or ``[]``: nothing goes on);
+* targets that take whole batches (Lambda, Step Functions) get the JSON array in one
+  call; the others get one call per event (SQS ``SendMessage``, SNS ``Publish``,
+  EventBridge ``PutEvents``, Kinesis ``PutRecord``, Firehose ``PutRecord``, CloudWatch
+  Logs ``PutLogEvents``), each event after ``TargetParameters.InputTemplate``;
+* a Lambda or Step Functions target (``REQUEST_RESPONSE``) may answer
+  ``{"batchItemFailures": [{"itemIdentifier": ...}]}``: those items failed;
+* every call is made by the pipe's role: a target whose resource policy denies the
+  role, or of another account that does not allow it, is refused
+  (:func:`eventlab.sandbox.iam.enforce.check_role_delivery`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from eventlab.errors import FunctionNotFound
+from eventlab.sandbox.awslambda.concurrency import Throttled
+from eventlab.sandbox.events.input import json_path, missing
+from eventlab.sandbox.events.targets import TargetError, classify
+from eventlab.sandbox.iam.enforce import check_role_delivery
+from eventlab.sandbox.pipes.transform import as_text, parsed
+
+if TYPE_CHECKING:
+    from eventlab.sandbox.core.sandbox import Sandbox
+
+BATCH_TARGETS = ("lambda", "states")
+
+
+def service_of(arn: str) -> str:
+    return arn.split(":")[2]
+
+
+def _invoke_lambda(sb: Sandbox, role: str, arn: str, batch: list[Any], asynchronous: bool = False) -> Any:
+    check_role_delivery(sb, role, arn)
+    lam = sb.service("lambda")
+    try:
+        fn = lam.function(arn)
+    except FunctionNotFound as exc:
+        raise TargetError("NO_RESOURCE", f"Function not found: {arn}", False) from exc
+    if asynchronous:
+        lam.invoke_async(fn.function_arn, batch)
+        return None
+    try:
+        result = lam.invoke(fn, batch)
+    except Throttled as exc:
+        raise TargetError("THROTTLING", f"Rate Exceeded ({exc.reason})", True) from exc
+    if not result.ok:
+        raise TargetError("FUNCTION_ERROR", json.dumps(result.error()), True)
+    try:
+        return json.loads(result.payload or b"null")
+    except ValueError:
+        return None
+
+
+def _run_state_machine(sb: Sandbox, arn: str, batch: list[Any], synchronous: bool) -> Any:
+    client = sb.client("stepfunctions", arn.split(":")[3], arn.split(":")[4])
+    if not synchronous:
+        client.start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(batch))
+        return None
+    out = client.start_sync_execution(stateMachineArn=arn, input=json.dumps(batch))
+    if out.get("status") != "SUCCEEDED":
+        raise TargetError("EXECUTION_FAILED", f"{out.get('error')}: {out.get('cause')}", True)
+    try:
+        return json.loads(out.get("output") or "null")
+    except ValueError:
+        return None
+
+
+def enrich(sb: Sandbox, pipe: Any, batch: list[Any]) -> list[Any]:
+    """The batch the enrichment returns."""
+    arn = pipe.enrichment
+    try:
+        if service_of(arn) == "lambda":
+            answer = _invoke_lambda(sb, pipe.role_arn, arn, batch)
+        elif service_of(arn) == "states":
+            answer = _run_state_machine(sb, arn, batch, True)
+        else:
+            raise TargetError("INVALID_PARAMETER", f"the sandbox cannot enrich with {arn} "
+                              "(Lambda and Step Functions EXPRESS only)", False)
+    except Exception as exc:
+        raise classify(exc) from None
+    if answer is None:
+        return []
+    return answer if isinstance(answer, list) else [answer]
+
+
+def deliver(sb: Sandbox, pipe: Any, batch: list[Any], originals: list[Any]) -> set[str]:
+    """Send the batch to the pipe's target; the ``itemIdentifier`` s a batch target
+    reported as failed.  Raises :class:`TargetError` when the whole batch failed."""
+    arn = pipe.target
+    params = pipe.target_parameters or {}
+    try:
+        return _deliver(sb, pipe, arn, params, batch, originals)
+    except Exception as exc:
+        raise classify(exc) from None
+
+
+def _deliver(sb: Sandbox, pipe: Any, arn: str, params: dict[str, Any], batch: list[Any],
+             originals: list[Any]) -> set[str]:
+    _, _, service, region, account, resource = (arn.split(":", 5) + [""] * 6)[:6]
+    role = pipe.role_arn
+    if service == "lambda":
+        fire = (params.get("LambdaFunctionParameters") or {}).get("InvocationType") == "FIRE_AND_FORGET"
+        return _item_failures(_invoke_lambda(sb, role, arn, batch, fire))
+    if service == "states":
+        sync = (params.get("StepFunctionStateMachineParameters") or {}).get(
+            "InvocationType", "REQUEST_RESPONSE") == "REQUEST_RESPONSE"
+        return _item_failures(_run_state_machine(sb, arn, batch, sync))
+    check_role_delivery(sb, role, arn)
+    client_service = {"states": "stepfunctions"}.get(service, service)
+    client = sb.client(client_service, region, account)
+    for event, original in zip(batch, originals, strict=False):
+        if service == "sqs":
+            sqs = params.get("SqsQueueParameters") or {}
+            send: dict[str, Any] = {"QueueUrl": client.get_queue_url(QueueName=resource)["QueueUrl"],
+                                    "MessageBody": as_text(event)}
+            for key in ("MessageGroupId", "MessageDeduplicationId"):
+                if sqs.get(key):
+                    send[key] = str(_dynamic(sqs[key], event))
+            client.send_message(**send)
+        elif service == "sns":
+            sns = params.get("SnsTopicParameters") or {}
+            publish: dict[str, Any] = {"TopicArn": arn, "Message": as_text(event)}
+            for key in ("MessageGroupId", "MessageDeduplicationId"):
+                if sns.get(key):
+                    publish[key] = str(_dynamic(sns[key], event))
+            client.publish(**publish)
+        elif service == "events":
+            bus = params.get("EventBridgeEventBusParameters") or {}
+            entry = {"EventBusName": arn, "Source": bus.get("Source") or f"Pipe {pipe.name}",
+                     "DetailType": bus.get("DetailType") or f"Event from {_source_kind(pipe.source)}",
+                     "Detail": json.dumps(event if isinstance(event, dict) else {"value": event}),
+                     "Resources": bus.get("Resources") or []}
+            failed = client.put_events(Entries=[entry]).get("FailedEntryCount", 0)
+            if failed:
+                raise TargetError("INTERNAL_ERROR", "PutEvents failed for the event", True)
+        elif service == "kinesis":
+            key = (params.get("KinesisStreamParameters") or {}).get("PartitionKey")
+            if not key:
+                raise TargetError("INVALID_PARAMETER", "KinesisStreamParameters.PartitionKey is required "
+                                  "for a Kinesis target", False)
+            client.put_record(StreamName=resource.split("/", 1)[-1], Data=as_text(event).encode(),
+                              PartitionKey=str(_dynamic(key, event)))
+        elif service == "firehose":
+            client.put_record(DeliveryStreamName=resource.split("/", 1)[-1],
+                              Record={"Data": as_text(event).encode()})
+        elif service == "logs":
+            _to_logs(sb, client, resource, params.get("CloudWatchLogsParameters") or {}, event, original)
+        else:
+            raise TargetError("INVALID_PARAMETER", f"the sandbox cannot deliver a pipe to {arn}", False)
+    return set()
+
+
+def _dynamic(value: str, event: Any) -> Any:
+    """A target parameter that is a JSON path (``$.body.group``) takes its value from the event."""
+    if isinstance(value, str) and value.startswith("$."):
+        found = json_path(parsed(event), value)
+        return "" if found is missing() else (found if isinstance(found, str) else json.dumps(found))
+    return value
+
+
+def _to_logs(sb: Sandbox, client: Any, resource: str, params: dict[str, Any], event: Any, original: Any) -> None:
+    group = resource.split(":", 1)[1] if resource.startswith("log-group:") else resource
+    group = group[:-2] if group.endswith(":*") else group
+    stream = str(_dynamic(params.get("LogStreamName") or f"pipe-{uuid.uuid4().hex[:8]}", original))
+    try:
+        client.create_log_stream(logGroupName=group, logStreamName=stream)
+    except client.exceptions.ResourceAlreadyExistsException:
+        pass
+    client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+        {"timestamp": int(sb.clock.time() * 1000), "message": as_text(event)}])
+
+
+def _source_kind(source_arn: str) -> str:
+    return {"sqs": "aws:sqs", "kinesis": "aws:kinesis", "dynamodb": "aws:dynamodb"}.get(
+        service_of(source_arn), service_of(source_arn))
+
+
+def _item_failures(answer: Any) -> set[str]:
+    """The ``itemIdentifier`` s of a ``batchItemFailures`` answer ("*": malformed)."""
+    if not isinstance(answer, dict) or "batchItemFailures" not in answer:
+        return set()
+    out: set[str] = set()
+    for failure in answer.get("batchItemFailures") or []:
+        ident = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        out.add(str(ident) if ident not in (None, "") else "*")
+    return out
