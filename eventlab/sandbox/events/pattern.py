@@ -46,7 +46,6 @@ def matches(raw_pattern: Any, raw_event: Any) -> bool:
     """Whether ``raw_event`` (JSON text) matches ``raw_pattern`` (JSON text), as EventBridge
     decides; AWS's errors for a pattern or an event it cannot use."""
     from moto.core.exceptions import JsonRESTError
-    from moto.events.models import EventPattern
 
     if not isinstance(raw_pattern, str) or not raw_pattern:
         raise JsonRESTError("ValidationException", "EventPattern is required.")

@@ -127,14 +127,14 @@ def _deliver(sb: Sandbox, pipe: Any, arn: str, params: dict[str, Any], batch: li
                                     "MessageBody": as_text(event)}
             for key in ("MessageGroupId", "MessageDeduplicationId"):
                 if sqs.get(key):
-                    send[key] = str(_dynamic(sqs[key], event))
+                    send[key] = str(_dynamic(sqs[key], original))
             client.send_message(**send)
         elif service == "sns":
             sns = params.get("SnsTopicParameters") or {}
             publish: dict[str, Any] = {"TopicArn": arn, "Message": as_text(event)}
             for key in ("MessageGroupId", "MessageDeduplicationId"):
                 if sns.get(key):
-                    publish[key] = str(_dynamic(sns[key], event))
+                    publish[key] = str(_dynamic(sns[key], original))
             client.publish(**publish)
         elif service == "events":
             bus = params.get("EventBridgeEventBusParameters") or {}
@@ -151,7 +151,7 @@ def _deliver(sb: Sandbox, pipe: Any, arn: str, params: dict[str, Any], batch: li
                 raise TargetError("INVALID_PARAMETER", "KinesisStreamParameters.PartitionKey is required "
                                   "for a Kinesis target", False)
             client.put_record(StreamName=resource.split("/", 1)[-1], Data=as_text(event).encode(),
-                              PartitionKey=str(_dynamic(key, event)))
+                              PartitionKey=str(_dynamic(key, original)))
         elif service == "firehose":
             client.put_record(DeliveryStreamName=resource.split("/", 1)[-1],
                               Record={"Data": as_text(event).encode()})
@@ -163,7 +163,8 @@ def _deliver(sb: Sandbox, pipe: Any, arn: str, params: dict[str, Any], batch: li
 
 
 def _dynamic(value: str, event: Any) -> Any:
-    """A target parameter that is a JSON path (``$.body.group``) takes its value from the event."""
+    """A target parameter that is a JSON path (``$.body.group``) takes its value from the
+    event before the target's input template (as EventBridge's dynamic path parameters)."""
     if isinstance(value, str) and value.startswith("$."):
         found = json_path(parsed(event), value)
         return "" if found is missing() else (found if isinstance(found, str) else json.dumps(found))

@@ -1,0 +1,39 @@
+"""A pipe over ``eventlab serve``: created and fed with the SDK against the endpoint."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import boto3
+
+
+def client(service, url):
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="x", aws_secret_access_key="y")
+
+
+def test_a_pipe_with_a_filter_and_a_template_runs_over_http(served):
+    url, _ = served
+    sqs = client("sqs", url)
+    source = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    target = sqs.create_queue(QueueName="paid")["QueueUrl"]
+    arns = [sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            for q in (source, target)]
+    role = client("iam", url).create_role(RoleName="pipe", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    pipes = client("pipes", url)
+    created = pipes.create_pipe(
+        Name="paid-orders", Source=arns[0], Target=arns[1], RoleArn=role,
+        SourceParameters={"FilterCriteria": {"Filters": [{"Pattern": json.dumps({"body": {"paid": [True]}})}]}},
+        TargetParameters={"InputTemplate": '{"order": <$.body.id>}'})
+    assert created["CurrentState"] == "CREATING"
+    request = urllib.request.Request(f"{url}/_eventlab/clock/advance", data=json.dumps({"seconds": 1}).encode(),
+                                     method="POST")
+    urllib.request.urlopen(request, timeout=10).read()
+    assert pipes.describe_pipe(Name="paid-orders")["CurrentState"] == "RUNNING"
+    sqs.send_message(QueueUrl=source, MessageBody=json.dumps({"id": 1, "paid": True}))
+    sqs.send_message(QueueUrl=source, MessageBody=json.dumps({"id": 2, "paid": False}))
+    got = sqs.receive_message(QueueUrl=target, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"]) for m in got] == [{"order": 1}]
+    attributes = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
