@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.events.targets import TargetError
-from eventlab.sandbox.pipes.sources import KinesisSource, SQSSource
+from eventlab.sandbox.pipes.sources import DynamoDBSource, KinesisSource, SQSSource
 from eventlab.sandbox.pipes.steps import deliver, enrich, service_of
 from eventlab.sandbox.pipes.transform import passes, render
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 TRANSITION_SECONDS = 1.0          # not published by AWS: the sandbox's choice
 SETTLES_INTO = {"STARTING": "RUNNING", "STOPPING": "STOPPED"}   # CREATING, UPDATING: the desired state
-SOURCES = ("sqs", "kinesis")
+SOURCES = ("sqs", "kinesis", "dynamodb")
 
 
 class PipesService:
@@ -38,7 +38,7 @@ class PipesService:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
-        self.sources = {"sqs": SQSSource(self), "kinesis": KinesisSource(self)}
+        self.sources = {"sqs": SQSSource(self), "kinesis": KinesisSource(self), "dynamodb": DynamoDBSource(self)}
         self.batches: list[dict[str, Any]] = []
         self.dead_lettered: list[dict[str, Any]] = []
 
@@ -77,17 +77,18 @@ class PipesService:
             def create_pipe(backend: Any, name: str, *args: Any, **kwargs: Any) -> Any:
                 source = kwargs.get("source") or ""
                 params = kwargs.get("source_parameters") or {}
-                if (source.startswith("arn:aws:kinesis:")
-                        and not (params.get("KinesisStreamParameters") or {}).get("StartingPosition")):
-                    raise ValidationException("SourceParameters.KinesisStreamParameters.StartingPosition is "
-                                              "required for a Kinesis stream source (TRIM_HORIZON, LATEST or "
+                stream = {"kinesis": "KinesisStreamParameters", "dynamodb": "DynamoDBStreamParameters"}.get(
+                    service_of(source))
+                if stream and not (params.get(stream) or {}).get("StartingPosition"):
+                    raise ValidationException(f"SourceParameters.{stream}.StartingPosition is required for "
+                                              "a stream source (TRIM_HORIZON or LATEST; Kinesis also "
                                               "AT_TIMESTAMP)")
                 pipe = original(backend, name, *args, **kwargs)
                 pipe.__dict__["_eventlab_created"] = clock.time()
                 if service_of(source) not in SOURCES:
                     pipe.status = "CREATE_FAILED"
-                    pipe.state_reason = (f"The eventlab sandbox runs pipes from SQS queues and Kinesis "
-                                         f"streams only, not from {source}.")
+                    pipe.state_reason = (f"The eventlab sandbox runs pipes from SQS queues, Kinesis "
+                                         f"streams and DynamoDB streams only, not from {source}.")
                 return pipe
             return create_pipe
 

@@ -29,6 +29,10 @@ Kinesis (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-kines
   reached; a refused delivery (the role is not allowed) is not retried.  Then the
   records are skipped and, with ``DeadLetterConfig.Arn`` (an SQS queue or SNS topic),
   a message describing them is sent there by the pipe's role.
+
+DynamoDB streams (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-dynamodb.html)
+are read the same way (``DynamoDBStreamParameters``; ``TRIM_HORIZON`` or ``LATEST``), from
+the stream records moto keeps for the table; the DLQ message has ``DDBStreamBatchInfo``.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from eventlab.sandbox.awslambda.esm.kinesis import (
 )
 from eventlab.sandbox.awslambda.esm.sqs import sqs_record
 from eventlab.sandbox.awslambda.service import deliver_to_arn
-from eventlab.sandbox.events.input import iso_time
+from eventlab.sandbox.events.input import epoch, iso_time
 from eventlab.sandbox.iam.enforce import check_role_delivery
 from eventlab.sandbox.sqs.queues import visibility_timeout
 
@@ -119,29 +123,51 @@ class Cursor:
     window_started: float | None = None
 
 
-class KinesisSource:
+@dataclass
+class Entry:
+    """A stream record as the stream sources read it (a DynamoDB stream record wrapped)."""
+
+    sequence_number: int
+    created_at: float
+    item: Any
+
+
+@dataclass
+class Shard:
+    shard_id: str
+    records: dict[int, Any]      # sequence number -> record with .sequence_number, .created_at
+
+
+class StreamSource:
+    """A source read shard by shard, in order, with retries and a dead-letter queue."""
+
+    parameters = "KinesisStreamParameters"
+    batch_info = "KinesisBatchInfo"
+
     def __init__(self, service: PipesService) -> None:
         self.service = service
         self._cursors: dict[tuple[str, str], Cursor] = {}
 
+    def shards(self, pipe: Any) -> list[Shard]:
+        raise NotImplementedError
+
+    def record(self, pipe: Any, shard: Shard, entry: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
     def poll(self, pipe: Any) -> bool:
-        kinesis = self.service.sandbox.backend_for("kinesis", pipe.source)
-        stream = next((s for s in kinesis.streams.values() if s.arn == pipe.source), None)
-        if stream is None:
-            return False
-        params = (pipe.source_parameters or {}).get("KinesisStreamParameters") or {}
+        params = (pipe.source_parameters or {}).get(self.parameters) or {}
         worked = False
-        for shard_id, shard in list(stream.shards.items()):
-            cursor = self._cursors.get((pipe.arn, shard_id))
+        for shard in self.shards(pipe):
+            cursor = self._cursors.get((pipe.arn, shard.shard_id))
             if cursor is None:
                 start = start_sequence(shard, params.get("StartingPosition"),
                                        pipe.__dict__.get("_eventlab_created", 0.0),
                                        params.get("StartingPositionTimestamp"))
-                cursor = self._cursors[(pipe.arn, shard_id)] = Cursor(start)
-            worked = self._poll_shard(pipe, params, stream, shard, cursor) or worked
+                cursor = self._cursors[(pipe.arn, shard.shard_id)] = Cursor(start)
+            worked = self._poll_shard(pipe, params, shard, cursor) or worked
         return worked
 
-    def _poll_shard(self, pipe: Any, params: dict[str, Any], stream: Any, shard: Any, cursor: Cursor) -> bool:
+    def _poll_shard(self, pipe: Any, params: dict[str, Any], shard: Shard, cursor: Cursor) -> bool:
         now = self.service.sandbox.clock.time()
         if cursor.retry_at > now:
             return False
@@ -159,9 +185,8 @@ class KinesisSource:
                 return False
         cursor.window_started = None
         batch = pending[:batch_size]
-        region = pipe.source.split(":")[3]
-        records = [_flat(kinesis_record(r, shard.shard_id, stream.arn, region, pipe.role_arn)) for r in batch]
-        failed, error = self.service.process(pipe, records, [r["sequenceNumber"] for r in records])
+        records = [self.record(pipe, shard, r) for r in batch]
+        failed, error = self.service.process(pipe, records, [str(r.sequence_number) for r in batch])
         if not failed:
             cursor.next_sequence, cursor.attempts = batch[-1].sequence_number + 1, 0
             return True
@@ -175,14 +200,14 @@ class KinesisSource:
         refused = error is not None and not error.retriable
         if too_many or too_old or refused:
             condition = "RetryAttemptsExhausted" if too_many else "RecordAgeExceeded" if too_old else "AccessDenied"
-            self._dead_letter(pipe, params, stream, shard, batch[first:], cursor.attempts, condition, error)
+            self._dead_letter(pipe, params, shard, batch[first:], cursor.attempts, condition, error)
             cursor.next_sequence, cursor.attempts = batch[-1].sequence_number + 1, 0
             return True
         cursor.retry_at = now + min(MAX_BACKOFF, 2.0 ** (cursor.attempts - 1))
         _wake(self.service, cursor.retry_at)
         return True
 
-    def _dead_letter(self, pipe: Any, params: dict[str, Any], stream: Any, shard: Any, skipped: list[Any],
+    def _dead_letter(self, pipe: Any, params: dict[str, Any], shard: Shard, skipped: list[Any],
                      attempts: int, condition: str, error: Any) -> None:
         dlq = (params.get("DeadLetterConfig") or {}).get("Arn")
         sb = self.service.sandbox
@@ -192,7 +217,7 @@ class KinesisSource:
                         "errorMessage": f"{error.code}: {error.message}" if error is not None else ""},
             "version": "1.0",
             "timestamp": iso_time(sb.clock.time(), millis=True),
-            "KinesisBatchInfo": kinesis_batch_info(stream.arn, shard.shard_id, skipped),
+            self.batch_info: kinesis_batch_info(pipe.source, shard.shard_id, skipped),
         }
         entry = {"pipe": pipe.name, "dlq": dlq, "record": record}
         if dlq:
@@ -202,6 +227,47 @@ class KinesisSource:
             except Exception as exc:   # the records are lost, as on AWS
                 entry["dlq_error"] = repr(exc)
         self.service.dead_lettered.append(entry)
+
+
+class KinesisSource(StreamSource):
+    def shards(self, pipe: Any) -> list[Shard]:
+        kinesis = self.service.sandbox.backend_for("kinesis", pipe.source)
+        stream = next((s for s in kinesis.streams.values() if s.arn == pipe.source), None)
+        if stream is None:
+            return []
+        return [Shard(shard_id, shard.records) for shard_id, shard in list(stream.shards.items())]
+
+    def record(self, pipe: Any, shard: Shard, entry: Any) -> dict[str, Any]:
+        region = pipe.source.split(":")[3]
+        return _flat(kinesis_record(entry, shard.shard_id, pipe.source, region, pipe.role_arn))
+
+
+class DynamoDBSource(StreamSource):
+    """A DynamoDB stream (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-dynamodb.html):
+    the records moto keeps for the table, with ``eventSourceARN`` and the pipe's region."""
+
+    parameters = "DynamoDBStreamParameters"
+    batch_info = "DDBStreamBatchInfo"
+
+    def shards(self, pipe: Any) -> list[Shard]:
+        # arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL
+        name = pipe.source.split(":", 5)[5].split("/")[1]
+        table = self.service.sandbox.backend_for("dynamodb", pipe.source).tables.get(name)
+        stream = getattr(table, "stream_shard", None)
+        if stream is None:
+            return []
+        entries = {}
+        for item in list(stream.items):
+            seq = int(item.record["dynamodb"]["SequenceNumber"])
+            entries[seq] = Entry(seq, epoch(item.record["dynamodb"].get("ApproximateCreationDateTime")), item)
+        return [Shard(stream.id, entries)]
+
+    def record(self, pipe: Any, shard: Shard, entry: Any) -> dict[str, Any]:
+        record = json.loads(json.dumps(entry.item.record, default=str))
+        record["dynamodb"]["ApproximateCreationDateTime"] = round(entry.created_at, 3)
+        record["awsRegion"] = pipe.source.split(":")[3]
+        record["eventSourceARN"] = pipe.source
+        return record
 
 
 def _flat(record: dict[str, Any]) -> dict[str, Any]:

@@ -99,3 +99,49 @@ def test_a_kinesis_source_without_starting_position_is_refused(sandbox):
                                             Target="arn:aws:sqs:us-east-1:123456789012:x")
     assert err.value.response["Error"]["Code"] == "ValidationException"
     assert "StartingPosition" in err.value.response["Error"]["Message"]
+
+
+def dynamodb_table(sandbox, name="orders"):
+    ddb = sandbox.client("dynamodb")
+    table = ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                             BillingMode="PAY_PER_REQUEST",
+                             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    return ddb, table["TableDescription"]["LatestStreamArn"]
+
+
+def test_dynamodb_stream_records_reach_the_target_in_order(sandbox):
+    ddb, stream_arn = dynamodb_table(sandbox)
+    ddb.put_item(TableName="orders", Item={"id": {"S": "old"}})              # before the pipe: LATEST skips it
+    fn, received = recorder(sandbox, "changes")
+    running_pipe(sandbox, "order-changes", stream_arn, fn, SourceParameters={
+        "DynamoDBStreamParameters": {"StartingPosition": "LATEST", "BatchSize": 10,
+                                     "MaximumBatchingWindowInSeconds": 1}})
+    with sandbox.clock.held():
+        ddb.put_item(TableName="orders", Item={"id": {"S": "o-1"}, "status": {"S": "new"}})
+        ddb.put_item(TableName="orders", Item={"id": {"S": "o-1"}, "status": {"S": "paid"}})
+        ddb.delete_item(TableName="orders", Key={"id": {"S": "o-1"}})
+        sandbox.clock.advance(seconds=1)
+    [batch] = drain(sandbox, received)
+    assert [r["eventName"] for r in batch] == ["INSERT", "MODIFY", "REMOVE"]
+    insert, modify, _ = batch
+    assert insert["eventSource"] == "aws:dynamodb" and insert["eventSourceARN"] == stream_arn
+    assert insert["dynamodb"]["Keys"] == {"id": {"S": "o-1"}}
+    assert insert["dynamodb"]["NewImage"]["status"] == {"S": "new"} and "OldImage" not in insert["dynamodb"]
+    assert modify["dynamodb"]["OldImage"]["status"] == {"S": "new"}
+    assert modify["dynamodb"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert isinstance(insert["dynamodb"]["ApproximateCreationDateTime"], float)
+    assert int(modify["dynamodb"]["SequenceNumber"]) > int(insert["dynamodb"]["SequenceNumber"])
+
+
+def test_a_dynamodb_filter_on_new_image(sandbox):
+    ddb, stream_arn = dynamodb_table(sandbox)
+    out, out_arn = make_queue(sandbox, "paid")
+    running_pipe(sandbox, "paid-only", stream_arn, out_arn, SourceParameters={
+        "DynamoDBStreamParameters": {"StartingPosition": "TRIM_HORIZON"},
+        "FilterCriteria": {"Filters": [{"Pattern": json.dumps(
+            {"dynamodb": {"NewImage": {"status": {"S": ["paid"]}}}})}]}},
+        TargetParameters={"InputTemplate": '{"order": <$.dynamodb.Keys.id.S>}'})
+    for status in ("new", "paid"):
+        ddb.put_item(TableName="orders", Item={"id": {"S": f"o-{status}"}, "status": {"S": status}})
+    assert drain(sandbox, out) == [{"order": "o-paid"}]

@@ -66,4 +66,4 @@ def test_a_source_the_sandbox_cannot_read_fails_with_a_reason(sandbox):
                       Target="arn:aws:sqs:us-east-1:123456789012:x", RoleArn=role(sandbox))
     described = pipes.describe_pipe(Name="mq")
     assert described["CurrentState"] == "CREATE_FAILED"
-    assert "SQS queues and Kinesis streams" in described["StateReason"]
+    assert "SQS queues, Kinesis streams and DynamoDB streams" in described["StateReason"]
