@@ -118,24 +118,15 @@ def _deliver(sb: Sandbox, pipe: Any, arn: str, params: dict[str, Any], batch: li
             "InvocationType", "REQUEST_RESPONSE") == "REQUEST_RESPONSE"
         return _item_failures(_run_state_machine(sb, arn, batch, sync))
     check_role_delivery(sb, role, arn)
-    client_service = {"states": "stepfunctions"}.get(service, service)
-    client = sb.client(client_service, region, account)
+    client = sb.client(service, region, account)
     for event, original in zip(batch, originals, strict=False):
         if service == "sqs":
-            sqs = params.get("SqsQueueParameters") or {}
-            send: dict[str, Any] = {"QueueUrl": client.get_queue_url(QueueName=resource)["QueueUrl"],
-                                    "MessageBody": as_text(event)}
-            for key in ("MessageGroupId", "MessageDeduplicationId"):
-                if sqs.get(key):
-                    send[key] = str(_dynamic(sqs[key], original))
-            client.send_message(**send)
+            client.send_message(QueueUrl=client.get_queue_url(QueueName=resource)["QueueUrl"],
+                                MessageBody=as_text(event),
+                                **_grouping(params.get("SqsQueueParameters"), original))
         elif service == "sns":
-            sns = params.get("SnsTopicParameters") or {}
-            publish: dict[str, Any] = {"TopicArn": arn, "Message": as_text(event)}
-            for key in ("MessageGroupId", "MessageDeduplicationId"):
-                if sns.get(key):
-                    publish[key] = str(_dynamic(sns[key], original))
-            client.publish(**publish)
+            client.publish(TopicArn=arn, Message=as_text(event),
+                           **_grouping(params.get("SnsTopicParameters"), original))
         elif service == "events":
             bus = params.get("EventBridgeEventBusParameters") or {}
             entry = {"EventBusName": arn, "Source": bus.get("Source") or f"Pipe {pipe.name}",
@@ -160,6 +151,12 @@ def _deliver(sb: Sandbox, pipe: Any, arn: str, params: dict[str, Any], batch: li
         else:
             raise TargetError("INVALID_PARAMETER", f"the sandbox cannot deliver a pipe to {arn}", False)
     return set()
+
+
+def _grouping(params: dict[str, Any] | None, event: Any) -> dict[str, str]:
+    """``MessageGroupId`` and ``MessageDeduplicationId`` of an SQS or SNS target (FIFO)."""
+    return {key: str(_dynamic(value, event)) for key, value in (params or {}).items()
+            if key in ("MessageGroupId", "MessageDeduplicationId") and value}
 
 
 def _dynamic(value: str, event: Any) -> Any:

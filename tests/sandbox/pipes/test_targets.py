@@ -223,3 +223,13 @@ def test_a_recorder_target_gets_base64_data_without_a_template(sandbox):
     sandbox.client("kinesis").put_record(StreamName="s", Data=b"hello", PartitionKey="k")
     [[record]] = drain(sandbox, received)
     assert base64.b64decode(record["data"]) == b"hello"
+
+
+def test_a_fifo_queue_target_takes_its_group_from_a_path(sandbox):
+    url, arn = make_queue(sandbox, "orders")
+    out, out_arn = make_queue(sandbox, "orders.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    running_pipe(sandbox, "to-fifo", arn, out_arn, TargetParameters={
+        "InputTemplate": "<$.body>", "SqsQueueParameters": {"MessageGroupId": "$.body.customer"}})
+    send(sandbox, url, '{"customer": "c-7", "n": 1}')
+    [message] = drain(sandbox, out, attributes=True)
+    assert message["Attributes"]["MessageGroupId"] == "c-7" and json.loads(message["Body"])["n"] == 1
