@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.events.targets import TargetError
-from eventlab.sandbox.pipes.sources import DynamoDBSource, KinesisSource, SQSSource
+from eventlab.sandbox.pipes.sources import DynamoDBSource, KinesisSource, SQSSource, StreamSource
 from eventlab.sandbox.pipes.steps import deliver, enrich, service_of
 from eventlab.sandbox.pipes.transform import passes, render
 
@@ -38,7 +38,8 @@ class PipesService:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
-        self.sources = {"sqs": SQSSource(self), "kinesis": KinesisSource(self), "dynamodb": DynamoDBSource(self)}
+        self.sources: dict[str, SQSSource | StreamSource] = {
+            "sqs": SQSSource(self), "kinesis": KinesisSource(self), "dynamodb": DynamoDBSource(self)}
         self.batches: list[dict[str, Any]] = []
         self.dead_lettered: list[dict[str, Any]] = []
 
