@@ -6,11 +6,15 @@ eb-pipes-event-target.html and eb-pipes-batching-concurrency.html:
 * enrichment: a Lambda function (invoked synchronously) or an EXPRESS state machine
   (``StartSyncExecution``) receives the whole batch as one JSON array, each event after
   ``EnrichmentParameters.InputTemplate``; what it returns is the new batch (an array:
-  its items; anything else: one event; ``null`` or ``[]``: nothing goes on);
+  its items; anything else: one event; ``null`` or ``[]``: nothing goes on).  An API
+  Gateway REST or HTTP API (its ``execute-api`` ARN) is called once per event, with
+  ``HttpParameters`` (path values for ``*``, headers, query string); its JSON answer is
+  the event;
 * targets that take whole batches (Lambda, Step Functions) get the JSON array in one
   call; the others get one call per event (SQS ``SendMessage``, SNS ``Publish``,
   EventBridge ``PutEvents``, Kinesis ``PutRecord``, Firehose ``PutRecord``, CloudWatch
-  Logs ``PutLogEvents``), each event after ``TargetParameters.InputTemplate``;
+  Logs ``PutLogEvents``, an API Gateway request), each event after
+  ``TargetParameters.InputTemplate``;
 * a Lambda or Step Functions target (``REQUEST_RESPONSE``) may answer
   ``{"batchItemFailures": [{"itemIdentifier": ...}]}``: those items failed;
 * every call is made by the pipe's role: a target whose resource policy denies the
@@ -77,17 +81,42 @@ def _run_state_machine(sb: Sandbox, arn: str, batch: list[Any], synchronous: boo
         return None
 
 
+def _call_api(sb: Sandbox, arn: str, event: Any, http: dict[str, Any] | None) -> Any:
+    """One request to an API Gateway REST or HTTP API named by its execute-api ARN
+    (``arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH``, ``*`` in the path filled
+    from ``PathParameterValues``): the JSON (or text) it answers."""
+    api_id, stage, method, *path = arn.split(":", 5)[5].split("/")
+    http = http or {}
+    route = "/" + "/".join(path)
+    for value in http.get("PathParameterValues") or []:
+        route = route.replace("*", str(value), 1)
+    status, _, body = sb.service("apigateway").invoke(
+        api_id, stage, "POST" if method in ("*", "") else method, route,
+        headers=http.get("HeaderParameters"), query=http.get("QueryStringParameters"), body=as_text(event))
+    text = body.decode(errors="replace")
+    if status >= 400:
+        retriable = status >= 500 or status == 429
+        raise TargetError("THROTTLING" if status == 429 else "API_ERROR", f"{status}: {text[:200]}", retriable)
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text
+
+
 def enrich(sb: Sandbox, pipe: Any, batch: list[Any]) -> list[Any]:
-    """The batch the enrichment returns."""
+    """The batch the enrichment returns (an API is called once per event: it takes no batches)."""
     arn = pipe.enrichment
     try:
         if service_of(arn) == "lambda":
             answer = _invoke_lambda(sb, pipe.role_arn, arn, batch)
         elif service_of(arn) == "states":
             answer = _run_state_machine(sb, arn, batch, True)
+        elif service_of(arn) == "execute-api":
+            http = (pipe.enrichment_parameters or {}).get("HttpParameters")
+            answer = [a for a in (_call_api(sb, arn, event, http) for event in batch) if a is not None]
         else:
             raise TargetError("INVALID_PARAMETER", f"the sandbox cannot enrich with {arn} "
-                              "(Lambda and Step Functions EXPRESS only)", False)
+                              "(Lambda, Step Functions EXPRESS and API Gateway only)", False)
     except Exception as exc:
         raise classify(exc) from None
     if answer is None:
@@ -117,6 +146,10 @@ def _deliver(sb: Sandbox, pipe: Any, arn: str, params: dict[str, Any], batch: li
         sync = (params.get("StepFunctionStateMachineParameters") or {}).get(
             "InvocationType", "REQUEST_RESPONSE") == "REQUEST_RESPONSE"
         return _item_failures(_run_state_machine(sb, arn, batch, sync))
+    if service == "execute-api":   # one request per event: APIs take no batches
+        for event in batch:
+            _call_api(sb, arn, event, params.get("HttpParameters"))
+        return set()
     check_role_delivery(sb, role, arn)
     client = sb.client(service, region, account)
     for event, original in zip(batch, originals, strict=False):

@@ -59,3 +59,30 @@ def test_an_express_state_machine_enriches_synchronously(sandbox):
     sandbox.client("sqs").send_message(QueueUrl=url, MessageBody='{"id": 3}')
     [message] = drain(sandbox, out)
     assert message == {"tagged": [{"id": 3}]}
+
+
+API = '''
+import json
+def handler(event, context):
+    order = json.loads(event["body"])
+    return {"statusCode": 200, "body": json.dumps({"order": order["id"], "via": event["rawPath"],
+                                                   "tenant": event["headers"].get("x-tenant")})}
+'''
+
+
+def test_an_api_gateway_enrichment_is_called_per_event(sandbox):
+    fn = make_function(sandbox, "api-handler", API)
+    api = sandbox.client("apigatewayv2").create_api(Name="lookup", ProtocolType="HTTP", Target=fn)["ApiId"]
+    url, arn = make_queue(sandbox, "orders")
+    out, out_arn = make_queue(sandbox, "enriched")
+    running_pipe(sandbox, "api-enrichment", arn, out_arn,
+                 Enrichment=f"arn:aws:execute-api:us-east-1:123456789012:{api}/$default/POST/lookup/*",
+                 EnrichmentParameters={"InputTemplate": "<$.body>", "HttpParameters": {
+                     "PathParameterValues": ["orders"], "HeaderParameters": {"x-tenant": "acme"}}})
+    sqs = sandbox.client("sqs")
+    with sandbox.clock.held():
+        for i in (1, 2):
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"id": i}))
+    got = sorted(drain(sandbox, out), key=lambda e: e["order"])
+    assert got == [{"order": 1, "via": "/lookup/orders", "tenant": "acme"},
+                   {"order": 2, "via": "/lookup/orders", "tenant": "acme"}]

@@ -233,3 +233,22 @@ def test_a_fifo_queue_target_takes_its_group_from_a_path(sandbox):
     send(sandbox, url, '{"customer": "c-7", "n": 1}')
     [message] = drain(sandbox, out, attributes=True)
     assert message["Attributes"]["MessageGroupId"] == "c-7" and json.loads(message["Body"])["n"] == 1
+
+
+API_SINK = '''
+import json, os, boto3
+def handler(event, context):
+    boto3.client("sqs").send_message(QueueUrl=os.environ["OUT"], MessageBody=event["body"])
+    return {"statusCode": 202, "body": ""}
+'''
+
+
+def test_an_api_gateway_target_gets_one_request_per_event(sandbox):
+    received, _ = make_queue(sandbox, "api-received")
+    fn = make_function(sandbox, "api-sink", API_SINK, {"OUT": received})
+    api = sandbox.client("apigatewayv2").create_api(Name="sink", ProtocolType="HTTP", Target=fn)["ApiId"]
+    url, arn = make_queue(sandbox, "orders")
+    running_pipe(sandbox, "to-api", arn, f"arn:aws:execute-api:us-east-1:123456789012:{api}/$default/POST/orders",
+                 TargetParameters={"InputTemplate": "<$.body>"})
+    send(sandbox, url, '{"id": 1}', '{"id": 2}')
+    assert sorted(m["id"] for m in drain(sandbox, received)) == [1, 2]
