@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.events.targets import TargetError
+from eventlab.sandbox.pipes.logs import ExecutionLog
 from eventlab.sandbox.pipes.sources import DynamoDBSource, KinesisSource, SQSSource, StreamSource
 from eventlab.sandbox.pipes.steps import deliver, enrich, service_of
 from eventlab.sandbox.pipes.transform import passes, render
@@ -134,24 +135,43 @@ class PipesService:
         self.batches.append(entry)
         if not kept:
             return set(), None
+        log = ExecutionLog(self.sandbox, pipe)
         reserved = {"pipe-arn": pipe.arn, "pipe-name": pipe.name, "source-arn": pipe.source,
                     "enrichment-arn": pipe.enrichment or "", "target-arn": pipe.target}
         events: list[Any] = [records[i] for i in kept]
+        log.step("ExecutionStarted", events)
+        stage = "Enrichment"
         try:
             if pipe.enrichment:
+                log.step("EnrichmentStageEntered")
                 template = (pipe.enrichment_parameters or {}).get("InputTemplate")
-                events = enrich(self.sandbox, pipe, [render(template, e, reserved, now) for e in events])
+                shaped = [render(template, e, reserved, now) for e in events]
+                log.step("EnrichmentInvocationStarted", shaped)
+                events = enrich(self.sandbox, pipe, shaped)
+                log.step("EnrichmentInvocationSucceeded", events)
+                log.step("EnrichmentStageSucceeded")
+            stage = "Target"
+            log.step("TargetStageEntered")
             template = (pipe.target_parameters or {}).get("InputTemplate")
             payloads = [render(template, e, reserved, now) for e in events]
+            log.step("TargetInvocationStarted", payloads)
             reported = deliver(self.sandbox, pipe, payloads, events) if payloads else set()
         except TargetError as error:
-            entry.update(ok=False, error=f"{error.code}: {error.message}", failed=[ids[i] for i in kept])
+            message = f"{error.code}: {error.message}"
+            for step in (f"{stage}InvocationFailed", f"{stage}StageFailed", "ExecutionFailed"):
+                log.step(step, error=message)
+            entry.update(ok=False, error=message, failed=[ids[i] for i in kept])
             return set(kept), error
         entry["delivered"] = len(payloads)
         if not reported:
+            for step in ("TargetInvocationSucceeded", "TargetStageSucceeded", "ExecutionSucceeded"):
+                log.step(step)
             return set(), None
         known = {ids[i]: i for i in kept}
         # an identifier that is malformed or not in the batch fails the whole batch, as for an ESM
         failed = set(kept) if not reported <= set(known) else {known[r] for r in reported}
         entry.update(ok=False, failed=sorted(ids[i] for i in failed), error="batchItemFailures")
+        message = f"the target reported {len(failed)} of {len(kept)} events failed"
+        for step in ("TargetInvocationPartiallyFailed", "TargetStagePartiallyFailed", "ExecutionFailed"):
+            log.step(step, error=message)
         return failed, TargetError("PARTIAL_FAILURE", "the target reported batchItemFailures", True)
