@@ -252,3 +252,30 @@ def test_an_api_gateway_target_gets_one_request_per_event(sandbox):
                  TargetParameters={"InputTemplate": "<$.body>"})
     send(sandbox, url, '{"id": 1}', '{"id": 2}')
     assert sorted(m["id"] for m in drain(sandbox, received)) == [1, 2]
+
+
+KINESIS_PARTIAL = '''
+import base64
+def handler(event, context):
+    bad = [r["sequenceNumber"] for r in event if base64.b64decode(r["data"]) == b"bad"]
+    return {"batchItemFailures": [{"itemIdentifier": s} for s in bad[:1]]}
+'''
+
+
+def test_a_kinesis_partial_failure_resumes_from_the_first_failed_record(sandbox):
+    arn = stream(sandbox, "events")
+    fn = make_function(sandbox, "partial", KINESIS_PARTIAL)
+    with sandbox.clock.held():
+        running_pipe(sandbox, "resume", arn, fn, SourceParameters={"KinesisStreamParameters": {
+            "StartingPosition": "TRIM_HORIZON", "BatchSize": 3, "MaximumBatchingWindowInSeconds": 1,
+            "MaximumRetryAttempts": 1}})
+        kinesis = sandbox.client("kinesis")
+        for data in (b"ok-1", b"bad", b"ok-2"):
+            kinesis.put_record(StreamName="events", Data=data, PartitionKey="k")
+        sandbox.clock.advance(seconds=1)                   # the window closes: first batch
+        sandbox.clock.advance(seconds=1)                   # the retry, 1 s later
+    first, second = sandbox.service("pipes").batches
+    assert first["size"] == 3 and len(first["failed"]) == 1
+    assert second["size"] == 2                             # "bad" and what follows it, again
+    [dead] = sandbox.service("pipes").dead_lettered        # no retries left: skipped (no DLQ set)
+    assert dead["record"]["KinesisBatchInfo"]["batchSize"] == 2
