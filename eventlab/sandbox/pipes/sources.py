@@ -26,7 +26,10 @@ Kinesis (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-kines
 * a failed batch blocks its shard and is retried from its first failed record, after
   1, 2, 4... seconds (at most 60 s apart; AWS's back-off is not published), until
   ``MaximumRetryAttempts`` or ``MaximumRecordAgeInSeconds`` (default -1: forever) is
-  reached; a refused delivery (the role is not allowed) is not retried.  Then the
+  reached; a refused delivery (the role is not allowed) is not retried.  With
+  ``OnPartialBatchItemFailure: AUTOMATIC_BISECT`` a failing batch (from its first failed
+  record) is split in two and each half tried on its own, without using up an attempt,
+  so that one bad record ends up alone;  Then the
   records are skipped and, with ``DeadLetterConfig.Arn`` (an SQS queue or SNS topic),
   a message describing them is sent there by the pipe's role.
 
@@ -39,7 +42,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.awslambda.esm.kinesis import (
@@ -50,6 +53,7 @@ from eventlab.sandbox.awslambda.esm.kinesis import (
 )
 from eventlab.sandbox.awslambda.esm.sqs import sqs_record
 from eventlab.sandbox.awslambda.service import deliver_to_arn
+from eventlab.sandbox.core.pump import window_closed
 from eventlab.sandbox.events.input import epoch, iso_time
 from eventlab.sandbox.iam.enforce import check_role_delivery
 from eventlab.sandbox.sqs.queues import visibility_timeout
@@ -88,11 +92,10 @@ class SQSSource:
         if visible == 0:
             self._window_started.pop(pipe.arn, None)
             return False
-        if window > 0 and visible < batch_size:
-            started = self._window_started.setdefault(pipe.arn, now)
-            if now < started + window:
-                _wake(self.service, started + window)
-                return False
+        ready, started = window_closed(sb.clock, self._window_started.get(pipe.arn), visible, batch_size, window)
+        if not ready:
+            self._window_started[pipe.arn] = started   # type: ignore[assignment]  # open: a time
+            return False
         self._window_started.pop(pipe.arn, None)
         messages: list[Any] = []
         while len(messages) < batch_size:
@@ -121,6 +124,7 @@ class Cursor:
     attempts: int = 0
     retry_at: float = 0.0
     window_started: float | None = None
+    splits: list[tuple[int, int]] = field(default_factory=list)   # bisected ranges still to try
 
 
 @dataclass
@@ -172,26 +176,38 @@ class StreamSource:
         if cursor.retry_at > now:
             return False
         pending = [r for seq, r in shard.records.items() if seq >= cursor.next_sequence]
-        if not pending:
-            cursor.window_started = None
-            return False
-        batch_size = int(params.get("BatchSize") or 100)
-        window = float(params.get("MaximumBatchingWindowInSeconds") or 0)
-        if window > 0 and len(pending) < batch_size:
-            if cursor.window_started is None:
-                cursor.window_started = now
-            if now < cursor.window_started + window:
-                _wake(self.service, cursor.window_started + window)
+        if cursor.splits:
+            low, high = cursor.splits[0]
+            batch = [r for r in pending if low <= r.sequence_number <= high]
+            if not batch:              # trimmed away meanwhile
+                cursor.splits.pop(0)
+                return True
+        else:
+            if not pending:
+                cursor.window_started = None
                 return False
-        cursor.window_started = None
-        batch = pending[:batch_size]
+            batch_size = int(params.get("BatchSize") or 100)
+            ready, cursor.window_started = window_closed(
+                self.service.sandbox.clock, cursor.window_started, len(pending), batch_size,
+                float(params.get("MaximumBatchingWindowInSeconds") or 0))
+            if not ready:
+                return False
+            batch = pending[:batch_size]
         records = [self.record(pipe, shard, r) for r in batch]
         failed, error = self.service.process(pipe, records, [str(r.sequence_number) for r in batch])
         if not failed:
-            cursor.next_sequence, cursor.attempts = batch[-1].sequence_number + 1, 0
+            self._past(cursor, batch)
             return True
         first = min(failed)
         cursor.next_sequence = batch[first].sequence_number
+        failing = batch[first:]
+        if params.get("OnPartialBatchItemFailure") == "AUTOMATIC_BISECT" and len(failing) > 1:
+            half = len(failing) // 2     # each half is tried on its own, first half first
+            cursor.splits[:1 if cursor.splits else 0] = [
+                (failing[0].sequence_number, failing[half - 1].sequence_number),
+                (failing[half].sequence_number, failing[-1].sequence_number)]
+            cursor.attempts = 0          # splitting uses up no retry attempt
+            return True
         cursor.attempts += 1
         max_attempts = int(params.get("MaximumRetryAttempts", -1))
         max_age = int(params.get("MaximumRecordAgeInSeconds", -1))
@@ -200,12 +216,19 @@ class StreamSource:
         refused = error is not None and not error.retriable
         if too_many or too_old or refused:
             condition = "RetryAttemptsExhausted" if too_many else "RecordAgeExceeded" if too_old else "AccessDenied"
-            self._dead_letter(pipe, params, shard, batch[first:], cursor.attempts, condition, error)
-            cursor.next_sequence, cursor.attempts = batch[-1].sequence_number + 1, 0
+            self._dead_letter(pipe, params, shard, failing, cursor.attempts, condition, error)
+            self._past(cursor, batch)
             return True
         cursor.retry_at = now + min(MAX_BACKOFF, 2.0 ** (cursor.attempts - 1))
         _wake(self.service, cursor.retry_at)
         return True
+
+    @staticmethod
+    def _past(cursor: Cursor, batch: list[Any]) -> None:
+        """The batch is behind the shard (delivered or given up): read on after it."""
+        cursor.next_sequence, cursor.attempts = batch[-1].sequence_number + 1, 0
+        if cursor.splits:
+            cursor.splits.pop(0)
 
     def _dead_letter(self, pipe: Any, params: dict[str, Any], shard: Shard, skipped: list[Any],
                      attempts: int, condition: str, error: Any) -> None:

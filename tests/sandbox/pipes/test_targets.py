@@ -279,3 +279,27 @@ def test_a_kinesis_partial_failure_resumes_from_the_first_failed_record(sandbox)
     assert second["size"] == 2                             # "bad" and what follows it, again
     [dead] = sandbox.service("pipes").dead_lettered        # no retries left: skipped (no DLQ set)
     assert dead["record"]["KinesisBatchInfo"]["batchSize"] == 2
+
+
+def test_automatic_bisect_isolates_the_bad_record(sandbox):
+    arn = stream(sandbox, "events")
+    dlq, dlq_arn = make_queue(sandbox, "events-dlq")
+    fn = make_function(sandbox, "picky", '''
+import base64
+def handler(event, context):
+    if any(base64.b64decode(r["data"]) == b"bad" for r in event):
+        raise ValueError("bad record in the batch")
+''')
+    with sandbox.clock.held():
+        running_pipe(sandbox, "bisect", arn, fn, SourceParameters={"KinesisStreamParameters": {
+            "StartingPosition": "TRIM_HORIZON", "BatchSize": 4, "MaximumBatchingWindowInSeconds": 1,
+            "MaximumRetryAttempts": 0, "OnPartialBatchItemFailure": "AUTOMATIC_BISECT",
+            "DeadLetterConfig": {"Arn": dlq_arn}}})
+        kinesis = sandbox.client("kinesis")
+        puts = [kinesis.put_record(StreamName="events", Data=d, PartitionKey="k") for d in (b"a", b"b", b"bad", b"c")]
+        sandbox.clock.advance(seconds=1)
+    sizes = [b["size"] for b in sandbox.service("pipes").batches]
+    assert sizes == [4, 2, 2, 1, 1]                     # 4 fails; [a b] ok; [bad c] fails; [bad] fails; [c] ok
+    [message] = drain(sandbox, dlq)
+    assert message["KinesisBatchInfo"]["startSequenceNumber"] == puts[2]["SequenceNumber"]
+    assert message["KinesisBatchInfo"]["batchSize"] == 1

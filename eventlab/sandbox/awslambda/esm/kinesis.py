@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.awslambda.service import deliver_to_arn, enabled_mappings
+from eventlab.sandbox.core.pump import window_closed
 
 if TYPE_CHECKING:
     from eventlab.sandbox.core.patches import PatchSet
@@ -141,14 +142,10 @@ class KinesisService:
                 cursor.window_started = None
                 return False
             batch_size = int(esm.batch_size or 100)
-            window = float(esm.max_batch_window or 0)
-            if window > 0 and len(mine) < batch_size:
-                if cursor.window_started is None:
-                    cursor.window_started = now
-                if now < cursor.window_started + window:
-                    self.sandbox.clock.call_at(cursor.window_started + window, lambda: None)
-                    return False
-            cursor.window_started = None
+            ready, cursor.window_started = window_closed(self.sandbox.clock, cursor.window_started, len(mine),
+                                                         batch_size, float(esm.max_batch_window or 0))
+            if not ready:
+                return False
             batch = mine[:batch_size]
         region = esm.event_source_arn.split(":")[3]
         lam_service = self.sandbox.service("lambda")

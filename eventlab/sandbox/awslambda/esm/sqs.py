@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.awslambda.service import enabled_mappings
+from eventlab.sandbox.core.pump import window_closed
 from eventlab.sandbox.sqs.queues import visibility_timeout
 
 if TYPE_CHECKING:
@@ -175,11 +176,11 @@ class SQSService:
         if slot is None:
             self.sandbox.clock.call_at(pollers.next_free(), lambda: None)
             return False
-        if window > 0 and visible < batch_size:
-            started = self._window_started.setdefault(esm.uuid, now)
-            if now < started + window:
-                self.sandbox.clock.call_at(started + window, lambda: None)
-                return False
+        ready, started = window_closed(self.sandbox.clock, self._window_started.get(esm.uuid), visible,
+                                       batch_size, window)
+        if not ready:
+            self._window_started[esm.uuid] = started   # type: ignore[assignment]  # open: a time
+            return False
         self._window_started.pop(esm.uuid, None)
         messages = sqs.receive_message(queue.name, batch_size, 0, visibility_timeout(queue),
                                        message_attribute_names=["All"])
