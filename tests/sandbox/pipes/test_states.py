@@ -67,3 +67,18 @@ def test_a_source_the_sandbox_cannot_read_fails_with_a_reason(sandbox):
     described = pipes.describe_pipe(Name="mq")
     assert described["CurrentState"] == "CREATE_FAILED"
     assert "SQS queues, Kinesis streams and DynamoDB streams" in described["StateReason"]
+
+
+def test_the_inspection_layer_reads_pipes_and_their_batches(sandbox):
+    from eventlab.sandbox import inspect
+
+    url, arn = make_queue(sandbox, "orders")
+    _, out_arn = make_queue(sandbox, "out")
+    assert inspect.pipes(sandbox) == []
+    sandbox.client("pipes").create_pipe(Name="p", Source=arn, Target=out_arn, RoleArn=role(sandbox))
+    [pipe] = inspect.pipes(sandbox)
+    assert (pipe.name, pipe.source, pipe.current_state) == ("p", arn, "CREATING")
+    sandbox.clock.advance(seconds=1)
+    sandbox.client("sqs").send_message(QueueUrl=url, MessageBody="x")
+    [batch] = inspect.pipe_batches(sandbox, "p")
+    assert batch["ok"] and batch["size"] == 1 and inspect.pipes(sandbox)[0].current_state == "RUNNING"
