@@ -23,7 +23,7 @@ from eventlab.sandbox.events.targets import TargetError
 from eventlab.sandbox.pipes.logs import ExecutionLog
 from eventlab.sandbox.pipes.sources import DynamoDBSource, KinesisSource, SQSSource, StreamSource
 from eventlab.sandbox.pipes.steps import deliver, enrich, service_of
-from eventlab.sandbox.pipes.transform import passes, render
+from eventlab.sandbox.pipes.transform import filter_problem, passes, render
 
 if TYPE_CHECKING:
     from eventlab.sandbox.core.patches import PatchSet
@@ -43,6 +43,7 @@ class PipesService:
             "sqs": SQSSource(self), "kinesis": KinesisSource(self), "dynamodb": DynamoDBSource(self)}
         self.batches: list[dict[str, Any]] = []
         self.dead_lettered: list[dict[str, Any]] = []
+        self.errors: list[str] = []
 
     # -- installation --------------------------------------------------------------
     def install(self, patches: PatchSet) -> None:
@@ -85,6 +86,7 @@ class PipesService:
                     raise ValidationException(f"SourceParameters.{stream}.StartingPosition is required for "
                                               "a stream source (TRIM_HORIZON or LATEST; Kinesis also "
                                               "AT_TIMESTAMP)")
+                _check_filters(ValidationException, params)
                 pipe = original(backend, name, *args, **kwargs)
                 pipe.__dict__["_eventlab_created"] = clock.time()
                 if service_of(source) not in SOURCES:
@@ -99,6 +101,7 @@ class PipesService:
 
         def make_update(original: Any) -> Any:
             def update_pipe(backend: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+                _check_filters(ValidationException, kwargs.get("source_parameters") or {})
                 pipe = original(backend, name, *args, **kwargs)
                 state = pipe.status
                 if state == "RUNNING" and pipe.desired_state == "STOPPED":
@@ -119,8 +122,13 @@ class PipesService:
         for backend in self.sandbox.backends("pipes"):
             for pipe in list(backend.pipes.values()):
                 source = self.sources.get(service_of(pipe.source))
-                if source is not None and pipe.status == "RUNNING":
+                if source is None or pipe.status != "RUNNING":
+                    continue
+                try:
                     worked = source.poll(pipe) or worked
+                except Exception as exc:   # one broken pipe must not stop the others
+                    self.errors.append(f"{pipe.name}: {type(exc).__name__}: {exc}")
+                    pipe.state_reason = f"The sandbox could not run this pipe: {type(exc).__name__}: {exc}"
         return worked
 
     # -- one batch through the pipe ----------------------------------------------------
@@ -156,7 +164,8 @@ class PipesService:
             payloads = [render(template, e, reserved, now) for e in events]
             log.step("TargetInvocationStarted", payloads)
             reported = deliver(self.sandbox, pipe, payloads, events) if payloads else set()
-        except TargetError as error:
+        except (TargetError, ValueError) as exc:   # ValueError: a template path the pipe cannot read
+            error = exc if isinstance(exc, TargetError) else TargetError("INVALID_PARAMETER", str(exc), False)
             message = f"{error.code}: {error.message}"
             for step in (f"{stage}InvocationFailed", f"{stage}StageFailed", "ExecutionFailed"):
                 log.step(step, error=message)
@@ -175,3 +184,12 @@ class PipesService:
         for step in ("TargetInvocationPartiallyFailed", "TargetStagePartiallyFailed", "ExecutionFailed"):
             log.step(step, error=message)
         return failed, TargetError("PARTIAL_FAILURE", "the target reported batchItemFailures", True)
+
+
+def _check_filters(error: Any, source_parameters: dict[str, Any]) -> None:
+    """CreatePipe and UpdatePipe refuse filters AWS refuses (``ValidationException``)."""
+    criteria = source_parameters.get("FilterCriteria")
+    if criteria:
+        problem = filter_problem(criteria.get("Filters") or [])
+        if problem:
+            raise error(problem)

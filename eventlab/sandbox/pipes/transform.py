@@ -67,6 +67,30 @@ def passes(filters: list[dict[str, Any]], record: dict[str, Any]) -> bool:
     return any(pattern_matches(f.get("Pattern") or "{}", view) for f in filters)
 
 
+MAX_FILTERS = 5
+
+
+def filter_problem(filters: Any) -> str | None:
+    """What is wrong with ``FilterCriteria.Filters`` (None: nothing): at most 5 filters, each
+    ``Pattern`` an event pattern the matcher accepts."""
+    from moto.events.models import EventPatternParser
+
+    if not isinstance(filters, list):
+        return "FilterCriteria.Filters must be a list"
+    if len(filters) > MAX_FILTERS:
+        return f"FilterCriteria.Filters has {len(filters)} filters; a pipe takes at most {MAX_FILTERS}"
+    for i, f in enumerate(filters):
+        pattern = f.get("Pattern") if isinstance(f, dict) else None
+        try:
+            if not isinstance(pattern, str) or not isinstance(json.loads(pattern), dict):
+                raise ValueError("it must be a JSON object, as text")
+            EventPatternParser(pattern).parse()
+        except Exception as exc:   # moto's InvalidEventPatternException or ours
+            reason = getattr(exc, "message", None) or str(exc)
+            return f"FilterCriteria.Filters[{i}].Pattern is not a valid event pattern: {reason}"
+    return None
+
+
 def render(template: str | None, event: Any, reserved: dict[str, Any], ingestion: float) -> Any:
     """The event after ``InputTemplate`` (as is without one): a JSON value, or the text
     when what the template made is not JSON."""

@@ -53,3 +53,19 @@ def test_kinesis_data_is_decoded_for_the_filter(sandbox):
         kinesis.put_record(StreamName="telemetry", Data=json.dumps({"temperature": t}).encode(), PartitionKey="s")
     seen = [json.loads(base64.b64decode(r["data"]))["temperature"] for b in drain(sandbox, received) for r in b]
     assert seen == [35, 40]
+
+
+def test_a_bad_filter_is_refused_at_create_time_naming_the_filter(sandbox):
+    import pytest
+    from botocore.exceptions import ClientError
+
+    from tests.sandbox.pipes.helpers import role
+
+    _, arn = make_queue(sandbox, "orders")
+    pipes = sandbox.client("pipes")
+    for spec, words in ((filters({"body": "order"}), "Filters[0].Pattern"),
+                        (filters(*({"body": {"n": [i]}} for i in range(6))), "at most 5")):
+        with pytest.raises(ClientError) as err:
+            pipes.create_pipe(Name="bad", Source=arn, Target=arn, RoleArn=role(sandbox), SourceParameters=spec)
+        assert err.value.response["Error"]["Code"] == "ValidationException"
+        assert words in err.value.response["Error"]["Message"]

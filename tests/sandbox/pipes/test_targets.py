@@ -303,3 +303,17 @@ def handler(event, context):
     [message] = drain(sandbox, dlq)
     assert message["KinesisBatchInfo"]["startSequenceNumber"] == puts[2]["SequenceNumber"]
     assert message["KinesisBatchInfo"]["batchSize"] == 1
+
+
+def test_a_template_path_the_pipe_cannot_read_fails_the_batch_not_the_sandbox(sandbox):
+    url, arn = make_queue(sandbox, "orders", VisibilityTimeout="30")
+    out, out_arn = make_queue(sandbox, "out")
+    running_pipe(sandbox, "broken-template", arn, out_arn, TargetParameters={"InputTemplate": "<$.body..x>"})
+    good_url, good_arn = make_queue(sandbox, "other")
+    good_out, good_out_arn = make_queue(sandbox, "other-out")
+    running_pipe(sandbox, "fine", good_arn, good_out_arn)
+    send(sandbox, url, '{"x": 1}')
+    send(sandbox, good_url, "still flows")
+    broken = [b for b in sandbox.service("pipes").batches if b["pipe"] == "broken-template"]
+    assert broken[0]["ok"] is False and "JSON path" in broken[0]["error"]
+    assert [m["body"] for m in drain(sandbox, good_out)] == ["still flows"]
