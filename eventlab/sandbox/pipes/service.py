@@ -144,6 +144,7 @@ class PipesService:
         if not kept:
             return set(), None
         log = ExecutionLog(self.sandbox, pipe)
+        self._count(pipe, now, Invocations=1, EventCount=len(kept))
         reserved = {"pipe-arn": pipe.arn, "pipe-name": pipe.name, "source-arn": pipe.source,
                     "enrichment-arn": pipe.enrichment or "", "target-arn": pipe.target}
         events: list[Any] = [records[i] for i in kept]
@@ -169,6 +170,7 @@ class PipesService:
             message = f"{error.code}: {error.message}"
             for step in (f"{stage}InvocationFailed", f"{stage}StageFailed", "ExecutionFailed"):
                 log.step(step, error=message)
+            self._count(pipe, now, ExecutionFailed=1, **{f"{stage}StageFailed": 1})
             entry.update(ok=False, error=message, failed=[ids[i] for i in kept])
             return set(kept), error
         entry["delivered"] = len(payloads)
@@ -183,7 +185,16 @@ class PipesService:
         message = f"the target reported {len(failed)} of {len(kept)} events failed"
         for step in ("TargetInvocationPartiallyFailed", "TargetStagePartiallyFailed", "ExecutionFailed"):
             log.step(step, error=message)
+        self._count(pipe, now, ExecutionPartiallyFailed=1, TargetStagePartiallyFailed=1)
         return failed, TargetError("PARTIAL_FAILURE", "the target reported batchItemFailures", True)
+
+    def _count(self, pipe: Any, when: float, **counts: int) -> None:
+        """The pipe's ``AWS/EventBridge/Pipes`` metrics, by ``PipeName``
+        (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-monitoring.html)."""
+        metrics = self.sandbox.service("metrics")
+        for name, value in counts.items():
+            metrics.emit(pipe.region_name, "AWS/EventBridge/Pipes", name, (("PipeName", pipe.name),),
+                         float(value), "None", when)
 
 
 def _check_filters(error: Any, source_parameters: dict[str, Any]) -> None:

@@ -54,3 +54,27 @@ def test_trace_with_execution_data_includes_the_payload(sandbox):
     got = {r["messageType"]: r for r in records(sandbox)}
     assert json.loads(got["TargetInvocationStarted"]["payload"])[0]["body"] == "hello"
     assert "TargetInvocationSucceeded" in got
+
+
+def test_pipe_metrics_count_invocations_events_and_failures(sandbox):
+    from tests.sandbox.helpers import metric
+
+    _, out_arn = make_queue(sandbox, "out")
+    url, arn = make_queue(sandbox, "in", VisibilityTimeout="30")
+    running_pipe(sandbox, "good", arn, out_arn, SourceParameters={
+        "SqsQueueParameters": {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 1}})
+    sqs = sandbox.client("sqs")
+    with sandbox.clock.held():
+        for i in range(3):
+            sqs.send_message(QueueUrl=url, MessageBody=str(i))
+        sandbox.clock.advance(seconds=1)
+    fn = make_function(sandbox, "down", "def handler(event, context):\n    raise RuntimeError('no')\n")
+    bad_url, bad_arn = make_queue(sandbox, "bad-in", VisibilityTimeout="30")
+    running_pipe(sandbox, "bad", bad_arn, fn)
+    sqs.send_message(QueueUrl=bad_url, MessageBody="x")
+    good, bad = {"PipeName": "good"}, {"PipeName": "bad"}
+    assert metric(sandbox, "AWS/EventBridge/Pipes", "Invocations", good) == 1
+    assert metric(sandbox, "AWS/EventBridge/Pipes", "EventCount", good) == 3
+    assert metric(sandbox, "AWS/EventBridge/Pipes", "ExecutionFailed", good) == 0
+    assert metric(sandbox, "AWS/EventBridge/Pipes", "ExecutionFailed", bad) == 1
+    assert metric(sandbox, "AWS/EventBridge/Pipes", "TargetStageFailed", bad) == 1
