@@ -17,12 +17,13 @@ Following https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-conc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.events.targets import TargetError
 from eventlab.sandbox.pipes.logs import ExecutionLog
 from eventlab.sandbox.pipes.sources import DynamoDBSource, KinesisSource, SQSSource, StreamSource
-from eventlab.sandbox.pipes.steps import deliver, enrich, service_of
+from eventlab.sandbox.pipes.steps import Busy, deliver, enrich, service_of
 from eventlab.sandbox.pipes.transform import filter_problem, passes, render
 
 if TYPE_CHECKING:
@@ -34,13 +35,24 @@ SETTLES_INTO = {"STARTING": "RUNNING", "STOPPING": "STOPPED"}   # CREATING, UPDA
 SOURCES = ("sqs", "kinesis", "dynamodb")
 
 
+@dataclass
+class Outcome:
+    """What became of a batch: the indexes of the records that failed (none: all done), the
+    error if a step failed, and when its synchronous calls end (virtual time)."""
+
+    failed: set[int]
+    error: TargetError | None
+    ended: float
+
+
 class PipesService:
     name = "pipes"
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self.sqs = SQSSource(self)
         self.sources: dict[str, SQSSource | StreamSource] = {
-            "sqs": SQSSource(self), "kinesis": KinesisSource(self), "dynamodb": DynamoDBSource(self)}
+            "sqs": self.sqs, "kinesis": KinesisSource(self), "dynamodb": DynamoDBSource(self)}
         self.batches: list[dict[str, Any]] = []
         self.dead_lettered: list[dict[str, Any]] = []
         self.errors: list[str] = []
@@ -118,7 +130,7 @@ class PipesService:
 
     # -- the pump's part -------------------------------------------------------------
     def poll(self) -> bool:
-        worked = False
+        worked = self.sqs.finish()   # the deletes of SQS batches whose target has finished
         for backend in self.sandbox.backends("pipes"):
             for pipe in list(backend.pipes.values()):
                 source = self.sources.get(service_of(pipe.source))
@@ -132,17 +144,17 @@ class PipesService:
         return worked
 
     # -- one batch through the pipe ----------------------------------------------------
-    def process(self, pipe: Any, records: list[dict[str, Any]], ids: list[str]) -> tuple[set[int], TargetError | None]:
-        """Filter, enrich and deliver a batch of source records: the indexes of the records
-        that failed (none: the whole batch is done) and the error, if a step failed."""
+    def process(self, pipe: Any, records: list[dict[str, Any]], ids: list[str]) -> Outcome:
+        """Filter, enrich and deliver a batch of source records."""
         now = self.sandbox.clock.time()
         filters = ((pipe.source_parameters or {}).get("FilterCriteria") or {}).get("Filters") or []
         kept = [i for i, record in enumerate(records) if passes(filters, record)]
         entry: dict[str, Any] = {"pipe": pipe.name, "time": now, "size": len(records),
                                  "filtered_out": len(records) - len(kept), "ok": True, "failed": []}
         self.batches.append(entry)
+        busy = Busy(now)
         if not kept:
-            return set(), None
+            return Outcome(set(), None, now)
         log = ExecutionLog(self.sandbox, pipe)
         self._count(pipe, now, Invocations=1, EventCount=len(kept))
         reserved = {"pipe-arn": pipe.arn, "pipe-name": pipe.name, "source-arn": pipe.source,
@@ -156,7 +168,7 @@ class PipesService:
                 template = (pipe.enrichment_parameters or {}).get("InputTemplate")
                 shaped = [render(template, e, reserved, now) for e in events]
                 log.step("EnrichmentInvocationStarted", shaped)
-                events = enrich(self.sandbox, pipe, shaped)
+                events = enrich(self.sandbox, pipe, shaped, busy)
                 log.step("EnrichmentInvocationSucceeded", events)
                 log.step("EnrichmentStageSucceeded")
             stage = "Target"
@@ -164,7 +176,7 @@ class PipesService:
             template = (pipe.target_parameters or {}).get("InputTemplate")
             payloads = [render(template, e, reserved, now) for e in events]
             log.step("TargetInvocationStarted", payloads)
-            reported = deliver(self.sandbox, pipe, payloads, events) if payloads else set()
+            reported = deliver(self.sandbox, pipe, payloads, events, busy) if payloads else set()
         except (TargetError, ValueError) as exc:   # ValueError: a template path the pipe cannot read
             error = exc if isinstance(exc, TargetError) else TargetError("INVALID_PARAMETER", str(exc), False)
             message = f"{error.code}: {error.message}"
@@ -172,12 +184,12 @@ class PipesService:
                 log.step(step, error=message)
             self._count(pipe, now, ExecutionFailed=1, **{f"{stage}StageFailed": 1})
             entry.update(ok=False, error=message, failed=[ids[i] for i in kept])
-            return set(kept), error
+            return Outcome(set(kept), error, busy.until)
         entry["delivered"] = len(payloads)
         if not reported:
             for step in ("TargetInvocationSucceeded", "TargetStageSucceeded", "ExecutionSucceeded"):
                 log.step(step)
-            return set(), None
+            return Outcome(set(), None, busy.until)
         known = {ids[i]: i for i in kept}
         # an identifier that is malformed or not in the batch fails the whole batch, as for an ESM
         failed = set(kept) if not reported <= set(known) else {known[r] for r in reported}
@@ -186,7 +198,8 @@ class PipesService:
         for step in ("TargetInvocationPartiallyFailed", "TargetStagePartiallyFailed", "ExecutionFailed"):
             log.step(step, error=message)
         self._count(pipe, now, ExecutionPartiallyFailed=1, TargetStagePartiallyFailed=1)
-        return failed, TargetError("PARTIAL_FAILURE", "the target reported batchItemFailures", True)
+        return Outcome(failed, TargetError("PARTIAL_FAILURE", "the target reported batchItemFailures", True),
+                       busy.until)
 
     def _count(self, pipe: Any, when: float, **counts: int) -> None:
         """The pipe's ``AWS/EventBridge/Pipes`` metrics, by ``PipeName``

@@ -8,14 +8,16 @@ SQS (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-sqs.html)
 * the records are those an event source mapping gets (``messageId``, ``receiptHandle``,
   ``body``, ``attributes``, ``messageAttributes``, ``md5OfBody``, ``eventSource``,
   ``eventSourceARN``, ``awsRegion``), as a JSON array;
-* messages that are delivered, or that no filter matched, are deleted; a failed batch
+* messages that are delivered (when the target's run ends, in virtual time), or that no
+  filter matched, are deleted; a failed batch
   (or the items a target reported failed) stays in flight and comes back after the
   queue's visibility timeout, so the queue's redrive policy moves it to its dead-letter
   queue after ``maxReceiveCount`` receives.
 
 Kinesis (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-kinesis.html):
 
-* each shard is read in order from ``StartingPosition`` (``TRIM_HORIZON``, ``LATEST``:
+* each shard is read in order, one batch at a time (the next waits until the target's run
+  ends), from ``StartingPosition`` (``TRIM_HORIZON``, ``LATEST``:
   records put after the pipe was created, ``AT_TIMESTAMP``), in batches of
   ``BatchSize`` (default 100: AWS does not publish the default) with
   ``MaximumBatchingWindowInSeconds``;
@@ -72,6 +74,7 @@ class SQSSource:
     def __init__(self, service: PipesService) -> None:
         self.service = service
         self._window_started: dict[str, float] = {}
+        self._finishing: list[tuple[float, Any, str, list[Any]]] = []   # (ends, backend, queue, done)
 
     def poll(self, pipe: Any) -> bool:
         sb = self.service.sandbox
@@ -108,12 +111,27 @@ class SQSSource:
             return False
         region = pipe.source.split(":")[3]
         records = [sqs_record(m, queue, region) for m in messages]
-        failed, _ = self.service.process(pipe, records, [r["messageId"] for r in records])
-        for i, message in enumerate(messages):
-            if i not in failed:   # done, or filtered out: consumed
+        outcome = self.service.process(pipe, records, [r["messageId"] for r in records])
+        done = [m for i, m in enumerate(messages) if i not in outcome.failed]   # or filtered out: consumed
+        # deleted when the target's run ends: until then in flight, as on AWS
+        self._finishing.append((outcome.ended, sqs, queue.name, done))
+        if outcome.ended > now:
+            _wake(self.service, outcome.ended)
+        self.finish()
+        return True
+
+    def finish(self) -> bool:
+        """Delete the messages of the batches whose target has finished."""
+        now = self.service.sandbox.clock.time()
+        due = [f for f in self._finishing if f[0] <= now]
+        if not due:
+            return False
+        self._finishing = [f for f in self._finishing if f[0] > now]
+        for _, sqs, queue_name, done in due:
+            for message in done:
                 try:
-                    sqs.delete_message(queue.name, message.receipt_handle)
-                except Exception:   # the queue is gone meanwhile
+                    sqs.delete_message(queue_name, message.receipt_handle)
+                except Exception:   # the queue is gone, or the message came back meanwhile
                     pass
         return True
 
@@ -124,6 +142,7 @@ class Cursor:
     attempts: int = 0
     retry_at: float = 0.0
     window_started: float | None = None
+    busy_until: float = 0.0          # the batch in flight ends then (virtual time)
     splits: list[tuple[int, int]] = field(default_factory=list)   # bisected ranges still to try
 
 
@@ -173,7 +192,7 @@ class StreamSource:
 
     def _poll_shard(self, pipe: Any, params: dict[str, Any], shard: Shard, cursor: Cursor) -> bool:
         now = self.service.sandbox.clock.time()
-        if cursor.retry_at > now:
+        if cursor.retry_at > now or cursor.busy_until > now:
             return False
         pending = [r for seq, r in shard.records.items() if seq >= cursor.next_sequence]
         if cursor.splits:
@@ -194,7 +213,11 @@ class StreamSource:
                 return False
             batch = pending[:batch_size]
         records = [self.record(pipe, shard, r) for r in batch]
-        failed, error = self.service.process(pipe, records, [str(r.sequence_number) for r in batch])
+        outcome = self.service.process(pipe, records, [str(r.sequence_number) for r in batch])
+        failed, error = outcome.failed, outcome.error
+        if outcome.ended > now:      # one batch per shard: the next waits for this one's target
+            cursor.busy_until = outcome.ended
+            _wake(self.service, outcome.ended)
         if not failed:
             self._past(cursor, batch)
             return True

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from eventlab.errors import FunctionNotFound
@@ -42,11 +43,22 @@ if TYPE_CHECKING:
 BATCH_TARGETS = ("lambda", "states")
 
 
+@dataclass
+class Busy:
+    """Until when (virtual time) the synchronous calls of one execution run."""
+
+    until: float
+
+    def after(self, ended: float) -> None:
+        self.until = max(self.until, ended)
+
+
 def service_of(arn: str) -> str:
     return arn.split(":")[2]
 
 
-def _invoke_lambda(sb: Sandbox, role: str, arn: str, batch: list[Any], asynchronous: bool = False) -> Any:
+def _invoke_lambda(sb: Sandbox, role: str, arn: str, batch: list[Any], busy: Busy,
+                   asynchronous: bool = False) -> Any:
     check_role_delivery(sb, role, arn)
     lam = sb.service("lambda")
     try:
@@ -60,6 +72,7 @@ def _invoke_lambda(sb: Sandbox, role: str, arn: str, batch: list[Any], asynchron
         result = lam.invoke(fn, batch)
     except Throttled as exc:
         raise TargetError("THROTTLING", f"Rate Exceeded ({exc.reason})", True) from exc
+    busy.after(result.ended)      # the handler's run time, on the virtual clock
     if not result.ok:
         raise TargetError("FUNCTION_ERROR", json.dumps(result.error()), True)
     try:
@@ -104,12 +117,12 @@ def _call_api(sb: Sandbox, arn: str, event: Any, http: dict[str, Any] | None) ->
         return text
 
 
-def enrich(sb: Sandbox, pipe: Any, batch: list[Any]) -> list[Any]:
+def enrich(sb: Sandbox, pipe: Any, batch: list[Any], busy: Busy) -> list[Any]:
     """The batch the enrichment returns (an API is called once per event: it takes no batches)."""
     arn = pipe.enrichment
     try:
         if service_of(arn) == "lambda":
-            answer = _invoke_lambda(sb, pipe.role_arn, arn, batch)
+            answer = _invoke_lambda(sb, pipe.role_arn, arn, batch, busy)
         elif service_of(arn) == "states":
             answer = _run_state_machine(sb, arn, batch, True)
         elif service_of(arn) == "execute-api":
@@ -125,24 +138,24 @@ def enrich(sb: Sandbox, pipe: Any, batch: list[Any]) -> list[Any]:
     return answer if isinstance(answer, list) else [answer]
 
 
-def deliver(sb: Sandbox, pipe: Any, batch: list[Any], originals: list[Any]) -> set[str]:
+def deliver(sb: Sandbox, pipe: Any, batch: list[Any], originals: list[Any], busy: Busy) -> set[str]:
     """Send the batch to the pipe's target; the ``itemIdentifier`` s a batch target
     reported as failed.  Raises :class:`TargetError` when the whole batch failed."""
     arn = pipe.target
     params = pipe.target_parameters or {}
     try:
-        return _deliver(sb, pipe, arn, params, batch, originals)
+        return _deliver(sb, pipe, arn, params, batch, originals, busy)
     except Exception as exc:
         raise classify(exc) from None
 
 
 def _deliver(sb: Sandbox, pipe: Any, arn: str, params: dict[str, Any], batch: list[Any],
-             originals: list[Any]) -> set[str]:
+             originals: list[Any], busy: Busy) -> set[str]:
     _, _, service, region, account, resource = (arn.split(":", 5) + [""] * 6)[:6]
     role = pipe.role_arn
     if service == "lambda":
         fire = (params.get("LambdaFunctionParameters") or {}).get("InvocationType") == "FIRE_AND_FORGET"
-        return _item_failures(_invoke_lambda(sb, role, arn, batch, fire))
+        return _item_failures(_invoke_lambda(sb, role, arn, batch, busy, fire))
     if service == "states":
         sync = (params.get("StepFunctionStateMachineParameters") or {}).get(
             "InvocationType", "REQUEST_RESPONSE") == "REQUEST_RESPONSE"

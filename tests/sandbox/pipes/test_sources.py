@@ -145,3 +145,46 @@ def test_a_dynamodb_filter_on_new_image(sandbox):
     for status in ("new", "paid"):
         ddb.put_item(TableName="orders", Item={"id": {"S": f"o-{status}"}, "status": {"S": status}})
     assert drain(sandbox, out) == [{"order": "o-paid"}]
+
+
+SLOW = '''
+import time
+def handler(event, context):
+    time.sleep(0.5)       # the handler's run time counts in virtual time too
+    return {}
+'''
+
+
+def test_sqs_messages_stay_in_flight_until_the_lambda_target_returns(sandbox):
+    from tests.sandbox.helpers import make_function
+
+    url, arn = make_queue(sandbox, "orders", VisibilityTimeout="60")
+    fn = make_function(sandbox, "slow", SLOW, timeout=30)
+    with sandbox.clock.held():
+        running_pipe(sandbox, "slow-target", arn, fn)
+        sandbox.client("sqs").send_message(QueueUrl=url, MessageBody="x")
+        [batch] = sandbox.service("pipes").batches
+        assert batch["ok"]
+        attributes = sandbox.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"     # the target is still running
+        sandbox.clock.advance(seconds=10)
+    assert depth(sandbox, url) == 0
+    attributes = sandbox.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_a_kinesis_shard_waits_for_its_slow_target_before_the_next_batch(sandbox):
+    from tests.sandbox.helpers import make_function
+
+    arn = stream(sandbox, "clicks")
+    fn = make_function(sandbox, "slow", SLOW, timeout=30)
+    with sandbox.clock.held():
+        running_pipe(sandbox, "slow-shard", arn, fn, SourceParameters={
+            "KinesisStreamParameters": {"StartingPosition": "TRIM_HORIZON", "BatchSize": 1}})
+        kinesis = sandbox.client("kinesis")
+        for i in range(3):
+            kinesis.put_record(StreamName="clicks", Data=str(i).encode(), PartitionKey="k")
+        assert len(sandbox.service("pipes").batches) == 1
+        sandbox.clock.advance(seconds=20)
+    times = [b["time"] for b in sandbox.service("pipes").batches]
+    assert len(times) == 3 and all(later - earlier >= 0.49 for earlier, later in zip(times, times[1:], strict=False))
