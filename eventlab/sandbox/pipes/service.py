@@ -130,7 +130,7 @@ class PipesService:
 
     # -- the pump's part -------------------------------------------------------------
     def poll(self) -> bool:
-        worked = self.sqs.finish()   # the deletes of SQS batches whose target has finished
+        worked = self.sqs.finishing.delete_due()   # SQS batches whose target has finished
         for backend in self.sandbox.backends("pipes"):
             for pipe in list(backend.pipes.values()):
                 source = self.sources.get(service_of(pipe.source))

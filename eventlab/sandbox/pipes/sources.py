@@ -58,7 +58,7 @@ from eventlab.sandbox.awslambda.service import deliver_to_arn
 from eventlab.sandbox.core.pump import window_closed
 from eventlab.sandbox.events.input import epoch, iso_time
 from eventlab.sandbox.iam.enforce import check_role_delivery
-from eventlab.sandbox.sqs.queues import visibility_timeout
+from eventlab.sandbox.sqs.queues import DeleteWhenDone, visibility_timeout
 
 if TYPE_CHECKING:
     from eventlab.sandbox.pipes.service import PipesService
@@ -74,7 +74,7 @@ class SQSSource:
     def __init__(self, service: PipesService) -> None:
         self.service = service
         self._window_started: dict[str, float] = {}
-        self._finishing: list[tuple[float, Any, str, list[Any]]] = []   # (ends, backend, queue, done)
+        self.finishing = DeleteWhenDone(service.sandbox.clock)
 
     def poll(self, pipe: Any) -> bool:
         sb = self.service.sandbox
@@ -114,25 +114,7 @@ class SQSSource:
         outcome = self.service.process(pipe, records, [r["messageId"] for r in records])
         done = [m for i, m in enumerate(messages) if i not in outcome.failed]   # or filtered out: consumed
         # deleted when the target's run ends: until then in flight, as on AWS
-        self._finishing.append((outcome.ended, sqs, queue.name, done))
-        if outcome.ended > now:
-            _wake(self.service, outcome.ended)
-        self.finish()
-        return True
-
-    def finish(self) -> bool:
-        """Delete the messages of the batches whose target has finished."""
-        now = self.service.sandbox.clock.time()
-        due = [f for f in self._finishing if f[0] <= now]
-        if not due:
-            return False
-        self._finishing = [f for f in self._finishing if f[0] > now]
-        for _, sqs, queue_name, done in due:
-            for message in done:
-                try:
-                    sqs.delete_message(queue_name, message.receipt_handle)
-                except Exception:   # the queue is gone, or the message came back meanwhile
-                    pass
+        self.finishing.add(outcome.ended, sqs, queue.name, done)
         return True
 
 
