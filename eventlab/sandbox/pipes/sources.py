@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.awslambda.esm.kinesis import (
     MAX_BACKOFF,
+    bisect,
     kinesis_batch_info,
     kinesis_record,
     start_sequence,
@@ -207,10 +208,7 @@ class StreamSource:
         cursor.next_sequence = batch[first].sequence_number
         failing = batch[first:]
         if params.get("OnPartialBatchItemFailure") == "AUTOMATIC_BISECT" and len(failing) > 1:
-            half = len(failing) // 2     # each half is tried on its own, first half first
-            cursor.splits[:1 if cursor.splits else 0] = [
-                (failing[0].sequence_number, failing[half - 1].sequence_number),
-                (failing[half].sequence_number, failing[-1].sequence_number)]
+            bisect(cursor.splits, failing)
             cursor.attempts = 0          # splitting uses up no retry attempt
             return True
         cursor.attempts += 1

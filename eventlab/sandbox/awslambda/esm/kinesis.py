@@ -180,10 +180,7 @@ class KinesisService:
         cursor.next_sequence = failed_from
         failing = [r for r in batch if r.sequence_number >= failed_from]
         if esm.bisect_on_error in (True, "true", "True") and len(failing) > 1:
-            half = len(failing) // 2
-            halves = [(failing[0].sequence_number, failing[half - 1].sequence_number),
-                      (failing[half].sequence_number, failing[-1].sequence_number)]
-            cursor.splits[:1 if cursor.splits else 0] = halves
+            bisect(cursor.splits, failing)
             cursor.attempts = 0        # splitting does not use up a retry attempt
             return True
         cursor.attempts += 1
@@ -226,6 +223,15 @@ class KinesisService:
             "KinesisBatchInfo": kinesis_batch_info(stream.arn, shard.shard_id, skipped),
         }
         deliver_to_arn(self.sandbox, target, json.dumps(record))
+
+
+def bisect(splits: list[tuple[int, int]], failing: list[Any]) -> None:
+    """Retry ``failing`` (two records or more) as two halves, first half first, in place of
+    the range being retried (``splits[0]``, if any): ``BisectBatchOnFunctionError`` and Pipes'
+    ``AUTOMATIC_BISECT``."""
+    half = len(failing) // 2
+    splits[:1 if splits else 0] = [(failing[0].sequence_number, failing[half - 1].sequence_number),
+                                   (failing[half].sequence_number, failing[-1].sequence_number)]
 
 
 def kinesis_batch_info(stream_arn: str, shard_id: str, skipped: list[Any]) -> dict[str, Any]:
