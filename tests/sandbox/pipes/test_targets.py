@@ -317,3 +317,18 @@ def test_a_template_path_the_pipe_cannot_read_fails_the_batch_not_the_sandbox(sa
     broken = [b for b in sandbox.service("pipes").batches if b["pipe"] == "broken-template"]
     assert broken[0]["ok"] is False and "JSON path" in broken[0]["error"]
     assert [m["body"] for m in drain(sandbox, good_out)] == ["still flows"]
+
+
+def test_a_refused_stream_delivery_goes_to_the_dlq_without_retries(sandbox):
+    arn = stream(sandbox, "payments")
+    dlq, dlq_arn = make_queue(sandbox, "payments-dlq")
+    out, out_arn = make_queue(sandbox, "guarded")
+    deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": {"AWS": role(sandbox)},
+                                                    "Action": "sqs:SendMessage", "Resource": out_arn}]}
+    sandbox.client("sqs").set_queue_attributes(QueueUrl=out, Attributes={"Policy": json.dumps(deny)})
+    running_pipe(sandbox, "refused", arn, out_arn, SourceParameters={"KinesisStreamParameters": {
+        "StartingPosition": "TRIM_HORIZON", "DeadLetterConfig": {"Arn": dlq_arn}}})
+    sandbox.client("kinesis").put_record(StreamName="payments", Data=b"1", PartitionKey="k")
+    [message] = drain(sandbox, dlq)
+    assert message["context"]["condition"] == "AccessDenied" and "NO_PERMISSIONS" in message["context"]["errorMessage"]
+    assert len(sandbox.service("pipes").batches) == 1 and drain(sandbox, out) == []
