@@ -34,6 +34,7 @@ SERVICES = [
     "eventlab.sandbox.firehose.service:FirehoseService",
     "eventlab.sandbox.athena.service:AthenaService",
     "eventlab.sandbox.apigateway.service:ApiGatewayService",
+    "eventlab.sandbox.pipes.service:PipesService",
     # after the services above, so that its counters wrap their versions of moto's methods
     "eventlab.sandbox.cloudwatch.metrics:MetricsService",
     "eventlab.sandbox.cloudwatch.alarms:AlarmsService",

@@ -65,6 +65,7 @@ if TYPE_CHECKING:  # the services' types, without importing them (or moto) at st
     from eventlab.sandbox.firehose.service import FirehoseService
     from eventlab.sandbox.kinesis.throughput import KinesisThroughputService
     from eventlab.sandbox.msk.service import MSKService
+    from eventlab.sandbox.pipes.service import PipesService
     from eventlab.sandbox.scheduler.service import SchedulesService
     from eventlab.sandbox.sns.envelope import SNSEnvelopeService
     from eventlab.sandbox.sns.fifo import SNSFifoService
@@ -477,6 +478,8 @@ class Sandbox:
     def service(self, name: Literal["msk"]) -> MSKService: ...
     @overload
     def service(self, name: Literal["datasync"]) -> DataSyncService: ...
+    @overload
+    def service(self, name: Literal["pipes"]) -> PipesService: ...
     @overload
     def service(self, name: Literal["faults"]) -> FaultsService: ...
     @overload

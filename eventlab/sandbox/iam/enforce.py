@@ -176,6 +176,33 @@ def check_target(sandbox: Any, service: str, target_arn: str, source_arn: str,
                        source_account)
 
 
+def check_role_delivery(sandbox: Any, role_arn: str, target_arn: str) -> None:
+    """A delivery made with a customer's role, not a service principal (an EventBridge pipe
+    sending to its target or dead-letter queue): the target's resource policy must not deny
+    the role, and a target of another account must allow it (identity policies are not
+    evaluated).  Raise :class:`DeliveryRefused` otherwise."""
+    if mode_of(sandbox) == "off":
+        return
+    kind, owner = target_arn.split(":")[2], arn_account(target_arn) or ""
+    if kind == "sqs":
+        queue, document = queue_policy(sandbox, target_arn)
+        if queue is None:
+            return
+        action = "sqs:SendMessage"
+    elif kind == "sns":
+        document, action = topic_policy(sandbox, target_arn), "sns:Publish"
+    elif kind == "lambda":
+        document = function_policy(sandbox.service("lambda").function(target_arn))
+        action = "lambda:InvokeFunction"
+    else:
+        return
+    caller = Caller(arn_account(role_arn) or owner, role_arn)
+    if not allows_call(document, caller, action, target_arn, owner):
+        raise DeliveryRefused(f"{role_arn} may not perform {action} on {target_arn}: "
+                              + ("its resource policy denies it" if owner == caller.account else
+                                 "no statement of its resource policy allows the role of another account"))
+
+
 def check_bus_to_bus(sandbox: Any, bus: Any, source_account: str, role_arn: str | None) -> None:
     """A rule of ``source_account`` sends to ``bus`` of another account: the bus policy must
     allow the source account (or the target's role)."""
