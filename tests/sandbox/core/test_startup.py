@@ -16,7 +16,7 @@ import sys
 HEAVY = ["moto.ec2.models", "moto.awslambda.models", "moto.stepfunctions.parser.models", "moto.apigateway.models",
          "moto.applicationautoscaling.models", "duckdb", "pyarrow", "confluent_kafka", "bytewax",
          # light, but paid by every start-up for features few sandboxes use (issue 16)
-         "jsonpath_ng", "zoneinfo"]
+         "jsonpath_ng", "zoneinfo", "moto.sns.models"]
 
 
 def test_a_fresh_sandbox_imports_none_of_the_heavy_parts():
@@ -86,3 +86,26 @@ def test_archiving_an_event_caches_jsonpaths_from_its_first_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, 1, True, True]
+
+
+def test_sns_patches_wait_for_the_first_sns_call_and_wrap_in_install_order():
+    code = (
+        "import sys, json\n"
+        "from eventlab.sandbox import Sandbox\n"
+        "from eventlab.sandbox.core.patches import describe\n"
+        "with Sandbox() as sb:\n"
+        "    sns, sqs = sb.client('sns'), sb.client('sqs')\n"
+        "    topic = sns.create_topic(Name='orders')['TopicArn']\n"
+        "    try:\n"
+        "        sns.publish(TopicArn=topic + '-missing', Message='x')\n"
+        "        missing = 'published'\n"
+        "    except sns.exceptions.NotFoundException as exc:\n"
+        "        missing = exc.response['Error']['Code']\n"
+        "    wraps = [' '.join(p.reason.split(' ')[:2]) for p in describe()\n"
+        "             if p.target == 'moto.sns.models.Subscription' and p.attribute == 'publish']\n"
+        "print(json.dumps([missing, wraps]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    # the Lambda delivery first, then the metrics counter, then the policy check (outermost)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["NotFound", [
+        "SNS ->", "AWS/SNS NumberOfNotificationsDelivered/Failed/FilteredOut", "SNS delivers"]]
