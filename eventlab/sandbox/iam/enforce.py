@@ -252,7 +252,10 @@ class PoliciesService:
 
     def install(self, patches: Any) -> None:
         self._install_sqs(patches)
-        self._install_sns(patches)
+        # at moto's first SNS import, after the services installed before (hooks run in order);
+        # the responses part waits for moto.sns.responses, which imports the models midway
+        patches.after_import("moto.sns.models", lambda: self._install_sns_delivery(patches))
+        patches.after_import("moto.sns.responses", lambda: self._install_sns(patches))
         self._install_events(patches)
 
     def _install_sqs(self, patches: Any) -> None:
@@ -299,7 +302,7 @@ class PoliciesService:
 
     def _install_sns(self, patches: Any) -> None:
         from moto.sns.exceptions import SNSException
-        from moto.sns.models import Subscription, sns_backends
+        from moto.sns.models import sns_backends
         from moto.sns.responses import SNSResponse
 
         service = self
@@ -323,6 +326,11 @@ class PoliciesService:
 
         patches.replace(SNSResponse, "backend", property(backend),
                         "a topic ARN of another account reaches that account's topic if its policy allows")
+
+    def _install_sns_delivery(self, patches: Any) -> None:
+        from moto.sns.models import Subscription
+
+        service = self
 
         def make_publish(original: Any) -> Any:
             def publish(sub: Any, message: str, message_id: str, *args: Any, **kwargs: Any) -> Any:
