@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from eventlab.sandbox.core.faults import FaultError
-from tests.sandbox.helpers import drain, make_queue, recorder
+from tests.sandbox.helpers import admin, drain, make_queue, recorder
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 SLOW = "import time\ndef handler(event, context):\n    time.sleep(event.get('seconds', 0))\n    return 'ok'\n"
@@ -113,16 +113,7 @@ def test_percentage_picks_that_share_of_invocations_in_a_fixed_pattern(sandbox):
 
 def call(sandbox, method, body=None):
     """A request to /_eventlab/faults, as an `eventlab serve` user makes it."""
-    import urllib.error
-    import urllib.request
-
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{sandbox.endpoint_url}/_eventlab/faults", data=data, method=method)
-    try:
-        with urllib.request.urlopen(request) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return admin(sandbox, method, "/_eventlab/faults", body)
 
 
 def test_faults_over_http_throttle_an_api_until_spent_or_ended(sandbox):
