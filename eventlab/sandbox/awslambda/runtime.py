@@ -122,8 +122,6 @@ class Worker:
         self.stream_name = f"{time.strftime('%Y/%m/%d')}/[{config.version}]{uuid.uuid4().hex}"
         parent_read, child_write = os.pipe()
         child_read, parent_write = os.pipe()
-        for fd in (parent_write, child_write):
-            _widen_pipe(fd)
         env = dict(base_env)
         env.update({
             "_HANDLER": config.handler,
@@ -242,21 +240,6 @@ class Worker:
         except (OSError, ValueError):
             data = b""
         return data.decode(errors="replace")
-
-
-PIPE_BYTES = 1 << 20   # an event or a reply up to 1 MB is written without waiting for the reader
-
-
-def _widen_pipe(fd: int) -> None:
-    """Linux pipes hold 64 KB: a batch of a hundred SQS records is larger, and writing it
-    would wait for the other process to be scheduled and read.  Ask for 1 MB (Linux's
-    default ceiling for unprivileged processes); elsewhere, or if refused, keep 64 KB."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
-    except (ImportError, OSError):
-        pass
 
 
 def _exit_status(returncode: int | None) -> str:

@@ -344,9 +344,13 @@ class DeepQueuesService:
         def copy_received(value: Any, memo: Any = None) -> Any:
             if type(value) is not Message:
                 return copy.deepcopy(value, memo)
-            duplicate = copy.copy(value)
-            duplicate.message_attributes = copy.deepcopy(value.message_attributes)
-            duplicate.system_attributes = copy.deepcopy(value.system_attributes)
+            # not Message(): moto's models keep every instance they make (for reset), and
+            # the copy is only the answer's
+            duplicate = object.__new__(Message)
+            duplicate.__dict__.update(value.__dict__)
+            for name in ("message_attributes", "system_attributes"):
+                held = getattr(value, name)
+                setattr(duplicate, name, copy.deepcopy(held) if held else {})
             duplicate._old_receipt_handles = list(value._old_receipt_handles)
             return duplicate
 
