@@ -17,7 +17,8 @@ square of its depth.  The same answers, found without the walk:
   (an earlier handle of the same message still works, found in one pass);
 * a receipt handle (185 random lowercase letters, as moto makes them) is drawn as 185
   random bytes mapped to letters, instead of 185 calls, and a received message is copied for the answer field by field
-  instead of by ``deepcopy``.
+  instead of by ``deepcopy``; moto's instance tracker (a list of every model object, for
+  its dashboard) no longer keeps every message ever sent.
 """
 
 from __future__ import annotations
@@ -372,6 +373,13 @@ class DeepQueuesService:
 
         patches.replace(SQSBackend, "get_queue_attributes", get_queue_attributes,
                         "GetQueueAttributes computes the queue's attributes once, not twice per name asked")
+
+        def new_message(cls: type, *args: Any, **kwargs: Any) -> Any:
+            return object.__new__(cls)
+
+        patches.replace(Message, "__new__", staticmethod(new_message),
+                        "moto's instance tracker does not keep every SQS message ever sent (its "
+                        "/moto-api/data.json lists no SQS messages)")
 
         patches.replace(models, "deepcopy", copy_received,
                         "a received message is copied for the answer field by field, not by deepcopy")
