@@ -103,3 +103,19 @@ def depth(sb: Sandbox, url: str) -> int:
     """A queue's ApproximateNumberOfMessages."""
     attrs = sb.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def admin(sb: Sandbox, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """A request to the sandbox's ``/_eventlab/`` admin API over HTTP, as an ``eventlab
+    serve`` user makes it: (status, the JSON answer)."""
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{sb.endpoint_url}{path}", data=data, method=method)
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+

@@ -1,4 +1,5 @@
-"""API keys and usage plans: who may call a method, how fast, and how often.
+"""API keys and usage plans, and stage and method throttling: who may call a method, how
+fast, and how often.
 
 When a REST API method has ``apiKeyRequired``, the request's ``x-api-key`` header must be
 the value of an enabled API key that belongs to a usage plan associated with the API's
@@ -7,6 +8,20 @@ stage, or API Gateway answers 403 ``{"message":"Forbidden"}``.  The plan's ``thr
 ``{"message":"Too Many Requests"}`` and its ``quota`` (``limit`` per ``DAY``/``WEEK``/
 ``MONTH``, from ``offset``) answers 429 ``{"message":"Limit Exceeded"}``.  Buckets and
 counters are per (plan, key) and run on the sandbox's virtual clock.
+
+Stage and method throttling (:class:`StageThrottles`,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html):
+a REST API stage's ``methodSettings`` (``UpdateStage`` patch operations
+``/*/*/throttling/rateLimit`` and ``/*/*/throttling/burstLimit`` for every method,
+``/{resource path with / as ~1}/{METHOD}/throttling/...`` for one, which then replaces the
+stage's for that method), and an HTTP API stage's ``DefaultRouteSettings`` and
+``RouteSettings`` (per route key) ``ThrottlingRateLimit``/``ThrottlingBurstLimit``, are
+token buckets per stage and method (route) on the virtual clock: ``burstLimit`` requests
+at once, refilled at ``rateLimit`` a second; an empty bucket answers 429
+``{"message":"Too Many Requests"}``.  A request passes the account's bucket first, then
+its usage plan's (per key), then its stage's or method's: the narrowest limit decides.
+A setting left out is the account's (10,000/s, burst 5,000); ``0`` and ``0`` refuse every
+request (AWS's way to switch a method off).
 """
 
 from __future__ import annotations
@@ -16,6 +31,7 @@ import threading
 from typing import Any
 
 from eventlab.sandbox.apigateway.common import Response, message
+from eventlab.sandbox.core.capacity import TokenBucket
 
 
 class UsageLimits:
@@ -84,6 +100,63 @@ class UsageLimits:
         """Requests used in the current quota period (None before the first)."""
         got = self._quota.get((plan_id, key_id))
         return None if got is None else got[1]
+
+
+class StageThrottles:
+    """The stage and method (route) token buckets of every API, on the virtual clock."""
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[Any, ...], TokenBucket] = {}
+
+    def take(self, scope: tuple[Any, ...], rate: Any, burst: Any) -> bool:
+        """Spend a token from the bucket of ``scope`` (API, stage, method or route), sized
+        ``rate``/``burst`` (None: the account's); False when it is empty."""
+        if rate is None and burst is None:
+            return True
+        quotas = self.sandbox.quotas
+        rate = float(quotas["apigateway.account.rate"] if rate is None else rate)
+        burst = float(quotas["apigateway.account.burst"] if burst is None else burst)
+        now = self.sandbox.clock.time()
+        with self._lock:
+            key = (*scope, rate, burst)   # new settings: a new bucket, full
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = TokenBucket(rate, max(burst, 0.0), now)
+            return bucket.take(1, now)
+
+    def rest(self, api: Any, stage_name: str, stage: Any, resource: Any, method: Any) -> Response | None:
+        """A REST API request's stage/method throttle: 429 or None."""
+        settings = getattr(stage, "method_settings", None) or {}
+        key = f"{resource.get_path().replace('/', '~1')}/{method.http_method}"
+        chosen, scope = settings.get(key), key
+        if not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
+            chosen, scope = settings.get("*/*"), "*/*"
+        if not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
+            return None
+        if self.take(("rest", api.id, stage_name, scope), chosen.get("throttlingRateLimit"),
+                     chosen.get("throttlingBurstLimit")):
+            return None
+        return message(429, "Too Many Requests")
+
+    def http_api(self, api: Any, stage: Any, route: Any) -> Response | None:
+        """An HTTP API request's route or stage throttle: 429 or None."""
+        route_key = route.route_key or ""
+        chosen = (getattr(stage, "route_settings", None) or {}).get(route_key)
+        scope = route_key
+        if not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
+            chosen, scope = getattr(stage, "default_route_settings", None), "$stage"
+        if not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
+            return None
+        if self.take(("http", api.api_id, stage.name, scope), chosen.get("throttlingRateLimit"),
+                     chosen.get("throttlingBurstLimit")):
+            return None
+        return message(429, "Too Many Requests")
+
+
+def _throttles(settings: Any, rate: str, burst: str) -> bool:
+    return isinstance(settings, dict) and (settings.get(rate) is not None or settings.get(burst) is not None)
 
 
 def _enabled(value: Any) -> bool:

@@ -5,7 +5,8 @@ this module runs a request through it as API Gateway does:
 
 1. the most specific resource for the path (literal, then ``{param}``, then
    ``{proxy+}``), the method or ``ANY``; no match -> 403 ``Missing Authentication Token``;
-2. ``apiKeyRequired`` -> API key and usage plan (:mod:`eventlab.sandbox.apigateway.limits`);
+2. ``apiKeyRequired`` -> API key and usage plan, then the stage's or the method's throttle
+   (:mod:`eventlab.sandbox.apigateway.limits`);
 3. the integration: ``AWS`` (SQS actions, Lambda non-proxy), ``AWS_PROXY`` (Lambda proxy
    event v1), ``MOCK``, ``HTTP`` and ``HTTP_PROXY`` (loopback only);
 4. for non-proxy integrations, ``requestParameters`` and request templates on the way in,
@@ -92,6 +93,9 @@ def invoke_rest(service: Any, backend: Any, api: Any, request: ApiRequest) -> Re
         refused, key = service.limits.check(backend, api.id, request.stage, api_key)
         if refused is not None:
             return refused
+    refused = service.stage_limits.rest(api, request.stage, stage, resource, method)
+    if refused is not None:
+        return refused
     integration = method.method_integration
     if integration is None:
         return message(500, "Internal server error")

@@ -18,7 +18,8 @@ templates); HTTP APIs: :mod:`apigateway_v2`.  Before either, the account-level t
 (10,000 requests/s with a burst of 5,000 across all APIs of the region, quotas
 ``apigateway.account.*``, https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html)
 answers 429 ``{"message":"Too Many Requests"}`` (``TooManyRequestsException``), counted in
-``Count`` and ``4XXError``.  Importing moto's API Gateway costs seconds
+``Count`` and ``4XXError``; then the usage plan's and the stage's or method's own
+(:mod:`eventlab.sandbox.apigateway.limits`).  Importing moto's API Gateway costs seconds
 (its OpenAPI validator), so nothing here touches it until an API is invoked; and the
 slowest part of that import, ``rfc3987_syntax`` (jsonschema's check of the ``iri`` format,
 which builds 37 Earley parsers when imported: about two seconds), waits for its first use.
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from eventlab.sandbox.apigateway.common import ApiRequest, Response, message
-from eventlab.sandbox.apigateway.limits import UsageLimits
+from eventlab.sandbox.apigateway.limits import StageThrottles, UsageLimits
 from eventlab.sandbox.core.capacity import Buckets
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class ApiGatewayService:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.limits = UsageLimits(sandbox.clock)
+        self.stage_limits = StageThrottles(sandbox)   # stage and method (route) throttling
         self.account_limit = Buckets(sandbox)   # the account's throttle, before any API's own
         self.errors: deque[str] = deque(maxlen=200)  # why requests got a 5xx (API Gateway's execution log)
 
@@ -65,6 +67,7 @@ class ApiGatewayService:
         from eventlab.sandbox.apigateway import quick as apigateway_quick
 
         apigateway_quick.install(self.sandbox, patches)
+        patches.after_import("moto.apigateway.models", lambda: _aws_method_defaults(patches))
         patches.defer_import("rfc3987_syntax", ["is_valid_syntax"],
                              "moto's API Gateway imports jsonschema, which imports it to check "
                              "IRIs (only an OpenAPI import does); building its parsers takes ~2 s")
@@ -202,3 +205,19 @@ def _query_pairs(query: Query) -> tuple[list[tuple[str, str]], str]:
     else:
         pairs = [(str(k), str(v)) for k, v in query]
     return pairs, urlencode(pairs)
+
+
+def _aws_method_defaults(patches: PatchSet) -> None:
+    """A stage's method settings start from AWS's values: the throttle is the account's
+    (10,000/s, burst 5,000), not moto's 1,000/s and 2,000, so that setting only a rate
+    leaves the burst as AWS leaves it."""
+    from moto.apigateway.models import Stage
+
+    original = Stage._get_default_method_settings
+
+    def defaults(stage: Any) -> dict[str, Any]:
+        return {**original(stage), "throttlingRateLimit": 10000.0, "throttlingBurstLimit": 5000}
+
+    patches.replace(Stage, "_get_default_method_settings", defaults,
+                    "method settings start from AWS's throttle (the account's 10,000/s, burst 5,000)")
+

@@ -70,6 +70,9 @@ def invoke_http_api(service: Any, api: Any, request: ApiRequest) -> Response:
     if found is None:
         return message(404, "Not Found")
     route, path_params = found
+    refused = service.stage_limits.http_api(api, stage, route)
+    if refused is not None:
+        return refused
     target = route.target or ""
     integration = api.integrations.get(target.rsplit("/", 1)[-1]) if target else None
     if integration is None:

@@ -24,6 +24,7 @@ when ``n * percentage / 100`` passes a whole number), so runs repeat exactly.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import warnings
@@ -79,6 +80,10 @@ class FaultsService:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self.injected: list[dict[str, Any]] = []   # what was injected, when (for inspection)
+        routes = getattr(sandbox, "admin_routes", None)
+        if routes is not None:
+            for method in ("GET", "POST", "DELETE"):
+                routes[f"{method} /_eventlab/faults"] = functools.partial(self.http, method)
 
     def install(self, patches: Any) -> None:
         from moto.core.responses import BaseResponse
@@ -156,6 +161,49 @@ class FaultsService:
         with self._lock:
             return [f for f in self._faults if f.until > now and (f.left is None or f.left > 0)]
 
+    # -- over HTTP (eventlab serve) -------------------------------------------------------
+    def http(self, method: str, body: Any) -> dict[str, Any]:
+        """``/_eventlab/faults``: the same faults for ``eventlab serve`` users.
+
+        ``POST`` a fault, or a list of them, each named by the method and its first
+        argument, with the method's keyword arguments beside it::
+
+            {"throttle": "sqs:SendMessage", "times": 2}
+            {"fail_target": "arn:aws:sqs:us-east-1:123456789012:orders", "code": "THROTTLING"}
+            {"slow_function": "worker", "seconds": 2.5, "percentage": 50}
+            {"fail_function": "worker", "prevent_execution": true}
+
+        ``DELETE`` ends faults (a body ``{"key": "sqs:SendMessage"}`` or a function name:
+        those only; none: all).  Every method answers the faults in force
+        (``{"faults": [...], "injected": N}``)."""
+        if method == "POST":
+            for spec in body if isinstance(body, list) else [body]:
+                self._add_described(spec)
+        elif method == "DELETE":
+            key = body.get("key") if isinstance(body, dict) else None
+            if key is not None and not isinstance(key, str):
+                raise FaultError('DELETE /_eventlab/faults: "key" names an API ("sqs:SendMessage"), '
+                                 "a target ARN or a function; leave it out to end every fault")
+            self.clear(key)
+        return {"faults": [_fault_json(f) for f in self.active()], "injected": len(self.injected)}
+
+    def _add_described(self, spec: Any) -> None:
+        kinds = [name for name in _HTTP_FAULTS if isinstance(spec, dict) and name in spec]
+        if len(kinds) != 1:
+            raise FaultError("POST /_eventlab/faults: send one of " + ", ".join(
+                f'{{"{name}": ...}}' for name in _HTTP_FAULTS) + f" (got {_json_text(spec)})")
+        kind = kinds[0]
+        options = {k: v for k, v in spec.items() if k != kind}
+        unknown = sorted(set(options) - set(_HTTP_FAULTS[kind]))
+        if unknown:
+            raise FaultError(f"POST /_eventlab/faults: {kind} takes {', '.join(_HTTP_FAULTS[kind])}; "
+                             f"not {', '.join(unknown)}")
+        target = spec[kind]
+        if not isinstance(target, str) or not target:
+            raise FaultError(f'POST /_eventlab/faults: "{kind}" names what to fault (a string), '
+                             f"not {_json_text(target)}")
+        getattr(self, kind)(target, **options)
+
     # -- what the services ask -----------------------------------------------------------
     def target_failure(self, arn: str) -> Fault | None:
         """The fault to raise for a delivery to ``arn`` now (spent by one), or None."""
@@ -228,6 +276,41 @@ class FaultsService:
             if missing_ok:
                 return name
             raise FaultError(f"no Lambda function {name!r} in the sandbox (create it first)") from None
+
+
+# what POST /_eventlab/faults accepts: each method's keyword arguments
+_HTTP_FAULTS = {
+    "throttle": ("code", "message", "times", "seconds"),
+    "fail_target": ("code", "message", "times", "retriable", "seconds"),
+    "slow_function": ("seconds", "percentage"),
+    "fail_function": ("percentage", "prevent_execution"),
+}
+
+
+def _fault_json(fault: Fault) -> dict[str, Any]:
+    kind = {"api": "throttle", "target": "fail_target", "delay": "slow_function", "error": "fail_function"}
+    out: dict[str, Any] = {"fault": kind[fault.kind], "key": fault.key, "source": fault.source,
+                           "until": None if math.isinf(fault.until) else fault.until}
+    if fault.kind in ("api", "target"):
+        out.update(code=fault.code, message=fault.message, timesLeft=fault.left)
+    if fault.kind == "target":
+        out["retriable"] = fault.retriable
+    if fault.kind == "delay":
+        out["seconds"] = fault.seconds
+    if fault.kind in ("delay", "error"):
+        out["percentage"] = fault.percentage
+    if fault.kind == "error":
+        out["preventExecution"] = fault.prevent_execution
+    return out
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    try:
+        return json.dumps(value)[:200]
+    except (TypeError, ValueError):
+        return repr(value)[:200]
 
 
 def _count(times: int | None, what: str) -> int | None:

@@ -14,12 +14,14 @@ The wrapper adds what moto's server lacks: after each request the sandbox's pump
                                            "sqs", "operation": "SendMessage", "params": {...}},
                                            "queue": "orders"} -> what became of the calls
     GET  /_eventlab/health                 -> {"status": "ok"}
+    GET|POST|DELETE /_eventlab/faults      the faults in force; POST {"throttle": "sqs:SendMessage",
+                                           "times": 2} injects one (as sb.faults does); DELETE ends them
 
 A service may claim paths of its own with ``http_route(path) -> WSGI app | None``: API
 Gateway's invoke URLs (``/restapis/{id}/{stage}/_user_request_/...``) are served that way.
 
 For ``eventlab grade`` (autograder/host.py) a sandbox can add POST routes under
-``/_eventlab/`` (``Sandbox.admin_routes``); the sandbox's ``ServeOptions``, given when it
+``/_eventlab/`` (``Sandbox.admin_routes``: a path, or "METHOD path" for other methods); the sandbox's ``ServeOptions``, given when it
 is made, close moto's own ``/moto-api`` (each refused request is kept in
 ``Sandbox.refused``) and make callers other than Lambda handlers wait for the deliveries
 their request caused, as in-process callers do.
@@ -145,10 +147,12 @@ class AdminApp:
             elif path == "/_eventlab/settle" and method == "POST":
                 self.sandbox.pump.settle()
                 payload = {"settled": True, "errors": list(self.sandbox.pump.errors)}
-            elif path in self.sandbox.admin_routes and method == "POST":
+            elif (path in self.sandbox.admin_routes and method == "POST") or (
+                    f"{method} {path}" in self.sandbox.admin_routes):
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 raw = environ["wsgi.input"].read(length) if length else b"{}"
-                payload = self.sandbox.admin_routes[path](json.loads(raw or b"{}"))
+                route = self.sandbox.admin_routes.get(f"{method} {path}") or self.sandbox.admin_routes[path]
+                payload = route(json.loads(raw or b"{}"))
             else:
                 status, payload = "404 Not Found", {"message": f"no admin route {method} {path}"}
         except (ValueError, TypeError, KeyError) as exc:

@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from eventlab.sandbox.core.faults import FaultError
-from tests.sandbox.helpers import drain, make_queue, recorder
+from tests.sandbox.helpers import admin, drain, make_queue, recorder
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 SLOW = "import time\ndef handler(event, context):\n    time.sleep(event.get('seconds', 0))\n    return 'ok'\n"
@@ -109,3 +109,53 @@ def test_percentage_picks_that_share_of_invocations_in_a_fixed_pattern(sandbox):
     lam = client(sandbox, "lambda", "in-process")
     failed = ["FunctionError" in lam.invoke(FunctionName="rec", Payload=b"{}") for _ in range(8)]
     assert failed == [False, False, False, True] * 2
+
+
+def call(sandbox, method, body=None):
+    """A request to /_eventlab/faults, as an `eventlab serve` user makes it."""
+    return admin(sandbox, method, "/_eventlab/faults", body)
+
+
+def test_faults_over_http_throttle_an_api_until_spent_or_ended(sandbox):
+    url, _ = make_queue(sandbox, "orders")
+    sqs = client(sandbox, "sqs", "http")
+    status, answer = call(sandbox, "POST", {"throttle": "sqs:SendMessage", "times": 2})
+    assert status == 200
+    assert answer["faults"] == [{"fault": "throttle", "key": "sqs:SendMessage", "source": "sandbox",
+                                 "until": None, "code": "ThrottlingException", "message": "Rate exceeded",
+                                 "timesLeft": 2}]
+    with pytest.raises(ClientError) as raised:
+        sqs.send_message(QueueUrl=url, MessageBody="refused")
+    assert raised.value.response["Error"]["Code"] == "ThrottlingException"
+    status, answer = call(sandbox, "GET")
+    assert (answer["faults"][0]["timesLeft"], answer["injected"]) == (1, 1)
+    status, answer = call(sandbox, "DELETE", {"key": "sqs:SendMessage"})
+    assert (status, answer["faults"]) == (200, [])
+    sqs.send_message(QueueUrl=url, MessageBody="accepted")
+    assert [m["Body"] for m in drain(sandbox, url, attributes=True)] == ["accepted"]
+
+
+def test_faults_over_http_fail_and_slow_a_function(sandbox, make_function):
+    make_function("slow", SLOW, timeout=10)
+    status, answer = call(sandbox, "POST", [{"slow_function": "slow", "seconds": 3},
+                                            {"fail_function": "slow", "prevent_execution": True}])
+    assert status == 200 and [f["fault"] for f in answer["faults"]] == ["slow_function", "fail_function"]
+    lam = client(sandbox, "lambda", "http")
+    response = lam.invoke(FunctionName="slow", Payload=b"{}")
+    assert json.loads(response["Payload"].read())["errorType"] == "FaultInjectionError"
+    assert 3000 <= sandbox.service("lambda").invocation_log[-1]["duration_ms"] < 4000
+    assert call(sandbox, "DELETE")[1]["faults"] == []                   # no body: every fault ends
+    assert "FunctionError" not in lam.invoke(FunctionName="slow", Payload=b"{}")
+
+
+@pytest.mark.parametrize(("body", "complaint"), [
+    ({"throttle": "SendMessage"}, "service:Action"),
+    ({"throttle": "sqs:SendMessage", "percentage": 5}, "throttle takes code, message, times, seconds; not percentage"),
+    ({"explode": "everything"}, 'send one of {"throttle": ...}'),
+    ({"slow_function": "nope", "seconds": 1}, "no Lambda function 'nope'"),
+    ({"fail_function": 7}, '"fail_function" names what to fault'),
+])
+def test_faults_over_http_say_what_is_wrong(sandbox, body, complaint):
+    status, answer = call(sandbox, "POST", body)
+    assert status == 400 and complaint in answer["message"]
+    assert sandbox.faults.active() == []

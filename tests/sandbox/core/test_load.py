@@ -8,7 +8,7 @@ import json
 import pytest
 from botocore.config import Config
 
-from tests.sandbox.helpers import make_queue
+from tests.sandbox.helpers import admin, make_queue
 
 WORKER = """
 import time
@@ -60,16 +60,7 @@ def test_bad_arguments_are_refused(sandbox):
 
 
 def post(sandbox, path, body):
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(f"{sandbox.endpoint_url}{path}", data=json.dumps(body).encode(),
-                                     method="POST")
-    try:
-        with urllib.request.urlopen(request) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return admin(sandbox, "POST", path, body)
 
 
 def test_load_over_http_spreads_described_calls_over_virtual_seconds(sandbox):

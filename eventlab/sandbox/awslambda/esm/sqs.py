@@ -43,6 +43,7 @@ wait and the answer is empty, at once.  Nothing blocks for real.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import threading
 from collections.abc import Iterator, Mapping
@@ -52,6 +53,7 @@ from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.awslambda.service import enabled_mappings
 from eventlab.sandbox.core.pump import window_closed
+from eventlab.sandbox.sqs.deep import hidden_messages, visible_messages
 from eventlab.sandbox.sqs.queues import DeleteWhenDone, visibility_timeout
 
 if TYPE_CHECKING:
@@ -88,7 +90,7 @@ class SQSService:
                 queue = backend.get_queue(queue_name)
                 now_ms = clock.time() * 1000
                 end_ms = now_ms + float(wait_seconds_timeout) * 1000
-                upcoming = [max(m.visible_at, m.delayed_until) for m in list(queue._messages)
+                upcoming = [max(m.visible_at, m.delayed_until) for m in hidden_messages(queue)
                             if now_ms < max(m.visible_at, m.delayed_until) <= end_ms]
                 wake_ms = min(upcoming) + 1 if upcoming else end_ms
                 clock.advance((wake_ms - now_ms) / 1000)
@@ -156,14 +158,9 @@ class SQSService:
         if self._scanned.get(esm.uuid) != now_ms:
             # once per moment of virtual time (a receive registers its own stop)
             self._scanned[esm.uuid] = now_ms
-            self._stop_when_visible(esm.uuid, list(queue._messages), now_ms)
-        visible = 0   # counted up to a batch: all the window and the poller need to know
-        for m in queue._messages:
-            if m.visible_at < now_ms and m.delayed_until <= now_ms:
-                visible += 1
-                if visible >= batch_size:
-                    break
-        if visible == 0:
+            self._stop_when_visible(esm.uuid, hidden_messages(queue), now_ms)
+        waiting = visible_messages(queue, now_ms)
+        if next(waiting, None) is None:
             self._window_started.pop(esm.uuid, None)
             if esm.uuid in self._pollers:
                 self._pollers[esm.uuid].since = None   # nothing waiting: back to 5 next time
@@ -176,6 +173,8 @@ class SQSService:
         if slot is None:
             self.sandbox.clock.call_at(pollers.next_free(), lambda: None)
             return False
+        # counted up to a full batch only when a poller is free and the window matters
+        visible = batch_size if window <= 0 else 1 + sum(1 for _ in itertools.islice(waiting, batch_size - 1))
         ready, started = window_closed(self.sandbox.clock, self._window_started.get(esm.uuid), visible,
                                        batch_size, window)
         if not ready:
