@@ -133,7 +133,7 @@ class StageThrottles:
         chosen, scope = settings.get(key), key
         if not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
             chosen, scope = settings.get("*/*"), "*/*"
-        if not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
+        if chosen is None or not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
             return None
         if self.take(("rest", api.id, stage_name, scope), chosen.get("throttlingRateLimit"),
                      chosen.get("throttlingBurstLimit")):
@@ -147,7 +147,7 @@ class StageThrottles:
         scope = route_key
         if not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
             chosen, scope = getattr(stage, "default_route_settings", None), "$stage"
-        if not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
+        if chosen is None or not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
             return None
         if self.take(("http", api.api_id, stage.name, scope), chosen.get("throttlingRateLimit"),
                      chosen.get("throttlingBurstLimit")):
