@@ -175,3 +175,35 @@ def test_over_eventlab_serve(served, tmp_path):
     with pytest.raises(ClientError) as gone:
         manage.get_connection(ConnectionId="NoSuchConnId0A=")
     assert gone.value.response["Error"]["Code"] == "GoneException"
+
+
+def test_maximum_duration_and_message_size(sandbox):
+    reply = make_function(sandbox, "reply", REPLY)
+    _, endpoint = websocket_api(sandbox.client("apigatewayv2"), sandbox.region, {"$default": reply},
+                                two_way=("$default",))
+    sandbox.quotas.set("apigateway.websocket.idle-seconds", 3 * 3600)   # only the 2 h limit left
+    with connect(f"{endpoint}/prod", open_timeout=20) as ws:
+        sandbox.clock.advance(hours=1, minutes=59)
+        ws.send("x" * 1000)
+        assert ws.recv(timeout=20).startswith("default got x")
+        sandbox.clock.advance(minutes=1, seconds=1)
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=20)
+    assert closed.value.rcvd.code == 1001
+    with connect(f"{endpoint}/prod", open_timeout=20) as ws:
+        ws.send(iter(["y" * 32_000] * 4))                 # 128,000 bytes in four frames: one message
+        assert ws.recv(timeout=20) == "default got " + "y" * 128_000
+        ws.send(iter(["y" * 32 * 1024] * 4 + ["y"]))      # one byte over 128 KB
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=20)
+    assert closed.value.rcvd.code == 1009
+
+
+def test_handlers_reach_the_sandbox_for_execute_api_hosts():
+    from eventlab.sandbox.awslambda.worker import execute_api_url
+
+    local = "http://127.0.0.1:4566"
+    assert (execute_api_url("https://abc123.execute-api.eu-west-1.amazonaws.com/prod/%40connections/Xy%3D", local)
+            == "http://127.0.0.1:4566/_aws/execute-api/abc123/prod/%40connections/Xy%3D")
+    assert execute_api_url("https://sqs.us-east-1.amazonaws.com/", local) is None
+    assert execute_api_url("https://abc.execute-api.us-east-1.amazonaws.com.evil.example/x", local) is None
