@@ -130,7 +130,9 @@ class WebSocketApis:
         return conn is None or conn.gone.wait(timeout)
 
     def close_all(self) -> None:
+        """The sandbox stops: every client is told 1001 (no ``$disconnect`` runs any more)."""
         for conn in list(self.connections.values()):
+            conn.disconnected = True
             if conn.state != "CLOSED":
                 conn.session.close(*GOING_AWAY)
                 conn.session.abort()
@@ -192,6 +194,8 @@ class WebSocketApis:
             conn.state = "CLOSED"
             session.refuse(*refused)
             conn.gone.set()
+            with self._lock:
+                self.connections.pop(conn.id, None)
             self.sandbox.after_request(from_server=True)
             return
         conn.state = "OPEN"
@@ -282,6 +286,8 @@ class WebSocketApis:
                 self.sandbox.after_request(from_server=True)
         finally:
             conn.gone.set()
+            with self._lock:   # an unknown id is as gone as a closed one (GoneException)
+                self.connections.pop(conn.id, None)
 
     def _close(self, conn: Connection, code: int, reason: str) -> None:
         """Close from the server side (DeleteConnection, a timer)."""
