@@ -110,17 +110,16 @@ class AdminApp:
     def websocket_session(self, path: str) -> Callable[..., None] | None:
         """A service's handler for a WebSocket upgrade to ``path`` (API Gateway WebSocket
         APIs), called with (environ, socket, buffered reader) for the connection's life."""
-        for service in self.sandbox._services:
-            route = getattr(service, "websocket_route", None)
-            handler = route(path) if route is not None else None
-            if handler is not None:
-                return handler
-        return None
+        return self._claimed("websocket_route", path)
 
     def _service_route(self, path: str) -> Callable[..., Iterable[bytes]] | None:
         """A service's own handler for ``path`` (API Gateway invoke URLs), if one claims it."""
+        return self._claimed("http_route", path)
+
+    def _claimed(self, hook: str, path: str) -> Any:
+        """The first service whose ``hook(path)`` claims ``path``: its handler."""
         for service in self.sandbox._services:
-            route = getattr(service, "http_route", None)
+            route = getattr(service, hook, None)
             handler = route(path) if route is not None else None
             if handler is not None:
                 return handler
