@@ -54,7 +54,10 @@ if TYPE_CHECKING:
     from eventlab.sandbox.apigateway.service import ApiGatewayService
 
 WS_PATH = re.compile(r"^/_aws/execute-api/([^/]+)/([^/]+)/?$")
-CONNECTIONS_PATH = re.compile(r"^/_aws/execute-api/([^/]+)/([^/]+)/(?:@|%40)connections/([^/]+)$")
+# {ApiEndpoint}/{stage}/@connections/{id}; or, for clients given the bare sandbox URL as
+# endpoint (`eventlab aws` forces it), /[{stage}/]@connections/{id}: ids are unique here.
+CONNECTIONS_PATH = re.compile(
+    r"^(?:/_aws/execute-api/([^/]+))?(?:/([^/@]+))?/(?:@|%40)connections/([^/]+)$")
 GOING_AWAY = (1001, "Going away")
 
 

@@ -1,7 +1,8 @@
 """The ``@connections`` API of WebSocket APIs (boto3's ``apigatewaymanagementapi``), in two
 doors to the one implementation (:class:`eventlab.sandbox.apigateway.websocket.WebSocketApis`):
 
-* over HTTP, ``{ApiEndpoint with http://}/{stage}/@connections/{id}``: what
+* over HTTP, ``{ApiEndpoint with http://}/{stage}/@connections/{id}`` (or
+  ``/{stage}/@connections/{id}`` on the bare sandbox URL, connection ids being unique): what
   ``eventlab serve`` users and Lambda handlers reach (a handler's
   ``https://{api_id}.execute-api.{region}.amazonaws.com/{stage}`` is sent there by its
   worker, see awslambda/worker.py);
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 def http_route(apis: WebSocketApis, path: str) -> Callable[..., Iterable[bytes]] | None:
     match = CONNECTIONS_PATH.match(path)
-    if match is None or apis._api(match.group(1)) is None:
+    if match is None or (match.group(1) is not None and apis._api(match.group(1)) is None):
         return None
     connection_id = unquote(match.group(3))
 

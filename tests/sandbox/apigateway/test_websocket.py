@@ -207,3 +207,14 @@ def test_handlers_reach_the_sandbox_for_execute_api_hosts():
             == "http://127.0.0.1:4566/_aws/execute-api/abc123/prod/%40connections/Xy%3D")
     assert execute_api_url("https://sqs.us-east-1.amazonaws.com/", local) is None
     assert execute_api_url("https://abc.execute-api.us-east-1.amazonaws.com.evil.example/x", local) is None
+
+
+def test_connections_api_on_the_bare_sandbox_url(sandbox):
+    connect_fn, connects = recorder(sandbox, "on-connect")
+    _, endpoint = websocket_api(sandbox.client("apigatewayv2"), sandbox.region, {"$connect": connect_fn})
+    with connect(f"{endpoint}/prod", open_timeout=20) as ws:
+        connection_id = _connection_id(sandbox, connects)["requestContext"]["connectionId"]
+        for base in (sandbox.endpoint_url, sandbox.endpoint_url + "/prod"):   # `eventlab aws` style
+            manage = boto3.client("apigatewaymanagementapi", region_name=sandbox.region, endpoint_url=base)
+            manage.post_to_connection(ConnectionId=connection_id, Data=base.encode())
+            assert ws.recv(timeout=20) == base
