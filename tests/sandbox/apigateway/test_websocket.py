@@ -218,3 +218,24 @@ def test_connections_api_on_the_bare_sandbox_url(sandbox):
             manage = boto3.client("apigatewaymanagementapi", region_name=sandbox.region, endpoint_url=base)
             manage.post_to_connection(ConnectionId=connection_id, Data=base.encode())
             assert ws.recv(timeout=20) == base
+
+
+def test_message_events_text_and_binary(sandbox):
+    from tests.sandbox.helpers import RECORDER, make_queue
+
+    url, _ = make_queue(sandbox, "messages")
+    source = RECORDER.replace('return {"ok": True}', 'return {"statusCode": 200, "body": "ok"}')
+    default_fn = make_function(sandbox, "on-default", source, {"OUT": url})
+    api_id, endpoint = websocket_api(sandbox.client("apigatewayv2"), sandbox.region, {"$default": default_fn},
+                                     two_way=("$default",))
+    with connect(f"{endpoint}/prod", open_timeout=20) as ws:
+        ws.send('{"action": "nothing-matches", "n": 1}')
+        ws.send(b"\x00\xffbinary")
+        assert [ws.recv(timeout=20), ws.recv(timeout=20)] == ["ok", "ok"]   # both handled
+    text, binary = sorted(drain(sandbox, url), key=lambda event: event["isBase64Encoded"])
+    context = text["requestContext"]
+    assert context["routeKey"] == "$default" and context["eventType"] == "MESSAGE"
+    assert context["apiId"] == api_id and context["messageId"] and context["messageDirection"] == "IN"
+    assert text["body"] == '{"action": "nothing-matches", "n": 1}' and text["isBase64Encoded"] is False
+    assert binary["body"] == "AP9iaW5hcnk=" and binary["isBase64Encoded"] is True
+    assert binary["requestContext"]["connectionId"] == context["connectionId"]
