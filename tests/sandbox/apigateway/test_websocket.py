@@ -161,17 +161,25 @@ def test_over_eventlab_serve(served, tmp_path):
     lam = session.client("lambda", endpoint_url=url)
     iam = session.client("iam", endpoint_url=url)
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    echo = lam.create_function(FunctionName="echo", Runtime="python3.12", Role=role,
-                               Handler="lambda_function.handler", Code={"ZipFile": zip_code(ECHO)},
-                               Timeout=30)["FunctionArn"]
+
+    def function(name, source):
+        return lam.create_function(FunctionName=name, Runtime="python3.12", Role=role,
+                                   Handler="lambda_function.handler", Code={"ZipFile": zip_code(source)},
+                                   Timeout=30)["FunctionArn"]
+
     v2 = session.client("apigatewayv2", endpoint_url=url)
-    api_id, endpoint = websocket_api(v2, "us-east-1", {"sendmessage": echo})
+    welcome = function("welcome", "def handler(event, context):\n    return {'statusCode': 200}\n")
+    api_id, endpoint = websocket_api(v2, "us-east-1", {"$connect": welcome, "sendmessage": function("echo", ECHO)},
+                                     authorizer=function("authorizer", AUTHORIZER))
     assert endpoint == "ws" + url.removeprefix("http") + f"/_aws/execute-api/{api_id}"
-    manage = session.client("apigatewaymanagementapi",
-                            endpoint_url=f"{url}/_aws/execute-api/{api_id}/prod")
-    with connect(f"{endpoint}/prod", open_timeout=30) as ws:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{endpoint}/prod?token=deny", open_timeout=30)
+    assert refused.value.response.status_code == 403
+    with connect(f"{endpoint}/prod?token=allow", open_timeout=30) as ws:
         ws.send(json.dumps({"action": "sendmessage", "text": "over serve"}))
         assert json.loads(ws.recv(timeout=30)) == {"echo": "over serve", "route": "sendmessage"}
+    manage = session.client("apigatewaymanagementapi",
+                            endpoint_url=f"{url}/_aws/execute-api/{api_id}/prod")
     with pytest.raises(ClientError) as gone:
         manage.get_connection(ConnectionId="NoSuchConnId0A=")
     assert gone.value.response["Error"]["Code"] == "GoneException"
