@@ -559,6 +559,14 @@ _LAB05 = [
     # a handler that trusts every body: a record that is not JSON raises and fails the batch
     M("handler-trusts-the-body", "lab05-handler", [], {"handler"}, "the handler raised",
       whole_cell=TRUSTING_HANDLER),
+    # a route key in another case: route keys match exactly, so the message finds no route
+    M("ws-route-key-case", "lab05-websocket", [('RouteKey="track"', 'RouteKey="Track"')],
+      {"ws-api", "ws-push"}, "it has no route 'track'"),
+    # no permission for API Gateway to invoke the function: the integration fails
+    M("ws-no-permission", "lab05-websocket",
+      [('lam.add_permission(FunctionName="order-tracker", StatementId="orders-live",',
+        'dict(FunctionName="order-tracker", StatementId="orders-live",')],
+      {"ws-push"}, "Internal server error"),
     # correct alternatives
     M("action-uri-variant", "lab05-api",
       [('uri=f"arn:aws:apigateway:{REGION}:sqs:path/{ACCOUNT}/orders-queue",',

@@ -35,6 +35,7 @@ DECISIONS: tuple[str, ...] = (
     "sync-vs-async",
     "buffer-vs-throttle",
     "pipes-vs-esm-vs-rule",
+    "websocket-vs-polling",
 )
 
 SERVICES: tuple[str, ...] = (

@@ -3,8 +3,9 @@
 Names the lab asks for: REST API ``orders-api`` with ``POST /orders`` on stage ``prod``;
 queue ``orders-queue`` with dead-letter queue ``orders-dlq``; function
 ``order-processor``; topic ``ops-alerts`` with queue ``ops-inbox`` subscribed; alarm
-``orders-dlq-alarm``.  Probes post their own orders (ids ``probe-...``) through the API
-or put their own messages on the queues; every check reads the sandbox.
+``orders-dlq-alarm``; WebSocket API ``orders-live`` (route ``track``, stage ``prod``).
+Probes post their own orders (ids ``probe-...``) through the API or put their own
+messages on the queues; every check reads the sandbox.
 """
 
 from __future__ import annotations
@@ -526,6 +527,83 @@ def check_alarm_probe(sb: Any) -> None:
     finally:
         queue(sb, DLQ)
         discard_messages(sb, DLQ, containing=marker)
+
+
+# -- step 7: a WebSocket push to the checkout page ------------------------------------------
+LIVE_API = "orders-live"
+LIVE_ROUTE = "track"
+
+
+def _live_api(sb: Any) -> dict[str, Any]:
+    apis = [a for a in sb.client("apigatewayv2").get_apis()["Items"] if a.get("Name") == LIVE_API]
+    if not apis:
+        raise CheckFailed(f"there is no API named '{LIVE_API}' (apigatewayv2 create_api with "
+                          "ProtocolType='WEBSOCKET')")
+    api = apis[0]
+    if api.get("ProtocolType") != "WEBSOCKET":
+        raise CheckFailed(f"'{LIVE_API}' is a {api.get('ProtocolType')} API, not a WEBSOCKET API")
+    return api
+
+
+@check("ws-api", step="websocket", title="orders-live: a WebSocket API routed on action, stage prod",
+       points=1,
+       passed="orders-live selects routes by $request.body.action, has the route track and the stage prod.",
+       failed="orders-live is missing, or its route selection, route or stage is not as asked.",
+       hint="create_api(Name='orders-live', ProtocolType='WEBSOCKET', "
+            "RouteSelectionExpression='$request.body.action'), create_route(RouteKey='track', ...), "
+            "create_stage(StageName='prod', AutoDeploy=True).")
+def check_ws_api(sb: Any) -> None:
+    api = _live_api(sb)
+    v2 = sb.client("apigatewayv2")
+    wrong = []
+    if api.get("RouteSelectionExpression") != "$request.body.action":
+        wrong.append(f"its RouteSelectionExpression is {api.get('RouteSelectionExpression')!r}, "
+                     "not '$request.body.action'")
+    routes = sorted(r["RouteKey"] for r in v2.get_routes(ApiId=api["ApiId"])["Items"])
+    if LIVE_ROUTE not in routes:
+        wrong.append(f"it has no route '{LIVE_ROUTE}' (route keys are matched exactly; it has {routes})")
+    stages = [s["StageName"] for s in v2.get_stages(ApiId=api["ApiId"])["Items"]]
+    if STAGE not in stages:
+        wrong.append(f"it has no stage '{STAGE}'")
+    if wrong:
+        raise CheckFailed(f"{LIVE_API}: " + "; ".join(wrong))
+
+
+@check("ws-push", step="websocket", title="a track message is answered on its own connection",
+       points=2,
+       passed="A probe client sent {\"action\": \"track\", ...} and got its order's status back on "
+              "the same connection.",
+       failed="A probe client's track message got no status back on its connection.",
+       hint="The track function posts to event['requestContext']['connectionId'] with an "
+            "apigatewaymanagementapi client whose endpoint_url is 'https://' + domainName + '/' + "
+            "stage; API Gateway may only invoke it with a permission (lambda add_permission).")
+def check_ws_push(sb: Any) -> None:
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake
+    from websockets.sync.client import connect
+
+    url = _live_api(sb)["ApiEndpoint"] + f"/{STAGE}"
+    order_id = probe_id("probe")
+    try:
+        with connect(url, open_timeout=20) as client:
+            client.send(json.dumps({"action": LIVE_ROUTE, "orderId": order_id}))
+            answer = client.recv(timeout=20)
+    except TimeoutError:
+        raise CheckFailed(f"a probe client connected to {url} and sent a track message: no answer came "
+                          "back on its connection within 20 s") from None
+    except (OSError, InvalidHandshake, ConnectionClosed) as exc:
+        raise CheckFailed(f"a probe client could not talk to {url}: {exc}") from None
+    try:
+        message = json.loads(answer)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"the answer to a track message is not JSON: {str(answer)[:200]!r}") from None
+    if message == {"orderId": order_id, "status": "received"}:
+        return
+    if isinstance(message, dict) and message.get("message") in ("Forbidden", "Internal server error"):
+        why = ("no route matched the message's action" if message["message"] == "Forbidden" else
+               "the route's integration failed (the function raised, or API Gateway may not invoke it)")
+        raise CheckFailed(f"API Gateway answered {message['message']!r}: {why}")
+    raise CheckFailed(f"the answer to a track message for {order_id} was {str(answer)[:200]!r}, not "
+                      f'{{"orderId": "{order_id}", "status": "received"}}')
 
 
 CHECKS = declared_checks(globals())   # the @check functions above, in the order they are defined

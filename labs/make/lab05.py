@@ -331,6 +331,70 @@ def build():
             print(json.loads(m["Body"])["Subject"])
         """),
         check("lab05-check-monitoring", "monitoring"),
+        md("lab05-websocket-md", f"""
+        ## Step 7: tell the checkout page (a WebSocket push)
+
+        The API answers 202 at once, so the checkout page does not know when its order has
+        been taken in. Polling `GET /orders/...` every few seconds would cost a request per
+        page per poll, nearly all of them answered "no change". A **WebSocket API** keeps one
+        connection per page instead, and the backend **pushes** on it. See
+        [WebSocket APIs, AppSync or polling]({C}/apis.md#websocket-apis-appsync-or-polling).
+
+        Build `orders-live`: an API Gateway v2 API with `ProtocolType="WEBSOCKET"` and
+        `RouteSelectionExpression="$request.body.action"`, a route `track` with an
+        `AWS_PROXY` integration to a function `order-tracker` (URI
+        `arn:aws:apigateway:{{REGION}}:lambda:path/2015-03-31/functions/{{ARN}}/invocations`),
+        and a stage `prod` with `AutoDeploy=True`. API Gateway may only invoke the function
+        with a permission (`add_permission`, principal `apigateway.amazonaws.com`, source
+        `arn:aws:execute-api:REGION:ACCOUNT:API_ID/*`). The function answers a message
+        `{{"action": "track", "orderId": "..."}}` by posting
+        `{{"orderId": "...", "status": "received"}}` to the **sender's connection** through the
+        `@connections` API, built as AWS's examples build it: a boto3
+        `apigatewaymanagementapi` client with `endpoint_url` `https://` + the event's
+        `requestContext.domainName` + `/` + `requestContext.stage`, and
+        `post_to_connection(ConnectionId=requestContext.connectionId, Data=...)`. (The sandbox
+        serves it on a `ws://` URL, the API's `ApiEndpoint`; the handler's `https://` call stays
+        on this machine.)
+        """),
+        solution("lab05-websocket", "", '''
+        TRACKER = """
+        import json
+        import boto3
+
+        def handler(event, context):
+            ctx = event["requestContext"]
+            order_id = json.loads(event["body"])["orderId"]
+            connections = boto3.client("apigatewaymanagementapi",
+                                       endpoint_url="https://" + ctx["domainName"] + "/" + ctx["stage"])
+            connections.post_to_connection(ConnectionId=ctx["connectionId"],
+                                           Data=json.dumps({"orderId": order_id, "status": "received"}))
+            return {"statusCode": 200}
+        """
+        tracker_arn = lam.create_function(FunctionName="order-tracker", Runtime="python3.12",
+                                          Role=ROLE_ARN, Handler="lambda_function.handler", Timeout=10,
+                                          Code={"ZipFile": zip_code(TRACKER)})["FunctionArn"]
+        v2 = sb.client("apigatewayv2")
+        live = v2.create_api(Name="orders-live", ProtocolType="WEBSOCKET",
+                             RouteSelectionExpression="$request.body.action")
+        integration = v2.create_integration(
+            ApiId=live["ApiId"], IntegrationType="AWS_PROXY",
+            IntegrationUri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{tracker_arn}/invocations")
+        v2.create_route(ApiId=live["ApiId"], RouteKey="track",
+                        Target=f"integrations/{integration['IntegrationId']}")
+        v2.create_stage(ApiId=live["ApiId"], StageName="prod", AutoDeploy=True)
+        lam.add_permission(FunctionName="order-tracker", StatementId="orders-live",
+                           Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
+                           SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{live['ApiId']}/*")
+        live_url = live["ApiEndpoint"] + "/prod"
+        '''),
+        given("lab05-websocket-look", """
+        from websockets.sync.client import connect
+
+        with connect(live_url, open_timeout=20) as page:      # what the checkout page does
+            page.send(json.dumps({"action": "track", "orderId": "ord-100"}))
+            print(page.recv(timeout=20))
+        """),
+        check("lab05-check-websocket", "websocket"),
         *scorecard("lab05"),
         md("lab05-quiz-md", f"""
         ## Check your understanding

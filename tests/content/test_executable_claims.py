@@ -24,8 +24,9 @@ SERVICES = {
     "eb-archive": "archives and replay", "kinesis": "Kinesis Data Streams",
     "firehose": "Firehose", "athena": "Athena", "esm": "Lambda event source mappings",
     "sfn": "Step Functions", "apigw-rest": "API Gateway REST APIs",
-    "apigw-http": "API Gateway HTTP APIs", "cw": "CloudWatch alarms",
-    "scheduler": "EventBridge Scheduler", "msk": "MSK control plane", "pipes": "EventBridge Pipes",
+    "apigw-http": "API Gateway HTTP APIs", "apigw-websocket": "API Gateway WebSocket APIs",
+    "cw": "CloudWatch alarms", "scheduler": "EventBridge Scheduler", "msk": "MSK control plane",
+    "pipes": "EventBridge Pipes",
 }
 
 

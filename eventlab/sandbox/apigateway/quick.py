@@ -53,10 +53,13 @@ def _install(sandbox: Sandbox, patches: PatchSet) -> None:
             out = original(api)
             if api.protocol_type == "HTTP":
                 out["apiEndpoint"] = local_endpoint(sandbox, api.api_id)
+            elif api.protocol_type == "WEBSOCKET":   # ws://127.0.0.1:PORT/... (websocket.py)
+                out["apiEndpoint"] = "ws" + local_endpoint(sandbox, api.api_id).removeprefix("http")
             return out
         return to_json
 
-    patches.wrap(Api, "to_json", make_to_json, "an HTTP API's ApiEndpoint is a local URL that answers")
+    patches.wrap(Api, "to_json", make_to_json,
+                 "an HTTP or WebSocket API's ApiEndpoint is a local URL that answers")
 
 
 def quick_create(api: Any, target: str, route_key: str | None, credentials_arn: str | None) -> None:

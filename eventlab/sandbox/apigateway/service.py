@@ -60,6 +60,9 @@ class ApiGatewayService:
         self.stage_limits = StageThrottles(sandbox)   # stage and method (route) throttling
         self.account_limit = Buckets(sandbox)   # the account's throttle, before any API's own
         self.errors: deque[str] = deque(maxlen=200)  # why requests got a 5xx (API Gateway's execution log)
+        from eventlab.sandbox.apigateway.websocket import WebSocketApis
+
+        self.websockets = WebSocketApis(self)    # WebSocket APIs: connections and @connections
 
     def install(self, patches: PatchSet) -> None:
         """The data plane sits beside moto (see the module doc); moto's control plane gets
@@ -68,6 +71,9 @@ class ApiGatewayService:
 
         apigateway_quick.install(self.sandbox, patches)
         patches.after_import("moto.apigateway.models", lambda: _aws_method_defaults(patches))
+        from eventlab.sandbox.apigateway import ws_manage
+
+        ws_manage.install(self.websockets, patches)
         patches.defer_import("rfc3987_syntax", ["is_valid_syntax"],
                              "moto's API Gateway imports jsonschema, which imports it to check "
                              "IRIs (only an OpenAPI import does); building its parsers takes ~2 s")
@@ -88,8 +94,20 @@ class ApiGatewayService:
         self.sandbox.after_request()
         return response
 
+    def close(self) -> None:
+        self.websockets.close_all()
+
+    def websocket_route(self, path: str) -> Callable[..., None] | None:
+        """A WebSocket API's connection handler (the sandbox's HTTP server asks)."""
+        return self.websockets.websocket_route(path)
+
     def http_route(self, path: str) -> Callable[..., Iterable[bytes]] | None:
         """The WSGI handler for an invoke URL, or None (the sandbox's HTTP server asks)."""
+        from eventlab.sandbox.apigateway.ws_manage import http_route as connections_route
+
+        manage = connections_route(self.websockets, path)
+        if manage is not None:
+            return manage
         match = _ROUTE.match(path)
         if match is None:
             return None

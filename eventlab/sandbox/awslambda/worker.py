@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import os
+import re
 import resource
 import socket
 import struct
@@ -85,6 +86,63 @@ def _install_offline_guard() -> None:
 
     # the worker process's own sockets, patched once and for its whole life
     socket.socket.connect = guarded_connect  # type: ignore[method-assign,assignment]
+
+
+_EXECUTE_API = re.compile(r"^https?://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?::443)?(/.*)?$")
+
+
+def execute_api_url(url: str, endpoint: str) -> str | None:
+    """A WebSocket API's @connections URL as AWS's examples build it
+    (``https://{domainName}/{stage}/@connections/{id}``) -> the sandbox's own path for it."""
+    match = _EXECUTE_API.match(url)
+    if match is None:
+        return None
+    return f"{endpoint.rstrip('/')}/_aws/execute-api/{match.group(1)}{match.group(2) or ''}"
+
+
+class _AfterBotocoreImport:
+    """Once the handler imports botocore, its requests to ``*.execute-api.*.amazonaws.com``
+    (the @connections API, reached with ``endpoint_url`` built from the event's
+    ``domainName``) go to the sandbox instead (over plain HTTP on loopback).  A meta path
+    hook, so that a cold start that never imports botocore pays nothing."""
+
+    name = "botocore.httpsession"
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, endpoint = spec.loader, self.endpoint
+        original_exec = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            original_exec(module)
+            original_send = module.URLLib3Session.send
+
+            def send(session: Any, request: Any) -> Any:
+                local = execute_api_url(request.url, endpoint)
+                if local is not None:
+                    request.url = local
+                return original_send(session, request)
+
+            module.URLLib3Session.send = send
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def _redirect_execute_api() -> None:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        sys.meta_path.insert(0, _AfterBotocoreImport(endpoint))
 
 
 # -- capturing what the handler prints ------------------------------------------------
@@ -253,6 +311,7 @@ def main() -> None:
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), name="orphan-watch",
                      daemon=True).start()
     _install_offline_guard()
+    _redirect_execute_api()
     # time.time(), datetime.now() and logging timestamps follow the sandbox's clock: its
     # offset now, then as each invocation brings it
     clock = OffsetClock(config.clock_offset())

@@ -36,6 +36,8 @@ SQS_FIFO = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDevelope
 SNS_LIMITS = "https://docs.aws.amazon.com/general/latest/gr/sns.html"
 EVENTS_LIMITS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html"
 APIGW_LIMITS = "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html"
+APIGW_WS_LIMITS = ("https://docs.aws.amazon.com/apigateway/latest/developerguide/"
+                   "apigateway-execution-service-websocket-limits-table.html")
 SFN_LIMITS = "https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html"
 
 
@@ -110,6 +112,14 @@ QUOTAS: dict[str, Quota] = {q.name: q for q in (
           "requests per second to all REST and HTTP APIs of the account in the region", APIGW_LIMITS),
     Quota("apigateway.account.burst", 5_000, "requests",
           "burst (token bucket capacity) of the account-level throttle", APIGW_LIMITS),
+    Quota("apigateway.websocket.frame-bytes", 32_768, "bytes",
+          "largest WebSocket frame; a bigger one closes the connection with 1009", APIGW_WS_LIMITS),
+    Quota("apigateway.websocket.message-bytes", 131_072, "bytes",
+          "largest WebSocket message (frames together); bigger closes with 1009", APIGW_WS_LIMITS),
+    Quota("apigateway.websocket.idle-seconds", 600, "seconds",
+          "a WebSocket connection with no message either way for this long is closed", APIGW_WS_LIMITS),
+    Quota("apigateway.websocket.duration-seconds", 7_200, "seconds",
+          "longest life of a WebSocket connection", APIGW_WS_LIMITS),
     Quota("stepfunctions.standard.start-rate", 300, "calls/s",
           "StartExecution refill rate for Standard state machines", SFN_LIMITS),
     Quota("stepfunctions.standard.start-burst", 1_300, "calls",

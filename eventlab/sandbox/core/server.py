@@ -18,7 +18,8 @@ The wrapper adds what moto's server lacks: after each request the sandbox's pump
                                            "times": 2} injects one (as sb.faults does); DELETE ends them
 
 A service may claim paths of its own with ``http_route(path) -> WSGI app | None``: API
-Gateway's invoke URLs (``/restapis/{id}/{stage}/_user_request_/...``) are served that way.
+Gateway's invoke URLs (``/restapis/{id}/{stage}/_user_request_/...``) are served that way;
+and WebSocket upgrades with ``websocket_route(path)`` (API Gateway WebSocket APIs).
 
 For ``eventlab grade`` (autograder/host.py) a sandbox can add POST routes under
 ``/_eventlab/`` (``Sandbox.admin_routes``: a path, or "METHOD path" for other methods); the sandbox's ``ServeOptions``, given when it
@@ -52,10 +53,24 @@ PortInUse = errors.PortInUse   # one class for every server that cannot get its 
 
 
 class QuietHandler(WSGIRequestHandler):
-    """No access log line per request (the AWS CLI user sees their own output)."""
+    """No access log line per request (the AWS CLI user sees their own output).  A
+    WebSocket upgrade that a service claims (``websocket_route``) gets the raw connection:
+    werkzeug's own reply ("Connection: close") would break the handshake."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+    def run_wsgi(self) -> None:
+        app = self.server.app
+        if "websocket" in self.headers.get("Upgrade", "").lower() and isinstance(app, AdminApp):
+            environ = self.make_environ()
+            session = app.websocket_session(environ.get("PATH_INFO", ""))
+            if session is not None:
+                self.close_connection = True
+                with app.sandbox.server_thread():
+                    session(environ, self.connection, self.rfile)
+                return
+        super().run_wsgi()
 
 
 class AdminApp:
@@ -94,10 +109,19 @@ class AdminApp:
         start_response(status, headers)
         return [body]
 
+    def websocket_session(self, path: str) -> Callable[..., None] | None:
+        """A service's handler for a WebSocket upgrade to ``path`` (API Gateway WebSocket
+        APIs), called with (environ, socket, buffered reader) for the connection's life."""
+        return self._claimed("websocket_route", path)
+
     def _service_route(self, path: str) -> Callable[..., Iterable[bytes]] | None:
         """A service's own handler for ``path`` (API Gateway invoke URLs), if one claims it."""
+        return self._claimed("http_route", path)
+
+    def _claimed(self, hook: str, path: str) -> Any:
+        """The first service whose ``hook(path)`` claims ``path``: its handler."""
         for service in self.sandbox._services:
-            route = getattr(service, "http_route", None)
+            route = getattr(service, hook, None)
             handler = route(path) if route is not None else None
             if handler is not None:
                 return handler
