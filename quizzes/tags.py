@@ -34,6 +34,7 @@ DECISIONS: tuple[str, ...] = (
     "eventbridge-vs-sns",
     "sync-vs-async",
     "buffer-vs-throttle",
+    "resource-policy-vs-role",
 )
 
 SERVICES: tuple[str, ...] = (
