@@ -44,6 +44,8 @@ ALARMS = {FINDINGS_RULE: "security-findings-failed", ORDERS_RULE: "order-events-
 FINDING = ("acme.security", "Security Finding")
 ORDER = ("acme.orders", "Order Placed")
 OWNERS = {FINDINGS_RULE: (SECURITY, SECURITY_BUS), ORDERS_RULE: (WORKLOAD, ORDERS_BUS)}
+CHECKS_REPLAY = "checks-replay"   # the replay check's replays are named so
+INJECTED = "INTERNAL_ERROR"        # the error the alarm check's failed forward gets
 SETTLE = 5.0      # virtual seconds a probe is given to arrive
 
 
@@ -97,10 +99,11 @@ def probes_in(sb: Any, account: str, queue: str) -> list[str]:
     return out
 
 
-def _refusals(sb: Any, target: str) -> str:
+def _refusals(sb: Any, account: str) -> str:
+    """The reasons resource policies of ``account`` gave for refusing deliveries."""
     from eventlab.sandbox import inspect
 
-    reasons = {r.reason for r in inspect.refused_deliveries(sb) if target in (r.target, r.target.rsplit("/", 1)[-1])}
+    reasons = {r.reason for r in inspect.refused_deliveries(sb) if f":{account}:" in r.target}
     return f" (refused: {'; '.join(sorted(reasons))})" if reasons else ""
 
 
@@ -113,7 +116,7 @@ def _arrives(sb: Any, sender: str, bus: str, kind: tuple[str, str], account: str
     sb.clock.advance(seconds=SETTLE)
     if probe not in probes_in(sb, account, queue):
         raise CheckFailed(f"{where}: the {kind[1]} did not reach {queue} in account "
-                          f"{account}{_refusals(sb, bus)}")
+                          f"{account}{_refusals(sb, account)}")
     return probe
 
 
@@ -264,7 +267,8 @@ def _archive(sb: Any) -> dict[str, Any]:
             "EventEndTime=..., Destination={'Arn': central_bus_arn, 'FilterArns': [rule_arn]}).")
 def check_your_replay(sb: Any) -> None:
     arn = _archive(sb)["ArchiveArn"]
-    replays = sb.client("events").list_replays(EventSourceArn=arn)["Replays"]
+    replays = [r for r in sb.client("events").list_replays(EventSourceArn=arn)["Replays"]
+               if not r.get("ReplayName", "").startswith(CHECKS_REPLAY)]   # the checks' own
     if not any(r.get("State") == "COMPLETED" for r in replays):
         raise CheckFailed(f"replays of {ARCHIVE}: {[r.get('State') for r in replays] or 'none'}")
 
@@ -282,7 +286,7 @@ def check_replay(sb: Any) -> None:
     probe = _arrives(sb, CENTRAL, bus_arn(CENTRAL, CENTRAL_BUS), FINDING, SECURITY, FINDINGS_INBOX,
                      "central-bus -> the security account, before the replay")
     rule = events.describe_rule(Name=FINDINGS_RULE, EventBusName=CENTRAL_BUS)["Arn"]
-    name = probe_id("replay")[:64]
+    name = probe_id(CHECKS_REPLAY)[:64]
     events.start_replay(ReplayName=name, EventSourceArn=archive["ArchiveArn"], EventStartTime=begin,
                         EventEndTime=sb.clock.now() + timedelta(seconds=1),
                         Destination={"Arn": bus_arn(CENTRAL, CENTRAL_BUS, sb.region),
@@ -332,8 +336,8 @@ def check_alarms(sb: Any) -> None:
 
 
 def failure(sb: Any) -> dict[str, Any]:
-    """One finding whose delivery to security-bus fails for good (an error EventBridge does
-    not retry, injected once): what reached central-dlq and the alarm's states since."""
+    """One finding whose delivery to security-bus fails for good (an error injected once,
+    marked not retriable): what reached central-dlq and the alarm's states since."""
     runs = sb.__dict__.setdefault("_lab08_failure", {})
     key = _setup_key(sb)
     if key in runs:
@@ -343,9 +347,9 @@ def failure(sb: Any) -> dict[str, Any]:
     target = bus_arn(SECURITY, SECURITY_BUS, sb.region)
     sb.clock.advance(seconds=60 - sb.clock.time() % 60)     # a minute of its own for the metric
     since = sb.clock.time()
+    before = _state(sb, ALARMS[FINDINGS_RULE])
     sb.service("events-targets").inject_failure(
-        target, code="NO_PERMISSIONS", message="refused (injected by the checks)", times=1,
-        retriable=False)
+        target, code=INJECTED, message="a failure injected by the checks", times=1, retriable=False)
     probe = probe_id("probe")
     try:
         cache["problem"] = _entry_problem(send(sb, CENTRAL, bus_arn(CENTRAL, CENTRAL_BUS), FINDING, probe))
@@ -354,7 +358,8 @@ def failure(sb: Any) -> dict[str, Any]:
         sb.service("events-targets").clear_failure(target)
     cache["probe"] = probe
     cache["dead"] = _dead_letters(sb, probe)
-    cache["states"] = _states(sb, ALARMS[FINDINGS_RULE], since)
+    # an alarm already in ALARM (earlier refusals of the same rule) stays there: no change
+    cache["states"] = [before] * (before == "ALARM") + _states(sb, ALARMS[FINDINGS_RULE], since)
     return cache
 
 
@@ -393,6 +398,11 @@ def _dead_letters(sb: Any, probe: str) -> list[dict[str, str]]:
     return out
 
 
+def _state(sb: Any, name: str) -> str:
+    found = sb.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    return str(found[0].get("StateValue", "")) if found else ""
+
+
 def _states(sb: Any, name: str, since: float) -> list[str]:
     try:
         items = sb.client("cloudwatch").describe_alarm_history(
@@ -415,9 +425,11 @@ def check_dead_letters(sb: Any) -> None:
     if out["problem"]:
         raise CheckFailed(out["problem"])
     if not out["dead"]:
-        raise CheckFailed(f"the finding whose delivery failed is not in {DLQ}{_refusals(sb, DLQ)}")
-    if out["dead"][0].get("ERROR_CODE") != "NO_PERMISSIONS":
-        raise CheckFailed(f"the dead letter says {out['dead'][0]}, not ERROR_CODE NO_PERMISSIONS")
+        raise CheckFailed(f"the finding whose delivery failed is not in {DLQ}: the target has no "
+                          f"DeadLetterConfig, or {DLQ}'s queue policy does not let "
+                          "events.amazonaws.com send for the rule")
+    if out["dead"][0].get("ERROR_CODE") != INJECTED:
+        raise CheckFailed(f"the dead letter says {out['dead'][0]}, not ERROR_CODE {INJECTED}")
 
 
 @check("alarm-fired", step="alarms", title="the failed delivery raised the alarm", points=2,
