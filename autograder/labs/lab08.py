@@ -31,6 +31,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from autograder.checks import CheckFailed, check, declared_checks
+from autograder.labs.lab07 import _alarm
 from autograder.probes import permission_problem, probe_id, trust_problem
 
 CENTRAL, WORKLOAD, SECURITY, OUTSIDER = "123456789012", "111111111111", "222222222222", "999999999999"
@@ -304,13 +305,6 @@ def check_replay(sb: Any) -> None:
 
 
 # -- step 5: dead letters and alarms ------------------------------------------------------------
-def _alarm(sb: Any, name: str) -> dict[str, Any]:
-    found = sb.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
-    if not found:
-        raise CheckFailed(f"there is no metric alarm named '{name}'")
-    return found[0]
-
-
 @check("alarms", step="alarms", title="an alarm on each rule's failed invocations", points=2,
        passed="security-findings-failed and order-events-failed watch AWS/Events FailedInvocations "
               "of their rule on central-bus and fire on one failure.",
