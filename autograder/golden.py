@@ -784,9 +784,80 @@ _LAB07 = [
       set(), ""),
 ]
 
+CENTRAL_GRANT = ('events.put_permission(EventBusName="central-bus", Action="events:PutEvents", Principal="*",\n'
+                 '                      StatementId="organisation",\n'
+                 '                      Condition={"Type": "StringEquals", "Key": "aws:PrincipalOrgID", "Value": ORG_ID})')
+OWNER_GRANT = 'Principal=CENTRAL, StatementId="from-central")'
+_LAB08 = [
+    # Principal "*" and no condition: every AWS account may publish
+    M("open-central-policy", "lab08-central",
+      [(',\n                      Condition={"Type": "StringEquals", "Key": "aws:PrincipalOrgID", "Value": ORG_ID})', ")")],
+      {"outsider-out"}, "the bus policy lets everyone in"),
+    M("no-central-policy", "lab08-central", [(CENTRAL_GRANT, "")],
+      {"members-in"}, "PutEvents was refused (AccessDeniedException)"),
+    # the security team granted the wrong account: every forward to it is refused
+    M("security-bus-grants-another-account", "lab08-accounts",
+      [(OWNER_GRANT, 'Principal=CENTRAL if account is workload else WORKLOAD, StatementId="from-central")')],
+      {"security-bus", "findings-routed", "replay"}, "does not allow account 123456789012"),
+    M("orders-inbox-without-queue-policy", "lab08-accounts",
+      [("    allow_events(q, url, [rule_arn])", "    if account is security:\n        allow_events(q, url, [rule_arn])")],
+      {"orders-bus", "orders-routed"}, "did not reach orders-inbox in account 111111111111"),
+    M("no-forwarding-role", "lab08-routing", [(', "RoleArn": role_arn,', ",")],
+      {"forwarding-role"}, "has no RoleArn"),
+    M("orders-to-the-security-bus", "lab08-routing",
+      [('("order-events", "acme.orders", bus_arn(WORKLOAD, "orders-bus"))',
+        '("order-events", "acme.orders", bus_arn(SECURITY, "security-bus"))')],
+      {"orders-routed", "forwarding-role"}, "rule order-events has no target"),
+    M("no-dead-letter-queue", "lab08-routing",
+      [('"RoleArn": role_arn,\n        "DeadLetterConfig": {"Arn": queue_arn(sqs, dlq_url)}}])', '"RoleArn": role_arn}])')],
+      {"dead-letters"}, "is not in central-dlq"),
+    # the DLQ exists but EventBridge may not send to it: the dead letter is dropped too
+    M("dead-letter-queue-without-policy", "lab08-routing", [("allow_events(sqs, dlq_url, rule_arns)", "")],
+      {"dead-letters"}, "is not in central-dlq"),
+    M("archive-on-the-default-bus", "lab08-archive",
+      [("EventSourceArn=central_bus,", 'EventSourceArn=events.describe_event_bus()["Arn"],')],
+      {"your-replay", "replay"}, "archives arn:aws:events:us-east-1:123456789012:event-bus/default"),
+    M("replay-never-run", "lab08-replay",
+      [("events.start_replay(", "dict("),
+       ('print(events.describe_replay(ReplayName="findings-again")["State"])', 'print("replayed?")')],
+      {"your-replay"}, "replays of central-archive"),
+    M("alarm-without-the-bus-dimension", "lab08-alarms",
+      [('[{"Name": "EventBusName", "Value": "central-bus"}, {"Name": "RuleName", "Value": rule}]',
+        '[{"Name": "RuleName", "Value": rule}]')],
+      {"alarms", "alarm-fired"}, "a rule of a custom bus publishes with EventBusName"),
+    # correct alternatives: the organisation's accounts listed one by one (AWS accepts an
+    # account id as the Principal of PutPermission); the owners' buses open to the organisation;
+    # the whole policy written as a document; an alarm at >= 1; an archive with a pattern
+    M("central-policy-by-account-list", "lab08-central",
+      [(CENTRAL_GRANT, "for member in (WORKLOAD, SECURITY):\n"
+                       '    events.put_permission(EventBusName="central-bus", Action="events:PutEvents",\n'
+                       '                          Principal=member, StatementId=f"member-{member}")')],
+      set(), ""),
+    M("owner-buses-open-to-the-organisation", "lab08-accounts",
+      [(OWNER_GRANT, 'Principal="*", StatementId="from-central",\n'
+                     '                          Condition={"Type": "StringEquals", "Key": "aws:PrincipalOrgID",\n'
+                     '                                     "Value": ORG_ID})')],
+      set(), ""),
+    M("central-policy-as-a-document", "lab08-central",
+      [(CENTRAL_GRANT, 'events.put_permission(EventBusName="central-bus", Policy=json.dumps({\n'
+                       '    "Version": "2012-10-17", "Statement": [{\n'
+                       '        "Sid": "organisation", "Effect": "Allow", "Principal": "*",\n'
+                       '        "Action": "events:PutEvents", "Resource": central_bus,\n'
+                       '        "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}}]}))')],
+      set(), ""),
+    M("alarm-at-or-above-one", "lab08-alarms",
+      [("Threshold=0,", "Threshold=1,"), ('ComparisonOperator="GreaterThanThreshold"',
+                                          'ComparisonOperator="GreaterThanOrEqualToThreshold"')],
+      set(), ""),
+    M("archive-with-a-pattern", "lab08-archive",
+      [("RetentionDays=30)", 'RetentionDays=30,\n'
+                             '                                            EventPattern=json.dumps({"source": ["acme.security", "acme.orders"]}))')],
+      set(), ""),
+]
+
 MUTATIONS: dict[str, list[Mutation]] = {**_LAB01_LAB03, "lab02": _LAB02, "lab04": _LAB04,
                                         "lab05": _LAB05, "lab06": _LAB06,
-                                        "lab07": _LAB07}
+                                        "lab07": _LAB07, "lab08": _LAB08}
 
 
 # -- submissions ---------------------------------------------------------------------------

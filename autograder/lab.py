@@ -115,6 +115,12 @@ def open_session(lab: str, sandbox: Any) -> Session:
     module = lab_module(lab)
     for name, value in getattr(module, "QUOTAS", {}).items():   # limits the lab makes small to hit
         sandbox.quotas.set(name, value)
+    organization = getattr(module, "ORGANIZATION", None)   # accounts the lab starts with
+    if organization:
+        from eventlab.sandbox.iam.accounts import add_to_organization
+
+        for member in organization["members"]:
+            add_to_organization(sandbox, member, management=organization["management"])
     traffic = Traffic(sandbox).install()
     role = _create_role(sandbox, ROLE_NAME, "lambda.amazonaws.com")
     roles = {name: _create_role(sandbox, spec.role_name, spec.service,

@@ -67,6 +67,7 @@ LABS: dict[str, Lab] = {lab.id: lab for lab in (
     _lab(5, "apigw_sqs"),
     _lab(6, "msk"),
     _lab(7, "backpressure"),
+    _lab(8, "central_bus"),
 )}
 
 

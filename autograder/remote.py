@@ -110,15 +110,21 @@ class RemoteSandbox:
         self.clock = RemoteClock()
         self._clients: dict[tuple[str, str], Any] = {}
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        key = (service, region or self.region)
+    def client(self, service: str, region: str | None = None, account: str | None = None) -> Any:
+        """A boto3 client of the grading sandbox acting in ``account`` (over HTTP a 12-digit
+        access key id selects that account)."""
+        key = (service, region or self.region, account or "")
         if key not in self._clients:
             import boto3
 
             self._clients[key] = boto3.client(
                 service, region_name=key[1], endpoint_url=self.endpoint_url,
-                aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+                aws_access_key_id=account or ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
         return self._clients[key]
+
+    def account(self, account_id: str) -> RemoteAccount:
+        """Another account of the grading sandbox, as ``Sandbox.account`` in-process."""
+        return RemoteAccount(self, account_id)
 
     def service(self, name: str) -> RemoteService:
         return RemoteService(name)
@@ -128,6 +134,18 @@ class RemoteSandbox:
 
     def stop(self) -> None:
         """The grading process owns the sandbox; nothing to stop here."""
+
+
+class RemoteAccount:
+    """``sb.account("111111111111")`` in a graded kernel: clients acting in that account."""
+
+    def __init__(self, sandbox: RemoteSandbox, account_id: str) -> None:
+        if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
+            raise ValueError(f"an AWS account id is 12 digits, like '111111111111'; got {account_id!r}")
+        self.sandbox, self.account_id = sandbox, account_id
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        return self.sandbox.client(service, region, account=self.account_id)
 
 
 def results(payload: list[dict[str, Any]]) -> list[Any]:

@@ -6,6 +6,7 @@ baseline, the cells where its time goes (from nbclient's per-cell timing) and th
 shutdown (from the last cell's reply to the end of the run).
 
     python benchmarks/bench_labs.py [--runs 3] [--lab lab06 ...] [--cells 3]
+    python benchmarks/bench_labs.py --lab lab01 --lab lab08    # lab 8 as a ratio to lab 1
 
 Prints numbers only; it asserts nothing (timings are not tests).
 """
@@ -101,6 +102,9 @@ def main() -> int:
               f"+{m - b:5.2f} s; cells {statistics.median(in_cells[name]):5.2f} s, shutdown "
               f"{statistics.median(ends[name]):4.2f} s (max {max(ends[name]):4.2f}); "
               f"{'under' if m < 5 else 'OVER'} the 5 s target")
+        first_lab = next((n for n in results if n.startswith("lab01")), None)
+        if first_lab and name != first_lab:   # the ratio to lab 1, measured in the same run
+            print(f"    = lab 1 x {m / statistics.median(results[first_lab]):4.2f}")
         for s, first in cells[name][:args.cells]:
             print(f"    {s:5.2f} s  {first}")
     return 0

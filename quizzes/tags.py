@@ -36,6 +36,7 @@ DECISIONS: tuple[str, ...] = (
     "buffer-vs-throttle",
     "pipes-vs-esm-vs-rule",
     "websocket-vs-polling",
+    "resource-policy-vs-role",
 )
 
 SERVICES: tuple[str, ...] = (

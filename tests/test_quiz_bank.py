@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from eventlab import claims
 from eventlab.cli import main
 from eventlab.paths import project_root
@@ -61,15 +63,17 @@ def test_validating_the_examples_does_not_start_or_import_the_sandbox():
     assert out.stdout.strip() == "[]"
 
 
-def test_every_backpressure_question_names_the_lab_7_step_that_demonstrates_it():
+@pytest.mark.parametrize("lab,decision,prefix", [("lab07", "buffer-vs-throttle", "qd-"),
+                                                 ("lab08", "resource-policy-vs-role", "qe-")])
+def test_every_question_of_a_lab_s_decision_names_the_step_that_demonstrates_it(lab, decision, prefix):
     from quizzes.links import lab_steps
 
-    steps = lab_steps("lab07")
-    questions = [q for q in parse_bank(default_bank_dir()).questions if q.decision == "buffer-vs-throttle"]
-    assert len(questions) >= 12
+    steps = lab_steps(lab)
+    questions = [q for q in parse_bank(default_bank_dir()).questions if q.decision == decision]
+    assert len([q for q in questions if q.id.startswith(prefix)]) >= 12
     for q in questions:
         assert q.labs, q.id
-        assert all(ref.startswith("lab07#") and ref.split("#", 1)[1] in steps for ref in q.labs), q.id
+        assert all(ref.startswith(f"{lab}#") and ref.split("#", 1)[1] in steps for ref in q.labs), q.id
 
 
 def test_a_mistyped_lab_step_is_an_error_naming_the_lab_s_steps(tmp_path: Path):

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("lab", help="the lab: lab01 ... lab07 (or its folder name, lab01_fanout)")
+    parser.add_argument("lab", help="the lab: lab01 ... lab08 (or its folder name, lab01_fanout)")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                         help="notebook(s) or folder(s) of submissions")
     parser.add_argument("--jobs", "-j", type=int, default=0,

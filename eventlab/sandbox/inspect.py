@@ -98,10 +98,10 @@ def queue(sb: Sandbox, name: str) -> Queue | None:
     return None if q is None else _queue(q)
 
 
-def messages(sb: Sandbox, queue_name: str) -> list[Message]:
-    """Every message in a queue (visible, delayed or in flight), oldest first; [] when
-    there is no such queue."""
-    q = sb.backend("sqs").queues.get(queue_name)
+def messages(sb: Sandbox, queue_name: str, account: str | None = None) -> list[Message]:
+    """Every message in a queue of ``account`` (default: the sandbox's) (visible, delayed
+    or in flight), oldest first; [] when there is no such queue."""
+    q = sb.backend("sqs", account=account).queues.get(queue_name)
     if q is None:
         return []
     return [Message(message_id=m.id, body=m.body,

@@ -141,7 +141,7 @@ def test_learner_copy_is_what_nbgrader_generates_now(lab: str, lab_course) -> No
 @pytest.mark.parametrize("lab,decision", [
     ("lab01", "sqs-vs-sns"), ("lab02", "kinesis-vs-sqs"), ("lab03", "eventbridge-vs-sns"),
     ("lab04", "sfn-standard-vs-express"), ("lab05", "sync-vs-async"), ("lab06", "kinesis-vs-msk"),
-    ("lab07", "buffer-vs-throttle")])
+    ("lab07", "buffer-vs-throttle"), ("lab08", "resource-policy-vs-role")])
 def test_lab_ends_with_the_decision_quiz(lab: str, decision: str) -> None:
     code = [c for c in cells(learner_notebook(lab)) if c.cell_type == "code"]
     assert f'quiz_for(decision="{decision}", n=3)' in code[-1].source
