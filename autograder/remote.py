@@ -108,7 +108,7 @@ class RemoteSandbox:
         self.account_id: str = info["account_id"]
         self.endpoint_url: str = info["endpoint_url"]
         self.clock = RemoteClock()
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
 
     def client(self, service: str, region: str | None = None, account: str | None = None) -> Any:
         """A boto3 client of the grading sandbox acting in ``account`` (over HTTP a 12-digit

@@ -341,7 +341,8 @@ def failure(sb: Any) -> dict[str, Any]:
     if key in runs:
         return runs[key]
     runs.clear()
-    cache = runs[key] = {}
+    cache: dict[str, Any] = {}
+    runs[key] = cache
     target = bus_arn(SECURITY, SECURITY_BUS, sb.region)
     sb.clock.advance(seconds=60 - sb.clock.time() % 60)     # a minute of its own for the metric
     since = sb.clock.time()
