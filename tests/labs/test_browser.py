@@ -206,6 +206,7 @@ def test_lab07_backlog_chart_renders_in_jupyterlab(jupyterlab) -> None:
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}")
+            page.add_style_tag(content=".Toastify { display: none !important; }")  # the news toast
             page.wait_for_function(
                 "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
                 f" && window.jupyterapp.shell.currentWidget.context.path === '{notebook}'"
