@@ -357,34 +357,24 @@ def _waiting(sb: Any, url: str) -> int:
     return sum(int(v) for v in attributes.values())
 
 
-def _key(sb: Any) -> str:
-    """What the burst's outcome depends on: reused while none of it changes."""
-    parts: list[Any] = []
-    for call in (lambda: _mapping(sb), lambda: _config(sb), lambda: _reserved(sb),
-                 lambda: sb.client("sqs").get_queue_attributes(QueueUrl=queue_url(sb, QUEUE),
-                                                                AttributeNames=["All"])["Attributes"],
-                 lambda: sb.client("cloudwatch").describe_alarms(AlarmNames=[AGE_ALARM, DLQ_ALARM])["MetricAlarms"]):
-        try:
-            value = call()
-        except Exception as exc:
-            value = repr(exc)
-        if isinstance(value, dict):
-            value = {k: v for k, v in value.items() if not k.startswith(("Approximate", "Last", "State"))
-                     and k != "ResponseMetadata"}
-        if isinstance(value, list):
-            value = [{k: v for k, v in a.items() if not k.startswith("State")} for a in value]
-        parts.append(value)
-    return json.dumps(parts, default=str, sort_keys=True)
+def _settled(value: Any) -> Any:
+    """A configuration read without what changes as messages flow (counters, states)."""
+    if isinstance(value, dict):
+        value = {k: v for k, v in value.items() if not k.startswith(("Approximate", "Last", "State"))
+                 and k != "ResponseMetadata"}
+    if isinstance(value, list):
+        value = [{k: v for k, v in a.items() if not k.startswith("State")} for a in value]
+    return value
 
 
 def outcome(sb: Any) -> Outcome:
     """The checks' burst, run once for the step's checks (and again after a change)."""
-    cache = sb.__dict__.setdefault("_lab07_outcome", {})
-    key = _key(sb)
-    if key not in cache:
-        cache.clear()
-        cache[key] = _burst(sb)
-    return cache[key]
+    return W.once_per_key(sb, "_lab07_outcome", [
+        lambda: _mapping(sb), lambda: _config(sb), lambda: _reserved(sb),
+        lambda: sb.client("sqs").get_queue_attributes(QueueUrl=queue_url(sb, QUEUE),
+                                                       AttributeNames=["All"])["Attributes"],
+        lambda: sb.client("cloudwatch").describe_alarms(AlarmNames=[AGE_ALARM, DLQ_ALARM])["MetricAlarms"],
+    ], _burst, _settled)
 
 
 def _burst(sb: Any) -> Outcome:

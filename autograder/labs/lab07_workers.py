@@ -16,6 +16,7 @@ quiet spell, and reads how many tasks ran and how fast the queue emptied.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,26 +106,31 @@ class WorkersOutcome:
         return best
 
 
-def _key(sb: Any) -> str:
-    parts: list[Any] = []
-    for call in (lambda: scalable_target(sb), lambda: tracking_policies(sb),
-                 lambda: (_workers(sb).per_task_rate, _workers(sb).backlog_metric)):
+def once_per_key(sb: Any, slot: str, calls: list[Callable[[], Any]], run: Callable[[Any], Any],
+                 clean: Callable[[Any], Any] = lambda value: value) -> Any:
+    """``run(sb)``, reused while what ``calls`` read (the configuration its outcome depends
+    on, each value passed through ``clean``; a call that raises counts as its error) stays
+    the same: a step's checks share one burst, and a change runs it again."""
+    parts = []
+    for call in calls:
         try:
-            value: Any = call()
+            value = call()
         except Exception as exc:
             value = repr(exc)
-        parts.append(value)
-    return json.dumps(parts, default=str, sort_keys=True)
+        parts.append(clean(value))
+    key = json.dumps(parts, default=str, sort_keys=True)
+    cache = sb.__dict__.setdefault(slot, {})
+    if key not in cache:
+        cache.clear()
+        cache[key] = run(sb)
+    return cache[key]
 
 
 def workers_outcome(sb: Any) -> WorkersOutcome:
     """The checks' burst on the workers' queue, run once for the step's checks."""
-    cache = sb.__dict__.setdefault("_lab07_workers_outcome", {})
-    key = _key(sb)
-    if key not in cache:
-        cache.clear()
-        cache[key] = _burst(sb)
-    return cache[key]
+    return once_per_key(sb, "_lab07_workers_outcome",
+                        [lambda: scalable_target(sb), lambda: tracking_policies(sb),
+                         lambda: (_workers(sb).per_task_rate, _workers(sb).backlog_metric)], _burst)
 
 
 def _burst(sb: Any, rate: int = 20, seconds: int = 30) -> WorkersOutcome:
