@@ -575,6 +575,11 @@ _LAB05 = [
        ('"Action=SendMessage&MessageBody=$util.urlEncode($input.body)"',
         '"MessageBody=$util.urlEncode($input.body)"')],
       set(), ""),
+    # the form's fields in another order: Action last (AWS reads a form in any order)
+    M("action-after-the-body", "lab05-api",
+      [('"Action=SendMessage&MessageBody=$util.urlEncode($input.body)"',
+        '"MessageBody=$util.urlEncode($input.body)&Action=SendMessage"')],
+      set(), ""),
     # the header name in lower case, the media type with its charset (what boto3 sends SQS)
     M("content-type-with-charset", "lab05-api",
       [("""{"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"}""",

@@ -11,6 +11,13 @@ reads the installed botocore model, path parameters included); only the route is
 a catch-all route to the same handler.  A client that still speaks ``json`` keeps posting
 to ``/`` and nothing changes for it.
 
+moto also reads an ``Action`` from any body it can split as a form, even a JSON one: a
+message ``"a=1&Action=Delete"`` sent over SQS's JSON protocol, or an API Gateway mapping
+template ending ``...&Action=SendMessage`` in ``PutIntegration``'s JSON, was routed to an
+operation named ``Delete"}`` and failed.  AWS routes a JSON request by its
+``X-Amz-Target`` header or its path, never by its body; ``install`` makes moto do the same
+(an ``Action`` counts only from the URL's query or a form-encoded body: the query protocol).
+
 ``SERVED`` is the list of services the sandbox answers for; the protocol test
 (``tests/sandbox/core/test_protocols.py``) makes one call to each with the locked botocore,
 in-process and over HTTP, so that the next protocol move fails a test, not a learner.
@@ -40,9 +47,37 @@ CATCH_ALL = "{0}/(?P<eventlab_rest_path>.+)$"
 
 def install(patches: PatchSet) -> None:
     """Add the catch-all route where moto routes ``/`` alone, when moto first loads the
-    service's routes (most sandboxes never touch most services: no start-up cost)."""
+    service's routes (most sandboxes never touch most services: no start-up cost); route
+    by ``Action`` only requests of the query protocol."""
     for package in sorted(set(SERVED.values())):
         patches.after_import(f"moto.{package}.urls", _adder(patches, f"moto.{package}.urls"))
+    from moto.core.responses import BaseResponse
+
+    patches.wrap(BaseResponse, "_get_action", _query_protocol_action,
+                 "an Action inside a JSON body (a message, a mapping template) is data, not the operation")
+
+
+def _query_protocol_action(original: Any) -> Any:
+    def _get_action(self: Any) -> str:
+        if "Action" in self.querystring and not _is_query_protocol(self):
+            saved = self.querystring
+            self.querystring = {k: v for k, v in saved.items() if k != "Action"}
+            try:
+                return original(self)
+            finally:
+                self.querystring = saved
+        return original(self)
+    return _get_action
+
+
+def _is_query_protocol(response: Any) -> bool:
+    """The request names its operation as AWS's query protocol does: ``Action`` in the
+    URL's query string or in a form-encoded body."""
+    if "Action=" in (getattr(response, "parsed_url", None) and response.parsed_url.query or ""):
+        return True
+    headers = getattr(response, "headers", None) or {}
+    content_type = str(headers.get("Content-Type") or headers.get("content-type") or "")
+    return "x-www-form-urlencoded" in content_type.lower() or not content_type
 
 
 def _adder(patches: PatchSet, module_name: str) -> Any:

@@ -189,3 +189,43 @@ def test_athena_runs_a_query_over_http_with_the_installed_botocore(sandbox):
     assert execution["Status"]["State"] == "SUCCEEDED"
     rows = athena.get_query_results(QueryExecutionId=run["QueryExecutionId"])["ResultSet"]["Rows"]
     assert [r["Data"][0]["VarCharValue"] for r in rows] == ["answer", "42"]
+
+
+@pytest.mark.parametrize("over", ["in-process", "http"])
+def test_an_action_inside_a_json_body_is_data_not_the_operation(sandbox, over):
+    """moto read ``Action=`` from any body it could split as a form: these calls failed."""
+    endpoint = {"endpoint_url": sandbox.endpoint_url} if over == "http" else {}
+    sqs = boto3.client("sqs", region_name="us-east-1", **endpoint)
+    url = sqs.create_queue(QueueName="forms")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="size=2&Action=DeleteQueue")
+    [message] = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert message["Body"] == "size=2&Action=DeleteQueue"
+    events = boto3.client("events", region_name="us-east-1", **endpoint)
+    answer = events.put_events(Entries=[{"Source": "shop", "DetailType": "search",
+                                         "Detail": '{"query": "q=shoes&Action=Buy"}'}])
+    assert answer["FailedEntryCount"] == 0
+    apigw = boto3.client("apigateway", region_name="us-east-1", **endpoint)
+    api = apigw.create_rest_api(name="forms")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    apigw.put_method(restApiId=api, resourceId=root, httpMethod="POST", authorizationType="NONE")
+    template = "MessageBody=$util.urlEncode($input.body)&Action=SendMessage"   # Action last
+    apigw.put_integration(restApiId=api, resourceId=root, httpMethod="POST", type="AWS",
+                          integrationHttpMethod="POST", uri="arn:aws:apigateway:us-east-1:sqs:path/123456789012/forms",
+                          requestTemplates={"application/json": template})
+    stored = apigw.get_integration(restApiId=api, resourceId=root, httpMethod="POST")
+    assert stored["requestTemplates"] == {"application/json": template}
+
+
+def test_the_query_protocol_still_routes_by_action(sandbox):
+    """A form-encoded body (SQS's query protocol, as API Gateway integrations and old SDKs
+    speak it) still names its operation with Action."""
+    import requests
+
+    url = sandbox.client("sqs").create_queue(QueueName="query")["QueueUrl"]
+    signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261206/us-east-1/"
+                               "sqs/aws4_request, SignedHeaders=host, Signature=0"}   # names the service
+    answer = requests.post(sandbox.endpoint_url, headers=signed, timeout=10,
+                           data={"Action": "SendMessage", "QueueUrl": url, "MessageBody": "a=1&b=2"})
+    assert answer.status_code == 200 and "<MessageId>" in answer.text
+    [message] = sandbox.client("sqs").receive_message(QueueUrl=url)["Messages"]
+    assert message["Body"] == "a=1&b=2"
