@@ -60,12 +60,18 @@ def main() -> int:
     parser.add_argument("--lab", action="append", default=[],
                         help="only the labs whose name contains this (repeatable)")
     parser.add_argument("--cells", type=int, default=3, help="slowest cells to list per lab")
+    parser.add_argument("--from-source", action="store_true",
+                        help="compile eventlab, autograder and quizzes in every kernel (as under "
+                             "PYTHONDONTWRITEBYTECODE=1) instead of loading their cached bytecode")
     args = parser.parse_args()
     labs = [p for p in LABS if not args.lab or any(k in p.stem for k in args.lab)]
     from autograder.notebook import kernel_env
 
     env = kernel_env()
     env["EVENTLAB_DATA_DIR"] = tempfile.mkdtemp(prefix="eventlab-bench-")
+    if not args.from_source:   # the project's modules load from bytecode, as a student's do
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="eventlab-bench-pyc-")
     empty = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("pass")])
     base, base_end = [], []
     results: dict[str, list[float]] = {p.stem: [] for p in labs}
@@ -85,7 +91,7 @@ def main() -> int:
                  for c in nb.cells if c.cell_type == "code"), reverse=True)
             in_cells[path.stem].append(sum(s for s, _ in cells[path.stem]))
     b = statistics.median(base)
-    print(f"runs: {args.runs}; medians in seconds (fastest run in brackets: ipykernel now and "
+    print(f"runs: {args.runs} ({'compiled from source' if args.from_source else 'bytecode cached'}); medians in seconds (fastest run in brackets: ipykernel now and "
           f"then adds ~3 s to a shutdown)")
     print(f"{'empty notebook (kernel start, baseline)':44} {b:6.2f} [{min(base):5.2f}]  "
           f"(shutdown {statistics.median(base_end):4.2f} s)")

@@ -25,6 +25,8 @@ EVENTLAB_NBGRADER_HOST     0 / 1   ``0`` runs nbgrader's sandbox in the kernel i
                                    in a grading process beside it (1)
 EVENTLAB_POLICIES          word    how resource policies decide deliveries and
                                    cross-account calls: enforce, strict or off (enforce)
+EVENTLAB_IAM               word    whether roles' identity policies decide the calls
+                                   made with them: enforce or off (off)
 =========================  ======  =====================================================
 
 Standard library only: the Lambda environments import it at every cold start.
@@ -45,9 +47,10 @@ GUARD = "EVENTLAB_GUARD"
 CLOCK_OFFSET = "EVENTLAB_CLOCK_OFFSET"
 NBGRADER_HOST = "EVENTLAB_NBGRADER_HOST"
 POLICIES = "EVENTLAB_POLICIES"
+IAM = "EVENTLAB_IAM"
 
 VARIABLES = (HOME, DATA_DIR, ENDPOINT, KAFKA_DIR, NOIDA_DB, GRADING_URL, GUARD, CLOCK_OFFSET,
-             NBGRADER_HOST, POLICIES)
+             NBGRADER_HOST, POLICIES, IAM)
 
 
 def _text(name: str) -> str | None:
@@ -116,3 +119,9 @@ def policies() -> str | None:
     """``EVENTLAB_POLICIES``: the sandbox's resource-policy mode, if set (checked by the
     sandbox: enforce, strict or off)."""
     return _text(POLICIES)
+
+
+def iam() -> str | None:
+    """``EVENTLAB_IAM``: whether identity policies are enforced, if set (checked by the
+    sandbox: enforce or off)."""
+    return _text(IAM)

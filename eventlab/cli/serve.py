@@ -21,6 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "enforce (default; a same-account delivery to a resource without any "
                              "policy still goes through), strict (as AWS: it is refused), off; "
                              "default: $EVENTLAB_POLICIES, else enforce")
+    parser.add_argument("--iam", choices=("enforce", "off"), default=None,
+                        help="whether the identity policies of roles (Lambda execution roles, state "
+                             "machine roles, EventBridge target roles, assumed roles) decide the calls "
+                             "made with them; default: $EVENTLAB_IAM, else off")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     except QuotaError as exc:
         print(f"eventlab serve: {exc}", file=sys.stderr)
         return 2
-    sandbox = Sandbox(region=args.region, quotas=quotas, policies=args.policies).start()
+    sandbox = Sandbox(region=args.region, quotas=quotas, policies=args.policies,
+                      iam=args.iam).start()
     try:
         try:
             server = sandbox.serve(args.host, args.port)

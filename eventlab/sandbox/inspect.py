@@ -533,3 +533,36 @@ def clusters(sb: Sandbox) -> list[Cluster]:
     """MSK clusters (the broker behind them: ``sb.service("msk")``)."""
     return [Cluster(cluster_name=c.cluster_name, cluster_type=c.cluster_type, state=c.state)
             for c in list(sb.backend("kafka").clusters.values())]
+
+
+@dataclass(frozen=True)
+class Pipe:
+    """An EventBridge pipe (its parameters as the API spells them)."""
+    name: str
+    arn: str
+    source: str
+    target: str
+    enrichment: str | None
+    current_state: str
+    desired_state: str
+    source_parameters: dict[str, Any]
+    target_parameters: dict[str, Any]
+
+
+def pipes(sb: Sandbox) -> list[Pipe]:
+    """The pipes of the sandbox's account and region (none until the Pipes API was used)."""
+    if "moto.pipes.models" not in sys.modules:
+        return []
+    return [Pipe(name=p.name, arn=p.arn, source=p.source, target=p.target, enrichment=p.enrichment,
+                 current_state=str(p.current_state), desired_state=str(p.desired_state),
+                 source_parameters=dict(p.source_parameters or {}),
+                 target_parameters=dict(p.target_parameters or {}))
+            for p in list(sb.backend("pipes").pipes.values())]
+
+
+def pipe_batches(sb: Sandbox, pipe_name: str | None = None) -> list[dict[str, Any]]:
+    """What became of each batch a pipe read, oldest first (of one pipe, by name): dicts
+    with ``pipe``, ``time``, ``size``, ``filtered_out``, ``ok``, ``failed`` (item ids),
+    ``error``, ``delivered``."""
+    log = [dict(b) for b in sb.service("pipes").batches]
+    return log if pipe_name is None else [b for b in log if b["pipe"] == pipe_name]

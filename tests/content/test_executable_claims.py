@@ -25,7 +25,7 @@ SERVICES = {
     "firehose": "Firehose", "athena": "Athena", "esm": "Lambda event source mappings",
     "sfn": "Step Functions", "apigw-rest": "API Gateway REST APIs",
     "apigw-http": "API Gateway HTTP APIs", "cw": "CloudWatch alarms",
-    "scheduler": "EventBridge Scheduler", "msk": "MSK control plane",
+    "scheduler": "EventBridge Scheduler", "msk": "MSK control plane", "pipes": "EventBridge Pipes",
 }
 
 

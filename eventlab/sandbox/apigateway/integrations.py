@@ -27,6 +27,7 @@ from eventlab.sandbox.apigateway.mapping import (
     request_parameters,
     transform_request,
 )
+from eventlab.sandbox.iam.identity import IdentityRefused, check_target_role
 
 if TYPE_CHECKING:
     from eventlab.sandbox.core.sandbox import Sandbox
@@ -96,11 +97,14 @@ def _sqs(call: Call, region: str, kind: str, rest: str) -> Response:
     from moto.sqs.utils import validate_message_attributes
 
     attributes = _message_attributes(params)
+    owner = (rest if kind == "path" else params.get("QueueUrl", "")).rstrip("/").split("/")
+    account = owner[-2] if len(owner) > 1 and owner[-2].isdigit() else call.api.account_id
+    why = _role_refusal(call, f"arn:aws:sqs:{region}:{account}:{queue}")
+    if why is not None:
+        return _sqs_error(call, "AccessDenied", why, 403)
     try:
         validate_message_attributes(attributes)
         delay = params.get("DelaySeconds")
-        owner = (rest if kind == "path" else params.get("QueueUrl", "")).rstrip("/").split("/")
-        account = owner[-2] if len(owner) > 1 and owner[-2].isdigit() else call.api.account_id
         sent = call.sandbox.backend("sqs", region, account).send_message(
             queue, params["MessageBody"], message_attributes=attributes,
             delay_seconds=int(delay) if delay not in (None, "") else None,
@@ -146,14 +150,41 @@ def _sqs_error(call: Call, code: str, text: str, status: int = 400) -> Response:
     return integration_response(call, status, body, {"Content-Type": "application/json"})
 
 
+def _execute_api_arn(call: Call) -> str:
+    api = call.api
+    return (f"arn:aws:execute-api:{api.region_name}:{api.account_id}:{api.id}/{call.request.stage}/"
+            f"{call.request.method}{call.resource.get_path()}")
+
+
 def _source_arn(call: Call) -> str | None:
     """The ``execute-api`` ARN API Gateway invokes a function as; None with credentials
     (then the role, not the function's resource policy, decides)."""
     if getattr(call.integration, "credentials", None):
         return None
-    api = call.api
-    return (f"arn:aws:execute-api:{api.region_name}:{api.account_id}:{api.id}/{call.request.stage}/"
-            f"{call.request.method}{call.resource.get_path()}")
+    return _execute_api_arn(call)
+
+
+def _role_refusal(call: Call, target_arn: str) -> str | None:
+    """With ``iam="enforce"``, why the integration's role (``credentials``) may not reach
+    ``target_arn`` (None: it may, or there is no role)."""
+    role = getattr(call.integration, "credentials", None)
+    if not role:
+        return None
+    try:
+        check_target_role(call.sandbox, str(role), target_arn, _execute_api_arn(call), "apigateway")
+    except IdentityRefused as exc:
+        return str(exc)
+    return None
+
+
+def _lambda_role_refused(call: Call, arn: str) -> Response | None:
+    """The integration's role may not invoke the function: AWS answers 500 and logs a
+    configuration error."""
+    why = _role_refusal(call, arn)
+    if why is None:
+        return None
+    call.note(f"Execution failed due to configuration error: Invalid permissions on Lambda function ({why})")
+    return message(500, "Internal server error")
 
 
 def _lambda(call: Call, uri: str) -> Response:
@@ -165,6 +196,9 @@ def _lambda(call: Call, uri: str) -> Response:
         event: Any = json.loads(body) if body is not None and body.strip() else {}
     except ValueError:
         event = body
+    refused = _lambda_role_refused(call, arn) if arn else None
+    if refused is not None:
+        return refused
     ok, payload, result = invoke_lambda(call.sandbox, arn or "", event, _source_arn(call))
     if not ok and payload is None and not hasattr(result, "payload"):
         call.note(f"Lambda integration: cannot invoke {arn} ({result})")
@@ -183,6 +217,9 @@ def aws_proxy(call: Call) -> Response:
     if arn is None:
         call.note(f"AWS_PROXY integration URI {uri!r} names no Lambda function")
         return message(500, "Internal server error")
+    refused = _lambda_role_refused(call, arn)
+    if refused is not None:
+        return refused
     ok, payload, result = invoke_lambda(call.sandbox, arn, proxy_event_v1(call), _source_arn(call))
     if not ok:
         if not hasattr(result, "payload"):

@@ -42,6 +42,7 @@ from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Concurrency, Throttled, reserved_concurrency
 from eventlab.sandbox.awslambda.runtime import FunctionConfig, InvocationResult, LambdaRuntime
 from eventlab.sandbox.core.pump import DueQueue
+from eventlab.sandbox.iam.identity import function_credentials
 from eventlab.sandbox.sqs.queues import visibility_timeout
 
 if TYPE_CHECKING:
@@ -221,7 +222,8 @@ class LambdaService:
         config = FunctionConfig(
             name=fn.function_name, arn=fn.function_arn, handler=fn.handler or "",
             runtime=fn.run_time or "", timeout=float(fn.timeout or 3), memory=int(fn.memory_size or 128),
-            env=dict(fn.environment_vars or {}), code_sha=fn.code_sha_256 or "none",
+            env={**(fn.environment_vars or {}), **function_credentials(self.sandbox, fn)},
+            code_sha=fn.code_sha_256 or "none",
         )
         code = getattr(fn, "code_bytes", b"") or b""
         if not code:

@@ -183,7 +183,7 @@ class MetricsService:
     def install(self, patches: PatchSet) -> None:
         self._install_cloudwatch(patches)
         self._install_sqs(patches)
-        self._install_sns(patches)
+        patches.after_import("moto.sns.models", lambda: self._install_sns(patches))   # its first use
         # Step Functions' interpreter is imported only by sandboxes that use it; the counters
         # wrap it then, after the stepfunctions service's own hook (hooks run in order).
         patches.after_import("moto.stepfunctions.parser.models",

@@ -74,6 +74,23 @@ class DueQueue(Generic[T]):
             return len(self._heap)
 
 
+def window_closed(clock: Any, started: float | None, waiting: int, batch_size: int,
+                  window: float) -> tuple[bool, float | None]:
+    """A poller's batching window (``MaximumBatchingWindowInSeconds``): whether to take a
+    batch now that ``waiting`` records wait, and when the window started (None: no window
+    open).  A batch is taken when it is full, when there is no window, or once ``window``
+    seconds have passed since the poller first saw a record (``started``); until then
+    ``clock.advance`` stops when the window ends."""
+    if window <= 0 or waiting >= batch_size:
+        return True, None
+    now = clock.time()
+    started = now if started is None else started
+    if now < started + window:
+        clock.call_at(started + window, lambda: None)
+        return False, started
+    return True, None
+
+
 class Pump:
     def __init__(self, wait_idle: Callable[[], bool] | None = None) -> None:
         self._pollers: list[Poller] = []

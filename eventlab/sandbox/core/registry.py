@@ -34,6 +34,7 @@ SERVICES = [
     "eventlab.sandbox.firehose.service:FirehoseService",
     "eventlab.sandbox.athena.service:AthenaService",
     "eventlab.sandbox.apigateway.service:ApiGatewayService",
+    "eventlab.sandbox.pipes.service:PipesService",
     # after the services above, so that its counters wrap their versions of moto's methods
     "eventlab.sandbox.cloudwatch.metrics:MetricsService",
     "eventlab.sandbox.cloudwatch.alarms:AlarmsService",
@@ -46,6 +47,8 @@ SERVICES = [
     "eventlab.sandbox.fis.service:FisService",
     # last: its SNS delivery check wraps the metrics counters (a refusal counts as Failed)
     "eventlab.sandbox.iam.enforce:PoliciesService",
+    "eventlab.sandbox.iam.s3_destinations:S3DestinationsService",
+    "eventlab.sandbox.iam.identity:IdentityService",   # installs nothing unless iam="enforce"
 ]
 
 

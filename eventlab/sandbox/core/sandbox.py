@@ -65,6 +65,7 @@ if TYPE_CHECKING:  # the services' types, without importing them (or moto) at st
     from eventlab.sandbox.firehose.service import FirehoseService
     from eventlab.sandbox.kinesis.throughput import KinesisThroughputService
     from eventlab.sandbox.msk.service import MSKService
+    from eventlab.sandbox.pipes.service import PipesService
     from eventlab.sandbox.scheduler.service import SchedulesService
     from eventlab.sandbox.sns.envelope import SNSEnvelopeService
     from eventlab.sandbox.sns.fifo import SNSFifoService
@@ -124,6 +125,8 @@ class Sandbox:
     (``"enforce"``, ``"strict"``, ``"off"``: :mod:`eventlab.sandbox.iam.enforce`; default: the
     ``EVENTLAB_POLICIES`` environment variable (:mod:`eventlab.config`), else ``"enforce"``);
     ``sb.account("111111111111")`` is another account of the same sandbox;
+    ``iam="enforce"`` applies roles' identity policies to the calls made with them
+    (:mod:`eventlab.sandbox.iam.identity`; default: ``EVENTLAB_IAM``, else ``"off"``);
     ``serving`` is how its HTTP server treats callers (:class:`ServeOptions`).
     """
 
@@ -133,13 +136,18 @@ class Sandbox:
     def __init__(self, region: str = DEFAULT_REGION, *, lambda_time_scale: float = 1.0,
                  background: bool = True, workdir: str | os.PathLike[str] | None = None,
                  quotas: Mapping[str, float] | None = None, policies: str | None = None,
-                 serving: ServeOptions | None = None) -> None:
+                 serving: ServeOptions | None = None, iam: str | None = None) -> None:
+        from eventlab.sandbox.iam import identity
         from eventlab.sandbox.iam.enforce import MODES
 
         policies = policies or config.policies() or "enforce"
         if policies not in MODES:
             raise SandboxError(f"policies={policies!r} (or {config.POLICIES}): choose one of {', '.join(MODES)}")
         self.policies = policies
+        iam = iam or config.iam() or "off"
+        if iam not in identity.MODES:
+            raise SandboxError(f"iam={iam!r} (or {config.IAM}): choose one of {', '.join(identity.MODES)}")
+        self.iam = iam
         self.region = region
         self.quotas = Quotas(quotas)
         self.account_id = ACCOUNT_ID
@@ -470,6 +478,8 @@ class Sandbox:
     def service(self, name: Literal["msk"]) -> MSKService: ...
     @overload
     def service(self, name: Literal["datasync"]) -> DataSyncService: ...
+    @overload
+    def service(self, name: Literal["pipes"]) -> PipesService: ...
     @overload
     def service(self, name: Literal["faults"]) -> FaultsService: ...
     @overload

@@ -133,8 +133,8 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _looks_like_json(template: str) -> bool:
-    probe = _PLACEHOLDER.sub("0", template).strip()
+def _looks_like_json(template: str, placeholder: re.Pattern[str] = _PLACEHOLDER) -> bool:
+    probe = placeholder.sub("0", template).strip()
     if not probe.startswith(("{", "[", '"')):
         return False
     try:
@@ -144,16 +144,18 @@ def _looks_like_json(template: str) -> bool:
     return True
 
 
-def render_template(template: str, variables: dict[str, Any]) -> str:
-    """Fill ``<name>`` placeholders as EventBridge's input transformer does."""
-    as_json = _looks_like_json(template)
+def render_template(template: str, variables: dict[str, Any],
+                    placeholder: re.Pattern[str] = _PLACEHOLDER) -> str:
+    """Fill ``<name>`` placeholders as EventBridge's input transformer does (``placeholder``:
+    what a placeholder looks like; Pipes' templates name JSON paths, ``<$.body.id>``)."""
+    as_json = _looks_like_json(template, placeholder)
     out: list[str] = []
     in_string = False
     pos = 0
     while pos < len(template):
         char = template[pos]
         if char == "<":
-            match = _PLACEHOLDER.match(template, pos)
+            match = placeholder.match(template, pos)
             if match and match.group(1) in variables:
                 value = variables[match.group(1)]
                 if not as_json:

@@ -46,7 +46,6 @@ def matches(raw_pattern: Any, raw_event: Any) -> bool:
     """Whether ``raw_event`` (JSON text) matches ``raw_pattern`` (JSON text), as EventBridge
     decides; AWS's errors for a pattern or an event it cannot use."""
     from moto.core.exceptions import JsonRESTError
-    from moto.events.models import EventPattern
 
     if not isinstance(raw_pattern, str) or not raw_pattern:
         raise JsonRESTError("ValidationException", "EventPattern is required.")
@@ -61,5 +60,12 @@ def matches(raw_pattern: Any, raw_event: Any) -> bool:
         raise JsonRESTError("ValidationException",
                             f"Parameter Event is not valid: it lacks {', '.join(missing)} "
                             f"(an event needs {', '.join(REQUIRED_FIELDS)}).")
-    # the fields moto's EventMessageType names are there (checked just above)
-    return bool(EventPattern.load(raw_pattern).matches_event(cast("EventMessageType", event)))
+    return pattern_matches(raw_pattern, event)
+
+
+def pattern_matches(raw_pattern: str, document: dict[str, Any]) -> bool:
+    """Whether a JSON document matches an event pattern, with the matcher that routes
+    ``PutEvents`` (also the filter of EventBridge Pipes, which matches source records)."""
+    from moto.events.models import EventPattern
+
+    return bool(EventPattern.load(raw_pattern).matches_event(cast("EventMessageType", document)))

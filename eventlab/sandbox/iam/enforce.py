@@ -7,9 +7,9 @@ What is checked (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_poli
   root, its role, ``aws:PrincipalOrgID``...), and no statement may deny it.  Refused:
   SQS ``AccessDenied``, SNS ``AuthorizationError``, EventBridge ``AccessDeniedException``.
   The call then acts on the other account's resource (moto looked in the caller's own).
-* **Same-account API calls** are not checked (AWS lets identity policies allow them and the
-  sandbox has no identity policies; an explicit ``Deny`` in the resource policy, which AWS
-  would apply, is not looked at).
+* **Same-account API calls** need no statement allowing them (AWS lets identity policies
+  allow them; those are checked only with ``iam="enforce"``: :mod:`eventlab.sandbox.iam.identity`),
+  but an explicit ``Deny`` in an SQS queue policy or SNS topic policy refuses them, as on AWS.
 * **Service deliveries**: SNS -> SQS and SNS -> Lambda (principal ``sns.amazonaws.com``,
   ``aws:SourceArn`` = the topic), EventBridge -> SQS, SNS and Lambda targets (principal
   ``events.amazonaws.com``, ``aws:SourceArn`` = the rule), EventBridge bus -> bus in
@@ -69,14 +69,14 @@ def allows_call(document: str | None, caller: Caller, action: str, resource: str
 
 
 def check_delivery(sandbox: Any, service: str, target_arn: str, source_arn: str,
-                   document: str | None, action: str) -> None:
+                   document: str | None, action: str, source_account: str | None = None) -> None:
     """Raise :class:`DeliveryRefused` unless ``document`` (the target's own resource policy,
     None when it has none) lets ``service`` (``sns``, ``events``...) deliver from
-    ``source_arn``."""
+    ``source_arn`` (of ``source_account``: by default the ARN's; an S3 bucket's has none)."""
     mode = mode_of(sandbox)
     if mode == "off":
         return
-    source_account = arn_account(source_arn) or ""
+    source_account = source_account or arn_account(source_arn) or ""
     request = Request(f"{service}.amazonaws.com", action, target_arn,
                       {"aws:SourceArn": source_arn, "aws:SourceAccount": source_account})
     try:
@@ -119,12 +119,14 @@ def function_policy(fn: Any) -> str | None:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}) if statements else None
 
 
-def check_function(sandbox: Any, service: str, fn: Any, source_arn: str) -> None:
+def check_function(sandbox: Any, service: str, fn: Any, source_arn: str,
+                   source_account: str | None = None) -> None:
     check_delivery(sandbox, service, fn.function_arn, source_arn, function_policy(fn),
-                   "lambda:InvokeFunction")
+                   "lambda:InvokeFunction", source_account)
 
 
-def check_key(sandbox: Any, service: str, key_id: str | None, target_arn: str, source_arn: str) -> None:
+def check_key(sandbox: Any, service: str, key_id: str | None, target_arn: str, source_arn: str,
+              source_account: str | None = None) -> None:
     """A queue or topic encrypted with ``key_id``: the key policy must let ``service`` use it
     (``kms:GenerateDataKey`` and ``kms:Decrypt``).  An AWS managed key (``alias/aws/sqs``,
     ``alias/aws/sns``) has a policy nobody can change that admits no service: refused
@@ -145,14 +147,15 @@ def check_key(sandbox: Any, service: str, key_id: str | None, target_arn: str, s
         raise DeliveryRefused(f"{target_arn} is encrypted with the KMS key {key_id}, which does not "
                               "exist") from None
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-        request = Request(principal, action, key.arn, {"aws:SourceArn": source_arn,
-                                                       "aws:SourceAccount": arn_account(source_arn) or ""})
+        request = Request(principal, action, key.arn, {
+            "aws:SourceArn": source_arn, "aws:SourceAccount": source_account or arn_account(source_arn) or ""})
         if evaluate(key.policy, request) is not Decision.ALLOW:
             raise DeliveryRefused(f"the key policy of {key.arn} (encrypting {target_arn}) does not let "
                                   f"{principal} perform {action}")
 
 
-def check_target(sandbox: Any, service: str, target_arn: str, source_arn: str) -> None:
+def check_target(sandbox: Any, service: str, target_arn: str, source_arn: str,
+                 source_account: str | None = None) -> None:
     """The resource-policy (and key-policy) check of a delivery by ``service`` to an SQS
     queue, SNS topic or Lambda function (other targets are reached with a role: nothing to
     check)."""
@@ -160,16 +163,44 @@ def check_target(sandbox: Any, service: str, target_arn: str, source_arn: str) -
     if kind == "sqs":
         queue, document = queue_policy(sandbox, target_arn)
         if queue is not None:    # a missing queue fails as such when the delivery is tried
-            check_delivery(sandbox, service, target_arn, source_arn, document, "sqs:SendMessage")
-            check_key(sandbox, service, queue.kms_master_key_id, target_arn, source_arn)
+            check_delivery(sandbox, service, target_arn, source_arn, document, "sqs:SendMessage", source_account)
+            check_key(sandbox, service, queue.kms_master_key_id, target_arn, source_arn, source_account)
     elif kind == "sns":
         topic = sandbox.backend_for("sns", target_arn).topics.get(target_arn)
         if topic is not None:
             check_delivery(sandbox, service, target_arn, source_arn, topic_policy(sandbox, target_arn),
-                           "sns:Publish")
-            check_key(sandbox, service, topic.kms_master_key_id, target_arn, source_arn)
+                           "sns:Publish", source_account)
+            check_key(sandbox, service, topic.kms_master_key_id, target_arn, source_arn, source_account)
     elif kind == "lambda":
-        check_function(sandbox, service, sandbox.service("lambda").function(target_arn), source_arn)
+        check_function(sandbox, service, sandbox.service("lambda").function(target_arn), source_arn,
+                       source_account)
+
+
+def check_role_delivery(sandbox: Any, role_arn: str, target_arn: str) -> None:
+    """A delivery made with a customer's role, not a service principal (an EventBridge pipe
+    sending to its target or dead-letter queue): the target's resource policy must not deny
+    the role, and a target of another account must allow it (identity policies are not
+    evaluated).  Raise :class:`DeliveryRefused` otherwise."""
+    if mode_of(sandbox) == "off":
+        return
+    kind, owner = target_arn.split(":")[2], arn_account(target_arn) or ""
+    if kind == "sqs":
+        queue, document = queue_policy(sandbox, target_arn)
+        if queue is None:
+            return
+        action = "sqs:SendMessage"
+    elif kind == "sns":
+        document, action = topic_policy(sandbox, target_arn), "sns:Publish"
+    elif kind == "lambda":
+        document = function_policy(sandbox.service("lambda").function(target_arn))
+        action = "lambda:InvokeFunction"
+    else:
+        return
+    caller = Caller(arn_account(role_arn) or owner, role_arn)
+    if not allows_call(document, caller, action, target_arn, owner):
+        raise DeliveryRefused(f"{role_arn} may not perform {action} on {target_arn}: "
+                              + ("its resource policy denies it" if owner == caller.account else
+                                 "no statement of its resource policy allows the role of another account"))
 
 
 def check_bus_to_bus(sandbox: Any, bus: Any, source_account: str, role_arn: str | None) -> None:
@@ -185,13 +216,17 @@ def check_bus_to_bus(sandbox: Any, bus: Any, source_account: str, role_arn: str 
 
 
 # -- the moto patches ------------------------------------------------------------------------
-def _owner_from_queue_url(response: Any) -> str | None:
+def _queue_of_request(response: Any) -> tuple[str | None, str | None]:
+    """(the owner account, the queue name) a request names, by queue URL or by
+    ``QueueName``/``QueueOwnerAWSAccountId`` (None for what it does not name)."""
     url = response._get_param("QueueUrl") or ""
     if url.startswith("http"):
         parts = url.rstrip("/").split("/")
-        return parts[-2] if len(parts) >= 2 and parts[-2].isdigit() else None
+        if len(parts) >= 2 and parts[-2].isdigit():
+            return parts[-2], parts[-1]
+        return None, None
     owner = response._get_param("QueueOwnerAWSAccountId")
-    return str(owner) if owner else None
+    return (str(owner) if owner else None), response._get_param("QueueName")
 
 
 def _arn_param(response: Any) -> str | None:
@@ -200,6 +235,12 @@ def _arn_param(response: Any) -> str | None:
         if isinstance(value, str) and value.startswith("arn:"):
             return value
     return None
+
+
+def _has_deny(document: dict[str, Any]) -> bool:
+    statements = document.get("Statement") or []
+    return any(isinstance(s, dict) and s.get("Effect") == "Deny"
+               for s in (statements if isinstance(statements, list) else [statements]))
 
 
 class PoliciesService:
@@ -211,7 +252,10 @@ class PoliciesService:
 
     def install(self, patches: Any) -> None:
         self._install_sqs(patches)
-        self._install_sns(patches)
+        # at moto's first SNS import, after the services installed before (hooks run in order);
+        # the responses part waits for moto.sns.responses, which imports the models midway
+        patches.after_import("moto.sns.models", lambda: self._install_sns_delivery(patches))
+        patches.after_import("moto.sns.responses", lambda: self._install_sns(patches))
         self._install_events(patches)
 
     def _install_sqs(self, patches: Any) -> None:
@@ -230,13 +274,13 @@ class PoliciesService:
             if cached is not None:
                 return cached
             account = response.current_account
-            owner = _owner_from_queue_url(response)
+            owner, name = _queue_of_request(response)
             backend = sqs_backends[owner if owner else account][response.region]
-            if owner and owner != account and mode_of(service.sandbox) != "off":
-                queue = backend.queues.get(response._get_param("QueueName") or response._get_queue_name())
-                action = f"sqs:{response._get_action()}"
-                if queue is not None and not allows_call(queue.policy, caller_of(response), action,
-                                                         queue.queue_arn, owner):
+            if owner and mode_of(service.sandbox) != "off":
+                queue = backend.queues.get(name or response._get_queue_name())
+                if (queue is not None and (owner != account or _has_deny(queue._policy_json))  # same: a Deny
+                        and not allows_call(queue.policy, caller_of(response), f"sqs:{response._get_action()}",
+                                            queue.queue_arn, owner)):
                     raise SQSException("AccessDenied", "Access to the resource "
                                        f"{response._get_param('QueueUrl') or queue.name} is denied.")
             response.__dict__["_eventlab_backend"] = backend
@@ -258,7 +302,7 @@ class PoliciesService:
 
     def _install_sns(self, patches: Any) -> None:
         from moto.sns.exceptions import SNSException
-        from moto.sns.models import Subscription, sns_backends
+        from moto.sns.models import sns_backends
         from moto.sns.responses import SNSResponse
 
         service = self
@@ -268,18 +312,25 @@ class PoliciesService:
             arn = _arn_param(response)
             owner = arn_account(arn) if arn else None
             chosen = sns_backends[owner or account][response.region]
-            if owner and owner != account and mode_of(service.sandbox) != "off":
+            if owner and mode_of(service.sandbox) != "off":
                 topic_arn = arn if arn in chosen.topics else ":".join(arn.split(":")[:6])  # type: ignore[union-attr]
                 topic = chosen.topics.get(topic_arn)
                 action = f"SNS:{response._get_action()}"
+                if topic is None or (owner == account and not _has_deny(topic._policy_json)):
+                    return chosen
                 caller = caller_of(response)
-                if topic is not None and not allows_call(topic.policy, caller, action, topic.arn, owner):
+                if not allows_call(topic.policy, caller, action, topic.arn, owner):
                     raise SNSException("AuthorizationError", f"User: {caller.principal} is not "
                                        f"authorized to perform: {action} on resource: {topic.arn}")
             return chosen
 
         patches.replace(SNSResponse, "backend", property(backend),
                         "a topic ARN of another account reaches that account's topic if its policy allows")
+
+    def _install_sns_delivery(self, patches: Any) -> None:
+        from moto.sns.models import Subscription
+
+        service = self
 
         def make_publish(original: Any) -> Any:
             def publish(sub: Any, message: str, message_id: str, *args: Any, **kwargs: Any) -> Any:

@@ -58,12 +58,14 @@ class Request:
 
     ``principal`` is a service principal (``sns.amazonaws.com``) or an IAM ARN
     (``arn:aws:iam::111111111111:root``, a role's ARN); ``context`` maps condition keys
-    (any case) to a value or a list of values."""
+    (any case) to a value or a list of values.  ``any_resource``: the resource is not known
+    (a call the sandbox cannot name the ARN of): every ``Resource`` matches."""
 
     principal: str
     action: str
     resource: str
     context: Mapping[str, Any] = field(default_factory=dict)
+    any_resource: bool = False
 
     @property
     def is_service(self) -> bool:
@@ -192,7 +194,7 @@ class _Statement:
             return False
         if self.actions is not None and any(p.match(request.action) for p in self.actions) == self.negate_actions:
             return False
-        if self.resources is not None and any(p.match(request.resource) for p in self.resources) == self.negate_resources:
+        if self.resources is not None and not request.any_resource and any(p.match(request.resource) for p in self.resources) == self.negate_resources:
             return False
         return all(condition(context) for condition in self.conditions)
 

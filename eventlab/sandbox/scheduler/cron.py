@@ -22,8 +22,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from eventlab.errors import InputError
 
@@ -110,7 +109,7 @@ class Cron:
         weekday = (day.weekday() + 1) % 7 + 1  # Monday=0 -> 2 ... Sunday=6 -> 1
         return any(_dow_part(p, day, weekday, last) for p in self.dow.split(","))
 
-    def next_after(self, after: datetime, tz: ZoneInfo) -> datetime | None:
+    def next_after(self, after: datetime, tz: tzinfo) -> datetime | None:
         """The first firing strictly after ``after`` (aware), as an aware UTC datetime."""
         local = after.astimezone(tz)
         day = local.date()
@@ -178,7 +177,7 @@ class Schedule:
     rate_seconds: int = 0
     cron: Cron | None = None
     at: datetime | None = None
-    tz: ZoneInfo = ZoneInfo("UTC")
+    tz: tzinfo = UTC   # parse() gives a ZoneInfo; UTC alike without importing zoneinfo
 
     def next_after(self, after: float, anchor: float) -> float | None:
         """The first firing time (epoch seconds) strictly after ``after``.
@@ -198,6 +197,9 @@ class Schedule:
 
 def parse(expression: str, timezone: str | None = None) -> Schedule:
     """Parse ``rate(...)``, ``cron(...)`` or ``at(yyyy-mm-ddThh:mm:ss)``."""
+    # imported here, not at start-up: zoneinfo loads sysconfig (~7 ms)
+    from zoneinfo import ZoneInfo
+
     try:
         tz = ZoneInfo(timezone or "UTC")
     except Exception as exc:

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.events.targets import BACKOFF_CAP, BACKOFF_FIRST, classify
+from eventlab.sandbox.iam.identity import check_target_role
 from eventlab.sandbox.scheduler.cron import ScheduleExpressionError, parse
 
 if TYPE_CHECKING:
@@ -236,6 +237,8 @@ class SchedulesService:
         attempt["attempts"] += 1
         payload = self._payload(schedule, attempt)
         try:
+            if target.get("RoleArn"):   # iam="enforce" only: the schedule's role must allow it
+                check_target_role(self.sandbox, target["RoleArn"], target["Arn"], schedule.arn, "scheduler")
             self.deliver(target, payload)
         except Exception as exc:
             error = classify(exc)

@@ -39,6 +39,11 @@ class SNSLambdaService:
         self.deliveries: list[dict[str, Any]] = []
 
     def install(self, patches: PatchSet) -> None:
+        # moto.sns.models loads cryptography's signer (~20 ms of every start-up): the
+        # patches wait for its first import (hooks run in install order)
+        patches.after_import("moto.sns.models", lambda: self._install(patches))
+
+    def _install(self, patches: PatchSet) -> None:
         from moto.sns.models import Subscription
 
         service = self

@@ -73,3 +73,53 @@ def test_strict_serve_drops_an_sns_delivery_to_a_queue_without_policy(tmp_path):
         sns.publish(TopicArn=topic, Message="hello")
         assert client("sqs", url).receive_message(QueueUrl=open_q).get("Messages") is None
         assert len(client("sqs", url).receive_message(QueueUrl=ok_q)["Messages"]) == 1
+
+
+def test_serve_iam_enforce_decides_a_handlers_calls_with_its_role(tmp_path):
+    from eventlab.sandbox import zip_code
+    from tests.sandbox.iam.test_identity import SENDER, allow, document, trust
+
+    with serve_process(tmp_path, "--iam", "enforce") as (url, _):
+        ok_q, ok_arn = queue(url, "handler-ok")
+        no_q, no_arn = queue(url, "handler-no")
+        iam = client("iam", url)
+        role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=trust(
+            {"Service": "lambda.amazonaws.com"}))["Role"]["Arn"]
+        iam.put_role_policy(RoleName="fn", PolicyName="send", PolicyDocument=document(allow("sqs:SendMessage", ok_arn)))
+        lam = client("lambda", url)
+        lam.create_function(FunctionName="sender", Runtime="python3.12", Role=role, Timeout=60,
+                            Handler="lambda_function.handler", Code={"ZipFile": zip_code(SENDER)})
+        got = json.loads(lam.invoke(FunctionName="sender", Payload=json.dumps({"urls": [ok_q, no_q]}))["Payload"].read())
+        assert got["me"] == "arn:aws:sts::123456789012:assumed-role/fn/sender"
+        assert got["results"][0] == "sent"
+        assert got["results"][1].startswith("AccessDenied: User: arn:aws:sts::123456789012:assumed-role/fn/sender "
+                                            f"is not authorized to perform: sqs:SendMessage on resource: {no_arn}")
+        with pytest.raises(ClientError) as refused:    # the trust policy names Lambda only
+            client("sts", url).assume_role(RoleArn=role, RoleSessionName="me")
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+        assert client("sqs", url).receive_message(QueueUrl=no_q).get("Messages") is None
+
+
+def test_serve_validates_s3_notification_destinations_and_applies_a_same_account_deny(served):
+    url, _ = served
+    s3 = client("s3", url)
+    s3.create_bucket(Bucket="served-uploads")
+    q, arn = queue(url, "served-uploads-events")
+    sqs = client("sqs", url)
+    config = {"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]}
+    only_other_bucket = {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage",
+                         "Resource": arn, "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::other"}}}
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"Policy": json.dumps({"Statement": [only_other_bucket]})})
+    with pytest.raises(ClientError) as refused:
+        s3.put_bucket_notification_configuration(Bucket="served-uploads", NotificationConfiguration=config)
+    assert refused.value.response["Error"]["Code"] == "InvalidArgument"
+    allowed = dict(only_other_bucket, Condition={"ArnLike": {"aws:SourceArn": "arn:aws:s3:::served-uploads"}})
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"Policy": json.dumps({"Statement": [allowed, {
+        "Effect": "Deny", "Principal": "*", "Action": "sqs:PurgeQueue", "Resource": arn}]})})
+    s3.put_bucket_notification_configuration(Bucket="served-uploads", NotificationConfiguration=config)
+    s3.put_object(Bucket="served-uploads", Key="k.csv", Body=b"1")
+    events = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10)["Messages"]]
+    assert [e.get("Event") or e["Records"][0]["s3"]["object"]["key"] for e in events] == ["s3:TestEvent", "k.csv"]
+    with pytest.raises(ClientError) as denied:
+        sqs.purge_queue(QueueUrl=q)
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.awslambda.service import deliver_to_arn, enabled_mappings
+from eventlab.sandbox.core.pump import window_closed
 
 if TYPE_CHECKING:
     from eventlab.sandbox.core.patches import PatchSet
@@ -101,17 +102,8 @@ class KinesisService:
         return next((s for s in kinesis.streams.values() if s.arn == arn), None)
 
     def _start(self, esm: Any, shard: Any) -> int:
-        position = (esm.starting_position or "TRIM_HORIZON").upper()
-        if position == "LATEST":
-            created = getattr(esm, "eventlab_created", 0.0)
-            later = [r.sequence_number for r in shard.records.values() if r.created_at >= created]
-            return min(later) if later else _last(shard) + 1
-        if position == "AT_TIMESTAMP":
-            stamp = esm.starting_position_timestamp
-            when = stamp.timestamp() if isinstance(stamp, datetime) else float(stamp or 0)
-            later = [r.sequence_number for r in shard.records.values() if r.created_at >= when]
-            return min(later) if later else _last(shard) + 1
-        return min(shard.records) if shard.records else 0
+        return start_sequence(shard, esm.starting_position, getattr(esm, "eventlab_created", 0.0),
+                              esm.starting_position_timestamp)
 
     def _poll_mapping(self, esm: Any) -> bool:
         stream = self._stream(esm.event_source_arn)
@@ -150,14 +142,10 @@ class KinesisService:
                 cursor.window_started = None
                 return False
             batch_size = int(esm.batch_size or 100)
-            window = float(esm.max_batch_window or 0)
-            if window > 0 and len(mine) < batch_size:
-                if cursor.window_started is None:
-                    cursor.window_started = now
-                if now < cursor.window_started + window:
-                    self.sandbox.clock.call_at(cursor.window_started + window, lambda: None)
-                    return False
-            cursor.window_started = None
+            ready, cursor.window_started = window_closed(self.sandbox.clock, cursor.window_started, len(mine),
+                                                         batch_size, float(esm.max_batch_window or 0))
+            if not ready:
+                return False
             batch = mine[:batch_size]
         region = esm.event_source_arn.split(":")[3]
         lam_service = self.sandbox.service("lambda")
@@ -165,7 +153,7 @@ class KinesisService:
             fn = lam_service.function(esm.function_arn)
         except FunctionNotFound:
             return False
-        event = {"Records": [_record(r, shard.shard_id, esm.event_source_arn, region, fn.role) for r in batch]}
+        event = {"Records": [kinesis_record(r, shard.shard_id, esm.event_source_arn, region, fn.role) for r in batch]}
         try:
             result = lam_service.invoke(fn, event)
         except Throttled as exc:
@@ -192,10 +180,7 @@ class KinesisService:
         cursor.next_sequence = failed_from
         failing = [r for r in batch if r.sequence_number >= failed_from]
         if esm.bisect_on_error in (True, "true", "True") and len(failing) > 1:
-            half = len(failing) // 2
-            halves = [(failing[0].sequence_number, failing[half - 1].sequence_number),
-                      (failing[half].sequence_number, failing[-1].sequence_number)]
-            cursor.splits[:1 if cursor.splits else 0] = halves
+            bisect(cursor.splits, failing)
             cursor.attempts = 0        # splitting does not use up a retry attempt
             return True
         cursor.attempts += 1
@@ -235,20 +220,47 @@ class KinesisService:
                                 "functionError": "Unhandled"},
             "version": "1.0",
             "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            "KinesisBatchInfo": {
-                "shardId": shard.shard_id,
-                "startSequenceNumber": str(skipped[0].sequence_number),
-                "endSequenceNumber": str(skipped[-1].sequence_number),
-                "approximateArrivalOfFirstRecord": _iso(skipped[0].created_at),
-                "approximateArrivalOfLastRecord": _iso(skipped[-1].created_at),
-                "batchSize": len(skipped),
-                "streamArn": stream.arn,
-            },
+            "KinesisBatchInfo": kinesis_batch_info(stream.arn, shard.shard_id, skipped),
         }
         deliver_to_arn(self.sandbox, target, json.dumps(record))
 
 
-def _record(r: Any, shard_id: str, stream_arn: str, region: str, role: str) -> dict[str, Any]:
+def bisect(splits: list[tuple[int, int]], failing: list[Any]) -> None:
+    """Retry ``failing`` (two records or more) as two halves, first half first, in place of
+    the range being retried (``splits[0]``, if any): ``BisectBatchOnFunctionError`` and Pipes'
+    ``AUTOMATIC_BISECT``."""
+    half = len(failing) // 2
+    splits[:1 if splits else 0] = [(failing[0].sequence_number, failing[half - 1].sequence_number),
+                                   (failing[half].sequence_number, failing[-1].sequence_number)]
+
+
+def kinesis_batch_info(stream_arn: str, shard_id: str, skipped: list[Any]) -> dict[str, Any]:
+    """The ``KinesisBatchInfo`` of records a reader skipped (on-failure destinations, DLQs)."""
+    return {
+        "shardId": shard_id,
+        "startSequenceNumber": str(skipped[0].sequence_number),
+        "endSequenceNumber": str(skipped[-1].sequence_number),
+        "approximateArrivalOfFirstRecord": _iso(skipped[0].created_at),
+        "approximateArrivalOfLastRecord": _iso(skipped[-1].created_at),
+        "batchSize": len(skipped),
+        "streamArn": stream_arn,
+    }
+
+
+def start_sequence(shard: Any, position: str | None, created: float, stamp: Any = None) -> int:
+    """The first sequence number a reader of ``shard`` gets for ``StartingPosition``
+    (``TRIM_HORIZON``: the oldest record; ``LATEST``: records put from ``created`` on;
+    ``AT_TIMESTAMP``: records put from ``stamp`` on)."""
+    position = (position or "TRIM_HORIZON").upper()
+    if position in ("LATEST", "AT_TIMESTAMP"):
+        if position == "AT_TIMESTAMP":
+            created = stamp.timestamp() if isinstance(stamp, datetime) else float(stamp or 0)
+        later = [r.sequence_number for r in shard.records.values() if r.created_at >= created]
+        return min(later) if later else _last(shard) + 1
+    return min(shard.records) if shard.records else 0
+
+
+def kinesis_record(r: Any, shard_id: str, stream_arn: str, region: str, role: str) -> dict[str, Any]:
     return {
         "kinesis": {
             "kinesisSchemaVersion": "1.0",

@@ -51,7 +51,8 @@ from typing import TYPE_CHECKING, Any
 from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.awslambda.service import enabled_mappings
-from eventlab.sandbox.sqs.queues import visibility_timeout
+from eventlab.sandbox.core.pump import window_closed
+from eventlab.sandbox.sqs.queues import DeleteWhenDone, visibility_timeout
 
 if TYPE_CHECKING:
     from eventlab.sandbox.core.patches import PatchSet
@@ -67,7 +68,7 @@ class SQSService:
         self._wake_at: dict[str, float] = {}   # mapping uuid -> the clock stop registered
         self._scanned: dict[str, float] = {}   # mapping uuid -> when its queue was last scanned
         self._pollers: dict[str, Pollers] = {}
-        self._finishing: list[tuple[float, Any, str, list[Any]]] = []   # (ends, backend, queue, done)
+        self._finishing = DeleteWhenDone(sandbox.clock)
         self.batches: list[dict[str, Any]] = []
 
     def install(self, patches: PatchSet) -> None:
@@ -137,7 +138,7 @@ class SQSService:
 
     # -- the event source mapping poller -------------------------------------------------
     def poll(self) -> bool:
-        worked = self._delete_finished()
+        worked = self._finishing.delete_due()
         for esm in enabled_mappings(self.sandbox, "sqs"):
             worked = self._poll_mapping(esm) or worked
         return worked
@@ -175,11 +176,11 @@ class SQSService:
         if slot is None:
             self.sandbox.clock.call_at(pollers.next_free(), lambda: None)
             return False
-        if window > 0 and visible < batch_size:
-            started = self._window_started.setdefault(esm.uuid, now)
-            if now < started + window:
-                self.sandbox.clock.call_at(started + window, lambda: None)
-                return False
+        ready, started = window_closed(self.sandbox.clock, self._window_started.get(esm.uuid), visible,
+                                       batch_size, window)
+        if not ready:
+            self._window_started[esm.uuid] = started   # type: ignore[assignment]  # open: a time
+            return False
         self._window_started.pop(esm.uuid, None)
         messages = sqs.receive_message(queue.name, batch_size, 0, visibility_timeout(queue),
                                        message_attribute_names=["All"])
@@ -207,24 +208,7 @@ class SQSService:
         self.batches.append({"mapping": esm.uuid, "size": len(messages), "ok": result.ok,
                              "failed": sorted(failed)})
         done = [m for m in messages if m.id not in failed and m.receipt_handle is not None]
-        self._finishing.append((result.ended, sqs, queue.name, done))
-        self._delete_finished()
-        return True
-
-    def _delete_finished(self) -> bool:
-        """Delete the processed messages of each batch whose invocation has ended: until
-        then they are in flight, as the poller deletes them only when the function returns."""
-        now = self.sandbox.clock.time()
-        due = [f for f in self._finishing if f[0] <= now]
-        if not due:
-            return False
-        self._finishing = [f for f in self._finishing if f[0] > now]
-        for _, sqs, queue_name, done in due:
-            for message in done:
-                try:
-                    sqs.delete_message(queue_name, message.receipt_handle)
-                except Exception:   # the queue is gone, or the message came back and was
-                    pass            # received again (a stale handle): AWS's at-least-once
+        self._finishing.add(result.ended, sqs, queue.name, done)
         return True
 
     def _stop_when_visible(self, key: str, messages: list[Any], now_ms: float) -> None:
@@ -295,6 +279,9 @@ class SQSService:
         if message.message_attributes:
             record["md5OfMessageAttributes"] = message.attribute_md5
         return record
+
+
+sqs_record = SQSService._record   # the record of one message, as pollers (ESM, Pipes) hand it on
 
 
 class _AttributeView(Mapping):

@@ -1,0 +1,1 @@
+"""EventBridge Pipes in the sandbox: sources polled, filtered, enriched and delivered."""
