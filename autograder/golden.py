@@ -782,6 +782,27 @@ _LAB07 = [
     M("small-batches", "lab07-consumer",
       [("BatchSize=10, MaximumBatchingWindowInSeconds=5,", "BatchSize=4, MaximumBatchingWindowInSeconds=1,")],
       set(), ""),
+    # step 7: the workers scaled on the backlog per task
+    M("tracks-queue-depth", "lab07-scaling",
+      [("**BACKLOG_METRIC,", '"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",')],
+      {"backlog-policy"}, "not the backlog per task"),
+    M("scale-to-zero", "lab07-scaling",
+      [("MinCapacity=1,", "MinCapacity=0,")],
+      {"scalable-target", "workers-ready"}, "MinCapacity is 0"),
+    # the target is the whole burst: a backlog per task never above it, so never a scale-out
+    M("target-too-high", "lab07-scaling",
+      [('"TargetValue": ACCEPTABLE_BACKLOG,', '"TargetValue": 600.0,')],
+      {"backlog-policy", "scaled-out-in", "workers-drain"}, "the target value is 600"),
+    M("max-tasks-past-the-warehouse", "lab07-scaling",
+      [("MaxCapacity=MAX_TASKS)", "MaxCapacity=20)")],
+      {"scalable-target", "workers-rate"}, "MaxCapacity 20"),
+    M("no-scale-in", "lab07-scaling",
+      [('"TargetValue": ACCEPTABLE_BACKLOG,', '"TargetValue": ACCEPTABLE_BACKLOG, "DisableScaleIn": True,')],
+      {"scaled-out-in"}, "not back at MinCapacity 1"),
+    # correct: a shorter acceptable latency (a lower target) scales sooner
+    M("lower-target", "lab07-scaling",
+      [('"TargetValue": ACCEPTABLE_BACKLOG,', '"TargetValue": ACCEPTABLE_BACKLOG / 2,')],
+      set(), ""),
 ]
 
 CENTRAL_GRANT = ('events.put_permission(EventBusName="central-bus", Action="events:PutEvents", Principal="*",\n'

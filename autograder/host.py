@@ -17,7 +17,8 @@ from autograder import lab as lab_api
 from autograder.checks import Report
 
 # What a notebook may call on a gap-filling service through ``sb.service(name)``.
-SERVICE_METHODS = {"events-targets": {"inject_failure", "clear_failure"}}
+SERVICE_METHODS = {"events-targets": {"inject_failure", "clear_failure"},
+                   "ecs-workers": {"consume"}}   # lab 7: the workers a service stands in for
 
 
 def serve_options(verdicts: str | None = None) -> Any:

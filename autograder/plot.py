@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 WIDTH, HEIGHT = 720, 320
-LEFT, RIGHT, TOP, BOTTOM = 64, 24, 36, 48
+LEFT, RIGHT, TOP, BOTTOM = 64, 24, 52, 48   # the legend is a row between title and plot
 COLOURS = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700")
 
 Points = list[tuple[float, float]]
@@ -70,14 +70,20 @@ class Chart:
         for x, label in self.marks:
             out.append(f'<line class="mark" x1="{px(x):.1f}" y1="{TOP}" x2="{px(x):.1f}" '
                        f'y2="{TOP + plot_h}" stroke="#888" stroke-dasharray="4 3"/>')
-            out.append(f'<text x="{px(x) + 4:.1f}" y="{TOP + 12}" fill="#555">{_esc(label)}</text>')
+            right = px(x) > LEFT + 0.8 * plot_w       # near the right edge: label on the left
+            anchor = "end" if right else "start"
+            out.append(f'<text x="{px(x) + (-4 if right else 4):.1f}" y="{TOP + 12}" fill="#555" '
+                       f'text-anchor="{anchor}">{_esc(label)}</text>')
+        key_x = float(LEFT)                      # the legend: one row, left to right
         for n, (label, pts) in enumerate(self.series):
             colour = COLOURS[n % len(COLOURS)]
             path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
             out.append(f'<polyline class="series" data-label="{_esc(label)}" fill="none" '
                        f'stroke="{colour}" stroke-width="2" points="{path}"/>')
-            out.append(f'<text x="{WIDTH - RIGHT - 4}" y="{TOP + 14 + 16 * n}" text-anchor="end" '
-                       f'fill="{colour}">{_esc(label)}</text>')
+            out.append(f'<line x1="{key_x:.1f}" y1="{TOP - 14}" x2="{key_x + 18:.1f}" y2="{TOP - 14}" '
+                       f'stroke="{colour}" stroke-width="2"/>')
+            out.append(f'<text x="{key_x + 22:.1f}" y="{TOP - 10}" fill="{colour}">{_esc(label)}</text>')
+            key_x += 22 + 6.5 * len(label) + 18     # about 6.5 px a character at 12 px
         out.append("</svg>")
         return "\n".join(out)
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from autograder.checks import CheckFailed, check, declared_checks
+from autograder.labs import lab07_workers as W
 from autograder.labs.lab05 import (
     ROLES,  # noqa: F401  (APIGATEWAY_ROLE_ARN in the notebook, as in lab 5)
     _record,
@@ -356,34 +357,24 @@ def _waiting(sb: Any, url: str) -> int:
     return sum(int(v) for v in attributes.values())
 
 
-def _key(sb: Any) -> str:
-    """What the burst's outcome depends on: reused while none of it changes."""
-    parts: list[Any] = []
-    for call in (lambda: _mapping(sb), lambda: _config(sb), lambda: _reserved(sb),
-                 lambda: sb.client("sqs").get_queue_attributes(QueueUrl=queue_url(sb, QUEUE),
-                                                                AttributeNames=["All"])["Attributes"],
-                 lambda: sb.client("cloudwatch").describe_alarms(AlarmNames=[AGE_ALARM, DLQ_ALARM])["MetricAlarms"]):
-        try:
-            value = call()
-        except Exception as exc:
-            value = repr(exc)
-        if isinstance(value, dict):
-            value = {k: v for k, v in value.items() if not k.startswith(("Approximate", "Last", "State"))
-                     and k != "ResponseMetadata"}
-        if isinstance(value, list):
-            value = [{k: v for k, v in a.items() if not k.startswith("State")} for a in value]
-        parts.append(value)
-    return json.dumps(parts, default=str, sort_keys=True)
+def _settled(value: Any) -> Any:
+    """A configuration read without what changes as messages flow (counters, states)."""
+    if isinstance(value, dict):
+        value = {k: v for k, v in value.items() if not k.startswith(("Approximate", "Last", "State"))
+                 and k != "ResponseMetadata"}
+    if isinstance(value, list):
+        value = [{k: v for k, v in a.items() if not k.startswith("State")} for a in value]
+    return value
 
 
 def outcome(sb: Any) -> Outcome:
     """The checks' burst, run once for the step's checks (and again after a change)."""
-    cache = sb.__dict__.setdefault("_lab07_outcome", {})
-    key = _key(sb)
-    if key not in cache:
-        cache.clear()
-        cache[key] = _burst(sb)
-    return cache[key]
+    return W.once_per_key(sb, "_lab07_outcome", [
+        lambda: _mapping(sb), lambda: _config(sb), lambda: _reserved(sb),
+        lambda: sb.client("sqs").get_queue_attributes(QueueUrl=queue_url(sb, QUEUE),
+                                                       AttributeNames=["All"])["Attributes"],
+        lambda: sb.client("cloudwatch").describe_alarms(AlarmNames=[AGE_ALARM, DLQ_ALARM])["MetricAlarms"],
+    ], _burst, _settled)
 
 
 def _burst(sb: Any) -> Outcome:
@@ -578,6 +569,109 @@ def check_dlq_clean(sb: Any) -> None:
     missing = [o for o in out.bad if o not in out.dlq]
     if missing:
         raise CheckFailed(f"{len(missing)} of the {len(out.bad)} orders with quantity 0 did not reach {DLQ}")
+
+
+# -- step 7: workers scaled on the backlog per task (autograder/labs/lab07_workers.py) ----------
+@check("scalable-target", step="workers",
+       title="the workers are a scalable target within the warehouse's rate", points=2,
+       passed="order-workers scales between at least 1 task and no more than the warehouse takes.",
+       failed="order-workers is not registered, may scale to zero, or may scale past the warehouse's rate.",
+       hint="register_scalable_target(ServiceNamespace='ecs', ResourceId='service/orders/order-workers', "
+            "ScalableDimension='ecs:service:DesiredCount', MinCapacity=1, MaxCapacity=WAREHOUSE_RATE / "
+            "WORKER_RATE).")
+def check_scalable_target(sb: Any) -> None:
+    target = W.scalable_target(sb)
+    low, high = int(target.get("MinCapacity") or 0), int(target.get("MaxCapacity") or 0)
+    if low < 1:
+        raise CheckFailed(f"MinCapacity is {low}: with no task running, nothing takes the first "
+                          "orders and a backlog per task has no task to divide by; keep at least 1")
+    if high * W.WORKER_RATE > WAREHOUSE_RATE:
+        raise CheckFailed(f"MaxCapacity {high} x {W.WORKER_RATE:g} orders a second per task = "
+                          f"{high * W.WORKER_RATE:g}/s, more than the warehouse's {WAREHOUSE_RATE:g}/s: "
+                          "the cap still applies, as the maximum number of tasks")
+    if high <= low:
+        raise CheckFailed(f"MaxCapacity {high} leaves no room above MinCapacity {low} to scale out")
+
+
+@check("backlog-policy", step="workers",
+       title="target tracking on the backlog per task, at the acceptable backlog", points=2,
+       passed="The policy tracks the workers' BacklogPerTask metric with a target no higher than one "
+              "task's rate x the acceptable latency.",
+       failed="The policy tracks another metric, or its target is too high to keep orders within a minute.",
+       hint="TargetTrackingScaling with CustomizedMetricSpecification = the BacklogPerTask metric the "
+            "workers publish, TargetValue = WORKER_RATE x ACCEPTABLE_LATENCY (30).")
+def check_backlog_policy(sb: Any) -> None:
+    policies = W.tracking_policies(sb)
+    workers = W._workers(sb)
+    wanted = ((workers.backlog_metric or {}).get("Namespace"), (workers.backlog_metric or {}).get("MetricName"))
+    mine = [p for p in policies if W.tracked_metric(p) == wanted]
+    if not mine:
+        seen = ", ".join("/".join(W.tracked_metric(p)) for p in policies)
+        raise CheckFailed(f"the target-tracking policy follows {seen}, not the backlog per task "
+                          f"({'/'.join(map(str, wanted))}): a total queue depth does not fall as tasks "
+                          "are added, so it cannot say how many tasks the backlog needs")
+    limit = W.acceptable_backlog()
+    for policy in mine:
+        value = float(policy["TargetTrackingScalingPolicyConfiguration"]["TargetValue"])
+        if not 0 < value <= limit:
+            raise CheckFailed(f"the target value is {value:g} orders a task; a task takes "
+                              f"{W.WORKER_RATE:g} a second, so within {W.ACCEPTABLE_LATENCY} s it takes "
+                              f"{limit:g}: the acceptable backlog per task")
+
+
+@check("scaled-out-in", step="scaling", title="tasks scaled out for the burst and back in after", points=2,
+       passed="During the checks' burst the workers scaled out, and back to their minimum once it was gone.",
+       failed="The workers did not scale out for the checks' burst, or did not scale back in.",
+       hint="Target tracking with scale-in enabled (no DisableScaleIn) and a target the burst exceeds.")
+def check_scaled_out_in(sb: Any) -> None:
+    out = W.ran(sb)
+    counts = [n for _, n in out.tasks]
+    if max(counts) <= counts[0]:
+        raise CheckFailed(f"the workers stayed at {counts[0]} task(s) through a burst of {out.orders} "
+                          f"orders (tasks: {W.describe_tasks(out)})")
+    if counts[-1] != out.minimum:
+        raise CheckFailed(f"{W.WATCH_MINUTES} minutes after the burst began the workers were still "
+                          f"{counts[-1]} tasks, not back at MinCapacity {out.minimum} (tasks: "
+                          f"{W.describe_tasks(out)})")
+
+
+@check("workers-ready", step="scaling", title="a worker took orders as the burst began", points=1,
+       passed="A task was running when the checks' burst began and took its first orders at once.",
+       failed="No task took an order in the burst's first seconds.",
+       hint="MinCapacity 1: a service scaled in to zero waits for three minutes of alarm before the first order.")
+def check_workers_ready(sb: Any) -> None:
+    out = W.ran(sb)
+    early = max((n for t, n in out.taken if t <= W.FIRST_SECONDS), default=0)
+    if not early:
+        raise CheckFailed(f"no order was taken in the burst's first {W.FIRST_SECONDS} s: the service "
+                          f"had {out.tasks[0][1]} tasks running when it began")
+
+
+@check("workers-drain", step="scaling", title="every order taken within 10 minutes", points=2,
+       passed="The workers took every order of the checks' burst within 10 minutes of its end.",
+       failed="Orders of the checks' burst waited more than 10 minutes, or were never taken.",
+       hint="Scale on the backlog per task with a target the burst exceeds, so tasks are added while it lasts.")
+def check_workers_drain(sb: Any) -> None:
+    out = W.ran(sb)
+    taken = out.taken[-1][1]
+    if taken < out.orders:
+        raise CheckFailed(f"the workers took {taken} of the burst's {out.orders} orders")
+    if out.drained is None or out.drained > W.DRAIN_LIMIT:
+        when = "never" if out.drained is None else f"{out.drained:.0f} s after the burst ended"
+        raise CheckFailed(f"the queue was empty {when}, not within "
+                          f"{W.DRAIN_LIMIT:.0f} s (tasks: {W.describe_tasks(out)})")
+
+
+@check("workers-rate", step="scaling", title="the workers never over the warehouse's rate", points=1,
+       passed="Scaled out, the workers took at most 4 orders a second.",
+       failed="Scaled out, the workers took more than the warehouse's 4 orders a second.",
+       hint="MaxCapacity x WORKER_RATE <= WAREHOUSE_RATE: the cap moves from concurrency to the task count.")
+def check_workers_rate(sb: Any) -> None:
+    out = W.ran(sb)
+    peak = out.peak_rate(RATE_WINDOW)
+    if peak > WAREHOUSE_RATE * RATE_SLACK:
+        raise CheckFailed(f"the workers took {peak:g} orders a second at their peak (tasks: "
+                          f"{W.describe_tasks(out)}); the warehouse takes {WAREHOUSE_RATE:g}/s")
 
 
 CHECKS = declared_checks(globals())   # the @check functions above, in the order they are defined

@@ -31,10 +31,11 @@ def build():
 
         Names the checks look for: queues `orders-queue` and `orders-dlq`; function
         `order-processor`; SNS topic `ops-alerts` with the queue `ops-inbox` subscribed;
-        alarms `orders-age-alarm` and `orders-dlq-alarm`. The last step's checks post
-        **their own burst** through the API and grade what happened. (Lab 7 of the issue
-        also replaces the Lambda cap with container workers scaled on backlog per task; the
-        sandbox has no ECS yet, so that step is left for a later version.)
+        alarms `orders-age-alarm` and `orders-dlq-alarm`. Step 6's checks post
+        **their own burst** through the API and grade what happened. Step 7 replaces the
+        Lambda cap with container workers (the ECS service `order-workers` on its own queue
+        `orders-work-queue`) scaled by target tracking on the **backlog per task**; its
+        checks run a burst of their own there.
         """),
         given("lab07-setup", """
         import json
@@ -318,6 +319,77 @@ def build():
         print(cw.describe_alarm_history(AlarmName="orders-age-alarm", HistoryItemType="StateUpdate",
                                         MaxRecords=4)["AlarmHistoryItems"][0]["HistorySummary"])
         architecture()
+        """),
+        md("lab07-workers-md", f"""
+        ## Step 7: workers scaled on the backlog per task
+
+        A cap fixes the rate; it does not care how long orders wait. Containers that poll
+        the queue can be scaled on what the backlog means for latency, AWS's
+        [backlog per instance](https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-using-sqs-queue.html)
+        pattern: publish `visible messages / running tasks` as a metric and let
+        Application Auto Scaling's
+        [target tracking](https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking.html)
+        keep it at the **acceptable backlog per task** = what one task takes a second x the
+        latency you accept. Here a task takes `WORKER_RATE` = 0.5 orders a second and an
+        order may wait `ACCEPTABLE_LATENCY` = 60 s, so 30 orders a task.
+
+        The given cell starts the ECS service `order-workers` (cluster `orders`, 1 task) on
+        its own queue `orders-work-queue`, so the Lambda path above keeps its grades (in
+        production you would point the API at the workers' queue, or delete the event
+        source mapping). The sandbox runs no containers: each task takes 0.5 orders a
+        second off the queue, and the service publishes `OrdersWorkers/BacklogPerTask` at
+        every minute's end (on AWS, a small scheduled publisher does that).
+
+        Register the service as a scalable target (`ecs:service:DesiredCount`,
+        `service/orders/order-workers`) and add a `TargetTrackingScaling` policy on that
+        metric. Two limits matter: **`MinCapacity` at least 1** (with no task nobody takes
+        the first orders, and there is no backlog *per task*), and the warehouse's cap
+        still applies, now as **`MaxCapacity` x `WORKER_RATE` <= `WAREHOUSE_RATE`**. The
+        checks then put 600 orders on the queue and grade what happened: tasks added during
+        the burst and removed after it (after 15 quiet minutes), a task taking orders from
+        the first seconds, every order taken within 10 minutes of the burst's end, never
+        more than 4 a second. See [backlog per task]({C}/performance.md#backlog-per-task).
+        """),
+        given("lab07-workers", """
+        WORKER_RATE = 0.5           # orders a second one task takes
+        ACCEPTABLE_LATENCY = 60     # seconds an order may wait for a worker
+        BACKLOG_METRIC = {"Namespace": "OrdersWorkers", "MetricName": "BacklogPerTask"}
+        ecs = sb.client("ecs")
+        ecs.create_cluster(clusterName="orders")
+        ecs.register_task_definition(family="order-worker", containerDefinitions=[
+            {"name": "worker", "image": "order-worker:1", "memory": 256}])
+        ecs.create_service(cluster="orders", serviceName="order-workers",
+                           taskDefinition="order-worker", desiredCount=1)
+        work_url = sqs.create_queue(QueueName="orders-work-queue")["QueueUrl"]
+        sb.service("ecs-workers").consume(cluster="orders", service="order-workers", queue_url=work_url,
+                                          per_task_rate=WORKER_RATE, backlog_metric=BACKLOG_METRIC)
+        """),
+        solution("lab07-scaling", "", """
+        ACCEPTABLE_BACKLOG = WORKER_RATE * ACCEPTABLE_LATENCY     # 30 orders a task
+        MAX_TASKS = int(WAREHOUSE_RATE / WORKER_RATE)             # 8 tasks: 4 orders a second
+        scaling = sb.client("application-autoscaling")
+        target = dict(ServiceNamespace="ecs", ResourceId="service/orders/order-workers",
+                      ScalableDimension="ecs:service:DesiredCount")
+        scaling.register_scalable_target(**target, MinCapacity=1, MaxCapacity=MAX_TASKS)
+        scaling.put_scaling_policy(
+            PolicyName="backlog-per-task", PolicyType="TargetTrackingScaling", **target,
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": ACCEPTABLE_BACKLOG,
+                "CustomizedMetricSpecification": {
+                    **BACKLOG_METRIC, "Statistic": "Average",
+                    "Dimensions": [{"Name": "QueueName", "Value": "orders-work-queue"}]}})
+        """),
+        check("lab07-check-workers", "workers"),
+        md("lab07-scaling-md", """
+        The next check puts **its own burst** of 600 orders on `orders-work-queue` (after 20
+        quiet minutes) and grades what the tasks did; the cell after it lists the scaling
+        activities Application Auto Scaling recorded.
+        """),
+        check("lab07-check-scaling", "scaling"),
+        given("lab07-workers-look", """
+        for activity in reversed(sb.client("application-autoscaling").describe_scaling_activities(
+                ServiceNamespace="ecs", ResourceId="service/orders/order-workers")["ScalingActivities"]):
+            print(activity["Description"], activity["Cause"].split(" triggered")[0])
         """),
         *scorecard("lab07"),
         md("lab07-quiz-md", f"""

@@ -170,3 +170,78 @@ def test_lab01_checklist_and_picture_render_in_jupyterlab(jupyterlab) -> None:
             pictures.last.screenshot(path=str(artifacts / "lab01-architecture-error.png"))
         finally:
             browser.close()
+
+
+def _lab07_until_the_burst() -> nbformat.NotebookNode:
+    """Lab 7's learner copy, filled in, up to the burst cell and without the check cells:
+    what a learner runs before looking at the chart (the checks' own bursts are not needed)."""
+    nb = filled("lab07")
+    cells = []
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if "-check-" not in grade_id:
+            cells.append(cell)
+        if grade_id == "lab07-burst":
+            break
+    nb.cells = cells
+    return nb
+
+
+def test_lab07_backlog_chart_renders_in_jupyterlab(jupyterlab) -> None:
+    """The burst cell's chart as JupyterLab shows it: both series drawn, the backlog rising
+    from empty and draining back to it, the two marks; saved as docs/images/lab07-backlog.png."""
+    import base64
+    import xml.etree.ElementTree as ET
+
+    from playwright.sync_api import sync_playwright
+
+    from autograder.plot import BOTTOM, HEIGHT
+    from tests.labs.test_lab07 import SVG, _points
+
+    url, token = jupyterlab
+    notebook = "lab07_backpressure.ipynb"
+    nbformat.write(_lab07_until_the_burst(), jupyterlab.workspace / notebook)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}")
+            page.add_style_tag(content=".Toastify { display: none !important; }")  # the news toast
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                f" && window.jupyterapp.shell.currentWidget.context.path === '{notebook}'"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
+                timeout=60_000)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            # JupyterLab shows an SVG output as an <img> holding it (or inline, if trusted)
+            chart = page.locator(f"{SHOWN} .jp-RenderedSVG img, {SHOWN} svg.eventlab-chart").first
+            chart.wait_for(state="visible", timeout=120_000)
+            source = chart.get_attribute("src")
+            if source:
+                header, data = source.split(",", 1)
+                svg = base64.b64decode(data).decode() if header.endswith(";base64") else unquote(data)
+            else:
+                svg = chart.evaluate("e => e.outerHTML")
+            root = ET.fromstring(svg)
+            assert "eventlab-chart" in root.get("class", "")
+            box = chart.bounding_box()
+            assert box and box["width"] > 300 and box["height"] > 150      # drawn, not collapsed
+            backlog, per_minute = root.findall(f"{SVG}polyline")
+            assert [backlog.get("data-label"), per_minute.get("data-label")] == [
+                "orders in the queue (visible + in flight)", "CloudWatch, end of each minute"]
+            ys = [y for _, y in _points(backlog)]       # pixels: a bigger backlog is higher up
+            empty = HEIGHT - BOTTOM
+            assert min(ys) < empty - 100 and ys[-1] == empty      # rose, then drained to empty
+            assert len(_points(per_minute)) >= 3
+            marks = [t.text for t in root.iter(f"{SVG}text")]
+            assert {"burst ends", "predicted drain"} <= set(marks)
+            assert len(root.findall(f"{SVG}line[@class='mark']")) == 2
+            printed = page.locator(f"{SHOWN} .jp-OutputArea-output >> text=/predicted 120 s, measured/")
+            assert printed.count() == 1
+            chart.scroll_into_view_if_needed()
+            images = ROOT / "docs" / "images"
+            images.mkdir(parents=True, exist_ok=True)
+            chart.screenshot(path=str(images / "lab07-backlog.png"))
+        finally:
+            browser.close()

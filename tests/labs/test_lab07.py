@@ -59,6 +59,16 @@ def test_the_warehouse_rate_is_measured_over_sliding_windows() -> None:
     assert lab07.tolerance(120) == 18 and lab07.tolerance(40) == 10
 
 
+def test_the_workers_rate_spans_at_least_a_window_between_uneven_samples() -> None:
+    from autograder.labs.lab07_workers import WorkersOutcome, acceptable_backlog
+
+    # 1 task (0.5/s) for 180 s, then 8 tasks (4/s), sampled every 1 s and then every 10 s
+    taken = [(float(t), t * 0.5) for t in range(31)] + [(30.0 + 10 * i, 15 + 5.0 * i) for i in range(1, 16)]
+    taken += [(190.0 + 10 * i, 95 + 40.0 * i) for i in range(1, 10)]
+    assert WorkersOutcome(taken=taken).peak_rate(10.0) == 4.0
+    assert acceptable_backlog() == 30.0     # 0.5 orders a second x 60 s
+
+
 def test_the_graded_notebook_shows_the_backlog_rising_and_draining(lab_course) -> None:
     """The chart as nbgrader's executed copy of the solution holds it (image/svg+xml)."""
     nb = nbformat.read(lab_course.autograded(LAB, "solution"), as_version=4)

@@ -43,6 +43,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from eventlab.errors import SandboxError
 from eventlab.sandbox.apigateway.common import (
     invoke_lambda,
     lambda_arn_from_uri,
@@ -61,8 +62,9 @@ CONNECTIONS_PATH = re.compile(
 GOING_AWAY = (1001, "Going away")
 
 
-class ManagementError(Exception):
-    """An @connections error as AWS sends it (``GoneException`` 410...)."""
+class ManagementError(SandboxError):
+    """An @connections error as AWS sends it (``GoneException`` 410...); the API's
+    handlers turn it into that answer."""
 
     def __init__(self, status: int, code: str, text: str) -> None:
         super().__init__(text)
