@@ -602,7 +602,7 @@ def check_scalable_target(sb: Any) -> None:
             "workers publish, TargetValue = WORKER_RATE x ACCEPTABLE_LATENCY (30).")
 def check_backlog_policy(sb: Any) -> None:
     policies = W.tracking_policies(sb)
-    workers = W._workers(sb)
+    workers = W.workers_of(sb)
     wanted = ((workers.backlog_metric or {}).get("Namespace"), (workers.backlog_metric or {}).get("MetricName"))
     mine = [p for p in policies if W.tracked_metric(p) == wanted]
     if not mine:

@@ -22,6 +22,7 @@ from typing import Any
 
 from autograder.checks import CheckFailed
 from autograder.probes import probe_id
+from eventlab.sandbox import inspect
 
 CLUSTER = "orders"
 SERVICE = "order-workers"
@@ -69,8 +70,9 @@ def tracked_metric(policy: dict[str, Any]) -> tuple[str, str]:
     return "predefined", predefined
 
 
-def _workers(sb: Any) -> Any:
-    for workers in sb.service("ecs-workers").workers:
+def workers_of(sb: Any) -> inspect.EcsWorkers:
+    """The lab's workers as they are now (``consumed`` grows as they take orders)."""
+    for workers in inspect.ecs_workers(sb):
         if (workers.cluster, workers.service) == (CLUSTER, SERVICE) and \
                 workers.queue_url.rstrip("/").endswith("/" + WORK_QUEUE):
             return workers
@@ -130,7 +132,7 @@ def workers_outcome(sb: Any) -> WorkersOutcome:
     """The checks' burst on the workers' queue, run once for the step's checks."""
     return once_per_key(sb, "_lab07_workers_outcome",
                         [lambda: scalable_target(sb), lambda: tracking_policies(sb),
-                         lambda: (_workers(sb).per_task_rate, _workers(sb).backlog_metric)], _burst)
+                         lambda: (workers_of(sb).per_task_rate, workers_of(sb).backlog_metric)], _burst)
 
 
 def _burst(sb: Any, rate: int = 20, seconds: int = 30) -> WorkersOutcome:
@@ -138,7 +140,7 @@ def _burst(sb: Any, rate: int = 20, seconds: int = 30) -> WorkersOutcome:
     try:
         target = scalable_target(sb)
         tracking_policies(sb)
-        workers = _workers(sb)
+        workers = workers_of(sb)
     except CheckFailed as exc:
         out.problem = str(exc)
         return out
@@ -152,7 +154,7 @@ def _burst(sb: Any, rate: int = 20, seconds: int = 30) -> WorkersOutcome:
     def look() -> None:
         now = clock.time() - start
         out.tasks.append((now, _tasks(sb)))
-        out.taken.append((now, workers.consumed - taken0))
+        out.taken.append((now, workers_of(sb).consumed - taken0))
         visible = int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
             "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
         out.backlog.append((now, visible))

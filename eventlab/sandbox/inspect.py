@@ -566,3 +566,23 @@ def pipe_batches(sb: Sandbox, pipe_name: str | None = None) -> list[dict[str, An
     ``error``, ``delivered``."""
     log = [dict(b) for b in sb.service("pipes").batches]
     return log if pipe_name is None else [b for b in log if b["pipe"] == pipe_name]
+
+
+@dataclass(frozen=True)
+class EcsWorkers:
+    """ECS workers consuming a queue (eventlab/sandbox/ecs/workers.py), as they are now."""
+    cluster: str
+    service: str
+    queue_url: str
+    per_task_rate: float
+    backlog_metric: dict[str, Any] | None
+    consumed: int
+
+
+def ecs_workers(sb: Sandbox) -> list[EcsWorkers]:
+    """Every ECS service started with ``sb.service("ecs-workers").consume(...)``."""
+    return [EcsWorkers(cluster=w.cluster, service=w.service, queue_url=w.queue_url,
+                       per_task_rate=w.per_task_rate,
+                       backlog_metric=dict(w.backlog_metric) if w.backlog_metric else None,
+                       consumed=w.consumed)
+            for w in list(sb.service("ecs-workers").workers)]

@@ -200,3 +200,17 @@ def proxy_body_bytes(payload: dict[str, Any], body: str | None) -> bytes | None:
         except ValueError:
             return None
     return (body or "").encode()
+
+
+def environ_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request headers of a WSGI environ, named as HTTP writes them."""
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = "-".join(part.capitalize() for part in key[5:].split("_"))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            name = "-".join(part.capitalize() for part in key.split("_"))
+        else:
+            continue
+        headers[name] = value
+    return headers

@@ -37,7 +37,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
-from eventlab.sandbox.apigateway.common import ApiRequest, Response, message
+from eventlab.sandbox.apigateway.common import ApiRequest, Response, environ_headers, message
 from eventlab.sandbox.apigateway.limits import StageThrottles, UsageLimits
 from eventlab.sandbox.core.capacity import Buckets
 
@@ -170,7 +170,7 @@ class ApiGatewayService:
         api_id = match.group(1) or match.group(3)
         stage = match.group(2) or match.group(4)
         path = (match.group(5) or "/").encode("latin-1").decode("utf-8", errors="replace")
-        headers = _environ_headers(environ)
+        headers = environ_headers(environ)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         raw_query = environ.get("QUERY_STRING", "")
@@ -194,19 +194,6 @@ class ApiGatewayService:
             phrase = "Unknown"
         start_response(f"{status} {phrase}", header_list)
         return [data]
-
-
-def _environ_headers(environ: dict[str, Any]) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = "-".join(part.capitalize() for part in key[5:].split("_"))
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            name = "-".join(part.capitalize() for part in key.split("_"))
-        else:
-            continue
-        headers[name] = value
-    return headers
 
 
 def _query_pairs(query: Query) -> tuple[list[tuple[str, str]], str]:

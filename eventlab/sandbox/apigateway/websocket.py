@@ -45,6 +45,7 @@ from urllib.parse import parse_qsl
 
 from eventlab.errors import SandboxError
 from eventlab.sandbox.apigateway.common import (
+    environ_headers,
     invoke_lambda,
     lambda_arn_from_uri,
     substitute_stage_variables,
@@ -169,12 +170,10 @@ class WebSocketApis:
 
     # -- a connection's life -------------------------------------------------------------------
     def _serve(self, api_id: str, stage_name: str, environ: dict[str, Any], sock: Any, reader: Any) -> None:
-        from eventlab.sandbox.apigateway.service import _environ_headers
-
         quotas = self.sandbox.quotas
         session = Session(sock, reader, int(quotas["apigateway.websocket.frame-bytes"]),
                           int(quotas["apigateway.websocket.message-bytes"]))
-        headers = _environ_headers(environ)
+        headers = environ_headers(environ)
         raw_query = environ.get("QUERY_STRING", "")
         path = environ.get("PATH_INFO", "/") + (f"?{raw_query}" if raw_query else "")
         if session.handshake_error(path, headers):
