@@ -52,6 +52,7 @@ from eventlab.sandbox.awslambda.esm.kinesis import (
     bisect,
     kinesis_batch_info,
     kinesis_record,
+    split_batch,
     start_sequence,
 )
 from eventlab.sandbox.awslambda.esm.sqs import sqs_record
@@ -178,13 +179,10 @@ class StreamSource:
         if cursor.retry_at > now or cursor.busy_until > now:
             return False
         pending = [r for seq, r in shard.records.items() if seq >= cursor.next_sequence]
-        if cursor.splits:
-            low, high = cursor.splits[0]
-            batch = [r for r in pending if low <= r.sequence_number <= high]
-            if not batch:              # trimmed away meanwhile
-                cursor.splits.pop(0)
-                return True
-        else:
+        batch = split_batch(cursor.splits, pending)
+        if batch == []:                 # the range was trimmed away meanwhile
+            return True
+        if batch is None:
             if not pending:
                 cursor.window_started = None
                 return False

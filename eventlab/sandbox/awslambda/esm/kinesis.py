@@ -131,13 +131,10 @@ class KinesisService:
             return False
         mine = [r for seq, r in shard.records.items() if seq >= (cursor.next_sequence or 0)
                 and (factor == 1 or lane_of(r.partition_key, factor) == lane)]
-        if cursor.splits:
-            first, last = cursor.splits[0]
-            batch = [r for r in mine if first <= r.sequence_number <= last]
-            if not batch:          # trimmed away meanwhile
-                cursor.splits.pop(0)
-                return True
-        else:
+        batch = split_batch(cursor.splits, mine)
+        if batch == []:                 # the range was trimmed away meanwhile
+            return True
+        if batch is None:
             if not mine:
                 cursor.window_started = None
                 return False
@@ -232,6 +229,18 @@ def bisect(splits: list[tuple[int, int]], failing: list[Any]) -> None:
     half = len(failing) // 2
     splits[:1 if splits else 0] = [(failing[0].sequence_number, failing[half - 1].sequence_number),
                                    (failing[half].sequence_number, failing[-1].sequence_number)]
+
+
+def split_batch(splits: list[tuple[int, int]], records: list[Any]) -> list[Any] | None:
+    """The records of the bisected range retried first (``splits[0]``), or None when no
+    range waits; an empty range (trimmed away meanwhile) is dropped and gives ``[]``."""
+    if not splits:
+        return None
+    first, last = splits[0]
+    batch = [r for r in records if first <= r.sequence_number <= last]
+    if not batch:
+        splits.pop(0)
+    return batch
 
 
 def kinesis_batch_info(stream_arn: str, shard_id: str, skipped: list[Any]) -> dict[str, Any]:
