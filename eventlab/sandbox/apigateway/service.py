@@ -66,10 +66,13 @@ class ApiGatewayService:
 
     def install(self, patches: PatchSet) -> None:
         """The data plane sits beside moto (see the module doc); moto's control plane gets
-        HTTP API quick create and local ApiEndpoints (apigateway_quick.py)."""
+        HTTP API quick create and local ApiEndpoints (apigateway_quick.py), and apigatewayv2
+        UpdateStage (v2_stage.py)."""
         from eventlab.sandbox.apigateway import quick as apigateway_quick
+        from eventlab.sandbox.apigateway import v2_stage
 
         apigateway_quick.install(self.sandbox, patches)
+        v2_stage.install(patches)
         patches.after_import("moto.apigateway.models", lambda: _aws_method_defaults(patches))
         from eventlab.sandbox.apigateway import ws_manage
 
