@@ -20,8 +20,10 @@ token buckets per stage and method (route) on the virtual clock: ``burstLimit`` 
 at once, refilled at ``rateLimit`` a second; an empty bucket answers 429
 ``{"message":"Too Many Requests"}``.  A request passes the account's bucket first, then
 its usage plan's (per key), then its stage's or method's: the narrowest limit decides.
-A setting left out is the account's (10,000/s, burst 5,000); ``0`` and ``0`` refuse every
-request (AWS's way to switch a method off).
+A setting left out is the account's in the API's region (10,000/s, burst 5,000 in most);
+``0`` and ``0`` refuse every request (AWS's way to switch a method off).  An HTTP API
+stage's settings changed by ``UpdateStage`` after it was created apply from the next
+request (:mod:`eventlab.sandbox.apigateway.v2_stage`).
 """
 
 from __future__ import annotations
@@ -110,14 +112,14 @@ class StageThrottles:
         self._lock = threading.Lock()
         self._buckets: dict[tuple[Any, ...], TokenBucket] = {}
 
-    def take(self, scope: tuple[Any, ...], rate: Any, burst: Any) -> bool:
+    def take(self, scope: tuple[Any, ...], rate: Any, burst: Any, region: str | None = None) -> bool:
         """Spend a token from the bucket of ``scope`` (API, stage, method or route), sized
-        ``rate``/``burst`` (None: the account's); False when it is empty."""
+        ``rate``/``burst`` (None: the account's in ``region``); False when it is empty."""
         if rate is None and burst is None:
             return True
         quotas = self.sandbox.quotas
-        rate = float(quotas["apigateway.account.rate"] if rate is None else rate)
-        burst = float(quotas["apigateway.account.burst"] if burst is None else burst)
+        rate = float(quotas.get("apigateway.account.rate", region) if rate is None else rate)
+        burst = float(quotas.get("apigateway.account.burst", region) if burst is None else burst)
         now = self.sandbox.clock.time()
         with self._lock:
             key = (*scope, rate, burst)   # new settings: a new bucket, full
@@ -136,7 +138,7 @@ class StageThrottles:
         if chosen is None or not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
             return None
         if self.take(("rest", api.id, stage_name, scope), chosen.get("throttlingRateLimit"),
-                     chosen.get("throttlingBurstLimit")):
+                     chosen.get("throttlingBurstLimit"), _region(api)):
             return None
         return message(429, "Too Many Requests")
 
@@ -150,9 +152,18 @@ class StageThrottles:
         if chosen is None or not _throttles(chosen, "throttlingRateLimit", "throttlingBurstLimit"):
             return None
         if self.take(("http", api.api_id, stage.name, scope), chosen.get("throttlingRateLimit"),
-                     chosen.get("throttlingBurstLimit")):
+                     chosen.get("throttlingBurstLimit"), _region(api)):
             return None
         return message(429, "Too Many Requests")
+
+
+def _region(api: Any) -> str | None:
+    """The region of a moto REST API (``region_name``) or HTTP API (its ARN,
+    ``arn:aws:apigateway:{region}::/apis/{id}``); None: the sandbox's."""
+    region = getattr(api, "region_name", None)
+    if region is None:
+        region = (str(getattr(api, "arn", "")).split(":") + [""] * 4)[3] or None
+    return region
 
 
 def _throttles(settings: Any, rate: str, burst: str) -> bool:

@@ -15,8 +15,9 @@ moto keeps the control plane; this service is the data plane.  An API is invoked
 
 REST APIs: :mod:`apigateway_rest` (routing, keys and plans, integrations, mapping
 templates); HTTP APIs: :mod:`apigateway_v2`.  Before either, the account-level throttle
-(10,000 requests/s with a burst of 5,000 across all APIs of the region, quotas
-``apigateway.account.*``, https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html)
+(10,000 requests/s with a burst of 5,000 across all APIs of the region; 2,500 and 1,250 in
+the newer regions AWS lists; quotas ``apigateway.account.*``,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html)
 answers 429 ``{"message":"Too Many Requests"}`` (``TooManyRequestsException``), counted in
 ``Count`` and ``4XXError``; then the usage plan's and the stage's or method's own
 (:mod:`eventlab.sandbox.apigateway.limits`).  Importing moto's API Gateway costs seconds
@@ -129,7 +130,7 @@ class ApiGatewayService:
                                     f"in this sandbox (list them with get_rest_apis / get_apis)")
             kind, backend, api = found
             if not self.account_limit.take("apigateway.account.rate", self.sandbox.account_id,
-                                           backend.region_name, burst="apigateway.account.burst"):
+                                           burst="apigateway.account.burst", region=backend.region_name):
                 response = message(429, "Too Many Requests")
             elif kind == "rest":
                 from eventlab.sandbox.apigateway.rest import invoke_rest

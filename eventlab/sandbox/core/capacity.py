@@ -1,11 +1,13 @@
 """Capacity on the virtual clock: AWS's published quotas and the buckets that spend them.
 
-Every limit the sandbox enforces is a :class:`Quota` here, with AWS's default for the
-sandbox's region and the page it comes from.  A sandbox holds one :class:`Quotas`: the
-defaults, changed by ``Sandbox(quotas={...})``, ``eventlab serve --quota NAME=VALUE``,
+Every limit the sandbox enforces is a :class:`Quota` here, with AWS's default and the page
+it comes from.  Where AWS publishes different defaults per region (grouped as AWS's tables
+group them), the quota carries them (``Quota.regional``) and a call is limited by the
+default of *its* region: a sandbox serving several regions over HTTP gives each region's
+buckets that region's figure.  A sandbox holds one :class:`Quotas`: the defaults, changed by ``Sandbox(quotas={...})``, ``eventlab serve --quota NAME=VALUE``,
 ``sb.quotas.set(NAME, VALUE)`` or ``POST /_eventlab/quotas``, so that a lab can make a
 limit small enough to hit.  ``docs/differences.md`` lists them all (a test keeps the two
-in step).
+in step).  A change applies in every region (it wins over every regional default).
 
 Throughput is spent from :class:`TokenBucket`\\ s that fill with *virtual* time: a limit of
 1,000 records per second holds the same whether the machine runs the calls in a
@@ -45,13 +47,41 @@ class QuotaError(InputError, ValueError):
     """An unknown quota name or a value that is not a positive number."""
 
 
+DEFAULT_REGION = "us-east-1"
+Regional = tuple[tuple[tuple[str, ...], float], ...]
+
+
 @dataclass(frozen=True)
 class Quota:
+    """One of AWS's quotas: ``default`` holds in every region that ``regional`` does not
+    name; ``regional`` is AWS's table of other figures, ``((regions, value), ...)``."""
+
     name: str
     default: float
     unit: str
     what: str
     source: str
+    regional: Regional = ()
+
+    def default_in(self, region: str | None) -> float:
+        """AWS's default for this quota in ``region`` (the general default when AWS lists
+        no figure of its own for it)."""
+        for regions, value in self.regional:
+            if region in regions:
+                return value
+        return self.default
+
+
+# Regions as AWS's quota tables group them.
+LARGEST = ("us-east-1", "us-west-2", "eu-west-1")   # "US East (N. Virginia), US West (Oregon), Europe (Ireland)"
+SNS_1500 = ("us-east-2", "us-west-1", "ap-south-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2",
+            "ap-northeast-1", "eu-central-1")
+EVENTS_TIER2 = ("us-east-2", "eu-central-1", "eu-south-2")
+EVENTS_TIER3 = ("us-west-1", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2", "eu-west-2")
+EVENTS_TIER4 = ("ap-east-1", "ap-northeast-2", "ap-south-1", "ca-central-1", "eu-north-1", "eu-west-3", "sa-east-1")
+APIGW_SMALLER = ("af-south-1", "eu-south-1", "ap-southeast-3", "me-central-1", "ap-south-2", "ap-southeast-4",
+                 "eu-south-2", "eu-central-2", "il-central-1", "ca-west-1", "ap-southeast-5", "ap-southeast-7",
+                 "mx-central-1")
 
 
 QUOTAS: dict[str, Quota] = {q.name: q for q in (
@@ -78,7 +108,7 @@ QUOTAS: dict[str, Quota] = {q.name: q for q in (
     Quota("lambda.scaling-rate", 1_000, "environments/10 s",
           "new execution environments one function may add every 10 seconds (refilled "
           "continuously, never accumulated beyond one period's worth)", LAMBDA_SCALING),
-    # -- service API limits (us-east-1's defaults) -----------------------------------------
+    # -- service API limits ----------------------------------------------------------------
     Quota("sqs.fifo.calls", 300, "calls/s",
           "calls per second to one FIFO queue, per action (SendMessage, ReceiveMessage, "
           "DeleteMessage, ChangeMessageVisibility; a batch call counts once and carries up to "
@@ -95,23 +125,35 @@ QUOTAS: dict[str, Quota] = {q.name: q for q in (
     Quota("sqs.fifo.in-flight", 120_000, "messages",
           "messages received and not yet deleted in one FIFO queue (then ReceiveMessage "
           "answers nothing, without an error)", SQS_FIFO),
-    Quota("sns.publish.messages", 30_000, "messages/s",
-          "messages published (Publish, each PublishBatch entry) per second by the account in "
-          "the region", SNS_LIMITS),
+    Quota("sns.publish.messages", 300, "messages/s",
+          "messages published to standard topics (Publish, each PublishBatch entry) per second by the "
+          "account in the region", SNS_LIMITS,
+          ((("us-east-1",), 30_000), (("us-west-2", "eu-west-1"), 9_000), (SNS_1500, 1_500))),
+    Quota("sns.fifo.publish.messages", 3_000, "messages/s",
+          "messages published to FIFO topics (Publish, each PublishBatch entry) per second by the "
+          "account in the region", SNS_LIMITS,
+          ((("us-east-1",), 30_000), (("us-west-2", "eu-west-1"), 9_000))),
     Quota("sns.fifo-topic.messages", 3_000, "messages/s",
           "messages published per second to one FIFO topic whose FifoThroughputScope is Topic "
           "(the default)", SNS_LIMITS),
+    Quota("sns.fifo-topic.bytes", 20_000_000, "bytes/s",
+          "message bytes published per second to one FIFO topic whose FifoThroughputScope is Topic "
+          "(AWS: 20 MB/s or 3,000 messages/s, whichever comes first)", SNS_LIMITS),
     Quota("sns.fifo.group-messages", 300, "messages/s",
           "messages published per second to one message group of a FIFO topic", SNS_LIMITS),
-    Quota("events.put-events", 10_000, "requests/s",
-          "PutEvents requests per second by the account in the region", EVENTS_LIMITS),
-    Quota("events.invocations", 18_750, "invocations/s",
+    Quota("events.put-events", 400, "requests/s",
+          "PutEvents requests per second by the account in the region", EVENTS_LIMITS,
+          ((LARGEST, 10_000), (EVENTS_TIER2, 2_400), (EVENTS_TIER3, 1_200), (EVENTS_TIER4, 600))),
+    Quota("events.invocations", 750, "invocations/s",
           "target invocations per second by the account in the region; beyond it invocations "
-          "are delayed, never dropped", EVENTS_LIMITS),
+          "are delayed, never dropped", EVENTS_LIMITS,
+          ((LARGEST, 18_750), (EVENTS_TIER2, 4_500), (EVENTS_TIER3, 2_250), (EVENTS_TIER4, 1_100))),
     Quota("apigateway.account.rate", 10_000, "requests/s",
-          "requests per second to all REST and HTTP APIs of the account in the region", APIGW_LIMITS),
+          "requests per second to all REST and HTTP APIs of the account in the region", APIGW_LIMITS,
+          ((APIGW_SMALLER, 2_500),)),
     Quota("apigateway.account.burst", 5_000, "requests",
-          "burst (token bucket capacity) of the account-level throttle", APIGW_LIMITS),
+          "burst (token bucket capacity) of the account-level throttle", APIGW_LIMITS,
+          ((APIGW_SMALLER, 1_250),)),
     Quota("apigateway.websocket.frame-bytes", 32_768, "bytes",
           "largest WebSocket frame; a bigger one closes the connection with 1009", APIGW_WS_LIMITS),
     Quota("apigateway.websocket.message-bytes", 131_072, "bytes",
@@ -120,10 +162,10 @@ QUOTAS: dict[str, Quota] = {q.name: q for q in (
           "a WebSocket connection with no message either way for this long is closed", APIGW_WS_LIMITS),
     Quota("apigateway.websocket.duration-seconds", 7_200, "seconds",
           "longest life of a WebSocket connection", APIGW_WS_LIMITS),
-    Quota("stepfunctions.standard.start-rate", 300, "calls/s",
-          "StartExecution refill rate for Standard state machines", SFN_LIMITS),
-    Quota("stepfunctions.standard.start-burst", 1_300, "calls",
-          "StartExecution bucket size for Standard state machines", SFN_LIMITS),
+    Quota("stepfunctions.standard.start-rate", 150, "calls/s",
+          "StartExecution refill rate for Standard state machines", SFN_LIMITS, ((LARGEST, 300),)),
+    Quota("stepfunctions.standard.start-burst", 800, "calls",
+          "StartExecution bucket size for Standard state machines", SFN_LIMITS, ((LARGEST, 1_300),)),
     Quota("stepfunctions.express.start-rate", 6_000, "calls/s",
           "StartExecution and StartSyncExecution refill rate for Express state machines", SFN_LIMITS),
     Quota("stepfunctions.express.start-burst", 6_000, "calls",
@@ -132,9 +174,11 @@ QUOTAS: dict[str, Quota] = {q.name: q for q in (
 
 
 class Quotas:
-    """The quotas in force in one sandbox: AWS's defaults unless changed."""
+    """The quotas in force in one sandbox: AWS's defaults (for the region asked about, else
+    the sandbox's own ``region``) unless changed."""
 
-    def __init__(self, overrides: Mapping[str, float] | None = None) -> None:
+    def __init__(self, overrides: Mapping[str, float] | None = None, region: str = DEFAULT_REGION) -> None:
+        self.region = region
         self._values: dict[str, float] = {}
         self._lock = threading.Lock()
         self._listeners: list[Callable[[str], None]] = []
@@ -142,7 +186,14 @@ class Quotas:
             self.set(name, value)
 
     def __getitem__(self, name: str) -> float:
-        return self._values.get(name, _quota(name).default)
+        return self.get(name)
+
+    def get(self, name: str, region: str | None = None) -> float:
+        """The quota in force in ``region`` (default: the sandbox's): a change made to it,
+        else AWS's default there."""
+        quota = _quota(name)
+        value = self._values.get(name)
+        return quota.default_in(region or self.region) if value is None else value
 
     def set(self, name: str, value: float) -> None:
         """Change a quota (for example to make it small enough for a lab to hit)."""
@@ -159,7 +210,7 @@ class Quotas:
             listener(name)
 
     def reset(self, name: str | None = None) -> None:
-        """Back to AWS's default (one quota, or all)."""
+        """Back to AWS's defaults (one quota, or all)."""
         with self._lock:
             names = [name] if name else list(self._values)
             for n in names:
@@ -168,6 +219,17 @@ class Quotas:
         for n in names:
             for listener in list(self._listeners):
                 listener(n)
+
+    def describe(self, region: str | None = None) -> dict[str, Any]:
+        """Every quota in ``region`` (default: the sandbox's), as ``GET /_eventlab/quotas``
+        answers: the value in force, AWS's default there, AWS's regional figures (each
+        group of regions with its value, and the figure ``elsewhere``), unit and source."""
+        region = region or self.region
+        return {"region": region, "quotas": {name: {
+            "value": self.get(name, region), "default": q.default_in(region), "unit": q.unit,
+            "regional": {"elsewhere": q.default,
+                         "regions": [{"regions": list(regions), "value": v} for regions, v in q.regional]},
+            "source": q.source} for name, q in sorted(QUOTAS.items())}}
 
     def changed(self) -> dict[str, float]:
         return dict(self._values)
@@ -253,36 +315,40 @@ class Buckets:
         self._lock = threading.Lock()
         self.quotas.on_change(lambda _name: self._buckets.clear())
 
-    def _get(self, key: tuple[Any, ...], rate: str, burst: str | None, now: float) -> TokenBucket:
+    def _get(self, rate: str, scope: tuple[Any, ...], burst: str | None, region: str | None,
+             now: float) -> TokenBucket:
+        key = (rate, region, *scope)
         bucket = self._buckets.get(key)
         if bucket is None:
-            capacity = self.quotas[burst] if burst else None
-            bucket = self._buckets[key] = TokenBucket(self.quotas[rate], capacity, now)
+            capacity = self.quotas.get(burst, region) if burst else None
+            bucket = self._buckets[key] = TokenBucket(self.quotas.get(rate, region), capacity, now)
         return bucket
 
-    def take(self, rate: str, *scope: Any, amount: float = 1, burst: str | None = None) -> bool:
-        """Spend ``amount`` from the bucket of quota ``rate`` for ``scope`` (an account and
-        region, a queue...); False, spending nothing, when it has too little."""
+    def take(self, rate: str, *scope: Any, amount: float = 1, burst: str | None = None,
+             region: str | None = None) -> bool:
+        """Spend ``amount`` from the bucket of quota ``rate`` for ``scope`` (an account, a
+        queue...), sized by the quota's value in ``region`` (the call's; default: the
+        sandbox's); False, spending nothing, when it has too little."""
         now = self.clock.time()
         with self._lock:
-            return self._get((rate, *scope), rate, burst, now).take(amount, now)
+            return self._get(rate, scope, burst, region, now).take(amount, now)
 
-    def take_all(self, wanted: list[tuple[str, tuple[Any, ...], float]]) -> bool:
+    def take_all(self, wanted: list[tuple[str, tuple[Any, ...], float]], region: str | None = None) -> bool:
         """Spend from several buckets (quota, scope, amount) at once, or from none."""
         now = self.clock.time()
         with self._lock:
-            buckets = [(self._get((rate, *scope), rate, None, now), amount) for rate, scope, amount in wanted]
+            buckets = [(self._get(rate, scope, None, region, now), amount) for rate, scope, amount in wanted]
             if not all(b.available(now) + 1e-9 >= amount for b, amount in buckets):
                 return False
             for b, amount in buckets:
                 b.tokens -= amount
         return True
 
-    def reserve(self, rate: str, *scope: Any, amount: float = 1) -> float:
+    def reserve(self, rate: str, *scope: Any, amount: float = 1, region: str | None = None) -> float:
         """Spend ``amount`` even in debt; the seconds to wait for it (see TokenBucket.reserve)."""
         now = self.clock.time()
         with self._lock:
-            return self._get((rate, *scope), rate, None, now).reserve(amount, now)
+            return self._get(rate, scope, None, region, now).reserve(amount, now)
 
 
 def throttled(code: str = "ThrottlingException", message: str = "Rate exceeded") -> Exception:

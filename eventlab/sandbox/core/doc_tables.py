@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from eventlab.sandbox.core.capacity import QUOTAS
+from eventlab.sandbox.core.capacity import QUOTAS, Quota
 from eventlab.sandbox.core.patches import describe, markdown_table
 
 PAGE = Path(__file__).resolve().parents[3] / "docs" / "differences.md"
@@ -41,11 +41,22 @@ def _patch_table_here() -> str:
         return markdown_table(describe())
 
 
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def aws_defaults(quota: Quota) -> str:
+    """AWS's default, with its figures per region where AWS gives them."""
+    if not quota.regional:
+        return _figure(quota.default)
+    groups = [f"{_figure(value)} in {', '.join(regions)}" for regions, value in quota.regional]
+    return "; ".join([*groups, f"{_figure(quota.default)} in other regions"])
+
+
 def quota_table() -> str:
-    lines = ["| quota | AWS default | unit | what | source |", "|---|---|---|---|---|"]
+    lines = ["| quota | AWS default (by region) | unit | what | source |", "|---|---|---|---|---|"]
     for name, q in sorted(QUOTAS.items()):
-        default = f"{q.default:,.0f}" if float(q.default).is_integer() else f"{q.default:g}"
-        lines.append(f"| `{name}` | {default} | {q.unit} | {q.what} | <{q.source}> |")
+        lines.append(f"| `{name}` | {aws_defaults(q)} | {q.unit} | {q.what} | <{q.source}> |")
     return "\n".join(lines)
 
 

@@ -149,7 +149,7 @@ class Sandbox:
             raise SandboxError(f"iam={iam!r} (or {config.IAM}): choose one of {', '.join(identity.MODES)}")
         self.iam = iam
         self.region = region
-        self.quotas = Quotas(quotas)
+        self.quotas = Quotas(quotas, region=region)
         self.account_id = ACCOUNT_ID
         self.lambda_time_scale = lambda_time_scale
         self.background = background

@@ -8,7 +8,9 @@ The wrapper adds what moto's server lacks: after each request the sandbox's pump
     POST /_eventlab/clock/advance          body {"seconds": 3600}  -> the new time
                                            (keys: seconds, minutes, hours, days; others: 400)
     POST /_eventlab/settle                 run deliveries now
-    GET  /_eventlab/quotas                 -> every quota: value, AWS default, unit, source
+    GET  /_eventlab/quotas[?region=R]      -> every quota in region R (default: the sandbox's):
+                                           value in force, AWS's default there, AWS's regional
+                                           figures, unit, source
     POST /_eventlab/quotas                 body {"kinesis.shard.write-records": 10} -> the same
     POST /_eventlab/load                   body {"rate": 100, "seconds": 60, "call": {"service":
                                            "sqs", "operation": "SendMessage", "params": {...}},
@@ -41,6 +43,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -152,7 +155,8 @@ class AdminApp:
                 clock.advance(**_advance_spec(json.loads(raw or b"{}")))
                 payload = _clock_json(clock)
             elif path == "/_eventlab/quotas" and method == "GET":
-                payload = _quotas_json(self.sandbox.quotas)
+                region = parse_qs(environ.get("QUERY_STRING", "")).get("region", [None])[0]
+                payload = self.sandbox.quotas.describe(region)
             elif path == "/_eventlab/quotas" and method == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 raw = environ["wsgi.input"].read(length) if length else b"{}"
@@ -161,7 +165,7 @@ class AdminApp:
                     raise ValueError('send {"NAME": VALUE, ...}; GET /_eventlab/quotas lists the names')
                 for name, value in changes.items():
                     self.sandbox.quotas.set(name, value)
-                payload = _quotas_json(self.sandbox.quotas)
+                payload = self.sandbox.quotas.describe()
             elif path == "/_eventlab/load" and method == "POST":
                 from eventlab.sandbox.core.load import http_load
 
@@ -182,13 +186,6 @@ class AdminApp:
         except (ValueError, TypeError, KeyError) as exc:
             status, payload = "400 Bad Request", {"message": f"bad request to {path}: {exc}"}
         return _json(start_response, status, payload)
-
-
-def _quotas_json(quotas: Any) -> dict[str, Any]:
-    from eventlab.sandbox.core.capacity import QUOTAS
-
-    return {"quotas": {name: {"value": quotas[name], "default": q.default, "unit": q.unit,
-                              "source": q.source} for name, q in sorted(QUOTAS.items())}}
 
 
 def _aws_shaped(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

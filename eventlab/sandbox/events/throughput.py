@@ -1,11 +1,12 @@
 """EventBridge quotas on the virtual clock
 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html).
 
-* **PutEvents**: 10,000 requests per second for the account in us-east-1
-  (``events.put-events``).  Past it the request fails with ``ThrottlingException`` ("Rate
+* **PutEvents**: 10,000 requests per second for the account in us-east-1, us-west-2 and
+  eu-west-1, down to 400 in the regions AWS does not list (``events.put-events``; the
+  call's region decides).  Past it the request fails with ``ThrottlingException`` ("Rate
   exceeded", HTTP 400) and none of its entries is put.
-* **Invocations**: 18,750 target invocations per second for the account in us-east-1
-  (``events.invocations``).  Past it an invocation is *delayed*, never dropped: it waits
+* **Invocations**: 18,750 target invocations per second for the account in us-east-1,
+  us-west-2 and eu-west-1, down to 750 (``events.invocations``; the rule's region decides).  Past it an invocation is *delayed*, never dropped: it waits
   for its turn in the order it came (a token bucket allowed to run into debt) and counts
   in ``ThrottledRules``.  Every attempt, retries too, is an invocation.
 
@@ -43,7 +44,7 @@ class EventsThroughputService:
 
         def make_put_events(original: Callable[..., Any]) -> Callable[..., Any]:
             def put_events(handler: Any) -> Any:
-                if not buckets.take("events.put-events", handler.current_account, handler.region):
+                if not buckets.take("events.put-events", handler.current_account, region=handler.region):
                     raise throttled()
                 return original(handler)
             return put_events
@@ -68,7 +69,7 @@ class Invocations:
             delivery.reserved = False
         else:
             _, _, _, region, account, _ = (delivery.rule_arn.split(":", 5) + [""] * 6)[:6]
-            wait = self.buckets.reserve("events.invocations", account, region)
+            wait = self.buckets.reserve("events.invocations", account, region=region)
             if wait > 0:
                 delivery.reserved = True
                 self._schedule(now + wait, delivery)

@@ -1,8 +1,9 @@
 """Step Functions' StartExecution token buckets on the virtual clock
 (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
 
-Per account and region, in us-east-1: Standard state machines' ``StartExecution`` draws
-from a bucket of 1,300 refilled at 300 per second; Express state machines' from a bucket of
+Per account and region: Standard state machines' ``StartExecution`` draws from a bucket of
+1,300 refilled at 300 per second in us-east-1, us-west-2 and eu-west-1 (800 at 150 per
+second in the other regions: the call's region decides); Express state machines' from a bucket of
 6,000 refilled at 6,000 per second, which ``StartSyncExecution`` shares here (quotas
 ``stepfunctions.standard.start-*`` and ``stepfunctions.express.start-*``).  An empty bucket
 answers ``ThrottlingException`` ("Rate exceeded", HTTP 400) and starts nothing; the call
@@ -46,7 +47,7 @@ class StepFunctionsThroughputService:
             except Exception:  # moto answers its own error for a missing machine
                 return original(handler)
             if not service.buckets.take(f"stepfunctions.{kind}.start-rate", handler.current_account,
-                                        handler.region, burst=f"stepfunctions.{kind}.start-burst"):
+                                        burst=f"stepfunctions.{kind}.start-burst", region=handler.region):
                 from eventlab.sandbox.cloudwatch.metrics import emit
 
                 emit(service.sandbox, "AWS/States", "ThrottledEvents", 1, dimensions={"APIName": api},

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from tests.sandbox.apigateway.apigw import deploy, integration_response, method, resource, rest_api
 from tests.sandbox.apigateway.test_apigateway_v2 import http_api
-from tests.sandbox.helpers import metric
+from tests.sandbox.helpers import api_client, metric
 
 
 def mock_method(apigw, api_id, parent, part, http_method="GET", **options):
@@ -114,3 +116,65 @@ def test_http_api_route_settings_override_the_stage_default(sandbox):
         assert status == 200
         status, _, body = sandbox.service("apigateway").invoke(api_id, "v2", "GET", "/items/1")
         assert (status, json.loads(body)) == (429, {"message": "Too Many Requests"})
+
+
+@pytest.mark.parametrize("over", ["in-process", "http"])
+def test_http_api_throttles_set_by_update_stage_apply_from_the_next_request(sandbox, over):
+    api_id = http_api(sandbox, route_key="GET /items/{id}", stage="v1")
+    v2 = api_client(sandbox, "apigatewayv2", over)
+    integration = v2.get_integrations(ApiId=api_id)["Items"][0]["IntegrationId"]
+    v2.create_route(ApiId=api_id, RouteKey="GET /orders", Target=f"integrations/{integration}")
+    with sandbox.clock.held():
+        assert statuses(sandbox, api_id, "/items/1", 3, stage="v1") == [200] * 3     # no throttle yet
+        updated = v2.update_stage(ApiId=api_id, StageName="v1",
+                                  DefaultRouteSettings={"ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 2},
+                                  RouteSettings={"GET /orders": {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 1}})
+        assert updated["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 2
+        assert statuses(sandbox, api_id, "/items/1", 3, stage="v1") == [200, 200, 429]
+        assert statuses(sandbox, api_id, "/orders", 2, stage="v1") == [200, 429]
+        # a later update merges into what the stage has: the rate stays, the burst changes
+        v2.update_stage(ApiId=api_id, StageName="v1", DefaultRouteSettings={"ThrottlingBurstLimit": 4})
+        sandbox.clock.advance(seconds=10)
+        assert statuses(sandbox, api_id, "/items/1", 5, stage="v1") == [200] * 4 + [429]
+    stage = v2.get_stage(ApiId=api_id, StageName="v1")
+    assert (stage["DefaultRouteSettings"]["ThrottlingRateLimit"], stage["DefaultRouteSettings"]["ThrottlingBurstLimit"]) == (1.0, 4)
+    assert stage["RouteSettings"]["GET /orders"] == {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 1}
+    assert stage["StageVariables"] == {"env": "lab"}                                    # left as it was
+
+
+def test_update_stage_refuses_bad_settings_with_aws_errors_and_changes_nothing(sandbox):
+    api_id = http_api(sandbox, route_key="GET /items/{id}", stage="v1")
+    v2 = api_client(sandbox, "apigatewayv2")
+    with pytest.raises(ClientError) as unknown_route:
+        v2.update_stage(ApiId=api_id, StageName="v1", DefaultRouteSettings={"ThrottlingBurstLimit": 1},
+                        RouteSettings={"GET /nowhere": {"ThrottlingRateLimit": 1.0}})
+    with pytest.raises(ClientError) as negative:
+        v2.update_stage(ApiId=api_id, StageName="v1", DefaultRouteSettings={"ThrottlingRateLimit": -1.0})
+    with pytest.raises(ClientError) as no_stage:
+        v2.update_stage(ApiId=api_id, StageName="v9", DefaultRouteSettings={"ThrottlingRateLimit": 1.0})
+    assert unknown_route.value.response["Error"]["Code"] == "NotFoundException"
+    assert "GET /nowhere" in unknown_route.value.response["Error"]["Message"]
+    assert unknown_route.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert negative.value.response["Error"]["Code"] == "BadRequestException"
+    assert "DefaultRouteSettings.ThrottlingRateLimit" in negative.value.response["Error"]["Message"]
+    assert no_stage.value.response["Error"]["Code"] == "NotFoundException"
+    assert "ThrottlingBurstLimit" not in v2.get_stage(ApiId=api_id, StageName="v1")["DefaultRouteSettings"]
+    assert statuses(sandbox, api_id, "/items/1", 3, stage="v1") == [200] * 3
+
+
+def test_a_stage_setting_without_a_burst_takes_the_account_burst_of_the_apis_region(sandbox):
+    # AWS: 10,000/s with a burst of 5,000, but 2,500 and 1,250 in eu-south-1 and twelve more
+    throttles = sandbox.service("apigateway").stage_limits
+    admitted = {}
+    for region in ("eu-south-1", "us-east-1"):
+        client = sandbox.client("apigatewayv2", region=region)
+        api_id = client.create_api(Name=f"api-{region}", ProtocolType="HTTP")["ApiId"]
+        integration = client.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
+                                                IntegrationUri="https://example.com", PayloadFormatVersion="1.0")
+        client.create_route(ApiId=api_id, RouteKey="GET /ping", Target=f"integrations/{integration['IntegrationId']}")
+        client.create_stage(ApiId=api_id, StageName="prod", DefaultRouteSettings={"ThrottlingRateLimit": 1.0})
+        api = sandbox.backend("apigatewayv2", region=region).get_api(api_id)
+        stage, route = api.get_stage("prod"), next(iter(api.routes.values()))
+        with sandbox.clock.held():
+            admitted[region] = [throttles.http_api(api, stage, route) for _ in range(5_001)].count(None)
+    assert admitted == {"eu-south-1": 1_250, "us-east-1": 5_000}

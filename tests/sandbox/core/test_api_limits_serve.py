@@ -36,3 +36,25 @@ def test_serve_quota_option_throttles_a_fifo_queue_and_put_events(tmp_path):
             events.put_events(Entries=[{"Source": "a", "DetailType": "b", "Detail": "{}"}])
         assert raised.value.response["Error"]["Code"] == "ThrottlingException"
         assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_serve_reports_each_regions_defaults_and_an_option_wins_in_every_region(tmp_path):
+    with serve_process(tmp_path, "--region", "eu-south-1", "--quota", "sns.publish.messages=1") as (url, _):
+        def quotas(query=""):
+            return json.loads(urllib.request.urlopen(f"{url}/_eventlab/quotas{query}").read())
+
+        milan = quotas()
+        assert milan["region"] == "eu-south-1"      # the sandbox's region
+        assert (milan["quotas"]["apigateway.account.rate"]["value"], milan["quotas"]["apigateway.account.burst"]["value"]) == (2_500, 1_250)
+        virginia = quotas("?region=us-east-1")["quotas"]
+        assert virginia["apigateway.account.rate"]["value"] == 10_000
+        assert (virginia["sns.publish.messages"]["value"], virginia["sns.publish.messages"]["default"]) == (1, 30_000)
+        assert milan["quotas"]["sns.publish.messages"]["value"] == 1
+        sns = boto3.client("sns", region_name="us-east-1", endpoint_url=url, config=NO_RETRY,
+                           aws_access_key_id="test", aws_secret_access_key="test")
+        topic = sns.create_topic(Name="t")["TopicArn"]
+        sns.publish(TopicArn=topic, Message="one")
+        with pytest.raises(ClientError) as raised:      # well within the second the first one spent
+            sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
+                {"Id": str(i), "Message": "m"} for i in range(10)])
+        assert raised.value.response["Error"]["Code"] == "ThrottlingException"

@@ -105,3 +105,74 @@ def test_buckets_spend_from_several_at_once_or_from_none():
         assert [buckets.take("sns.publish.messages", "acct") for _ in range(4)] == [True, True, True, False]
         sb.quotas.set("sns.publish.messages", 1)            # a new size: the buckets start full again
         assert buckets.take("sns.publish.messages", "acct") and not buckets.take("sns.publish.messages", "acct")
+
+
+# -- regional defaults ----------------------------------------------------------------------
+# Figures from AWS's quota pages (each quota's ``source``), as AWS groups the regions.
+@pytest.mark.parametrize("name,region,expected", [
+    ("sns.publish.messages", "us-east-1", 30_000),
+    ("sns.publish.messages", "eu-west-1", 9_000),
+    ("sns.publish.messages", "ap-northeast-1", 1_500),
+    ("sns.publish.messages", "ca-central-1", 300),
+    ("sns.fifo.publish.messages", "us-west-2", 9_000),
+    ("sns.fifo.publish.messages", "ca-central-1", 3_000),
+    ("events.put-events", "us-west-2", 10_000),
+    ("events.put-events", "eu-central-1", 2_400),
+    ("events.put-events", "eu-west-2", 1_200),
+    ("events.put-events", "sa-east-1", 600),
+    ("events.put-events", "af-south-1", 400),
+    ("events.invocations", "us-east-2", 4_500),
+    ("events.invocations", "me-south-1", 750),
+    ("stepfunctions.standard.start-burst", "eu-west-1", 1_300),
+    ("stepfunctions.standard.start-burst", "ap-south-1", 800),
+    ("stepfunctions.standard.start-rate", "ap-south-1", 150),
+    ("stepfunctions.express.start-rate", "ap-south-1", 6_000),
+    ("apigateway.account.rate", "sa-east-1", 10_000),
+    ("apigateway.account.rate", "mx-central-1", 2_500),
+    ("apigateway.account.burst", "eu-south-1", 1_250),
+    ("kinesis.shard.write-records", "eu-south-1", 1_000),   # the same everywhere
+])
+def test_a_quota_defaults_to_aws_figure_for_the_region(name, region, expected):
+    assert Quotas(region=region)[name] == expected
+    assert Quotas().get(name, region) == expected == QUOTAS[name].default_in(region)
+
+
+def test_a_changed_quota_wins_in_every_region():
+    q = Quotas({"sns.publish.messages": 7}, region="ca-central-1")
+    assert q["sns.publish.messages"] == q.get("sns.publish.messages", "us-east-1") == 7
+    q.reset("sns.publish.messages")
+    assert (q["sns.publish.messages"], q.get("sns.publish.messages", "us-east-1")) == (300, 30_000)
+
+
+def test_buckets_of_one_quota_are_sized_per_region():
+    with Sandbox(background=False) as sb:
+        buckets = Buckets(sb)
+        with sb.clock.held():
+            assert buckets.take("apigateway.account.rate", "acct", amount=2_500, region="eu-south-2")
+            assert not buckets.take("apigateway.account.rate", "acct", region="eu-south-2")
+            assert buckets.take("apigateway.account.rate", "acct", amount=10_000, region="us-east-1")
+            assert buckets.take("apigateway.account.rate", "acct", amount=10_000)   # the sandbox's region
+            sb.clock.advance(seconds=1)
+            assert buckets.take("apigateway.account.rate", "acct", amount=2_500, region="eu-south-2")
+
+
+def test_the_quotas_route_reports_the_values_in_force_in_a_region(sandbox):
+    import json
+    import urllib.request
+
+    def listed(query=""):
+        return json.loads(urllib.request.urlopen(f"{sandbox.endpoint_url}/_eventlab/quotas{query}").read())
+
+    here = listed()
+    assert here["region"] == sandbox.region == "us-east-1"
+    assert here["quotas"]["events.put-events"]["value"] == 10_000
+    there = listed("?region=eu-south-1")
+    put_events = there["quotas"]["events.put-events"]
+    assert there["region"] == "eu-south-1"
+    assert (put_events["value"], put_events["default"]) == (400, 400)
+    assert put_events["regional"]["elsewhere"] == 400
+    assert {"regions": ["us-east-1", "us-west-2", "eu-west-1"], "value": 10_000} in put_events["regional"]["regions"]
+    assert put_events["source"] == "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html"
+    sandbox.quotas.set("events.put-events", 5)
+    assert listed("?region=eu-south-1")["quotas"]["events.put-events"]["value"] == 5
+    assert listed("?region=eu-south-1")["quotas"]["events.put-events"]["default"] == 400
