@@ -120,7 +120,9 @@ class Sandbox:
     ``lambda_time_scale`` multiplies Lambda ``Timeout`` values (1.0 = as configured);
     ``background`` runs a ticker that fires timers as real time passes; ``quotas``
     changes AWS's default quotas (:data:`eventlab.sandbox.core.capacity.QUOTAS`), e.g.
-    ``{"kinesis.shard.write-records": 10}``; ``sb.quotas.set(...)`` changes them later.
+    ``{"kinesis.shard.write-records": 10}``, in every region; ``sb.quotas.set(...)`` changes
+    them later.  Unchanged, a quota has AWS's default for the region of each call (``region``
+    for the sandbox's own clients), where AWS publishes regional figures.
     ``policies`` says how resource policies decide deliveries and cross-account calls
     (``"enforce"``, ``"strict"``, ``"off"``: :mod:`eventlab.sandbox.iam.enforce`; default: the
     ``EVENTLAB_POLICIES`` environment variable (:mod:`eventlab.config`), else ``"enforce"``);
