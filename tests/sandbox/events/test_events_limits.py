@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.sandbox.helpers import api_client, depth
+from tests.sandbox.helpers import NO_RETRY, api_client, depth, outcomes
 from tests.sandbox.helpers import metric as any_metric
 
 ENTRY = {"Source": "shop.orders", "DetailType": "OrderPlaced", "Detail": json.dumps({"id": 1})}
@@ -89,3 +90,13 @@ def test_under_default_quotas_every_event_is_delivered_at_once(sandbox):
         assert depth(sandbox, url) == 100
     assert metric(sandbox, "ThrottledRules", {"RuleName": "orders"}) == 0
     assert metric(sandbox, "IngestionToInvocationStartLatency", {"RuleName": "orders"}, "Maximum") == 0
+
+
+
+def test_put_events_in_a_smaller_region_is_throttled_at_that_regions_quota(sandbox):
+    # AWS: 10,000 PutEvents requests/s in us-east-1, 400 in the regions its table does not list
+    cape_town = boto3.client("events", region_name="af-south-1", config=NO_RETRY)
+    virginia = events(sandbox)
+    with sandbox.clock.held():
+        assert outcomes(lambda i: cape_town.put_events(Entries=[ENTRY]), 401) == ["ok"] * 400 + ["ThrottlingException"]
+        assert outcomes(lambda i: virginia.put_events(Entries=[ENTRY]), 401) == ["ok"] * 401

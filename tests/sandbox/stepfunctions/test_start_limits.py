@@ -68,3 +68,14 @@ def test_the_normal_path_starts_every_execution(sandbox):
     arn = machine(sandbox, "plain")
     with sandbox.clock.held():
         assert outcomes(lambda i: client.start_execution(stateMachineArn=arn), 30) == ["ok"] * 30
+
+
+def test_outside_the_largest_regions_the_standard_bucket_is_aws_smaller_one(sandbox):
+    # AWS: 1,300 refilled at 300/s in us-east-1, us-west-2 and eu-west-1; 800 at 150/s elsewhere
+    mumbai = sandbox.client("stepfunctions", region="ap-south-1")
+    arn = mumbai.create_state_machine(name="orders", definition=PASS, roleArn=ROLE)["stateMachineArn"]
+    start = lambda i: mumbai.start_execution(stateMachineArn=arn, name=f"e{i}")  # noqa: E731
+    with sandbox.clock.held():
+        assert outcomes(start, 801) == ["ok"] * 800 + ["ThrottlingException"]
+        sandbox.clock.advance(seconds=1)               # 150 tokens back, not 300
+        assert outcomes(lambda i: start(1000 + i), 151) == ["ok"] * 150 + ["ThrottlingException"]
