@@ -10,7 +10,9 @@ Following https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-conc
   a stopped pipe read back as ``RUNNING``).  A source the sandbox cannot read leaves the
   pipe ``CREATE_FAILED`` with a ``StateReason`` saying so;
 * sources are polled by the pump, one batch per pipe per round
-  (:mod:`eventlab.sandbox.pipes.sources`); each batch is filtered, enriched and
+  (:mod:`eventlab.sandbox.pipes.sources`: SQS, Kinesis, DynamoDB streams;
+  :mod:`eventlab.sandbox.pipes.kafka`: MSK and self-managed Kafka topics, read from a real
+  broker); each batch is filtered, enriched and
   delivered (:mod:`eventlab.sandbox.pipes.transform`, :mod:`eventlab.sandbox.pipes.steps`);
 * ``sb.service("pipes").batches`` keeps what became of each batch (for tests and labs).
 """

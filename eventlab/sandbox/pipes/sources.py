@@ -1,4 +1,5 @@
-"""A pipe's sources: an SQS queue and a Kinesis stream, read on the virtual clock.
+"""A pipe's sources: an SQS queue, a Kinesis stream and a DynamoDB stream, read on the
+virtual clock (Kafka topics: :mod:`eventlab.sandbox.pipes.kafka`, a :class:`StreamSource`).
 
 SQS (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-sqs.html):
 
