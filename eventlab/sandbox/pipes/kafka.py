@@ -32,7 +32,8 @@ https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-kafka.html:
 * determinism: at each pump round every partition's high watermark is read and the
   consumer fetches until its position reaches it, so ``producer.flush()`` then
   ``clock.advance(seconds=1)`` delivers all that was produced.  A broker that does not
-  answer within :data:`SAFETY_SECONDS` (real time) is an error naming the pipe and topic;
+  answer within :data:`SAFETY_SECONDS` (real time) is an error naming the pipe and topic
+  (in the pipe's ``StateReason``), tried again :data:`BROKER_RETRY_SECONDS` later;
 * only a ``RUNNING`` pipe has a consumer: ``StopPipe`` (and ``UpdatePipe``) close it,
   ``StartPipe`` opens a new one that resumes from the group's committed offsets, and
   ``DeletePipe`` closes it for good.
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 SAFETY_SECONDS = 30.0     # real seconds a broker has to answer (never a timing assumption)
 FETCH_MAX = 10_000        # records taken from the consumer at a time
+BROKER_RETRY_SECONDS = 60.0   # virtual seconds before a pipe whose broker failed tries again
 TIMESTAMP_TYPES = {0: "NO_TIMESTAMP_TYPE", 1: "CREATE_TIME", 2: "LOG_APPEND_TIME"}
 
 
@@ -177,6 +179,7 @@ class KafkaSource(StreamSource):
     def __init__(self, service: PipesService) -> None:
         super().__init__(service)
         self._readers: dict[str, Reader] = {}
+        self._broken: dict[str, float] = {}     # pipe ARN -> when to try its broker again (virtual)
 
     @property
     def reading(self) -> set[str]:
@@ -198,11 +201,12 @@ class KafkaSource(StreamSource):
         return {"eventSource": "aws:kafka", "eventSourceArn": pipe.source}
 
     def _reader(self, pipe: Any) -> Reader | None:
+        bootstrap = self.bootstrap(pipe)
+        if bootstrap is None or self.service.sandbox.clock.time() < self._broken.get(pipe.arn, 0.0):
+            self._close(pipe.arn)                # the cluster went away, or the broker failed lately
+            return None
         reader = self._readers.get(pipe.arn)
         if reader is None:
-            bootstrap = self.bootstrap(pipe)
-            if bootstrap is None:
-                return None
             params = (pipe.source_parameters or {}).get(self.parameters) or {}
             group = params.get("ConsumerGroupID") or pipe.__dict__.setdefault("_eventlab_group", str(uuid.uuid4()))
             reader = self._readers[pipe.arn] = Reader(pipe.name, bootstrap, params["TopicName"], group,
@@ -213,7 +217,14 @@ class KafkaSource(StreamSource):
         reader = self._reader(pipe)
         if reader is None:
             return []
-        reader.refresh()
+        try:
+            reader.refresh()
+        except BrokerError:                      # try again a minute later (virtual), not at every round
+            self._close(pipe.arn)
+            self._broken[pipe.arn] = self.service.sandbox.clock.time() + BROKER_RETRY_SECONDS
+            self.service.sandbox.clock.call_at(self._broken[pipe.arn], lambda: None)
+            raise
+        self._broken.pop(pipe.arn, None)
         return [Shard(f"{reader.topic}-{n}", part.records) for n, part in reader.partitions.items()]
 
     def start(self, pipe: Any, params: dict[str, Any], shard: Shard) -> int:
@@ -241,9 +252,14 @@ class KafkaSource(StreamSource):
         """Close the consumers of pipes that are no longer ``RUNNING`` (stopped, updating or
         deleted): a pipe that starts again resumes from its group's committed offsets."""
         for arn in [a for a in self._readers if a not in running]:
-            self._readers.pop(arn).close()
-            for key in [k for k in self._cursors if k[0] == arn]:
-                del self._cursors[key]
+            self._close(arn)
+
+    def _close(self, arn: str) -> None:
+        reader = self._readers.pop(arn, None)
+        if reader is not None:
+            reader.close()
+        for key in [k for k in self._cursors if k[0] == arn]:
+            del self._cursors[key]
 
     def close(self) -> None:
         self.release(set())

@@ -248,3 +248,33 @@ def test_kafka_sources_that_cannot_be_read_say_why(sandbox, msk):
                                             RoleArn="arn:aws:iam::123456789012:role/pipe-role")
     assert err.value.response["Error"]["Code"] == "ValidationException"
     assert "SelfManagedKafkaParameters.TopicName" in err.value.response["Error"]["Message"]
+
+
+def test_a_broker_that_does_not_answer_is_reported_and_tried_again_a_minute_later(sandbox, monkeypatch):
+    from eventlab.kafka.broker import free_port
+    from eventlab.sandbox.pipes import kafka
+
+    monkeypatch.setattr(kafka, "SAFETY_SECONDS", 0.5)
+    out, out_arn = make_queue(sandbox, "unanswered")
+    running_pipe(sandbox, "silent", f"smk://127.0.0.1:{free_port()}", out_arn, SourceParameters={
+        "SelfManagedKafkaParameters": {"TopicName": "orders"}})
+    errors = sandbox.service("pipes").errors
+    assert len(errors) == 1 and "could not read topic 'orders'" in errors[0]
+    assert "silent" in errors[0]
+    assert "could not read topic" in sandbox.client("pipes").describe_pipe(Name="silent")["StateReason"]
+    sandbox.clock.advance(seconds=30)
+    assert len(errors) == 1                            # not at every pump round
+    sandbox.clock.advance(seconds=30)
+    assert len(errors) == 2
+
+
+def test_deleting_the_cluster_closes_the_pipes_consumer(sandbox, msk):
+    tools.create_topic(msk.bootstrap, msk.topic, 1)
+    out, out_arn = make_queue(sandbox, "orphan")
+    arn = kafka_pipe(sandbox, msk, "orphan", out_arn)
+    reading = sandbox.service("pipes").kafka[0]
+    assert reading.reading == {arn}
+    sandbox.client("kafka").delete_cluster(ClusterArn=msk.arn)
+    sandbox.clock.advance(seconds=1)
+    assert reading.reading == set()
+    assert "does not exist" in sandbox.client("pipes").describe_pipe(Name="orphan")["StateReason"]
