@@ -107,8 +107,7 @@ class Reader:
                                                                 cached=False)
                 if part.fetched < low:           # the broker deleted records: they expired
                     part.fetched, reassign = low, True
-                for offset in [o for o in part.records if o < low]:
-                    del part.records[offset]
+                _drop_before(part.records, low)
                 if part.fetched < high:
                     behind[number] = high
             if reassign:
@@ -157,9 +156,7 @@ class Reader:
         """The group's committed offset of a partition is ``offset`` (the next to read)."""
         from confluent_kafka import KafkaException
 
-        records = self.partitions[number].records
-        while records and next(iter(records)) < offset:
-            del records[next(iter(records))]
+        _drop_before(self.partitions[number].records, offset)
         try:
             self.consumer.commit(offsets=[self._tp(number, offset)], asynchronous=False)
         except KafkaException as exc:
@@ -285,6 +282,12 @@ class SelfManagedKafkaSource(KafkaSource):
 
     def identity(self, pipe: Any, reader: Reader) -> dict[str, str]:
         return {"eventSource": "SelfManagedKafka", "bootstrapServers": reader.bootstrap}
+
+
+def _drop_before(records: dict[int, Entry], offset: int) -> None:
+    """Forget the records before ``offset`` (delivered, or expired); they are kept in order."""
+    while records and next(iter(records)) < offset:
+        del records[next(iter(records))]
 
 
 def _partition(shard: Shard) -> int:

@@ -166,6 +166,26 @@ def test_a_failing_target_blocks_its_partition_and_the_batch_is_retried(sandbox,
     assert committed(msk, group) == {0: 3}
 
 
+def test_a_blocked_batch_is_given_up_once_its_records_expire(sandbox, msk):
+    from confluent_kafka import TopicPartition
+
+    tools.create_topic(msk.bootstrap, msk.topic, 1)
+    group = f"expire-{uuid.uuid4().hex[:6]}"
+    with sandbox.clock.held():
+        kafka_pipe(sandbox, msk, "expiring", "arn:aws:sqs:us-east-1:123456789012:later",
+                   StartingPosition="TRIM_HORIZON", ConsumerGroupID=group)
+        produce(msk.bootstrap, msk.topic, {"value": b"a"}, {"value": b"b"})
+        sandbox.clock.advance(seconds=5)                  # failing, retried
+        # the broker deletes "a" and "b" (retention, or DeleteRecords as here): they expired
+        [done] = tools.admin(msk.bootstrap).delete_records([TopicPartition(msk.topic, 0, 2)]).values()
+        done.result(10)
+        produce(msk.bootstrap, msk.topic, {"value": b"c"})
+        url, _ = make_queue(sandbox, "later")
+        sandbox.clock.advance(seconds=60)
+    assert [value(r) for r in drain(sandbox, url)] == ["c"]
+    assert committed(msk, group) == {0: 3}
+
+
 def test_the_group_commits_after_delivery_and_its_offsets_win_over_the_starting_position(sandbox, msk):
     tools.create_topic(msk.bootstrap, msk.topic, 2)
     out, out_arn = make_queue(sandbox, "committed")
