@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from eventlab.kafka import tools  # noqa: E402
-from eventlab.sandbox import Sandbox, zip_code  # noqa: E402
+from eventlab.sandbox import Sandbox, inspect, zip_code  # noqa: E402
 
 SOURCE = {"kafka": "ManagedStreamingKafkaParameters", "kinesis": "KinesisStreamParameters"}
 
@@ -64,7 +64,7 @@ def through_a_pipe(kind: str, records: int) -> tuple[float, float]:
                         for i, p in enumerate(payloads[start:start + 500])])
             sb.clock.advance(seconds=1)
             took = time.perf_counter() - began
-        delivered = sum(b.get("delivered", 0) for b in sb.service("pipes").batches)
+        delivered = sum(b.get("delivered", 0) for b in inspect.pipe_batches(sb, "bench"))
         assert delivered == records, f"{kind}: {delivered} of {records} delivered"
         began = time.perf_counter()
         for _ in range(100):
