@@ -10,7 +10,9 @@ Following https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-conc
   a stopped pipe read back as ``RUNNING``).  A source the sandbox cannot read leaves the
   pipe ``CREATE_FAILED`` with a ``StateReason`` saying so;
 * sources are polled by the pump, one batch per pipe per round
-  (:mod:`eventlab.sandbox.pipes.sources`); each batch is filtered, enriched and
+  (:mod:`eventlab.sandbox.pipes.sources`: SQS, Kinesis, DynamoDB streams;
+  :mod:`eventlab.sandbox.pipes.kafka`: MSK and self-managed Kafka topics, read from a real
+  broker); each batch is filtered, enriched and
   delivered (:mod:`eventlab.sandbox.pipes.transform`, :mod:`eventlab.sandbox.pipes.steps`);
 * ``sb.service("pipes").batches`` keeps what became of each batch (for tests and labs).
 """
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from eventlab.sandbox.events.targets import TargetError
+from eventlab.sandbox.pipes.kafka import KafkaSource, SelfManagedKafkaSource
 from eventlab.sandbox.pipes.logs import ExecutionLog
 from eventlab.sandbox.pipes.sources import DynamoDBSource, KinesisSource, SQSSource, StreamSource
 from eventlab.sandbox.pipes.steps import Busy, deliver, enrich, service_of
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 
 TRANSITION_SECONDS = 1.0          # not published by AWS: the sandbox's choice
 SETTLES_INTO = {"STARTING": "RUNNING", "STOPPING": "STOPPED"}   # CREATING, UPDATING: the desired state
-SOURCES = ("sqs", "kinesis", "dynamodb")
+KAFKA_PARAMETERS = {"kafka": "ManagedStreamingKafkaParameters", "smk": "SelfManagedKafkaParameters"}
 
 
 @dataclass
@@ -51,8 +54,10 @@ class PipesService:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.sqs = SQSSource(self)
+        self.kafka = (KafkaSource(self), SelfManagedKafkaSource(self))
         self.sources: dict[str, SQSSource | StreamSource] = {
-            "sqs": self.sqs, "kinesis": KinesisSource(self), "dynamodb": DynamoDBSource(self)}
+            "sqs": self.sqs, "kinesis": KinesisSource(self), "dynamodb": DynamoDBSource(self),
+            "kafka": self.kafka[0], "smk": self.kafka[1]}
         self.batches: list[dict[str, Any]] = []
         self.dead_lettered: list[dict[str, Any]] = []
         self.errors: list[str] = []
@@ -98,13 +103,18 @@ class PipesService:
                     raise ValidationException(f"SourceParameters.{stream}.StartingPosition is required for "
                                               "a stream source (TRIM_HORIZON or LATEST; Kinesis also "
                                               "AT_TIMESTAMP)")
+                kafka = KAFKA_PARAMETERS.get(source_kind(source))
+                if kafka and not (params.get(kafka) or {}).get("TopicName"):
+                    raise ValidationException(f"SourceParameters.{kafka}.TopicName is required for a "
+                                              f"{'n MSK' if kafka.startswith('Managed') else ' Kafka'} source")
                 _check_filters(ValidationException, params)
                 pipe = original(backend, name, *args, **kwargs)
                 pipe.__dict__["_eventlab_created"] = clock.time()
-                if service_of(source) not in SOURCES:
+                if source_kind(source) not in self.sources:
                     pipe.status = "CREATE_FAILED"
                     pipe.state_reason = (f"The eventlab sandbox runs pipes from SQS queues, Kinesis "
-                                         f"streams and DynamoDB streams only, not from {source}.")
+                                         f"streams, DynamoDB streams and Kafka topics (MSK, self-managed) "
+                                         f"only, not from {source}.")
                 return pipe
             return create_pipe
 
@@ -114,6 +124,9 @@ class PipesService:
         def make_update(original: Any) -> Any:
             def update_pipe(backend: Any, name: str, *args: Any, **kwargs: Any) -> Any:
                 _check_filters(ValidationException, kwargs.get("source_parameters") or {})
+                if kwargs.get("source_parameters") is not None and name in backend.pipes:
+                    kwargs["source_parameters"] = _merged(backend.pipes[name].source_parameters or {},
+                                                          kwargs["source_parameters"])
                 pipe = original(backend, name, *args, **kwargs)
                 state = pipe.status
                 if state == "RUNNING" and pipe.desired_state == "STOPPED":
@@ -126,22 +139,31 @@ class PipesService:
             return update_pipe
 
         patches.wrap(EventBridgePipesBackend, "update_pipe", make_update,
-                     "UpdatePipe goes through UPDATING (or STARTING/STOPPING for a new DesiredState)")
+                     "UpdatePipe goes through UPDATING (or STARTING/STOPPING for a new DesiredState) "
+                     "and changes only the source parameters it names")
 
     # -- the pump's part -------------------------------------------------------------
     def poll(self) -> bool:
         worked = self.sqs.finishing.delete_due()   # SQS batches whose target has finished
+        running = set()
         for backend in self.sandbox.backends("pipes"):
             for pipe in list(backend.pipes.values()):
-                source = self.sources.get(service_of(pipe.source))
+                source = self.sources.get(source_kind(pipe.source))
                 if source is None or pipe.status != "RUNNING":
                     continue
+                running.add(pipe.arn)
                 try:
                     worked = source.poll(pipe) or worked
                 except Exception as exc:   # one broken pipe must not stop the others
                     self.errors.append(f"{pipe.name}: {type(exc).__name__}: {exc}")
                     pipe.state_reason = f"The sandbox could not run this pipe: {type(exc).__name__}: {exc}"
+        for kafka in self.kafka:
+            kafka.release(running)                 # stopped and deleted pipes read no more
         return worked
+
+    def close(self) -> None:
+        for kafka in self.kafka:
+            kafka.close()
 
     # -- one batch through the pipe ----------------------------------------------------
     def process(self, pipe: Any, records: list[dict[str, Any]], ids: list[str]) -> Outcome:
@@ -208,6 +230,18 @@ class PipesService:
         for name, value in counts.items():
             metrics.emit(pipe.region_name, "AWS/EventBridge/Pipes", name, (("PipeName", pipe.name),),
                          float(value), "None", when)
+
+
+def source_kind(source: str) -> str:
+    """The kind of a pipe's source: the service of its ARN, or ``smk`` (self-managed Kafka)."""
+    return "smk" if source.startswith("smk://") else service_of(source)
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """UpdatePipe's source parameters: what it names replaces, the rest stays (AWS's
+    UpdatePipe "updates only the fields you specify": a Kafka source keeps its topic)."""
+    return {**old, **{k: {**old[k], **v} if isinstance(v, dict) and isinstance(old.get(k), dict) else v
+                      for k, v in new.items()}}
 
 
 def _check_filters(error: Any, source_parameters: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""A pipe's sources: an SQS queue and a Kinesis stream, read on the virtual clock.
+"""A pipe's sources: an SQS queue, a Kinesis stream and a DynamoDB stream, read on the
+virtual clock (Kafka topics: :mod:`eventlab.sandbox.pipes.kafka`, a :class:`StreamSource`).
 
 SQS (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-sqs.html):
 
@@ -150,6 +151,8 @@ class StreamSource:
 
     parameters = "KinesisStreamParameters"
     batch_info = "KinesisBatchInfo"
+    retries_whole_batch = False    # True: a failed batch is retried from its first record
+    gives_up = True                # False: no retry limit, no DLQ (a refused batch is retried too)
 
     def __init__(self, service: PipesService) -> None:
         self.service = service
@@ -167,12 +170,14 @@ class StreamSource:
         for shard in self.shards(pipe):
             cursor = self._cursors.get((pipe.arn, shard.shard_id))
             if cursor is None:
-                start = start_sequence(shard, params.get("StartingPosition"),
-                                       pipe.__dict__.get("_eventlab_created", 0.0),
-                                       params.get("StartingPositionTimestamp"))
-                cursor = self._cursors[(pipe.arn, shard.shard_id)] = Cursor(start)
+                cursor = self._cursors[(pipe.arn, shard.shard_id)] = Cursor(self.start(pipe, params, shard))
             worked = self._poll_shard(pipe, params, shard, cursor) or worked
         return worked
+
+    def start(self, pipe: Any, params: dict[str, Any], shard: Shard) -> int:
+        """The first sequence number the pipe reads from ``shard`` (``StartingPosition``)."""
+        return start_sequence(shard, params.get("StartingPosition"), pipe.__dict__.get("_eventlab_created", 0.0),
+                              params.get("StartingPositionTimestamp"))
 
     def _poll_shard(self, pipe: Any, params: dict[str, Any], shard: Shard, cursor: Cursor) -> bool:
         now = self.service.sandbox.clock.time()
@@ -200,9 +205,9 @@ class StreamSource:
             cursor.busy_until = outcome.ended
             _wake(self.service, outcome.ended)
         if not failed:
-            self._past(cursor, batch)
+            self._past(pipe, shard, cursor, batch)
             return True
-        first = min(failed)
+        first = 0 if self.retries_whole_batch else min(failed)
         cursor.next_sequence = batch[first].sequence_number
         failing = batch[first:]
         if params.get("OnPartialBatchItemFailure") == "AUTOMATIC_BISECT" and len(failing) > 1:
@@ -215,17 +220,16 @@ class StreamSource:
         too_many = 0 <= max_attempts < cursor.attempts
         too_old = max_age >= 0 and now - batch[first].created_at > max_age
         refused = error is not None and not error.retriable
-        if too_many or too_old or refused:
+        if self.gives_up and (too_many or too_old or refused):
             condition = "RetryAttemptsExhausted" if too_many else "RecordAgeExceeded" if too_old else "AccessDenied"
             self._dead_letter(pipe, params, shard, failing, cursor.attempts, condition, error)
-            self._past(cursor, batch)
+            self._past(pipe, shard, cursor, batch)
             return True
         cursor.retry_at = now + min(MAX_BACKOFF, 2.0 ** (cursor.attempts - 1))
         _wake(self.service, cursor.retry_at)
         return True
 
-    @staticmethod
-    def _past(cursor: Cursor, batch: list[Any]) -> None:
+    def _past(self, pipe: Any, shard: Shard, cursor: Cursor, batch: list[Any]) -> None:
         """The batch is behind the shard (delivered or given up): read on after it."""
         cursor.next_sequence, cursor.attempts = batch[-1].sequence_number + 1, 0
         if cursor.splits:

@@ -251,7 +251,9 @@ def _to_logs(sb: Sandbox, client: Any, resource: str, params: dict[str, Any], pa
 
 
 def _source_kind(source_arn: str) -> str:
-    return {"sqs": "aws:sqs", "kinesis": "aws:kinesis", "dynamodb": "aws:dynamodb"}.get(
+    if source_arn.startswith("smk://"):
+        return "SelfManagedKafka"
+    return {"sqs": "aws:sqs", "kinesis": "aws:kinesis", "dynamodb": "aws:dynamodb", "kafka": "aws:kafka"}.get(
         service_of(source_arn), service_of(source_arn))
 
 

@@ -3,12 +3,17 @@ and input templates.
 
 * Implicit body parsing
   (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-input-transformation.html):
-  an SQS ``body`` that is JSON, and the base64 ``data`` of a Kinesis record whose bytes
-  are JSON, are read as JSON by filters and by ``<$.body.key>`` paths.
+  an SQS ``body`` that is JSON, and the base64 ``data`` of a Kinesis record (``key`` and
+  ``value`` of a Kafka record) whose bytes are JSON, are read as JSON by filters and by
+  ``<$.body.key>`` paths.
 * Filtering (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-event-filtering.html):
   ``FilterCriteria.Filters[].Pattern`` are event patterns matched against each source
   record by the matcher that routes ``PutEvents`` (:func:`eventlab.sandbox.events.pattern.pattern_matches`);
-  a record matching any filter goes on, the others are consumed.
+  a record matching any filter goes on, the others are consumed.  A Kafka record's ``key``
+  and ``value`` are filtered as UTF-8 text, or as JSON when they are; a pattern for one
+  of them whose form (object or list of values) does not fit what the record holds, or a
+  value that is not UTF-8, is left out and the record is filtered on its other fields
+  (the table in eb-pipes-event-filtering.html, "Properly filtering ... Apache Kafka").
 * ``InputTemplate``: placeholders are JSON paths into the event (``<$.body.id>``) or the
   reserved variables ``aws.pipes.pipe-arn``, ``pipe-name``, ``source-arn``,
   ``enrichment-arn``, ``target-arn``, ``event.ingestion-time``, ``event`` and
@@ -37,9 +42,34 @@ def _json_or_none(text: str) -> Any:
         return None
 
 
+KAFKA_SOURCES = ("aws:kafka", "SelfManagedKafka")
+
+
+def _text(data: Any) -> str | None:
+    """Base64 data as UTF-8 text (None: not base64 text, or not UTF-8)."""
+    if not isinstance(data, str):
+        return None
+    try:
+        return base64.b64decode(data, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _structure(text: str | None) -> Any:
+    """The JSON object or array ``text`` holds (None: it holds none)."""
+    value = None if text is None else _json_or_none(text)
+    return value if isinstance(value, (dict, list)) else None
+
+
+def _encoded_fields(event: dict[str, Any]) -> tuple[str, ...]:
+    if event.get("eventSource") == "aws:kinesis":
+        return ("data",)
+    return ("key", "value") if event.get("eventSource") in KAFKA_SOURCES else ()
+
+
 def parsed(event: Any) -> Any:
-    """The event as filters and templates read it: a JSON ``body`` (SQS) or base64 JSON
-    ``data`` (Kinesis) parsed."""
+    """The event as filters and templates read it: a JSON ``body`` (SQS), base64 JSON
+    ``data`` (Kinesis), ``key`` and ``value`` (Kafka) parsed."""
     if not isinstance(event, dict):
         return event
     view = dict(event)
@@ -48,14 +78,10 @@ def parsed(event: Any) -> Any:
         value = _json_or_none(body)
         if isinstance(value, (dict, list)):
             view["body"] = value
-    data = event.get("data")
-    if isinstance(data, str) and event.get("eventSource") == "aws:kinesis":
-        try:
-            value = _json_or_none(base64.b64decode(data, validate=True).decode())
-        except (binascii.Error, UnicodeDecodeError):
-            value = None
-        if isinstance(value, (dict, list)):
-            view["data"] = value
+    for name in _encoded_fields(event):
+        value = _structure(_text(event.get(name)))
+        if value is not None:
+            view[name] = value
     return view
 
 
@@ -64,7 +90,34 @@ def passes(filters: list[dict[str, Any]], record: dict[str, Any]) -> bool:
     if not filters:
         return True
     view = parsed(record)
-    return any(pattern_matches(f.get("Pattern") or "{}", view) for f in filters)
+    patterns = [f.get("Pattern") or "{}" for f in filters]
+    if record.get("eventSource") in KAFKA_SOURCES:
+        view, patterns = _kafka_filtering(record, view, patterns)
+    return any(pattern_matches(pattern, view) for pattern in patterns)
+
+
+def _kafka_filtering(record: dict[str, Any], view: dict[str, Any], patterns: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """A Kafka record's ``key`` and ``value`` as filters read them (JSON, or UTF-8 text), and
+    the patterns without the rules on a field whose form does not fit the record."""
+    forms: dict[str, str | None] = {}
+    for name in ("key", "value"):
+        if record.get(name) is None:
+            continue
+        text = _text(record[name])
+        if isinstance(view[name], (dict, list)):
+            forms[name] = "json"
+        elif text is not None:
+            view[name], forms[name] = text, "text"
+        else:
+            forms[name] = None               # not UTF-8: filtered on the other fields
+    fitted = []
+    for text in patterns:
+        pattern = json.loads(text)
+        for name, form in forms.items():
+            if name in pattern and form != ("json" if isinstance(pattern[name], dict) else "text"):
+                del pattern[name]
+        fitted.append(json.dumps(pattern))
+    return view, fitted
 
 
 MAX_FILTERS = 5

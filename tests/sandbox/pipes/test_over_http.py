@@ -65,3 +65,43 @@ def test_a_kinesis_pipe_with_a_lambda_enrichment_runs_over_http(served):
     urllib.request.urlopen(request, timeout=30).read()
     got = sqs.receive_message(QueueUrl=target, MaxNumberOfMessages=10, WaitTimeSeconds=5)["Messages"]
     assert [json.loads(m["Body"]) for m in got] == [{"user": "ada", "seen": 1}]
+
+
+def test_an_msk_pipe_delivers_what_a_kafka_producer_sent_over_http(served):
+    from eventlab.kafka import tools
+
+    url, _ = served
+
+    def advance(seconds):
+        urllib.request.urlopen(urllib.request.Request(f"{url}/_eventlab/clock/advance", method="POST",
+                                                      data=json.dumps({"seconds": seconds}).encode()),
+                               timeout=30).read()
+
+    kafka = client("kafka", url)
+    cluster = kafka.create_cluster(ClusterName="orders", KafkaVersion="3.6.0", NumberOfBrokerNodes=1,
+                                   BrokerNodeGroupInfo={"InstanceType": "kafka.m5.large",
+                                                        "ClientSubnets": ["subnet-a"]})["ClusterArn"]
+    advance(300)
+    bootstrap = kafka.get_bootstrap_brokers(ClusterArn=cluster)["BootstrapBrokerStringTls"]
+    tools.create_topic(bootstrap, "orders", 2)
+    sqs = client("sqs", url)
+    target = sqs.create_queue(QueueName="orders-out")["QueueUrl"]
+    target_arn = sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    role = client("iam", url).create_role(RoleName="pipe", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    client("pipes", url).create_pipe(
+        Name="orders", Source=cluster, Target=target_arn, RoleArn=role,
+        SourceParameters={"ManagedStreamingKafkaParameters": {
+            "TopicName": "orders", "StartingPosition": "TRIM_HORIZON", "ConsumerGroupID": "orders-pipe"}},
+        TargetParameters={"InputTemplate": '{"order": <$.value.id>}'})
+    advance(1)
+    tools.produce(bootstrap, "orders", [(f"customer-{i % 2}", json.dumps({"id": i})) for i in range(6)])
+    advance(1)
+    got = []
+    while len(got) < 6:
+        messages = sqs.receive_message(QueueUrl=target, MaxNumberOfMessages=10).get("Messages", [])
+        assert messages, f"only {len(got)} of 6 orders arrived"
+        got += [json.loads(m["Body"]) for m in messages]
+        sqs.delete_message_batch(QueueUrl=target, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    assert sorted(g["order"] for g in got) == list(range(6))      # the JSON value, read by the template
+    assert tools.describe_group(bootstrap, "orders-pipe").total_lag == 0

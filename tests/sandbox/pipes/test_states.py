@@ -66,7 +66,7 @@ def test_a_source_the_sandbox_cannot_read_fails_with_a_reason(sandbox):
                       Target="arn:aws:sqs:us-east-1:123456789012:x", RoleArn=role(sandbox))
     described = pipes.describe_pipe(Name="mq")
     assert described["CurrentState"] == "CREATE_FAILED"
-    assert "SQS queues, Kinesis streams and DynamoDB streams" in described["StateReason"]
+    assert "DynamoDB streams and Kafka topics" in described["StateReason"]
 
 
 def test_the_inspection_layer_reads_pipes_and_their_batches(sandbox):
