@@ -181,16 +181,31 @@ def refusal(sandbox: Any, caller: Caller, action: str, resource: str | None) -> 
     return None
 
 
+def role_refusal(sandbox: Any, role_arn: str, session: str, action: str, resource: str | None) -> str | None:
+    """Why a session ``session`` of ``role_arn`` (a service acting with it) may not do
+    ``action`` on ``resource`` (None: it may)."""
+    account = arn_account(role_arn) or ""
+    principal = f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}"
+    return refusal(sandbox, Caller(account, principal), action, resource)
+
+
 def authorize_role(sandbox: Any, role_arn: str, session: str, action: str, resource: str) -> None:
-    """A service acting with ``role_arn`` (an EventBridge target's role): raise
+    """A service acting with ``role_arn`` (an EventBridge target's role, a pipe's): raise
     :class:`IdentityRefused` unless the role's policies allow ``action`` on ``resource``."""
     if iam_mode(sandbox) != "enforce":
         return
-    account = arn_account(role_arn) or ""
-    principal = f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}"
-    why = refusal(sandbox, Caller(account, principal), action, resource)
+    why = role_refusal(sandbox, role_arn, session, action, resource)
     if why is not None:
         raise IdentityRefused(why, action)
+
+
+def trust_refusal(role_arn: str, principal: str, source_arn: str) -> str | None:
+    """Why the service ``principal`` cannot assume ``role_arn`` for ``source_arn`` (None: it can)."""
+    if _role(role_arn) is not None and trusts(role_arn, principal, {
+            "aws:SourceArn": source_arn, "aws:SourceAccount": arn_account(source_arn) or ""}):
+        return None
+    return (f"{principal} cannot assume {role_arn} (no such role, or its trust policy does not "
+            "name the service)")
 
 
 # the action EventBridge performs on a target of each service, with the target's role
@@ -209,12 +224,9 @@ def check_target_role(sandbox: Any, role_arn: str, target_arn: str, source_arn: 
     :class:`IdentityRefused`, which the target's DLQ gets as ``NO_PERMISSIONS``)."""
     if iam_mode(sandbox) != "enforce":
         return
-    principal = f"{service}.amazonaws.com"
-    if _role(role_arn) is None or not trusts(role_arn, principal,
-                                             {"aws:SourceArn": source_arn,
-                                              "aws:SourceAccount": arn_account(source_arn) or ""}):
-        raise IdentityRefused(f"{principal} cannot assume {role_arn} (no such role, or its "
-                              "trust policy does not name the service)", "sts:AssumeRole")
+    why = trust_refusal(role_arn, f"{service}.amazonaws.com", source_arn)
+    if why is not None:
+        raise IdentityRefused(why, "sts:AssumeRole")
     action = _TARGET_ACTIONS.get(target_arn.split(":")[2])
     if action is not None:
         session = {"events": "EventBridgeSession", "scheduler": "SchedulerSession"}.get(service, "ApiGatewaySession")
@@ -316,6 +328,9 @@ class IdentityService:
     def install(self, patches: Any) -> None:
         import warnings
 
+        from eventlab.sandbox.iam import managed
+
+        managed.install(patches)    # every mode: AttachRolePolicy of an AWS managed policy works
         if iam_mode(self.sandbox) == "enforce" or mode_of(self.sandbox) == "strict":
             # some services' models have no AccessDenied shape; moto warns, AWS answers it anyway
             warnings.filterwarnings("ignore", r"Exception\(AccessDenied\) with code")
