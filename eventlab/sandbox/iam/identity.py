@@ -67,6 +67,9 @@ _STATES_CLIENT_MODULES = tuple(f"state_task.{m}" for m in (
 _SOURCE_ACTIONS = {"sqs": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
                    "kinesis": ("kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream",
                                "kinesis:ListShards")}
+# moto's S3 action names (its ACTION_MAP) whose IAM action is another
+_S3_ACTIONS = {"HeadBucket": "ListBucket", "ListObjects": "ListBucket", "ListObjectsV2": "ListBucket",
+               "GetBucketCORS": "GetBucketCORS", "DeleteObjects": "DeleteObject"}
 _ALWAYS = {"sts:GetCallerIdentity"}   # AWS answers it whatever the policies say
 
 
@@ -348,18 +351,53 @@ class IdentityService:
                     return original(response)
                 action = request_action(response)
                 for resource in request_resources(response, action):
-                    why = refusal(service.sandbox, caller, action, resource)
+                    why = service._refuse(caller, action, resource)
                     if why is not None:
-                        service.refused.append({"principal": caller.principal, "action": action,
-                                                "resource": resource, "reason": why,
-                                                "time": service.sandbox.clock.time()})
                         return _denied(response, action, why)
                 return original(response)
             return call_action
 
         patches.wrap(BaseResponse, "call_action", make_call_action,
                      "iam=enforce: calls with a role's credentials need its identity policies to allow them")
+        self._install_s3(patches)
         self._install_trust(patches)
+
+    def _refuse(self, caller: Caller, action: str, resource: str | None) -> str | None:
+        """Why an assumed-role session's call is refused (None: allowed), recorded in ``refused``."""
+        why = refusal(self.sandbox, caller, action, resource)
+        if why is not None:
+            self.refused.append({"principal": caller.principal, "action": action, "resource": resource,
+                                 "reason": why, "time": self.sandbox.clock.time()})
+        return why
+
+    def _install_s3(self, patches: Any) -> None:
+        """moto's S3 answers from ``S3Response.bucket_response``/``key_response`` (its URL
+        handlers), never through ``BaseResponse.call_action``, but every S3 action first calls
+        ``_authenticate_and_authorize_s3_action`` with ``data["Action"]`` set to its IAM name
+        (moto's own, normally idle, IAM check): the S3 check hooks there."""
+        from moto.s3.exceptions import S3ClientError
+        from moto.s3.responses import S3Response
+
+        class AccessDenied(S3ClientError):   # S3's XML <Error><Code>AccessDenied</Code>, HTTP 403
+            code = "AccessDenied"
+
+        service = self
+
+        def make(original: Any) -> Any:
+            def authorize(response: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+                caller = caller_of(response)
+                if caller.principal.startswith("arn:aws:sts::"):
+                    action = "s3:" + _S3_ACTIONS.get(response.data.get("Action"), response.data.get("Action") or "")
+                    resource = None if not bucket_name else (
+                        f"arn:aws:s3:::{bucket_name}/{key_name}" if key_name else f"arn:aws:s3:::{bucket_name}")
+                    why = service._refuse(caller, action, resource)
+                    if why is not None:
+                        raise AccessDenied("AccessDenied", why)
+                original(response, bucket_name=bucket_name, key_name=key_name)
+            return authorize
+
+        patches.wrap(S3Response, "_authenticate_and_authorize_s3_action", make,
+                     "iam=enforce: S3 calls with a role's credentials need its identity policies to allow them")
 
     def _install_assume_role(self, patches: Any) -> None:
         from moto.core.exceptions import ServiceException
