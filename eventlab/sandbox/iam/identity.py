@@ -184,12 +184,15 @@ def refusal(sandbox: Any, caller: Caller, action: str, resource: str | None) -> 
     return None
 
 
+def _session(role_arn: str, session: str) -> Caller:
+    account = arn_account(role_arn) or ""
+    return Caller(account, f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}")
+
+
 def role_refusal(sandbox: Any, role_arn: str, session: str, action: str, resource: str | None) -> str | None:
     """Why a session ``session`` of ``role_arn`` (a service acting with it) may not do
     ``action`` on ``resource`` (None: it may)."""
-    account = arn_account(role_arn) or ""
-    principal = f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}"
-    return refusal(sandbox, Caller(account, principal), action, resource)
+    return refusal(sandbox, _session(role_arn, session), action, resource)
 
 
 def authorize_role(sandbox: Any, role_arn: str, session: str, action: str, resource: str) -> None:
@@ -197,7 +200,7 @@ def authorize_role(sandbox: Any, role_arn: str, session: str, action: str, resou
     :class:`IdentityRefused` unless the role's policies allow ``action`` on ``resource``."""
     if iam_mode(sandbox) != "enforce":
         return
-    why = role_refusal(sandbox, role_arn, session, action, resource)
+    why = sandbox.service("identity").decide(_session(role_arn, session), action, resource)
     if why is not None:
         raise IdentityRefused(why, action)
 
@@ -351,7 +354,7 @@ class IdentityService:
                     return original(response)
                 action = request_action(response)
                 for resource in request_resources(response, action):
-                    why = service._refuse(caller, action, resource)
+                    why = service.decide(caller, action, resource)
                     if why is not None:
                         return _denied(response, action, why)
                 return original(response)
@@ -362,7 +365,7 @@ class IdentityService:
         self._install_s3(patches)
         self._install_trust(patches)
 
-    def _refuse(self, caller: Caller, action: str, resource: str | None) -> str | None:
+    def decide(self, caller: Caller, action: str, resource: str | None) -> str | None:
         """Why an assumed-role session's call is refused (None: allowed), recorded in ``refused``."""
         why = refusal(self.sandbox, caller, action, resource)
         if why is not None:
@@ -390,7 +393,7 @@ class IdentityService:
                     action = "s3:" + _S3_ACTIONS.get(response.data.get("Action"), response.data.get("Action") or "")
                     resource = None if not bucket_name else (
                         f"arn:aws:s3:::{bucket_name}/{key_name}" if key_name else f"arn:aws:s3:::{bucket_name}")
-                    why = service._refuse(caller, action, resource)
+                    why = service.decide(caller, action, resource)
                     if why is not None:
                         raise AccessDenied("AccessDenied", why)
                 original(response, bucket_name=bucket_name, key_name=key_name)
