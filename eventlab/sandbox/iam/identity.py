@@ -6,9 +6,14 @@ Off by default (``iam="off"``): nothing here is installed and nothing is slower.
 * **Who is checked**: every request signed with the credentials of an assumed-role session
   (a Lambda handler's calls with its execution role, a Step Functions task with the state
   machine's role, anyone who called ``sts:AssumeRole``), every EventBridge delivery to a
-  target with ``RoleArn`` and every EventBridge Scheduler delivery.  An account's own keys (root) are not checked, as before.
-* **What decides**: the role's inline policies and attached customer managed policies
-  (moto's IAM), and the resource's own policy (queue, topic, function, event bus, a role's
+  target with ``RoleArn``, every EventBridge Scheduler delivery and every call an EventBridge
+  pipe makes with its role (:mod:`eventlab.sandbox.pipes.permissions`).  S3 calls too: moto's
+  S3 answers from its own URL handlers, not through ``BaseResponse.call_action``, so their
+  check hooks moto's per-action S3 authorization point instead.  An account's own keys
+  (root) are not checked, as before.
+* **What decides**: the role's inline policies and attached managed policies, customer or
+  AWS managed (moto's IAM; AWS's own are looked up when attached:
+  :mod:`eventlab.sandbox.iam.managed`), and the resource's own policy (queue, topic, function, event bus, a role's
   trust policy).  An explicit ``Deny`` in either wins.  Same account: either allowing is
   enough.  Another account's resource: both must allow (with ``policies="off"`` the
   resource policy is not looked at).
