@@ -1,6 +1,7 @@
 """Identity policies, opt-in: ``Sandbox(iam="enforce")``, ``eventlab serve --iam enforce``.
 
-Off by default (``iam="off"``): nothing here is installed and nothing is slower.  With
+Off by default (``iam="off"``): nothing here is installed and nothing is slower (but for the
+lookup of AWS managed policies when IAM attaches one, :mod:`eventlab.sandbox.iam.managed`).  With
 ``"enforce"`` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
 
 * **Who is checked**: every request signed with the credentials of an assumed-role session
@@ -9,7 +10,8 @@ Off by default (``iam="off"``): nothing here is installed and nothing is slower.
   target with ``RoleArn``, every EventBridge Scheduler delivery and every call an EventBridge
   pipe makes with its role (:mod:`eventlab.sandbox.pipes.permissions`).  S3 calls too: moto's
   S3 answers from its own URL handlers, not through ``BaseResponse.call_action``, so their
-  check hooks moto's per-action S3 authorization point instead.  An account's own keys
+  check hooks moto's per-action S3 authorization point instead
+  (:mod:`eventlab.sandbox.iam.s3_calls`).  An account's own keys
   (root) are not checked, as before.
 * **What decides**: the role's inline policies and attached managed policies, customer or
   AWS managed (moto's IAM; AWS's own are looked up when attached:
@@ -72,9 +74,6 @@ _STATES_CLIENT_MODULES = tuple(f"state_task.{m}" for m in (
 _SOURCE_ACTIONS = {"sqs": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
                    "kinesis": ("kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream",
                                "kinesis:ListShards")}
-# moto's S3 action names (its ACTION_MAP) whose IAM action is another
-_S3_ACTIONS = {"HeadBucket": "ListBucket", "ListObjects": "ListBucket", "ListObjectsV2": "ListBucket",
-               "GetBucketCORS": "GetBucketCORS", "DeleteObjects": "DeleteObject"}
 _ALWAYS = {"sts:GetCallerIdentity"}   # AWS answers it whatever the policies say
 
 
@@ -367,7 +366,9 @@ class IdentityService:
 
         patches.wrap(BaseResponse, "call_action", make_call_action,
                      "iam=enforce: calls with a role's credentials need its identity policies to allow them")
-        self._install_s3(patches)
+        from eventlab.sandbox.iam.s3_calls import install_s3_check
+
+        install_s3_check(patches, self)
         self._install_trust(patches)
 
     def decide(self, caller: Caller, action: str, resource: str | None) -> str | None:
@@ -377,35 +378,6 @@ class IdentityService:
             self.refused.append({"principal": caller.principal, "action": action, "resource": resource,
                                  "reason": why, "time": self.sandbox.clock.time()})
         return why
-
-    def _install_s3(self, patches: Any) -> None:
-        """moto's S3 answers from ``S3Response.bucket_response``/``key_response`` (its URL
-        handlers), never through ``BaseResponse.call_action``, but every S3 action first calls
-        ``_authenticate_and_authorize_s3_action`` with ``data["Action"]`` set to its IAM name
-        (moto's own, normally idle, IAM check): the S3 check hooks there."""
-        from moto.s3.exceptions import S3ClientError
-        from moto.s3.responses import S3Response
-
-        class AccessDenied(S3ClientError):   # S3's XML <Error><Code>AccessDenied</Code>, HTTP 403
-            code = "AccessDenied"
-
-        service = self
-
-        def make(original: Any) -> Any:
-            def authorize(response: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
-                caller = caller_of(response)
-                if caller.principal.startswith("arn:aws:sts::"):
-                    action = "s3:" + _S3_ACTIONS.get(response.data.get("Action"), response.data.get("Action") or "")
-                    resource = None if not bucket_name else (
-                        f"arn:aws:s3:::{bucket_name}/{key_name}" if key_name else f"arn:aws:s3:::{bucket_name}")
-                    why = service.decide(caller, action, resource)
-                    if why is not None:
-                        raise AccessDenied("AccessDenied", why)
-                original(response, bucket_name=bucket_name, key_name=key_name)
-            return authorize
-
-        patches.wrap(S3Response, "_authenticate_and_authorize_s3_action", make,
-                     "iam=enforce: S3 calls with a role's credentials need its identity policies to allow them")
 
     def _install_assume_role(self, patches: Any) -> None:
         from moto.core.exceptions import ServiceException
