@@ -163,3 +163,23 @@ def test_enrichment_needs_lambda_invoke_function(enforced):
         {"Version": "2012-10-17", "Statement": [allow("lambda:InvokeFunction", fn["FunctionArn"])]}))
     sb.clock.advance(seconds=31)                       # back after the visibility timeout: now allowed
     assert [m["body"] for m in drain(sb, out)] == ["enrich me"]
+
+
+def test_a_dynamodb_stream_source_needs_list_streams_too(enforced):
+    from tests.sandbox.pipes.test_sources import dynamodb_table
+
+    sb = enforced
+    ddb, stream_arn = dynamodb_table(sb)
+    out, out_arn = make_queue(sb, "out")
+    three = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+    role = make_role(sb, "ddb", PIPES, allow(three, stream_arn), allow("sqs:SendMessage", out_arn))
+    params = {"DynamoDBStreamParameters": {"StartingPosition": "TRIM_HORIZON"}}
+    got = pipe(sb, "no-list", stream_arn, out_arn, role, SourceParameters=params)
+    assert got["StateReason"] == (INVALID + f"Cannot access stream {stream_arn}. Please ensure the customer role "
+                                  "can perform actions on source stream")
+    sb.client("iam").put_role_policy(RoleName="ddb", PolicyName="list", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [allow("dynamodb:ListStreams", "*")]}))
+    assert pipe(sb, "listed", stream_arn, out_arn, role, SourceParameters=params)["CurrentState"] == "RUNNING"
+    ddb.put_item(TableName="orders", Item={"id": {"S": "o-1"}})
+    sb.clock.advance(seconds=1)
+    assert [r["dynamodb"]["Keys"] for r in drain(sb, out)] == [{"id": {"S": "o-1"}}]
