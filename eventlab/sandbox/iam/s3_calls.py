@@ -7,7 +7,8 @@ S3 action first calls ``_authenticate_and_authorize_s3_action(bucket_name, key_n
 ``data["Action"]`` set to its IAM name (moto's own IAM check, idle unless moto's auth is
 switched on): the check sits there.  The resource is ``arn:aws:s3:::BUCKET`` or
 ``arn:aws:s3:::BUCKET/KEY`` (``s3:ListAllMyBuckets``: any); refused, S3's XML
-``<Error><Code>AccessDenied</Code>`` with HTTP 403.
+``<Error><Code>AccessDenied</Code>`` with HTTP 403 (a ``HEAD``: 403 without a body, which
+SDKs report as the code ``403``, message ``Forbidden``).
 """
 
 from __future__ import annotations
@@ -48,3 +49,14 @@ def install_s3_check(patches: Any, service: Any) -> None:
 
     patches.wrap(S3Response, "_authenticate_and_authorize_s3_action", make,
                  "iam=enforce: S3 calls with a role's credentials need its identity policies to allow them")
+
+    def make_serialized(original: Any) -> Any:
+        def serialized(response: Any, result: Any) -> Any:
+            status, headers, body = original(response, result)
+            if response.method == "HEAD" and isinstance(getattr(result, "result", None), AccessDenied):
+                return status, headers, b""      # AWS answers a refused HEAD with a bare 403
+            return status, headers, body
+        return serialized
+
+    patches.wrap(S3Response, "serialized", make_serialized,
+                 "iam=enforce: a refused S3 HEAD request is a 403 without a body, as on AWS")

@@ -75,6 +75,7 @@ def test_bucket_actions_are_checked_on_the_bucket_and_a_deny_wins(enforced):
     s3.head_bucket(Bucket=BUCKET)                                       # HeadBucket is s3:ListBucket
     code, message = error(lambda: s3.get_object(Bucket=BUCKET, Key="secret/x"))
     assert code == "AccessDenied" and message.endswith("with an explicit deny in an identity-based policy")
+    assert error(lambda: s3.head_object(Bucket=BUCKET, Key="secret/x")) == ("403", "Forbidden")   # no body
     code, message = error(lambda: s3.list_buckets())
     assert code == "AccessDenied" and "s3:ListAllMyBuckets on resource: *" in message
     code, _ = error(lambda: s3.create_bucket(Bucket="another-bucket-iam"))
