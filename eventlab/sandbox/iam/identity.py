@@ -1,14 +1,21 @@
 """Identity policies, opt-in: ``Sandbox(iam="enforce")``, ``eventlab serve --iam enforce``.
 
-Off by default (``iam="off"``): nothing here is installed and nothing is slower.  With
+Off by default (``iam="off"``): nothing here is installed and nothing is slower (but for the
+lookup of AWS managed policies when IAM attaches one, :mod:`eventlab.sandbox.iam.managed`).  With
 ``"enforce"`` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
 
 * **Who is checked**: every request signed with the credentials of an assumed-role session
   (a Lambda handler's calls with its execution role, a Step Functions task with the state
   machine's role, anyone who called ``sts:AssumeRole``), every EventBridge delivery to a
-  target with ``RoleArn`` and every EventBridge Scheduler delivery.  An account's own keys (root) are not checked, as before.
-* **What decides**: the role's inline policies and attached customer managed policies
-  (moto's IAM), and the resource's own policy (queue, topic, function, event bus, a role's
+  target with ``RoleArn``, every EventBridge Scheduler delivery and every call an EventBridge
+  pipe makes with its role (:mod:`eventlab.sandbox.pipes.permissions`).  S3 calls too: moto's
+  S3 answers from its own URL handlers, not through ``BaseResponse.call_action``, so their
+  check hooks moto's per-action S3 authorization point instead
+  (:mod:`eventlab.sandbox.iam.s3_calls`).  An account's own keys
+  (root) are not checked, as before.
+* **What decides**: the role's inline policies and attached managed policies, customer or
+  AWS managed (moto's IAM; AWS's own are looked up when attached:
+  :mod:`eventlab.sandbox.iam.managed`), and the resource's own policy (queue, topic, function, event bus, a role's
   trust policy).  An explicit ``Deny`` in either wins.  Same account: either allowing is
   enough.  Another account's resource: both must allow (with ``policies="off"`` the
   resource policy is not looked at).
@@ -181,16 +188,34 @@ def refusal(sandbox: Any, caller: Caller, action: str, resource: str | None) -> 
     return None
 
 
+def _session(role_arn: str, session: str) -> Caller:
+    account = arn_account(role_arn) or ""
+    return Caller(account, f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}")
+
+
+def role_refusal(sandbox: Any, role_arn: str, session: str, action: str, resource: str | None) -> str | None:
+    """Why a session ``session`` of ``role_arn`` (a service acting with it) may not do
+    ``action`` on ``resource`` (None: it may)."""
+    return refusal(sandbox, _session(role_arn, session), action, resource)
+
+
 def authorize_role(sandbox: Any, role_arn: str, session: str, action: str, resource: str) -> None:
-    """A service acting with ``role_arn`` (an EventBridge target's role): raise
+    """A service acting with ``role_arn`` (an EventBridge target's role, a pipe's): raise
     :class:`IdentityRefused` unless the role's policies allow ``action`` on ``resource``."""
     if iam_mode(sandbox) != "enforce":
         return
-    account = arn_account(role_arn) or ""
-    principal = f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}"
-    why = refusal(sandbox, Caller(account, principal), action, resource)
+    why = sandbox.service("identity").decide(_session(role_arn, session), action, resource)
     if why is not None:
         raise IdentityRefused(why, action)
+
+
+def trust_refusal(role_arn: str, principal: str, source_arn: str) -> str | None:
+    """Why the service ``principal`` cannot assume ``role_arn`` for ``source_arn`` (None: it can)."""
+    if _role(role_arn) is not None and trusts(role_arn, principal, {
+            "aws:SourceArn": source_arn, "aws:SourceAccount": arn_account(source_arn) or ""}):
+        return None
+    return (f"{principal} cannot assume {role_arn} (no such role, or its trust policy does not "
+            "name the service)")
 
 
 # the action EventBridge performs on a target of each service, with the target's role
@@ -209,12 +234,9 @@ def check_target_role(sandbox: Any, role_arn: str, target_arn: str, source_arn: 
     :class:`IdentityRefused`, which the target's DLQ gets as ``NO_PERMISSIONS``)."""
     if iam_mode(sandbox) != "enforce":
         return
-    principal = f"{service}.amazonaws.com"
-    if _role(role_arn) is None or not trusts(role_arn, principal,
-                                             {"aws:SourceArn": source_arn,
-                                              "aws:SourceAccount": arn_account(source_arn) or ""}):
-        raise IdentityRefused(f"{principal} cannot assume {role_arn} (no such role, or its "
-                              "trust policy does not name the service)", "sts:AssumeRole")
+    why = trust_refusal(role_arn, f"{service}.amazonaws.com", source_arn)
+    if why is not None:
+        raise IdentityRefused(why, "sts:AssumeRole")
     action = _TARGET_ACTIONS.get(target_arn.split(":")[2])
     if action is not None:
         session = {"events": "EventBridgeSession", "scheduler": "SchedulerSession"}.get(service, "ApiGatewaySession")
@@ -316,6 +338,9 @@ class IdentityService:
     def install(self, patches: Any) -> None:
         import warnings
 
+        from eventlab.sandbox.iam import managed
+
+        managed.install(patches)    # every mode: AttachRolePolicy of an AWS managed policy works
         if iam_mode(self.sandbox) == "enforce" or mode_of(self.sandbox) == "strict":
             # some services' models have no AccessDenied shape; moto warns, AWS answers it anyway
             warnings.filterwarnings("ignore", r"Exception\(AccessDenied\) with code")
@@ -333,18 +358,26 @@ class IdentityService:
                     return original(response)
                 action = request_action(response)
                 for resource in request_resources(response, action):
-                    why = refusal(service.sandbox, caller, action, resource)
+                    why = service.decide(caller, action, resource)
                     if why is not None:
-                        service.refused.append({"principal": caller.principal, "action": action,
-                                                "resource": resource, "reason": why,
-                                                "time": service.sandbox.clock.time()})
                         return _denied(response, action, why)
                 return original(response)
             return call_action
 
         patches.wrap(BaseResponse, "call_action", make_call_action,
                      "iam=enforce: calls with a role's credentials need its identity policies to allow them")
+        from eventlab.sandbox.iam.s3_calls import install_s3_check
+
+        install_s3_check(patches, self)
         self._install_trust(patches)
+
+    def decide(self, caller: Caller, action: str, resource: str | None) -> str | None:
+        """Why an assumed-role session's call is refused (None: allowed), recorded in ``refused``."""
+        why = refusal(self.sandbox, caller, action, resource)
+        if why is not None:
+            self.refused.append({"principal": caller.principal, "action": action, "resource": resource,
+                                 "reason": why, "time": self.sandbox.clock.time()})
+        return why
 
     def _install_assume_role(self, patches: Any) -> None:
         from moto.core.exceptions import ServiceException

@@ -8,7 +8,8 @@ Following https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-conc
   ``StartPipe`` ``STARTING`` -> ``RUNNING``, ``UpdatePipe`` ``UPDATING`` -> the desired
   state.  Only a ``RUNNING`` pipe reads its source (moto's own states jump at once, and
   a stopped pipe read back as ``RUNNING``).  A source the sandbox cannot read leaves the
-  pipe ``CREATE_FAILED`` with a ``StateReason`` saying so;
+  pipe ``CREATE_FAILED`` with a ``StateReason`` saying so, and so does (``iam="enforce"``) a
+  role that may not read the source (:mod:`eventlab.sandbox.pipes.permissions`);
 * sources are polled by the pump, one batch per pipe per round
   (:mod:`eventlab.sandbox.pipes.sources`: SQS, Kinesis, DynamoDB streams;
   :mod:`eventlab.sandbox.pipes.kafka`: MSK and self-managed Kafka topics, read from a real
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from eventlab.sandbox.events.targets import TargetError
 from eventlab.sandbox.pipes.kafka import KafkaSource, SelfManagedKafkaSource
 from eventlab.sandbox.pipes.logs import ExecutionLog
+from eventlab.sandbox.pipes.permissions import FAILED, start_refusal
 from eventlab.sandbox.pipes.sources import DynamoDBSource, KinesisSource, SQSSource, StreamSource
 from eventlab.sandbox.pipes.steps import Busy, deliver, enrich, service_of
 from eventlab.sandbox.pipes.transform import filter_problem, passes, render
@@ -70,14 +72,17 @@ class PipesService:
         from moto.pipes.exceptions import ValidationException
         from moto.pipes.models import EventBridgePipesBackend, Pipe
 
-        clock = self.sandbox.clock
+        clock, sandbox = self.sandbox.clock, self.sandbox
 
         def get_status(pipe: Any) -> str | None:
             state = pipe.__dict__.get("_eventlab_state")
             due = pipe.__dict__.get("_eventlab_due")
             if state is not None and due is not None and clock.time() >= due:
                 desired = pipe.desired_state if pipe.desired_state in ("RUNNING", "STOPPED") else "RUNNING"
-                state = SETTLES_INTO.get(state, desired)
+                refused = start_refusal(sandbox, pipe) if state in FAILED else None   # iam="enforce" only
+                if refused is not None:
+                    pipe.state_reason = refused
+                state = FAILED[state] if refused is not None else SETTLES_INTO.get(state, desired)
                 pipe.__dict__.update(_eventlab_state=state, _eventlab_due=None)
             return state if state is not None else pipe.__dict__.get("_status")
 

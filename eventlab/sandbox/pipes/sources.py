@@ -29,7 +29,7 @@ Kinesis (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-kines
 * a failed batch blocks its shard and is retried from its first failed record, after
   1, 2, 4... seconds (at most 60 s apart; AWS's back-off is not published), until
   ``MaximumRetryAttempts`` or ``MaximumRecordAgeInSeconds`` (default -1: forever) is
-  reached; a refused delivery (the role is not allowed) is not retried.  With
+  reached (a delivery the pipe's role is refused too: a customer error).  With
   ``OnPartialBatchItemFailure: AUTOMATIC_BISECT`` a failing batch (from its first failed
   record) is split in two and each half tried on its own, without using up an attempt,
   so that one bad record ends up alone;  Then the
@@ -60,7 +60,7 @@ from eventlab.sandbox.awslambda.esm.sqs import sqs_record
 from eventlab.sandbox.awslambda.service import deliver_to_arn
 from eventlab.sandbox.core.pump import window_closed
 from eventlab.sandbox.events.input import epoch, iso_time
-from eventlab.sandbox.iam.enforce import check_role_delivery
+from eventlab.sandbox.pipes.permissions import may_call
 from eventlab.sandbox.sqs.queues import DeleteWhenDone, visibility_timeout
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ class StreamSource:
         entry = {"pipe": pipe.name, "dlq": dlq, "record": record}
         if dlq:
             try:
-                check_role_delivery(sb, pipe.role_arn, dlq)
+                may_call(sb, pipe, dlq)
                 deliver_to_arn(sb, dlq, json.dumps(record))
             except Exception as exc:   # the records are lost, as on AWS
                 entry["dlq_error"] = repr(exc)

@@ -19,8 +19,11 @@ eb-pipes-event-target.html and eb-pipes-batching-concurrency.html:
 * a Lambda or Step Functions target (``REQUEST_RESPONSE``) may answer
   ``{"batchItemFailures": [{"itemIdentifier": ...}]}``: those items failed;
 * every call is made by the pipe's role: a target whose resource policy denies the
-  role, or of another account that does not allow it, is refused
-  (:func:`eventlab.sandbox.iam.enforce.check_role_delivery`).
+  role, or of another account that does not allow it, is refused, and with
+  ``iam="enforce"`` so is a call the role's identity policies do not allow
+  (:func:`eventlab.sandbox.pipes.permissions.may_call`).  A refusal is a customer
+  invocation error: retried like the others (``NO_PERMISSIONS``, retriable), as
+  https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-error-troubleshooting.html says.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from eventlab.errors import FunctionNotFound
 from eventlab.sandbox.awslambda.concurrency import Throttled
 from eventlab.sandbox.events.input import json_path, missing
 from eventlab.sandbox.events.targets import TargetError, classify
-from eventlab.sandbox.iam.enforce import check_role_delivery
+from eventlab.sandbox.pipes.permissions import may_call
 from eventlab.sandbox.pipes.transform import as_text, parsed
 
 if TYPE_CHECKING:
@@ -57,9 +60,9 @@ def service_of(arn: str) -> str:
     return arn.split(":")[2]
 
 
-def _invoke_lambda(sb: Sandbox, role: str, arn: str, batch: list[Any], busy: Busy,
+def _invoke_lambda(sb: Sandbox, pipe: Any, arn: str, batch: list[Any], busy: Busy,
                    asynchronous: bool = False) -> Any:
-    check_role_delivery(sb, role, arn)
+    may_call(sb, pipe, arn)
     lam = sb.service("lambda")
     try:
         fn = lam.function(arn)
@@ -81,7 +84,8 @@ def _invoke_lambda(sb: Sandbox, role: str, arn: str, batch: list[Any], busy: Bus
         return None
 
 
-def _run_state_machine(sb: Sandbox, arn: str, batch: list[Any], synchronous: bool) -> Any:
+def _run_state_machine(sb: Sandbox, pipe: Any, arn: str, batch: list[Any], synchronous: bool) -> Any:
+    may_call(sb, pipe, arn, synchronous)
     client = sb.client("stepfunctions", arn.split(":")[3], arn.split(":")[4])
     if not synchronous:
         client.start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(batch))
@@ -95,10 +99,11 @@ def _run_state_machine(sb: Sandbox, arn: str, batch: list[Any], synchronous: boo
         return None
 
 
-def _call_api(sb: Sandbox, arn: str, event: Any, http: dict[str, Any] | None) -> Any:
+def _call_api(sb: Sandbox, pipe: Any, arn: str, event: Any, http: dict[str, Any] | None) -> Any:
     """One request to an API Gateway REST or HTTP API named by its execute-api ARN
     (``arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH``, ``*`` in the path filled
     from ``PathParameterValues``): the JSON (or text) it answers."""
+    may_call(sb, pipe, arn)
     api_id, stage, method, *path = arn.split(":", 5)[5].split("/")
     http = http or {}
     route = "/" + "/".join(path)
@@ -122,17 +127,17 @@ def enrich(sb: Sandbox, pipe: Any, batch: list[Any], busy: Busy) -> list[Any]:
     arn = pipe.enrichment
     try:
         if service_of(arn) == "lambda":
-            answer = _invoke_lambda(sb, pipe.role_arn, arn, batch, busy)
+            answer = _invoke_lambda(sb, pipe, arn, batch, busy)
         elif service_of(arn) == "states":
-            answer = _run_state_machine(sb, arn, batch, True)
+            answer = _run_state_machine(sb, pipe, arn, batch, True)
         elif service_of(arn) == "execute-api":
             http = (pipe.enrichment_parameters or {}).get("HttpParameters")
-            answer = [a for a in (_call_api(sb, arn, event, http) for event in batch) if a is not None]
+            answer = [a for a in (_call_api(sb, pipe, arn, event, http) for event in batch) if a is not None]
         else:
             raise TargetError("INVALID_PARAMETER", f"the sandbox cannot enrich with {arn} "
                               "(Lambda, Step Functions EXPRESS and API Gateway only)", False)
     except Exception as exc:
-        raise classify(exc) from None
+        raise _failure(exc) from None
     if answer is None:
         return []
     return answer if isinstance(answer, list) else [answer]
@@ -146,25 +151,33 @@ def deliver(sb: Sandbox, pipe: Any, batch: list[Any], originals: list[Any], busy
     try:
         return _deliver(sb, pipe, arn, params, batch, originals, busy)
     except Exception as exc:
-        raise classify(exc) from None
+        raise _failure(exc) from None
+
+
+def _failure(exc: Exception) -> TargetError:
+    """The error of a failed step; a permission refused is retried, as other customer errors."""
+    error = classify(exc)
+    if error.code == "NO_PERMISSIONS" and not error.retriable:
+        return TargetError(error.code, error.message, True)
+    return error
 
 
 def _deliver(sb: Sandbox, pipe: Any, arn: str, params: dict[str, Any], batch: list[Any],
              originals: list[Any], busy: Busy) -> set[str]:
     _, _, service, region, account, resource = (arn.split(":", 5) + [""] * 6)[:6]
-    role = pipe.role_arn
     if service == "lambda":
         fire = (params.get("LambdaFunctionParameters") or {}).get("InvocationType") == "FIRE_AND_FORGET"
-        return _item_failures(_invoke_lambda(sb, role, arn, batch, busy, fire))
+        return _item_failures(_invoke_lambda(sb, pipe, arn, batch, busy, fire))
     if service == "states":
         sync = (params.get("StepFunctionStateMachineParameters") or {}).get(
             "InvocationType", "REQUEST_RESPONSE") == "REQUEST_RESPONSE"
-        return _item_failures(_run_state_machine(sb, arn, batch, sync))
+        return _item_failures(_run_state_machine(sb, pipe, arn, batch, sync))
     if service == "execute-api":   # one request per event: APIs take no batches
         for event in batch:
-            _call_api(sb, arn, event, params.get("HttpParameters"))
+            _call_api(sb, pipe, arn, event, params.get("HttpParameters"))
         return set()
-    check_role_delivery(sb, role, arn)
+    if service != "logs":          # CloudWatch Logs: checked on each log stream
+        may_call(sb, pipe, arn)
     client = sb.client(service, region, account)
     pairs = list(zip(batch, originals, strict=False))
     name = resource.split("/", 1)[-1]
@@ -201,7 +214,7 @@ def _deliver(sb: Sandbox, pipe: Any, arn: str, params: dict[str, Any], batch: li
             _check(client.put_record_batch(DeliveryStreamName=name, Records=[
                 {"Data": as_text(e).encode()} for e, _ in chunk]).get("FailedPutCount"), len(chunk))
     elif service == "logs":
-        _to_logs(sb, client, resource, params.get("CloudWatchLogsParameters") or {}, pairs)
+        _to_logs(sb, pipe, client, resource, params.get("CloudWatchLogsParameters") or {}, pairs)
     else:
         raise TargetError("INVALID_PARAMETER", f"the sandbox cannot deliver a pipe to {arn}", False)
     return set()
@@ -235,14 +248,16 @@ def _dynamic(value: str, event: Any) -> Any:
     return value
 
 
-def _to_logs(sb: Sandbox, client: Any, resource: str, params: dict[str, Any], pairs: list[Any]) -> None:
+def _to_logs(sb: Sandbox, pipe: Any, client: Any, resource: str, params: dict[str, Any], pairs: list[Any]) -> None:
     group = resource.split(":", 1)[1] if resource.startswith("log-group:") else resource
     group = group[:-2] if group.endswith(":*") else group
     streams: dict[str, list[dict[str, Any]]] = {}
     for event, original in pairs:
         stream = str(_dynamic(params.get("LogStreamName") or f"pipe-{uuid.uuid4().hex[:8]}", original))
         streams.setdefault(stream, []).append({"timestamp": int(sb.clock.time() * 1000), "message": as_text(event)})
+    group_arn = pipe.target.removesuffix(":*")
     for stream, events in streams.items():
+        may_call(sb, pipe, pipe.target, resource=f"{group_arn}:log-stream:{stream}")
         try:
             client.create_log_stream(logGroupName=group, logStreamName=stream)
         except client.exceptions.ResourceAlreadyExistsException:

@@ -123,3 +123,38 @@ def test_serve_validates_s3_notification_destinations_and_applies_a_same_account
     with pytest.raises(ClientError) as denied:
         sqs.purge_queue(QueueUrl=q)
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_serve_iam_enforce_checks_s3_managed_policies_and_pipe_roles(tmp_path):
+    import urllib.request
+
+    from tests.sandbox.iam.test_identity import allow, document, trust
+
+    with serve_process(tmp_path, "--iam", "enforce") as (url, _):
+        iam = client("iam", url)
+        role = iam.create_role(RoleName="worker", AssumeRolePolicyDocument=trust({"AWS": "123456789012"}))["Role"]["Arn"]
+        iam.attach_role_policy(RoleName="worker", PolicyArn="arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess")
+        iam.put_role_policy(RoleName="worker", PolicyName="s3", PolicyDocument=document(
+            allow("s3:PutObject", "arn:aws:s3:::served-iam/in/*")))
+        client("s3", url).create_bucket(Bucket="served-iam")
+        keys = client("sts", url).assume_role(RoleArn=role, RoleSessionName="cli")["Credentials"]
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id=keys["AccessKeyId"],
+                          aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"])
+        s3.put_object(Bucket="served-iam", Key="in/a", Body=b"1")
+        with pytest.raises(ClientError) as refused:
+            s3.put_object(Bucket="served-iam", Key="out/a", Body=b"1")
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+        assert "s3:PutObject on resource: arn:aws:s3:::served-iam/out/a" in refused.value.response["Error"]["Message"]
+        _, source_arn = queue(url, "pipe-in")
+        _, target_arn = queue(url, "pipe-out")
+        pipes_role = iam.create_role(RoleName="pipe", AssumeRolePolicyDocument=trust(
+            {"Service": "pipes.amazonaws.com"}))["Role"]["Arn"]
+        iam.attach_role_policy(RoleName="pipe", PolicyArn="arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess")
+        client("pipes", url).create_pipe(Name="read-only", Source=source_arn, Target=target_arn, RoleArn=pipes_role)
+        advance = urllib.request.Request(f"{url}/_eventlab/clock/advance", data=json.dumps({"seconds": 1}).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(advance).read()
+        described = client("pipes", url).describe_pipe(Name="read-only")
+        assert described["CurrentState"] == "CREATE_FAILED"    # read-only: no sqs:ReceiveMessage
+        assert described["StateReason"].endswith("does not have permissions to call ReceiveMessage on SQS")

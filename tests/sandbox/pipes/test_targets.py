@@ -319,7 +319,7 @@ def test_a_template_path_the_pipe_cannot_read_fails_the_batch_not_the_sandbox(sa
     assert [m["body"] for m in drain(sandbox, good_out)] == ["still flows"]
 
 
-def test_a_refused_stream_delivery_goes_to_the_dlq_without_retries(sandbox):
+def test_a_refused_stream_delivery_is_retried_as_a_customer_error_then_dead_lettered(sandbox):
     arn = stream(sandbox, "payments")
     dlq, dlq_arn = make_queue(sandbox, "payments-dlq")
     out, out_arn = make_queue(sandbox, "guarded")
@@ -327,8 +327,11 @@ def test_a_refused_stream_delivery_goes_to_the_dlq_without_retries(sandbox):
                                                     "Action": "sqs:SendMessage", "Resource": out_arn}]}
     sandbox.client("sqs").set_queue_attributes(QueueUrl=out, Attributes={"Policy": json.dumps(deny)})
     running_pipe(sandbox, "refused", arn, out_arn, SourceParameters={"KinesisStreamParameters": {
-        "StartingPosition": "TRIM_HORIZON", "DeadLetterConfig": {"Arn": dlq_arn}}})
+        "StartingPosition": "TRIM_HORIZON", "MaximumRetryAttempts": 1, "DeadLetterConfig": {"Arn": dlq_arn}}})
     sandbox.client("kinesis").put_record(StreamName="payments", Data=b"1", PartitionKey="k")
+    assert drain(sandbox, dlq) == []                    # retried first (AWS: insufficient permissions are retried)
+    sandbox.clock.advance(seconds=2)
     [message] = drain(sandbox, dlq)
-    assert message["context"]["condition"] == "AccessDenied" and "NO_PERMISSIONS" in message["context"]["errorMessage"]
-    assert len(sandbox.service("pipes").batches) == 1 and drain(sandbox, out) == []
+    assert message["context"]["condition"] == "RetryAttemptsExhausted"
+    assert "NO_PERMISSIONS" in message["context"]["errorMessage"]
+    assert len(sandbox.service("pipes").batches) == 2 and drain(sandbox, out) == []
