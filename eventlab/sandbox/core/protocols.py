@@ -18,6 +18,13 @@ operation named ``Delete"}`` and failed.  AWS routes a JSON request by its
 ``X-Amz-Target`` header or its path, never by its body; ``install`` makes moto do the same
 (an ``Action`` counts only from the URL's query or a form-encoded body: the query protocol).
 
+In-process, boto3 addresses a bucket by its virtual host (``https://logs.s3.amazonaws.com/``).
+moto matches a request's host against its services' patterns in alphabetical order, and
+CloudWatch Logs' ``logs.(.+).amazonaws.com`` comes before S3's, so ``CreateBucket`` for a
+bucket named ``logs`` (or ``events``, ``lambda``, ``kinesis``...) answered 404.  On AWS the
+host ``<bucket>.s3[.<region>].amazonaws.com`` is always S3; ``install`` puts that pattern
+first.
+
 ``SERVED`` is the list of services the sandbox answers for; the protocol test
 (``tests/sandbox/core/test_protocols.py``) makes one call to each with the locked botocore,
 in-process and over HTTP, so that the next protocol move fails a test, not a learner.
@@ -26,6 +33,7 @@ in-process and over HTTP, so that the next protocol move fails a test, not a lea
 from __future__ import annotations
 
 import importlib
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -43,6 +51,9 @@ SERVED: dict[str, str] = {
 }
 
 CATCH_ALL = "{0}/(?P<eventlab_rest_path>.+)$"
+# <bucket>.s3.amazonaws.com, <bucket>.s3.<region>.amazonaws.com, <bucket>.s3.dualstack...:
+# S3's virtual-hosted style (never s3-control, whose host starts with the account id).
+S3_VIRTUAL_HOST = re.compile(r"https?://[a-zA-Z0-9._-]+\.s3(?:\.[a-z0-9-]+)*\.amazonaws\.com(?:/|$)")
 
 
 def install(patches: PatchSet) -> None:
@@ -51,8 +62,12 @@ def install(patches: PatchSet) -> None:
     by ``Action`` only requests of the query protocol."""
     for package in sorted(set(SERVED.values())):
         patches.after_import(f"moto.{package}.urls", _adder(patches, f"moto.{package}.urls"))
+    import moto.backend_index as backend_index
     from moto.core.responses import BaseResponse
 
+    patches.replace(backend_index, "backend_url_patterns",
+                    [("s3", S3_VIRTUAL_HOST), *backend_index.backend_url_patterns],
+                    "a bucket named like a service (logs, events, lambda) is still S3's")
     patches.wrap(BaseResponse, "_get_action", _query_protocol_action,
                  "an Action inside a JSON body (a message, a mapping template) is data, not the operation")
 

@@ -229,3 +229,21 @@ def test_the_query_protocol_still_routes_by_action(sandbox):
     assert answer.status_code == 200 and "<MessageId>" in answer.text
     [message] = sandbox.client("sqs").receive_message(QueueUrl=url)["Messages"]
     assert message["Body"] == "a=1&b=2"
+
+
+@pytest.mark.parametrize("over", ["in-process", "http"])
+@pytest.mark.parametrize("bucket", ["logs", "events", "kinesis.raw"])
+def test_a_bucket_named_like_a_service_is_s3s(sandbox, bucket, over):
+    """In-process boto3 asks ``https://logs.s3.amazonaws.com/``, which moto sent to CloudWatch
+    Logs (404 on CreateBucket); AWS serves any ``<bucket>.s3...`` host from S3."""
+    endpoint = {"endpoint_url": sandbox.endpoint_url} if over == "http" else {}
+    s3 = boto3.client("s3", region_name="us-east-1", **endpoint)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="a/1.json", Body=b'{"n": 1}')
+    assert s3.get_object(Bucket=bucket, Key="a/1.json")["Body"].read() == b'{"n": 1}'
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["a/1.json"]
+    west = boto3.client("s3", region_name="eu-west-1", **endpoint)
+    west.create_bucket(Bucket=f"{bucket}-west", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert west.get_bucket_location(Bucket=f"{bucket}-west")["LocationConstraint"] == "eu-west-1"
+    # the services whose names the buckets borrowed still answer for themselves
+    assert boto3.client("logs", region_name="us-east-1", **endpoint).describe_log_groups()["logGroups"] is not None
