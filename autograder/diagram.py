@@ -81,7 +81,7 @@ def picture(sandbox: Any, traffic: Traffic | None = None) -> Picture:
     pic = Picture()
     _sns_sqs_lambda(sandbox, pic, traffic)
     _eventbridge(sandbox, pic, traffic)
-    for section in (_kafka, _apigateway, _streams, _workflows, _function_failures, _refused):
+    for section in (_pipes, _kafka, _apigateway, _streams, _workflows, _function_failures, _refused):
         try:
             section(sandbox, pic)
         except Exception:  # noqa: BLE001 - a picture must never break a check cell
@@ -249,6 +249,24 @@ def _eventbridge(sb: Any, pic: Picture, traffic: Traffic | None) -> None:
         aid = pic.node("a", archive.name, '[("{} (archive)")]')
         source = archive.source_arn.split("/")[-1]
         pic.edge(_id("b", source), aid, f"{len(archive.events)} archived", dashed=True)
+
+
+def _pipes(sb: Any, pic: Picture) -> None:
+    """Each EventBridge pipe: its source, a dashed edge to its enrichment, and its target,
+    with how many events it filtered out and delivered."""
+    for p in inspect.pipes(sb):
+        batches = inspect.pipe_batches(sb, p.name)
+        pid = pic.node("p", p.name, '>"pipe {} (' + p.current_state + ')"]')
+        filtered = sum(b["filtered_out"] for b in batches)
+        has_filter = bool((p.source_parameters.get("FilterCriteria") or {}).get("Filters"))
+        pic.edge(_target_node(pic, p.source), pid,
+                 _msgs(sum(b["size"] for b in batches)) + (f", {filtered} filtered out" if has_filter else ""))
+        if p.enrichment:
+            pic.edge(pid, _target_node(pic, p.enrichment), "enrichment", dashed=True)
+        resource = p.target.split(":")[-1]
+        target = (pic.node("b", resource.split("/", 1)[1], '{{"{} (bus)"}}')   # a bus of its account
+                  if resource.startswith("event-bus/") else _target_node(pic, p.target))
+        pic.edge(pid, target, _msgs(sum(b.get("delivered", 0) for b in batches)))
 
 
 def _kafka(sb: Any, pic: Picture) -> None:

@@ -186,6 +186,42 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
         M("subject-without-the-order", "lab03-transform",
           [('"subject": "Order <order> confirmed"', '"subject": "Order confirmed"')],
           {"transformer"}, '"subject": "Order confirmed"'),
+        # the pipe's filter on the message's fields, not under 'body': nothing gets through
+        M("pipe-filter-without-body", "lab03-pipe",
+          [('json.dumps({"body": {"status": ["PLACED"]}})', 'json.dumps({"status": ["PLACED"]})')],
+          {"pipe-filter", "pipe-enrich", "pipe-flow"}, "names no 'body'"),
+        # no filter: drafts reach the enrichment, which fails on their null customer
+        M("pipe-without-filter", "lab03-pipe",
+          [('SourceParameters={"FilterCriteria": {"Filters": [\n'
+            '        {"Pattern": json.dumps({"body": {"status": ["PLACED"]}})}]}},\n', "")],
+          {"pipe-filter"}, "a DRAFT message reached customer-lookup (which failed"),
+        # events as the pipe names them by default: no rule matches them
+        M("pipe-default-source", "lab03-pipe",
+          [(',\n    TargetParameters={"EventBridgeEventBusParameters": {\n'
+            '        "Source": "com.shop.orders", "DetailType": "OrderPlaced"}})', ")")],
+          {"pipe-enrich", "pipe-flow"}, "which the rules do not match"),
+        # an enrichment written for one record: the rest of each batch goes no further
+        M("enrichment-returns-one-order", "lab03-pipe",
+          [("    return orders                         # one order for each record",
+            "    return orders[0]                      # the first")],
+          {"pipe-flow"}, "1 of 3 PLACED orders sent together reached inventory and payment"),
+        # the body unwrapped by a template instead of enriched: no customer on the events
+        M("pipe-without-enrichment", "lab03-pipe",
+          [("    Enrichment=lookup_arn,\n", ""),
+           ('TargetParameters={"EventBridgeEventBusParameters": {',
+            'TargetParameters={"InputTemplate": "<$.body>", "EventBridgeEventBusParameters": {')],
+          {"pipe-enrich"}, "has no Enrichment"),
+        M("pipe-role-cannot-delete", "lab03-pipe",
+          [('["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]',
+            '["sqs:ReceiveMessage", "sqs:GetQueueAttributes"]')],
+          {"pipe-role"}, "does not allow sqs:DeleteMessage"),
+        M("pipe-role-for-lambda", "lab03-pipe",
+          [('"Principal": {"Service": "pipes.amazonaws.com"}', '"Principal": {"Service": "lambda.amazonaws.com"}')],
+          {"pipe-role"}, "not pipes.amazonaws.com"),
+        M("pipe-left-stopped", "lab03-pipe",
+          [('    Name="storefront-orders", RoleArn=pipe_role_arn,',
+            '    Name="storefront-orders", DesiredState="STOPPED", RoleArn=pipe_role_arn,')],
+          {"pipe", "pipe-filter", "pipe-enrich", "pipe-flow"}, "it is STOPPED"),
         # correct alternatives
         M("inventory-by-wildcard", "lab03-rules",
           [('{"orderId": [{"prefix": "ord-"}]}', '{"orderId": [{"wildcard": "ord-*"}]}')], set(), ""),
@@ -200,6 +236,30 @@ _LAB01_LAB03: dict[str, list[Mutation]] = {
           [("dlq_url", "payment_dlq_url")], set(), ""),
         M("replay-of-the-whole-day", "lab03-replay",
           [("EventStartTime=LAB_START,", "EventStartTime=LAB_START - timedelta(days=1),")],
+          set(), ""),
+        M("pipe-filter-by-prefix", "lab03-pipe",
+          [('{"body": {"status": ["PLACED"]}}', '{"body": {"status": [{"prefix": "PLACED"}]}}')], set(), ""),
+        M("pipe-filter-ignoring-case", "lab03-pipe",
+          [('{"body": {"status": ["PLACED"]}}', '{"body": {"status": [{"equals-ignore-case": "placed"}]}}')],
+          set(), ""),
+        # the enrichment's input template hands it the bodies, already parsed
+        M("enrichment-gets-the-bodies", "lab03-pipe",
+          [('order = json.loads(record["body"])', "order = dict(record)"),
+           ("    Enrichment=lookup_arn,\n",
+            '    Enrichment=lookup_arn, EnrichmentParameters={"InputTemplate": "<$.body>"},\n')],
+          set(), ""),
+        # AWS's own example: the trust limited to the account; the queue's actions by wildcard
+        M("pipe-role-scoped-trust", "lab03-pipe",
+          [('"Action": "sts:AssumeRole"}]}))["Role"]["Arn"]',
+            '"Action": "sts:AssumeRole",\n        "Condition": {"StringEquals": {"aws:SourceAccount": '
+            'bus_arn.split(":")[4]}}}]}))["Role"]["Arn"]'),
+           ('["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]', '"sqs:*"')],
+          set(), ""),
+        # a batching window: the pipe waits up to 20 s for a fuller batch
+        M("pipe-batching-window", "lab03-pipe",
+          [('{"Pattern": json.dumps({"body": {"status": ["PLACED"]}})}]}},',
+            '{"Pattern": json.dumps({"body": {"status": ["PLACED"]}})}]},\n'
+            '        "SqsQueueParameters": {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 20}},')],
           set(), ""),
     ],
 }

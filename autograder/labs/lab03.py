@@ -3,7 +3,9 @@
 Names the lab asks for: bus ``orders``; source ``com.shop.orders``; functions
 ``inventory``, ``payment``, ``shipping``, ``notification``; rules ``reserve-inventory``,
 ``take-payment``, ``ship-order``, ``notify-customer``; queue ``payment-dlq``; archive
-``orders-archive``.  Probes put their own events (ids ``ord-probe-...``) on the bus.
+``orders-archive``; queue ``storefront-orders`` piped onto the bus by the pipe
+``storefront-orders`` (autograder/labs/lab03_pipe.py).  Probes put their own events (ids
+``ord-probe-...``) on the bus, or their own raw messages on the storefront's queue.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import json
 from typing import Any
 
 from autograder.checks import CheckFailed, check, declared_checks
-from autograder.probes import function, probe_id, queue
+from autograder.labs import lab03_pipe as P
+from autograder.probes import function, last_error, probe_id, queue
 from eventlab.sandbox import inspect
 from eventlab.sandbox.events.input import epoch, iso_time
 
@@ -301,6 +304,127 @@ def check_replay(sb: Any) -> None:
             hint="Start a new replay (a new ReplayName) with EventStartTime=LAB_START (when the "
                  "lab started) and EventEndTime=sb.clock.now(): the sandbox's clock is ahead of "
                  "your computer's, so datetime.now() is not 'now' here.")
+
+
+# -- step 7: the storefront's queue piped onto the bus (autograder/labs/lab03_pipe.py) ----------
+@check("pipe", step="pipe", title="pipe storefront-orders: RUNNING, from the queue to the bus", points=1,
+       passed="The pipe storefront-orders is RUNNING from the queue storefront-orders to the bus 'orders'.",
+       failed="The pipe is missing, not running, or does not read the storefront's queue into the bus.",
+       hint="pipes.create_pipe(Name='storefront-orders', RoleArn=..., Source=queue_arn, Target=bus_arn, "
+            "...) (Source and Target are ARNs); it is CREATING for a moment: sb.clock.advance(seconds=5).")
+def check_pipe(sb: Any) -> None:
+    P.running(sb, _bus(sb).arn)
+
+
+@check("pipe-role", step="pipe", title="the pipe's role: trusted by Pipes, may read the queue and put events",
+       points=1,
+       passed="pipes.amazonaws.com may assume the pipe's role, which may read and delete from the queue, "
+              "invoke the enrichment and put events on the bus.",
+       failed="The pipe's execution role cannot do all the pipe does.",
+       hint="A role trusted by pipes.amazonaws.com, allowed sqs:ReceiveMessage, sqs:DeleteMessage and "
+            "sqs:GetQueueAttributes on the queue, lambda:InvokeFunction on customer-lookup and "
+            "events:PutEvents on the bus.")
+def check_pipe_role(sb: Any) -> None:
+    problems = P.role_problems(sb, P.pipe(sb))
+    if problems:
+        raise CheckFailed("; ".join(problems))
+
+
+@check("pipe-filter", step="pipe", title="the pipe's filter keeps PLACED orders and consumes the rest",
+       points=1,
+       passed="Probes: a PLACED message went on; a DRAFT and a CANCELLED one were dropped before the "
+              "enrichment and deleted from the queue.",
+       failed="The pipe's filter lets other orders through, or keeps PLACED ones out.",
+       hint="SourceParameters={'FilterCriteria': {'Filters': [{'Pattern': json.dumps({'body': {'status': "
+            "['PLACED']}})}]}}: an SQS message's JSON is under 'body'.")
+def check_pipe_filter(sb: Any) -> None:
+    p = P.running(sb, _bus(sb).arn)
+    placed, draft, cancelled = pid(), pid(), pid()
+    P.send(sb, [P.raw(placed, "PLACED", "c-1"), P.raw(draft, "DRAFT", None),
+                P.raw(cancelled, "CANCELLED", "c-2")])
+    try:
+        P.run(sb, p)
+        lookup = P.enrichment_function(p)
+        wrong = []
+        for label, order in (("a DRAFT", draft), ("a CANCELLED", cancelled)):
+            reached: list[str] = [lookup] if lookup and P.saw(sb, lookup, order) else []
+            reached += [fn for fn in ("inventory", "payment") if received(sb, fn, order)]
+            if reached:
+                error = last_error(sb, lookup, order) if lookup in reached else None
+                wrong.append(f"{label} message reached {', '.join(reached)}"
+                             + (f" (which failed: {error})" if error else ""))
+            if P.in_queue(sb, order):
+                wrong.append(f"{label} message is still in {P.QUEUE}")
+        if not (P.saw(sb, lookup, placed) or received(sb, "inventory", placed)):
+            wrong.append("a PLACED message did not get past the filter" + P.filter_note(p))
+        if wrong:
+            raise CheckFailed("; ".join(wrong))
+    finally:
+        P.discard(sb, [placed, draft, cancelled])
+
+
+@check("pipe-enrich", step="pipe", title="the enrichment adds the customer's email and tier", points=1,
+       passed="Probes: PLACED orders reached inventory with the customer's id, email and tier.",
+       failed="The events the pipe puts on the bus lack the customer the enrichment should add.",
+       hint="Enrichment=customer-lookup's ARN: it gets the batch (SQS records) and returns one order per "
+            "record, the body's fields with 'customer': {'id', 'email', 'tier'} from CUSTOMERS.")
+def check_pipe_enrich(sb: Any) -> None:
+    p = P.running(sb, _bus(sb).arn)
+    if not p.enrichment:
+        raise CheckFailed(f"the pipe {P.PIPE} has no Enrichment")
+    orders = {pid(): "c-1", pid(): "c-2"}
+    try:
+        for order, customer in orders.items():   # one at a time: pipe-flow probes whole batches
+            P.send(sb, [P.raw(order, "PLACED", customer)])
+            P.run(sb, p)
+            got = received(sb, "inventory", order)
+            if not got:
+                raise CheckFailed(f"a PLACED order of {customer} did not reach inventory: "
+                                  + P.why_missing(sb, p, order))
+            found = (got[-1].get("detail") or {}).get("customer")
+            want = {"id": customer, **P.CUSTOMERS[customer]}
+            if not isinstance(found, dict) or any(found.get(k) != v for k, v in want.items()):
+                raise CheckFailed(f"the event of a PLACED order of {customer} reached inventory with "
+                                  f"customer {json.dumps(found)}, not {json.dumps(want)}")
+    finally:
+        P.discard(sb, list(orders))
+
+
+@check("pipe-flow", step="pipe", title="storefront orders reach inventory and payment through the bus",
+       points=2,
+       passed="Probes: three PLACED orders sent together each reached inventory and payment as OrderPlaced "
+              "from com.shop.orders, and left the queue.",
+       failed="PLACED orders from the storefront's queue do not all reach the teams through the bus.",
+       hint="TargetParameters={'EventBridgeEventBusParameters': {'Source': 'com.shop.orders', 'DetailType': "
+            "'OrderPlaced'}}; the enrichment returns one order (the fields at the top) for each record.")
+def check_pipe_flow(sb: Any) -> None:
+    p = P.running(sb, _bus(sb).arn)
+    orders = {pid(): total for total in (12.5, 80.0, 230.0)}
+    P.send(sb, [P.raw(order, "PLACED", "c-3", total=total) for order, total in orders.items()])
+    try:
+        P.run(sb, p)
+        short: dict[tuple[int, str], list[str]] = {}   # (how many arrived, why not all) -> functions
+        for fn in ("inventory", "payment"):
+            missing = [order for order in orders if not received(sb, fn, order)]
+            if missing:
+                arrived = len(orders) - len(missing)
+                why = ("the enrichment must return one order for each record of the batch" if arrived
+                       else P.why_missing(sb, p, missing[0]))
+                short.setdefault((arrived, why), []).append(fn)
+        if short:
+            raise CheckFailed("; ".join(f"{arrived} of {len(orders)} PLACED orders sent together reached "
+                                        f"{' and '.join(fns)}: {why}" for (arrived, why), fns in short.items()))
+        for order, total in orders.items():
+            event = received(sb, "payment", order)[-1]
+            detail = event.get("detail") or {}
+            if (event.get("source"), event.get("detail-type")) != (P.EVENT_SOURCE, P.DETAIL_TYPE) \
+                    or detail.get("total") != total:
+                raise CheckFailed(f"payment received {json.dumps(event)[:200]} for an order of {total}")
+        left = [order for order in orders if P.in_queue(sb, order)]
+        if left:
+            raise CheckFailed(f"{len(left)} delivered orders are still in {P.QUEUE}")
+    finally:
+        P.discard(sb, list(orders))
 
 
 CHECKS = declared_checks(globals())   # the @check functions above, in the order they are defined

@@ -547,6 +547,8 @@ class Pipe:
     desired_state: str
     source_parameters: dict[str, Any]
     target_parameters: dict[str, Any]
+    role_arn: str = ""                 # the execution role the pipe acts with
+    state_reason: str | None = None    # why it is not running, when the sandbox knows
 
 
 def pipes(sb: Sandbox) -> list[Pipe]:
@@ -556,7 +558,8 @@ def pipes(sb: Sandbox) -> list[Pipe]:
     return [Pipe(name=p.name, arn=p.arn, source=p.source, target=p.target, enrichment=p.enrichment,
                  current_state=str(p.current_state), desired_state=str(p.desired_state),
                  source_parameters=dict(p.source_parameters or {}),
-                 target_parameters=dict(p.target_parameters or {}))
+                 target_parameters=dict(p.target_parameters or {}),
+                 role_arn=str(p.role_arn or ""), state_reason=p.state_reason)
             for p in list(sb.backend("pipes").pipes.values())]
 
 

@@ -77,3 +77,24 @@ def test_a_delivery_refused_by_a_queue_policy_shows_as_a_red_queue(sandbox):
     pic = picture(sandbox)
     assert "inbox (SQS) -> 1 delivery from uploads refused by its resource policy  (refused)" in pic.text()
     assert "class q_inbox problem" in pic.mermaid()
+
+
+def test_a_pipe_is_drawn_from_its_queue_to_its_bus_with_its_enrichment(sandbox, make_function):
+    sqs, events = sandbox.client("sqs"), sandbox.client("events")
+    url = sqs.create_queue(QueueName="storefront")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = events.create_event_bus(Name="orders")["EventBusArn"]
+    make_function("lookup", "def handler(event, context):\n    return event\n")
+    lookup = sandbox.client("lambda").get_function(FunctionName="lookup")["Configuration"]["FunctionArn"]
+    role = sandbox.client("iam").create_role(RoleName="pipe", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sandbox.client("pipes").create_pipe(
+        Name="orders-in", RoleArn=role, Source=queue, Enrichment=lookup, Target=bus,
+        SourceParameters={"FilterCriteria": {"Filters": [{"Pattern": '{"body": {"status": ["PLACED"]}}'}]}})
+    sandbox.clock.advance(seconds=2)
+    for status in ("PLACED", "DRAFT", "PLACED"):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"status": status}))
+    sandbox.clock.advance(seconds=2)
+    text = picture(sandbox).text()
+    assert "storefront (SQS) -> pipe orders-in (RUNNING)  (3 msgs, 1 filtered out)" in text
+    assert "pipe orders-in (RUNNING) -> lookup (Lambda)  (enrichment)" in text
+    assert "pipe orders-in (RUNNING) -> orders (bus)  (2 msgs)" in text
