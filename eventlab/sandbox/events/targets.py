@@ -66,7 +66,7 @@ MAX_BUS_HOPS = 4  # a guard against bus -> bus loops
 
 _NOT_FOUND = {"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", "NotFound",
               "NotFoundException", "ResourceNotFoundException", "ResourceNotFound",
-              "StateMachineDoesNotExist"}
+              "StateMachineDoesNotExist", "FunctionNotFound"}
 _INVALID = {"InvalidParameterValue", "InvalidParameter", "ValidationException", "ValidationError",
             "MissingParameter", "InvalidMessageContents", "InvalidArgument", "InvalidExecutionInput",
             "InvalidParameterValueException", "InvalidParameterException", "InvalidName",

@@ -219,9 +219,12 @@ class StreamSource:
         max_age = int(params.get("MaximumRecordAgeInSeconds", -1))
         too_many = 0 <= max_attempts < cursor.attempts
         too_old = max_age >= 0 and now - batch[first].created_at > max_age
-        refused = error is not None and not error.retriable
-        if self.gives_up and (too_many or too_old or refused):
-            condition = "RetryAttemptsExhausted" if too_many else "RecordAgeExceeded" if too_old else "AccessDenied"
+        # an error no retry can mend (a target or enrichment that does not exist, a parameter
+        # the target refuses) skips the batch at once, named by its error code
+        hopeless = error is not None and not error.retriable
+        if self.gives_up and (too_many or too_old or hopeless):
+            condition = ("RetryAttemptsExhausted" if too_many else "RecordAgeExceeded" if too_old
+                         else error.code if error is not None else "")
             self._dead_letter(pipe, params, shard, failing, cursor.attempts, condition, error)
             self._past(pipe, shard, cursor, batch)
             return True

@@ -335,3 +335,20 @@ def test_a_refused_stream_delivery_is_retried_as_a_customer_error_then_dead_lett
     assert message["context"]["condition"] == "RetryAttemptsExhausted"
     assert "NO_PERMISSIONS" in message["context"]["errorMessage"]
     assert len(sandbox.service("pipes").batches) == 2 and drain(sandbox, out) == []
+
+
+def test_a_batch_no_retry_can_mend_goes_to_the_dead_letter_queue_at_once_named_by_its_error(sandbox):
+    """A target function that does not exist: retrying cannot help, so the batch is skipped
+    on its first attempt (not after MaximumRetryAttempts) and the DLQ says why."""
+    arn = stream(sandbox, "refunds")
+    dlq, dlq_arn = make_queue(sandbox, "refunds-dlq")
+    missing = "arn:aws:lambda:us-east-1:123456789012:function:gone"
+    with sandbox.clock.held():
+        running_pipe(sandbox, "refunds-pipe", arn, missing, SourceParameters={"KinesisStreamParameters": {
+            "StartingPosition": "TRIM_HORIZON", "MaximumRetryAttempts": 5, "DeadLetterConfig": {"Arn": dlq_arn}}})
+        sandbox.client("kinesis").put_record(StreamName="refunds", Data=b"1", PartitionKey="k")
+    assert len(sandbox.service("pipes").batches) == 1
+    [message] = drain(sandbox, dlq)
+    assert message["context"]["condition"] == "NO_RESOURCE"
+    assert message["context"]["approximateInvokeCount"] == 1
+    assert "Function not found" in message["context"]["errorMessage"]
