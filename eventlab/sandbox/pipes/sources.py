@@ -29,10 +29,12 @@ Kinesis (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-kines
 * a failed batch blocks its shard and is retried from its first failed record, after
   1, 2, 4... seconds (at most 60 s apart; AWS's back-off is not published), until
   ``MaximumRetryAttempts`` or ``MaximumRecordAgeInSeconds`` (default -1: forever) is
-  reached (a delivery the pipe's role is refused too: a customer error).  With
+  reached (a delivery the pipe's role is refused too: a customer error); an error no
+  retry can mend (``NO_RESOURCE``: the function is gone; ``INVALID_PARAMETER``) skips the
+  batch at once, with that code as the DLQ record's ``condition``.  With
   ``OnPartialBatchItemFailure: AUTOMATIC_BISECT`` a failing batch (from its first failed
   record) is split in two and each half tried on its own, without using up an attempt,
-  so that one bad record ends up alone;  Then the
+  so that one bad record ends up alone.  Then the
   records are skipped and, with ``DeadLetterConfig.Arn`` (an SQS queue or SNS topic),
   a message describing them is sent there by the pipe's role.
 
