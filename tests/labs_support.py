@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -124,12 +125,38 @@ def run_course(lab: str, course: Path, env: dict[str, str], log: list[str],
                 after.set()
             if args[0] == "generate_assignment" and proc.returncode != 0:
                 break
+            if args[0] == "autograde":
+                for student in kernels_that_never_started(course):
+                    again = nbgrader(course, env, "autograde", name, "--force", f"--student={student}")
+                    log.append(f"$ nbgrader autograde {name} --student={student} (its kernel never "
+                               f"started: a port race in jupyter_client) -> {again.returncode}")
             if args[0] == "autograde":   # exits 1: the golden set holds files that are no notebooks
                 checked = subprocess.run([sys.executable, "-m", "autograder.nbgrader_guard", str(course), name],
                                          cwd=course, env=env, capture_output=True, text=True, timeout=300)
                 guard.extend(checked.stdout.splitlines())
     finally:
         generated.set()
+
+
+def kernels_that_never_started(course: Path) -> list[str]:
+    """Students whose last autograde attempt failed before any of their code ran: the kernel
+    exited before answering ``kernel_info``.  jupyter_client picks a kernel's TCP ports by
+    binding and releasing them, and on a machine starting hundreds of kernels and servers
+    another process can take one first; that is the test machine's doing, not the
+    submission's, so the harness grades such a submission once more (a kernel that dies
+    while running the learner's code is an outcome, and is never retried)."""
+    log = course / ".nbgrader.log"
+    if not log.exists():
+        return []
+    current, failed = None, set()
+    for line in log.read_text(errors="replace").splitlines():
+        m = re.search(r"\| INFO\] Sanitizing .*/submitted/([^/]+)/[^/]+/[^/]+\.ipynb$", line)
+        if m:
+            current = m.group(1)
+            failed.discard(current)
+        elif current and "starting new kernel client" in line and "before replying to kernel_info" in line:
+            failed.add(current)
+    return sorted(failed)
 
 
 def build_lab_course(tmp: Path, labs: list[str] | None = None) -> LabCourse:
