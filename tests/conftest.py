@@ -84,13 +84,6 @@ class _Build(threading.Thread):
 _build: _Build | None = None
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that read the lab course go last, so that the others run while it builds."""
-    uses = ["lab_course" in getattr(item, "fixturenames", ()) for item in items]
-    items[:] = [i for i, u in zip(items, uses, strict=True) if not u] + \
-               [i for i, u in zip(items, uses, strict=True) if u]
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
     global _build
     if session.config.option.collectonly or not any(
