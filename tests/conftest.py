@@ -10,12 +10,10 @@ serve --port 0`` in its own process (also as the context manager ``serve_process
 from __future__ import annotations
 
 import contextlib
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -89,18 +87,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly or not any(
             "lab_course" in getattr(item, "fixturenames", ()) for item in session.items):
         return
-    _build = _Build(Path(tempfile.mkdtemp(prefix="eventlab-labs-")), _labs_selected(session))
+    factory = session.config._tmp_path_factory  # type: ignore[attr-defined]  # pytest's own
+    _build = _Build(factory.mktemp("labs"), _labs_selected(session))
     _build.start()
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The course's files go with a passing session; a failing one keeps them to read."""
-    if _build is None:
-        return
-    if exitstatus == 0 and not _build.is_alive():
-        shutil.rmtree(_build.tmp, ignore_errors=True)
-    else:
-        session.config.get_terminal_writer().line(f"the lab course is kept in {_build.tmp}")
 
 
 @pytest.fixture(scope="session")
