@@ -14,9 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -59,49 +57,14 @@ def _labs_selected(session: pytest.Session) -> list[str] | None:
     return [lab for lab in LABS if lab in wanted] or None
 
 
-class _Build(threading.Thread):
-    """The lab course, built beside the other tests: nbgrader and ``eventlab grade`` run
-    in their own processes and keep both cores busy for most of the build, while the
-    rest of the suite runs on one; started as soon as the tests are collected."""
-
-    def __init__(self, tmp: Path, labs: list[str] | None) -> None:
-        super().__init__(name="lab-course", daemon=True)
-        self.tmp, self.labs = tmp, labs
-        self.course: object = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        from tests.labs_support import build_lab_course
-
-        try:
-            self.course = build_lab_course(self.tmp, self.labs)
-        except BaseException as e:  # handed to the tests that need the course
-            self.error = e
-
-
-_build: _Build | None = None
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    global _build
-    if session.config.option.collectonly or not any(
-            "lab_course" in getattr(item, "fixturenames", ()) for item in session.items):
-        return
-    factory = session.config._tmp_path_factory  # type: ignore[attr-defined]  # pytest's own
-    _build = _Build(factory.mktemp("labs"), _labs_selected(session))
-    _build.start()
-
-
 @pytest.fixture(scope="session")
-def lab_course():
+def lab_course(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The labs through nbgrader (generate, autograde, feedback) and ``eventlab grade``,
     once per session: the source, the learner's copy, the solution and each mistake.  Only
     the labs the selected tests need (``-k lab07`` grades lab 7's set alone)."""
-    assert _build is not None, "the lab course is started when the tests are collected"
-    _build.join()
-    if _build.error is not None:
-        raise _build.error
-    return _build.course
+    from tests.labs_support import build_lab_course
+
+    return build_lab_course(tmp_path_factory.mktemp("labs"), _labs_selected(request.session))
 
 
 @pytest.fixture

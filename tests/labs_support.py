@@ -6,7 +6,6 @@ by ``eventlab grade`` and by a real ``nbgrader autograde`` (one course per lab).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -183,15 +182,28 @@ def build_lab_course(tmp: Path, labs: list[str] | None = None) -> LabCourse:
         lc.golden[lab] = golden.write(lc.courses[lab], lab)
         lc.written.update({p: p.read_bytes() for p in (lc.courses[lab] / "submitted").rglob("*.ipynb")})
         ready.set()
-    # eventlab grade on every golden submission (and the source) while nbgrader autogrades;
-    # in its own process, so that a build running beside other tests (tests/conftest.py
-    # starts it in the background) changes neither their stdout nor their environment
-    for lab in labs:
-        proc = subprocess.run([sys.executable, "-m", "eventlab", "grade", lab, str(lc.courses[lab] / "submitted"),
-                               str(source_notebook(lab)), "--json", "--jobs", "2", "-o", str(tmp / lab / "grades")],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
-        assert proc.returncode == 0, f"eventlab grade {lab} -> {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        lc.grade_json[lab] = json.loads(proc.stdout)
+    # eventlab grade on every golden submission (and the source) while nbgrader autogrades
+    from eventlab.cli import main
+
+    old = os.environ.get("EVENTLAB_DATA_DIR")
+    os.environ["EVENTLAB_DATA_DIR"] = str(data_dir)
+    try:
+        import contextlib
+        import io
+        import json
+
+        for lab in labs:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                code = main(["grade", lab, str(lc.courses[lab] / "submitted"), str(source_notebook(lab)),
+                             "--json", "--jobs", "2", "-o", str(tmp / lab / "grades")])
+            assert code == 0, out.getvalue()
+            lc.grade_json[lab] = json.loads(out.getvalue())
+    finally:
+        if old is None:
+            os.environ.pop("EVENTLAB_DATA_DIR", None)
+        else:
+            os.environ["EVENTLAB_DATA_DIR"] = old
     for t in threads:
         t.join(1800)
     return lc
